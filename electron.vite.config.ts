@@ -1,0 +1,45 @@
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'electron-vite'
+import vue from '@vitejs/plugin-vue'
+
+// One build for the three Electron runtimes. The main bundle also carries the headless CLI and the
+// worker entries, so the packaged app and `siva` run the same code.
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+export default defineConfig({
+  main: {
+    build: {
+      rollupOptions: {
+        input: {
+          index: resolve(root, 'src/main/index.ts'),
+          cli: resolve(root, 'src/main/cli.ts'),
+          analysisWorker: resolve(root, 'src/main/workers/analysisWorker.ts')
+        },
+        // Flat output: every module sits beside the worker entries, so a module finds a worker file
+        // next to itself whether it runs from source (tsx) or from this bundle.
+        output: { chunkFileNames: 'shared-[hash].js' }
+      }
+    }
+  },
+  preload: {
+    build: {
+      // A sandboxed preload cannot load ES modules or node_modules: one self-contained CommonJS file.
+      externalizeDeps: false,
+      isolatedEntries: true,
+      rollupOptions: {
+        input: { index: resolve(root, 'src/preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    resolve: {
+      alias: {
+        '@renderer': resolve(root, 'src/renderer/src'),
+        '@shared': resolve(root, 'src/shared')
+      }
+    },
+    plugins: [vue()]
+  }
+})

@@ -1,0 +1,40 @@
+import { inspectCommand } from './commands/inspect'
+import { CliUsageError } from './commands/errors'
+import pkg from '../../package.json' with { type: 'json' }
+
+const usage = `SiVA Studio ${pkg.version} — Singular Value Adaptation, headless
+
+usage: siva <command> [options]
+
+commands:
+  inspect PATH     singular-value spectra of every 2-D weight in a checkpoint
+                   (PATH: a Hugging Face checkpoint folder, a .safetensors file, or a tfjs model.json)
+
+Run 'siva <command> --help' for a command's options.`
+
+/** Entry point of the `siva` command; returns the process exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'inspect':
+        return await inspectCommand(rest)
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(`${usage}\n`)
+        return command === undefined ? 2 : 0
+      case '--version':
+      case '-v':
+        process.stdout.write(`${pkg.version}\n`)
+        return 0
+      default:
+        throw new CliUsageError(`unknown command '${command}' (try 'siva --help')`)
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`siva: error: ${message}\n`)
+    return error instanceof CliUsageError ? 2 : 1
+  }
+}

@@ -1,0 +1,4 @@
+/** Wrong flags or arguments: exit status 2, like most Unix tools. */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError'
+}

@@ -1,0 +1,3 @@
+export * from './metrics'
+export * from './targets'
+export * from './inspect'

@@ -1,0 +1,139 @@
+import { performance } from 'node:perf_hooks'
+import type { TensorSource } from '../io'
+import type { InspectReport, LayerSpectrum } from '../../../shared/spectra'
+import { spectralMetrics } from './metrics'
+import { columnBlock, planMatrices, type MatrixPlan } from './targets'
+
+/** One SVD to run; the host decides where (a worker pool in the app and the CLI). */
+export interface SvdJob {
+  name: string
+  m: number
+  n: number
+  /** Row-major float64; owned by the job (it may be transferred to another thread). */
+  matrix: Float64Array
+  vectors: boolean
+  returnVectors?: boolean
+}
+
+export interface SvdJobResult {
+  s: Float64Array
+  u?: Float64Array
+  vt?: Float64Array
+  seconds: number
+}
+
+export type SvdRunner = (job: SvdJob, signal?: AbortSignal) => Promise<SvdJobResult>
+
+export interface InspectProgress {
+  /** Matrices finished so far, of `total`. */
+  done: number
+  total: number
+  /** The matrix just finished. */
+  name: string
+  shape: [number, number]
+  /** Seconds its SVD took, or undefined when it was not computed (NaN/Inf values). */
+  seconds?: number
+  error?: string
+}
+
+export interface InspectOptions {
+  runSvd: SvdRunner
+  /** Matrices in flight at once: bounds memory (each holds its matrix). Default 4. */
+  concurrency?: number
+  /** Fraction of singular values SiVA would train, for the bottom-k energy share. Default 0.1. */
+  perc?: number
+  /** Singular values only: much cheaper, for spectra of matrices nobody trains. */
+  valuesOnly?: boolean
+  layers?: RegExp
+  includeEmbeddings?: boolean
+  signal?: AbortSignal
+  onProgress?: (progress: InspectProgress) => void
+}
+
+/** First non-finite entry, as "row i, column j", or undefined. */
+function firstNonFinite(data: Float64Array, cols: number): string | undefined {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) return `${data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}`
+  }
+  return undefined
+}
+
+async function readMatrix(source: TensorSource, plan: MatrixPlan): Promise<Float64Array> {
+  const data = await source.readFloat64(plan.tensor.name)
+  const [rows, cols] = plan.tensor.shape as [number, number]
+  if (plan.columns) return columnBlock(data, rows, cols, plan.columns[0], plan.columns[1])
+  // Own the buffer outright: it is transferred to a worker.
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
+}
+
+/**
+ * The spectra of every 2-D weight of a checkpoint: singular values and their summaries, one matrix per
+ * SVD task, results in file order whatever order they finish in. NaN/Inf weights are reported on
+ * their matrix, never thrown.
+ */
+export async function inspectSource(source: TensorSource, options: InspectOptions): Promise<InspectReport> {
+  const start = performance.now()
+  const perc = options.perc ?? 0.1
+  const valuesOnly = options.valuesOnly ?? false
+  const { matrices, skipped } = planMatrices(source.tensors, {
+    layers: options.layers,
+    includeEmbeddings: options.includeEmbeddings,
+    modelType: source.config?.modelType
+  })
+  const results: LayerSpectrum[] = new Array(matrices.length)
+  let done = 0
+  let next = 0
+
+  const analyse = async (index: number): Promise<void> => {
+    const plan = matrices[index]!
+    const base = { name: plan.name, tensor: plan.tensor.name, shape: plan.shape, dtype: plan.tensor.dtype }
+    const matrix = await readMatrix(source, plan)
+    const bad = firstNonFinite(matrix, plan.shape[1])
+    let seconds: number | undefined
+    if (bad) {
+      results[index] = { ...base, ...emptyMetrics(), error: `${source.source}: tensor ${plan.name} holds a non-finite value (${bad})` }
+    } else {
+      const result = await options.runSvd({ name: plan.name, m: plan.shape[0], n: plan.shape[1], matrix, vectors: !valuesOnly }, options.signal)
+      seconds = result.seconds
+      const metrics = spectralMetrics(result.s, perc)
+      results[index] = {
+        ...base,
+        singularValues: Array.from(result.s),
+        ...metrics,
+        conditionNumber: Number.isFinite(metrics.conditionNumber) ? metrics.conditionNumber : null
+      }
+    }
+    done++
+    options.onProgress?.({ done, total: matrices.length, name: plan.name, shape: plan.shape, seconds, error: results[index]!.error })
+  }
+
+  let failed = false
+  const lane = async (): Promise<void> => {
+    while (next < matrices.length && !failed) {
+      options.signal?.throwIfAborted()
+      try {
+        await analyse(next++)
+      } catch (error) {
+        failed = true // the other lanes stop taking work; the first error is the one reported
+        throw error
+      }
+    }
+  }
+  const lanes = Math.max(1, Math.min(options.concurrency ?? 4, matrices.length))
+  await Promise.all(Array.from({ length: lanes }, lane))
+
+  return {
+    source: source.source,
+    format: source.format,
+    modelType: source.config?.modelType,
+    perc,
+    valuesOnly,
+    tensors: results,
+    skipped,
+    seconds: (performance.now() - start) / 1000
+  }
+}
+
+function emptyMetrics(): Omit<LayerSpectrum, 'name' | 'tensor' | 'shape' | 'dtype' | 'error'> {
+  return { singularValues: [], effectiveRank: NaN, stableRank: NaN, spectralNorm: NaN, conditionNumber: null, bottomK: 0, bottomEnergyShare: NaN }
+}

@@ -1,0 +1,85 @@
+import type { TensorInfo } from '../io'
+import type { SkippedTensor } from '../../../shared/spectra'
+
+/** One matrix to analyse: a whole 2-D tensor, or one column block of a fused one. */
+export interface MatrixPlan {
+  /** Analysed name: the tensor name, plus `.q`/`.k`/`.v` for a block of GPT-2's fused c_attn. */
+  name: string
+  tensor: TensorInfo
+  /** Shape of the analysed matrix (a block is [in, out]). */
+  shape: [number, number]
+  /** For a block: its columns [start, end) inside the stored [in, 3·out] matrix. */
+  columns?: [number, number]
+}
+
+export interface PlanOptions {
+  /** Only matrices whose analysed name matches (tested against names with their .q/.k/.v suffix). */
+  layers?: RegExp
+  /** Embedding tables are 2-D but not projections; they are skipped unless asked for. */
+  includeEmbeddings?: boolean
+  /** `model_type` from config.json, when known: it decides how fused tensors are split. */
+  modelType?: string
+}
+
+const floatDtypes = new Set(['F64', 'F32', 'F16', 'BF16'])
+
+/** Names of lookup tables, across the families we read (GPT-2, BERT/RoBERTa, ViT, tfjs models). */
+const embeddingName = /(^|[._/])(wte|wpe|embeddings?|word_embeddings|position_embeddings|token_type_embeddings|shared|embed_tokens)([._/]|$)/i
+
+/**
+ * GPT-2's Conv1D `c_attn` stores q|k|v side by side as [in, 3·out]. Each block is its own matrix
+ * with its own spectrum (DESIGN.md §1), so it is analysed per block.
+ */
+function isFusedQkv(tensor: TensorInfo, modelType: string | undefined): boolean {
+  if (modelType !== undefined && modelType !== 'gpt2') return false
+  const [rows, cols] = tensor.shape
+  return /(^|\.)attn\.c_attn\.weight$/.test(tensor.name) && rows !== undefined && cols === 3 * rows
+}
+
+export function planMatrices(tensors: readonly TensorInfo[], options: PlanOptions = {}): { matrices: MatrixPlan[]; skipped: SkippedTensor[] } {
+  const matrices: MatrixPlan[] = []
+  const skipped: SkippedTensor[] = []
+  const skip = (tensor: TensorInfo, reason: string): void => {
+    skipped.push({ name: tensor.name, shape: [...tensor.shape], dtype: tensor.dtype, reason })
+  }
+  for (const tensor of tensors) {
+    const { shape } = tensor
+    if (shape.length !== 2) {
+      skip(tensor, shape.length === 1 ? '1-D tensor (bias or norm), not a matrix' : `${shape.length}-D tensor, not a matrix`)
+      continue
+    }
+    if (!floatDtypes.has(tensor.dtype)) {
+      skip(tensor, `${tensor.dtype} tensor, not floating-point weights`)
+      continue
+    }
+    if (shape[0] === 0 || shape[1] === 0) {
+      skip(tensor, 'empty matrix')
+      continue
+    }
+    if (!options.includeEmbeddings && embeddingName.test(tensor.name)) {
+      skip(tensor, 'embedding table, not a projection (--include-embeddings analyses it)')
+      continue
+    }
+    const candidates: MatrixPlan[] = []
+    if (isFusedQkv(tensor, options.modelType)) {
+      const width = shape[0]
+      ;(['q', 'k', 'v'] as const).forEach((part, i) =>
+        candidates.push({ name: `${tensor.name}.${part}`, tensor, shape: [width, width], columns: [i * width, (i + 1) * width] })
+      )
+    } else {
+      candidates.push({ name: tensor.name, tensor, shape: [shape[0], shape[1]] })
+    }
+    const chosen = options.layers ? candidates.filter((c) => options.layers!.test(c.name)) : candidates
+    if (chosen.length === 0) skip(tensor, 'does not match --layers')
+    matrices.push(...chosen)
+  }
+  return { matrices, skipped }
+}
+
+/** Copy columns [start, end) of a row-major rows×cols matrix into a new row-major matrix. */
+export function columnBlock(data: Float64Array, rows: number, cols: number, start: number, end: number): Float64Array {
+  const width = end - start
+  const out = new Float64Array(rows * width)
+  for (let i = 0; i < rows; i++) out.set(data.subarray(i * cols + start, i * cols + end), i * width)
+  return out
+}

@@ -1,0 +1,66 @@
+import { app, BrowserWindow, ipcMain, shell, type IpcMainInvokeEvent } from 'electron'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { appInfo } from './services/appInfo'
+import { channels } from '../shared/api'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+let mainWindow: BrowserWindow | undefined
+
+function createWindow(): void {
+  mainWindow = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    show: false,
+    title: 'SiVA Studio',
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true
+    }
+  })
+  mainWindow.once('ready-to-show', () => mainWindow?.show())
+
+  // The window only ever shows our own renderer: navigation elsewhere is refused, links open outside.
+  mainWindow.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url)
+    return { action: 'deny' }
+  })
+  mainWindow.webContents.on('will-navigate', (event, url) => {
+    if (url !== mainWindow?.webContents.getURL()) event.preventDefault()
+  })
+
+  const devUrl = process.env['ELECTRON_RENDERER_URL']
+  if (!app.isPackaged && devUrl) void mainWindow.loadURL(devUrl)
+  else void mainWindow.loadFile(join(here, '../renderer/index.html'))
+}
+
+/** Only our own window's top frame may call the API. */
+function fromOurWindow(event: IpcMainInvokeEvent): boolean {
+  return mainWindow !== undefined && event.sender === mainWindow.webContents && event.senderFrame === mainWindow.webContents.mainFrame
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow?.isMinimized()) mainWindow.restore()
+    mainWindow?.focus()
+  })
+  void app.whenReady().then(() => {
+    ipcMain.handle(channels.appInfo, (event, ...args: unknown[]) => {
+      if (!fromOurWindow(event)) throw new Error('refused: the caller is not the SiVA Studio window')
+      if (args.length !== 0) throw new Error('appInfo takes no arguments')
+      return appInfo()
+    })
+    createWindow()
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    })
+  })
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+}

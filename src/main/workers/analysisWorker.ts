@@ -1,0 +1,34 @@
+// Worker entry for the analysis pool: one SVD per task, nothing else. Thin on purpose: the math lives
+// in the engine, the scheduling in the pool.
+import { parentPort } from 'node:worker_threads'
+import { performance } from 'node:perf_hooks'
+import { svd } from '../engine/linalg'
+import type { SvdTask, SvdTaskResult, TaskMessage, WorkerMessage } from './protocol'
+
+/** A typed array that owns its whole buffer, safe to transfer (never a view into wasm memory). */
+function owned(a: Float64Array): Float64Array {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer) ? a : a.slice()
+}
+
+if (!parentPort) throw new Error('analysisWorker must run in a worker thread')
+const port = parentPort
+
+port.on('message', (message: TaskMessage<SvdTask>) => {
+  const { id, payload: task } = message
+  try {
+    const start = performance.now()
+    const result = svd(task.matrix, task.m, task.n, { vectors: task.vectors })
+    const s = owned(result.s)
+    const payload: SvdTaskResult = { name: task.name, s, seconds: (performance.now() - start) / 1000 }
+    const transfer: ArrayBuffer[] = [s.buffer as ArrayBuffer]
+    if (task.returnVectors && result.u && result.vt) {
+      payload.u = owned(result.u)
+      payload.vt = owned(result.vt)
+      transfer.push(payload.u.buffer as ArrayBuffer, payload.vt.buffer as ArrayBuffer)
+    }
+    port.postMessage({ type: 'result', id, payload } satisfies WorkerMessage<SvdTaskResult>, transfer)
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error))
+    port.postMessage({ type: 'error', id, name: e.name, message: e.message } satisfies WorkerMessage<SvdTaskResult>)
+  }
+})
