@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { dirname, join } from 'node:path'
 import type { TaskMessage, WorkerMessage } from './protocol'
 
 /** Thrown for a task cancelled through its AbortSignal, queued or running. */
@@ -92,10 +93,7 @@ export class WorkerPool<T, R, P = unknown> {
   }
 
   private spawn(): Slot<T, R, P> {
-    const fromSource = this.entry.pathname.endsWith('.ts')
-    // From source (tests, `npm run siva`), workers load TypeScript through tsx; bundles are plain JS.
-    const execArgv = fromSource ? ['--import', tsxLoader()] : []
-    const worker = new Worker(this.entry, { execArgv })
+    const worker = this.entry.pathname.endsWith('.ts') ? new Worker(tsxBootstrap(this.entry), { eval: true }) : new Worker(this.entry)
     const slot: Slot<T, R, P> = { worker }
     worker.on('message', (message: WorkerMessage<R, P>) => this.onMessage(slot, message))
     worker.on('error', (error) => this.onDeath(slot, error.message))
@@ -174,8 +172,13 @@ export class WorkerPool<T, R, P = unknown> {
   }
 }
 
-let loader: string | undefined
-function tsxLoader(): string {
-  loader ??= pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-  return loader
+/**
+ * From source (tests, `npm run siva`) a worker loads TypeScript through tsx, registered inside the
+ * worker itself: loader flags in a worker's execArgv do not reach its module loader. Bundles are JS.
+ */
+function tsxBootstrap(entry: URL): string {
+  // The ESM build of tsx's API (its "import" export); require.resolve would give the CommonJS one.
+  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
+  const api = pathToFileURL(join(tsxRoot, 'dist/esm/api/index.mjs')).href
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
 }

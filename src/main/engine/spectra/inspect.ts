@@ -80,6 +80,7 @@ export async function inspectSource(source: TensorSource, options: InspectOption
     includeEmbeddings: options.includeEmbeddings,
     modelType: source.config?.modelType
   })
+  for (const t of source.unreadable) skipped.push({ name: t.name, shape: [...t.shape], dtype: t.dtype, reason: t.reason })
   const results: LayerSpectrum[] = new Array(matrices.length)
   let done = 0
   let next = 0

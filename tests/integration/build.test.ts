@@ -1,0 +1,39 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
+
+// The electron-vite build of all three runtimes, and the bundled `siva` (no tsx, workers as .js files)
+// on a real checkpoint: what an installed package runs.
+describe('electron-vite build', () => {
+  let out: string
+
+  beforeAll(() => {
+    out = tempDir('build')
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--outDir', out], {
+      cwd: repoRoot,
+      stdio: 'pipe'
+    })
+  }, 180_000)
+
+  it('emits main, the CLI and worker entries, a CommonJS preload and the renderer with its CSP', () => {
+    for (const file of ['main/index.js', 'main/cli.js', 'main/analysisWorker.js', 'preload/index.cjs', 'renderer/index.html']) {
+      expect(existsSync(join(out, file)), file).toBe(true)
+    }
+    const html = readFileSync(join(out, 'renderer/index.html'), 'utf8')
+    expect(html).toContain("script-src 'self'")
+    expect(readFileSync(join(out, 'preload/index.cjs'), 'utf8')).toContain('exposeInMainWorld')
+  })
+
+  it('the bundled siva inspect runs its SVD workers from the bundle', () => {
+    const script = `import(${JSON.stringify(pathToFileURL(join(out, 'main/cli.js')).href)}).then(async (m) => { process.exitCode = await m.main(['inspect', ${JSON.stringify(tinyGpt2)}, '--json', '--quiet', '--layers', 'h\\\\.0\\\\.']) })`
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout) as { tensors: { name: string; singularValues: number[] }[] }
+    expect(report.tensors.map((t) => t.name)).toHaveLength(6)
+    expect(report.tensors.every((t) => t.singularValues.length === 32)).toBe(true)
+  })
+})
