@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -14,7 +14,9 @@ if (!existsSync(tinyGpt2)) throw new Error(`the shared fixtures are missing: exp
 export function tempDir(prefix: string): string {
   const base = join(repoRoot, 'tests', '.tmp')
   mkdirSync(base, { recursive: true })
-  return mkdtempSync(join(base, `${prefix}-`))
+  const dir = mkdtempSync(join(base, `${prefix}-`))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 let python: string | undefined

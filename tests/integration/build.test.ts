@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -28,8 +28,12 @@ describe('electron-vite build', () => {
   })
 
   it('the bundled siva inspect runs its SVD workers from the bundle', () => {
-    const script = `import(${JSON.stringify(pathToFileURL(join(out, 'main/cli.js')).href)}).then(async (m) => { process.exitCode = await m.main(['inspect', ${JSON.stringify(tinyGpt2)}, '--json', '--quiet', '--layers', 'h\\\\.0\\\\.']) })`
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+    const script = join(out, 'run-cli.mjs')
+    writeFileSync(
+      script,
+      `const { main } = await import(${JSON.stringify(pathToFileURL(join(out, 'main/cli.js')).href)})\nprocess.exitCode = await main(process.argv.slice(2))\n`
+    )
+    const run = spawnSync(process.execPath, [script, 'inspect', tinyGpt2, '--json', '--quiet', '--layers', 'h\\.0\\.'], { encoding: 'utf8', timeout: 60_000 })
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
     const report = JSON.parse(run.stdout) as { tensors: { name: string; singularValues: number[] }[] }
