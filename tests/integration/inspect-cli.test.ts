@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { InspectReport } from '../../src/shared/spectra'
-import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
+import { pythonWithNumpy, repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 
 // The real `siva` command (bin/siva.mjs → src/main/cli.ts, SVDs in real worker threads) on the real
 // tiny-random-gpt2 checkpoint, checked against numpy (tests/reference/spectra_reference.py, committed
@@ -148,5 +148,51 @@ describe('siva inspect on bad input: one line naming the file, non-zero exit', (
     const run = siva('inspect', tinyGpt2, '--perc', '3')
     expect(run.status).toBe(2)
     expect(run.stderr).toMatch(/--perc must be/)
+  })
+})
+
+describe('siva inspect on other sources', () => {
+  it('a tfjs model.json: quantised weights dequantised, strings listed as skipped, σ as numpy finds them', () => {
+    const dir = join(repoRoot, 'tests/fixtures/io/tfjs')
+    const run = siva('inspect', join(dir, 'model.json'), '--json', '--quiet', '--include-embeddings')
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout) as InspectReport
+    expect(report.format).toBe('tfjs')
+    expect(report.skipped.find((s) => s.name === 'vocab')?.reason).toMatch(/string/)
+    // numpy's singular values of the values the fixture's generator wrote (float64 bytes, hex).
+    const expected = JSON.parse(readFileSync(join(repoRoot, 'tests/fixtures/io/tfjs.expected.json'), 'utf8')) as {
+      tensors: Record<string, { float64Hex: string }>
+    }
+    const numpy = spawnSync(
+      pythonWithNumpy(),
+      ['-c', 'import json,sys,numpy as np; d=json.load(sys.stdin); print(json.dumps({k: np.linalg.svd(np.frombuffer(bytes.fromhex(h),"<f8").reshape(s), compute_uv=False).tolist() for k,(h,s) in d.items()}))'],
+      {
+        input: JSON.stringify(Object.fromEntries(report.tensors.map((t) => [t.name, [expected.tensors[t.name]!.float64Hex, t.shape]]))),
+        encoding: 'utf8'
+      }
+    )
+    expect(numpy.status).toBe(0)
+    const reference = JSON.parse(numpy.stdout) as Record<string, number[]>
+    expect(report.tensors.map((t) => t.name).sort()).toEqual(['dense/kernel', 'dense_1/q16', 'embedding/q8', 'extra'])
+    for (const t of report.tensors) {
+      const ref = reference[t.name]!
+      ref.forEach((s, i) => expect(Math.abs(t.singularValues[i]! - s)).toBeLessThanOrEqual(1e-11 * ref[0]!))
+    }
+  })
+
+  it('a sharded checkpoint, through model.safetensors.index.json', () => {
+    const dir = tempDir('sharded')
+    const shard = spawnSync(pythonWithNumpy(), [join(repoRoot, 'tests/reference/safetensors_numpy.py'), 'shard', join(tinyGpt2, 'model.safetensors'), dir, '3'], { encoding: 'utf8' })
+    expect(shard.status, shard.stderr).toBe(0)
+    copyFileSync(join(tinyGpt2, 'config.json'), join(dir, 'config.json'))
+    const run = siva('inspect', dir, '--json', '--quiet', '--values-only')
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout) as InspectReport
+    expect(report.modelType).toBe('gpt2')
+    expect(report.tensors.map((t) => t.name).sort()).toEqual(reference.tensors.map((t) => t.name).sort())
+    for (const t of report.tensors) {
+      const ref = reference.tensors.find((r) => r.name === t.name)!
+      ref.singularValues.forEach((s, i) => expect(Math.abs(t.singularValues[i]! - s)).toBeLessThanOrEqual(1e-11 * ref.singularValues[0]!))
+    }
   })
 })
