@@ -70,7 +70,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     await source.close()
   }
   const bad = report.tensors.filter((t) => t.error)
-  progress?.done(`siva inspect: ${report.tensors.length} matrices in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} with non-finite values` : ''}`)
+  progress?.done(`siva inspect: ${report.tensors.length} ${report.tensors.length === 1 ? 'matrix' : 'matrices'} in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} with non-finite values` : ''}`)
 
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`)
   else process.stdout.write(formatInspectTable(report))

@@ -36,7 +36,10 @@ export function formatInspectTable(report: InspectReport): string {
       .trimEnd()
   const out: string[] = []
   out.push(`${report.source} (${report.format}${report.modelType ? `, ${report.modelType}` : ''})`)
-  out.push(`${report.tensors.length} matrices analysed${report.valuesOnly ? ' (values only)' : ''}, ${report.skipped.length} tensors skipped, ${report.seconds.toFixed(2)} s`)
+  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
+  out.push(
+    `${count(report.tensors.length, 'matrix', 'matrices')} analysed${report.valuesOnly ? ' (values only)' : ''}, ${count(report.skipped.length, 'tensor', 'tensors')} skipped, ${report.seconds.toFixed(2)} s`
+  )
   out.push('')
   out.push(line(header))
   out.push(line(widths.map((w) => '-'.repeat(w))))
