@@ -58,12 +58,40 @@ function firstNonFinite(data: Float64Array, cols: number): string | undefined {
   return undefined
 }
 
-async function readMatrix(source: TensorSource, plan: MatrixPlan): Promise<Float64Array> {
-  const data = await source.readFloat64(plan.tensor.name)
-  const [rows, cols] = plan.tensor.shape as [number, number]
-  if (plan.columns) return columnBlock(data, rows, cols, plan.columns[0], plan.columns[1])
-  // Own the buffer outright: it is transferred to a worker.
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
+/**
+ * Reads each plan's matrix. A fused tensor is read once for all its blocks (kept until its last block
+ * is cut out), not once per block.
+ */
+class MatrixReader {
+  private readonly shared = new Map<string, { data?: Promise<Float64Array>; remaining: number }>()
+
+  constructor(
+    private readonly source: TensorSource,
+    plans: readonly MatrixPlan[]
+  ) {
+    for (const plan of plans) {
+      if (!plan.columns) continue
+      const entry = this.shared.get(plan.tensor.name)
+      if (entry) entry.remaining++
+      else this.shared.set(plan.tensor.name, { remaining: 1 })
+    }
+  }
+
+  async read(plan: MatrixPlan): Promise<Float64Array> {
+    if (!plan.columns) {
+      const data = await this.source.readFloat64(plan.tensor.name)
+      // Own the buffer outright: it is transferred to a worker.
+      return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
+    }
+    const entry = this.shared.get(plan.tensor.name)!
+    entry.data ??= this.source.readFloat64(plan.tensor.name)
+    const [rows, cols] = plan.tensor.shape as [number, number]
+    try {
+      return columnBlock(await entry.data, rows, cols, plan.columns[0], plan.columns[1])
+    } finally {
+      if (--entry.remaining === 0) this.shared.delete(plan.tensor.name)
+    }
+  }
 }
 
 /**
@@ -82,13 +110,14 @@ export async function inspectSource(source: TensorSource, options: InspectOption
   })
   for (const t of source.unreadable) skipped.push({ name: t.name, shape: [...t.shape], dtype: t.dtype, reason: t.reason })
   const results: LayerSpectrum[] = new Array(matrices.length)
+  const reader = new MatrixReader(source, matrices)
   let done = 0
   let next = 0
 
   const analyse = async (index: number): Promise<void> => {
     const plan = matrices[index]!
     const base = { name: plan.name, tensor: plan.tensor.name, shape: plan.shape, dtype: plan.tensor.dtype }
-    const matrix = await readMatrix(source, plan)
+    const matrix = await reader.read(plan)
     const bad = firstNonFinite(matrix, plan.shape[1])
     let seconds: number | undefined
     if (bad) {
