@@ -1,1 +1,3 @@
-export * from './jacobi'
+export { svd, SvdInputError } from './svd'
+export type { SvdOptions, SvdResult } from './svd'
+export { releaseSvdKernel, svdKernelMemoryBytes } from './svdKernel'
