@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -194,5 +194,41 @@ describe('siva inspect on other sources', () => {
       const ref = reference.tensors.find((r) => r.name === t.name)!
       ref.singularValues.forEach((s, i) => expect(Math.abs(t.singularValues[i]! - s)).toBeLessThanOrEqual(1e-11 * ref.singularValues[0]!))
     }
+  })
+})
+
+describe('siva inspect cancellation', () => {
+  it('Ctrl-C stops the SVD workers at once: exit status 130, nothing on stdout', async () => {
+    const dir = tempDir('sigint')
+    // Four 1400×1400 matrices: seconds of SVD each, so the interrupt lands mid-run.
+    const write = spawnSync(
+      pythonWithNumpy(),
+      [
+        '-c',
+        `import json,struct,numpy as np,sys
+rng=np.random.default_rng(1); arrs=[rng.standard_normal((1400,1400)).astype('<f4') for _ in range(4)]
+h={}; o=0
+for i,a in enumerate(arrs): h[f"layer.{i}.weight"]={"dtype":"F32","shape":[1400,1400],"data_offsets":[o,o+a.nbytes]}; o+=a.nbytes
+raw=json.dumps(h).encode(); raw+=b" "*(-len(raw)%8)
+f=open(sys.argv[1],"wb"); f.write(struct.pack("<Q",len(raw))); f.write(raw); [f.write(a.tobytes()) for a in arrs]`,
+        join(dir, 'model.safetensors')
+      ],
+      { encoding: 'utf8' }
+    )
+    expect(write.status, write.stderr).toBe(0)
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'inspect', dir, '--json', '--workers', '1'], { cwd: repoRoot })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    const started = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), stderr.includes('SVD workers') && resolve())))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    await started
+    await new Promise((r) => setTimeout(r, 500))
+    const interruptedAt = Date.now()
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(Date.now() - interruptedAt).toBeLessThan(3000)
+    expect(stdout).toBe('')
+    expect(stderr).toContain('interrupted')
   })
 })
