@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
 import { CheckpointFormatError } from '../../../src/main/engine/io'
+import { pythonWithNumpy } from '../../helpers/paths'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 /** The real Hugging Face checkpoint shared by the project (outside the repository, beside it). */
@@ -13,7 +14,7 @@ const referenceScript = join(repoRoot, 'tests/reference/safetensors_numpy.py')
 
 /** Run the numpy reference script and parse the JSON it prints. */
 export function runReference<T = unknown>(args: string[], input?: string): T {
-  const result = spawnSync('python3', [referenceScript, ...args], { input, encoding: 'utf8', maxBuffer: 256 << 20 })
+  const result = spawnSync(pythonWithNumpy(), [referenceScript, ...args], { input, encoding: 'utf8', maxBuffer: 256 << 20 })
   if (result.error) throw result.error
   if (result.status !== 0) throw new Error(`safetensors_numpy.py ${args.join(' ')} failed (${result.status}):\n${result.stderr}`)
   return JSON.parse(result.stdout) as T
