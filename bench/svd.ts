@@ -2,7 +2,8 @@
 // same matrices, in the same run: numpy with its default threads and with one thread (our SVD runs on
 // one thread: the analysis pool gives each worker one matrix). Prints seconds and ratios, and checks that
 // both agree on σ so that a fast wrong answer cannot pass.
-//   npm run bench:svd            (or: npx tsx bench/svd.ts [--quick])
+//   npm run bench:svd            (or: npx tsx bench/svd.ts [--quick] [--variant=simd|relaxed-simd])
+// The kernel build is the one svd() picks here (relaxed SIMD where the engine has it) unless --variant names one.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
@@ -10,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { svd } from '../src/main/engine/linalg'
+import { availableSvdKernelVariants, svdKernelVariant, useSvdKernelVariant, type SvdKernelVariant } from '../src/main/engine/linalg/svdKernel'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tmp = join(root, 'bench/.tmp')
@@ -21,6 +23,8 @@ const shapes: [number, number][] = [
   [3072, 768]
 ]
 const repeats = quick ? 1 : 3
+const variantArg = process.argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length)
+if (variantArg) useSvdKernelVariant(variantArg as SvdKernelVariant)
 
 /** N(0, 0.02²) entries, GPT-2's initialisation scale; seeded (xorshift32 + Box–Muller) so runs compare. */
 function gptLike(m: number, n: number, seed: number): Float64Array {
@@ -89,6 +93,7 @@ function disagreement(ours: Float64Array, reference: number[]): number {
 mkdirSync(tmp, { recursive: true })
 console.log(`svd bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}`)
 console.log(`float64, N(0, 0.02²) entries, thin SVD; best of ${repeats} after one warm-up; ours on one thread`)
+console.log(`kernel variant: ${svdKernelVariant()} (available here: ${availableSvdKernelVariants().join(', ')})`)
 console.log('')
 const header = 'shape        mode          ours (s)  numpy (s)  numpy 1T (s)  ours/numpy  ours/numpy 1T  max |Δσ|/σ_max'
 console.log(header)

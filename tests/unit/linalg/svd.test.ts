@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { svd, SvdInputError, type SvdResult } from '../../../src/main/engine/linalg'
 import { svdWithSwitches } from '../../../src/main/engine/linalg/svd'
-import { releaseSvdKernel, svdKernelMemoryBytes } from '../../../src/main/engine/linalg/svdKernel'
-import { SOURCE_SHA256 } from '../../../src/main/engine/linalg/wasm/svdWasm.generated'
+import {
+  availableSvdKernelVariants,
+  releaseSvdKernel,
+  svdKernelMemoryBytes,
+  svdKernelVariant,
+  useSvdKernelVariant,
+  wasmApi
+} from '../../../src/main/engine/linalg/svdKernel'
+import { SOURCE_SHA256, SVD_WASM_BASE64, SVD_WASM_RELAXED_BASE64 } from '../../../src/main/engine/linalg/wasm/svdWasm.generated'
 import { repoRoot } from '../../helpers/paths'
 
 // Fixtures: numpy's LAPACK SVD of each case (tests/reference/make_svd_fixtures.py). Singular vectors are
@@ -86,100 +93,112 @@ function subspaceSinBound(dim: number, k: number, p: (row: number, col: number) 
   return Math.sqrt(sum)
 }
 
-describe.each(manifest.cases)('svd against numpy: $name ($m×$n)', (c) => {
-  const a = readF64(`${c.name}.a.bin`)
-  const reference = readF64(`${c.name}.s.bin`)
-  const r = Math.min(c.m, c.n)
-  const sMax = reference[0]
-  let cached: SvdResult | undefined
-  const result = (): SvdResult => (cached ??= svd(a, c.m, c.n))
+// Every accuracy case runs on each kernel build this runtime can run (wasm/simd.h): the relaxed build may or
+// may not fuse its multiply-adds, and the bars must hold either way.
+describe.each(availableSvdKernelVariants())('kernel variant %s', (variant) => {
+  beforeAll(() => useSvdKernelVariant(variant))
+  afterAll(() => useSvdKernelVariant(undefined))
 
-  it('singular values: descending, ≥ 0, within 1e-11·σ_max of numpy', () => {
-    const { s, rank } = result()
-    expect(rank).toBe(r)
-    expect(s.length).toBe(r)
-    for (let i = 0; i < r; i++) {
-      expect(s[i]).toBeGreaterThanOrEqual(0)
-      if (i > 0) expect(s[i]).toBeLessThanOrEqual(s[i - 1])
-      expect(Math.abs(s[i] - reference[i])).toBeLessThanOrEqual(1e-11 * sMax)
-    }
+  it('is the variant that runs', () => {
+    svd(Float64Array.from([1, 2, 3, 4]), 2, 2)
+    expect(svdKernelVariant()).toBe(variant)
   })
 
-  it('U and V orthonormal to 1e-10', () => {
-    const { u, vt } = result()
-    expect(u!.length).toBe(c.m * r)
-    expect(vt!.length).toBe(r * c.n)
-    expect(orthogonalityError(u!, c.m, r)).toBeLessThanOrEqual(1e-10)
-    // Vᵀ is r×n row-major: V is its transpose, so the columns of V are the rows of Vᵀ.
-    const v = new Float64Array(c.n * r)
-    for (let i = 0; i < r; i++) for (let j = 0; j < c.n; j++) v[j * r + i] = vt![i * c.n + j]
-    expect(orthogonalityError(v, c.n, r)).toBeLessThanOrEqual(1e-10)
-  })
+  describe.each(manifest.cases)('svd against numpy: $name ($m×$n)', (c) => {
+    const a = readF64(`${c.name}.a.bin`)
+    const reference = readF64(`${c.name}.s.bin`)
+    const r = Math.min(c.m, c.n)
+    const sMax = reference[0]
+    let cached: SvdResult | undefined
+    const result = (): SvdResult => (cached ??= svd(a, c.m, c.n))
 
-  it('reconstruction ‖A − UΣVᵀ‖_F / ‖A‖_F ≤ 1e-12', () => {
-    const { residual, norm } = reconstruction(a, result())
-    if (norm === 0) expect(residual).toBe(0)
-    else expect(residual / norm).toBeLessThanOrEqual(1e-12)
-  })
-
-  // The bottom-k subspace is defined when σ_{r−k} − σ_{r−k+1} ≥ 1e-3·σ_max. On the side with more than r
-  // dimensions (U when m > r, V when n > r) the thin SVD leaves out singular values that are 0, so that
-  // side also needs σ_r itself ≥ 1e-3·σ_max (otherwise, e.g. for a rank-deficient A, any basis of the
-  // left-out null space is as right as numpy's).
-  it('bottom-k singular subspaces agree with numpy wherever the gap defines them', () => {
-    const { u, vt } = result()
-    const ub = c.kmax ? readF64(`${c.name}.ub.bin`) : new Float64Array(0)
-    const vb = c.kmax ? readF64(`${c.name}.vb.bin`) : new Float64Array(0)
-    const separated = (gap: number): boolean => gap >= 1e-3 * sMax
-    let checked = 0
-    for (const k of c.ks) {
-      if (k >= r || !separated(reference[r - k - 1] - reference[r - k])) continue
-      const fromZero = separated(reference[r - 1])
-      // Ours: columns r−k.. of U; numpy's: the last k of its kmax stored columns.
-      if (c.m === r || fromZero) {
-        const ours = (row: number, col: number): number => u![row * r + (r - k + col)]
-        const numpy = (row: number, col: number): number => ub[row * c.kmax + (c.kmax - k + col)]
-        expect(Math.asin(Math.min(1, subspaceSinBound(c.m, k, numpy, ours))), `U, k=${k}`).toBeLessThanOrEqual(1e-6)
-        checked++
+    it('singular values: descending, ≥ 0, within 1e-11·σ_max of numpy', () => {
+      const { s, rank } = result()
+      expect(rank).toBe(r)
+      expect(s.length).toBe(r)
+      for (let i = 0; i < r; i++) {
+        expect(s[i]).toBeGreaterThanOrEqual(0)
+        if (i > 0) expect(s[i]).toBeLessThanOrEqual(s[i - 1])
+        expect(Math.abs(s[i] - reference[i])).toBeLessThanOrEqual(1e-11 * sMax)
       }
-      if (c.n === r || fromZero) {
-        const ours = (row: number, col: number): number => vt![(r - k + col) * c.n + row]
-        const numpy = (row: number, col: number): number => vb[(c.kmax - k + col) * c.n + row]
-        expect(Math.asin(Math.min(1, subspaceSinBound(c.n, k, numpy, ours))), `V, k=${k}`).toBeLessThanOrEqual(1e-6)
-        checked++
+    })
+
+    it('U and V orthonormal to 1e-10', () => {
+      const { u, vt } = result()
+      expect(u!.length).toBe(c.m * r)
+      expect(vt!.length).toBe(r * c.n)
+      expect(orthogonalityError(u!, c.m, r)).toBeLessThanOrEqual(1e-10)
+      // Vᵀ is r×n row-major: V is its transpose, so the columns of V are the rows of Vᵀ.
+      const v = new Float64Array(c.n * r)
+      for (let i = 0; i < r; i++) for (let j = 0; j < c.n; j++) v[j * r + i] = vt![i * c.n + j]
+      expect(orthogonalityError(v, c.n, r)).toBeLessThanOrEqual(1e-10)
+    })
+
+    it('reconstruction ‖A − UΣVᵀ‖_F / ‖A‖_F ≤ 1e-12', () => {
+      const { residual, norm } = reconstruction(a, result())
+      if (norm === 0) expect(residual).toBe(0)
+      else expect(residual / norm).toBeLessThanOrEqual(1e-12)
+    })
+
+    // The bottom-k subspace is defined when σ_{r−k} − σ_{r−k+1} ≥ 1e-3·σ_max. On the side with more than r
+    // dimensions (U when m > r, V when n > r) the thin SVD leaves out singular values that are 0, so that
+    // side also needs σ_r itself ≥ 1e-3·σ_max (otherwise, e.g. for a rank-deficient A, any basis of the
+    // left-out null space is as right as numpy's).
+    it('bottom-k singular subspaces agree with numpy wherever the gap defines them', () => {
+      const { u, vt } = result()
+      const ub = c.kmax ? readF64(`${c.name}.ub.bin`) : new Float64Array(0)
+      const vb = c.kmax ? readF64(`${c.name}.vb.bin`) : new Float64Array(0)
+      const separated = (gap: number): boolean => gap >= 1e-3 * sMax
+      let checked = 0
+      for (const k of c.ks) {
+        if (k >= r || !separated(reference[r - k - 1] - reference[r - k])) continue
+        const fromZero = separated(reference[r - 1])
+        // Ours: columns r−k.. of U; numpy's: the last k of its kmax stored columns.
+        if (c.m === r || fromZero) {
+          const ours = (row: number, col: number): number => u![row * r + (r - k + col)]
+          const numpy = (row: number, col: number): number => ub[row * c.kmax + (c.kmax - k + col)]
+          expect(Math.asin(Math.min(1, subspaceSinBound(c.m, k, numpy, ours))), `U, k=${k}`).toBeLessThanOrEqual(1e-6)
+          checked++
+        }
+        if (c.n === r || fromZero) {
+          const ours = (row: number, col: number): number => vt![(r - k + col) * c.n + row]
+          const numpy = (row: number, col: number): number => vb[(c.kmax - k + col) * c.n + row]
+          expect(Math.asin(Math.min(1, subspaceSinBound(c.n, k, numpy, ours))), `V, k=${k}`).toBeLessThanOrEqual(1e-6)
+          checked++
+        }
       }
-    }
-    if (c.ks.length > 0) expect(checked, 'no k had a gap: the case tests nothing').toBeGreaterThan(0)
+      if (c.ks.length > 0) expect(checked, 'no k had a gap: the case tests nothing').toBeGreaterThan(0)
+    })
+
+    it('values only: no vectors, same σ to 1e-11·σ_max', () => {
+      const values = svd(a, c.m, c.n, { vectors: false })
+      expect(values.u).toBeUndefined()
+      expect(values.vt).toBeUndefined()
+      const { s } = result()
+      for (let i = 0; i < r; i++) expect(Math.abs(values.s[i] - s[i])).toBeLessThanOrEqual(1e-11 * sMax)
+    })
   })
 
-  it('values only: no vectors, same σ to 1e-11·σ_max', () => {
-    const values = svd(a, c.m, c.n, { vectors: false })
-    expect(values.u).toBeUndefined()
-    expect(values.vt).toBeUndefined()
-    const { s } = result()
-    for (let i = 0; i < r; i++) expect(Math.abs(values.s[i] - s[i])).toBeLessThanOrEqual(1e-11 * sMax)
-  })
-})
-
-describe('svd algorithm paths agree with each other', () => {
-  // Divide and conquer against QR iteration (independent code for the bidiagonal SVD's vectors), and the
-  // QR-first path for tall matrices against plain bidiagonalisation, on matrices no fixture has.
-  const cases: [string, number, number][] = [
-    ['square 150×150', 150, 150],
-    ['tall 400×90', 400, 90],
-    ['wide 60×250', 60, 250]
-  ]
-  it.each(cases)('%s', (_name, m, n) => {
-    const a = Float64Array.from({ length: m * n }, (_, i) => Math.sin(i * 0.7 + (i % 13)) + 0.3 * Math.cos(i * 1.3))
-    const reference = svd(a, m, n)
-    const r = reference.rank
-    for (const switches of [{ qrIteration: true }, { noQrFirst: true }]) {
-      const other = svdWithSwitches(a, m, n, {}, switches)
-      for (let i = 0; i < r; i++) expect(Math.abs(other.s[i] - reference.s[i])).toBeLessThanOrEqual(1e-12 * reference.s[0])
-      const { residual, norm } = reconstruction(a, other)
-      expect(residual / norm).toBeLessThanOrEqual(1e-13)
-      expect(orthogonalityError(other.u!, m, r)).toBeLessThanOrEqual(1e-12)
-    }
+  describe('svd algorithm paths agree with each other', () => {
+    // Divide and conquer against QR iteration (independent code for the bidiagonal SVD's vectors), and the
+    // QR-first path for tall matrices against plain bidiagonalisation, on matrices no fixture has.
+    const cases: [string, number, number][] = [
+      ['square 150×150', 150, 150],
+      ['tall 400×90', 400, 90],
+      ['wide 60×250', 60, 250]
+    ]
+    it.each(cases)('%s', (_name, m, n) => {
+      const a = Float64Array.from({ length: m * n }, (_, i) => Math.sin(i * 0.7 + (i % 13)) + 0.3 * Math.cos(i * 1.3))
+      const reference = svd(a, m, n)
+      const r = reference.rank
+      for (const switches of [{ qrIteration: true }, { noQrFirst: true }]) {
+        const other = svdWithSwitches(a, m, n, {}, switches)
+        for (let i = 0; i < r; i++) expect(Math.abs(other.s[i] - reference.s[i])).toBeLessThanOrEqual(1e-12 * reference.s[0])
+        const { residual, norm } = reconstruction(a, other)
+        expect(residual / norm).toBeLessThanOrEqual(1e-13)
+        expect(orthogonalityError(other.u!, m, r)).toBeLessThanOrEqual(1e-12)
+      }
+    })
   })
 })
 
@@ -249,6 +268,18 @@ describe('svd kernel memory', () => {
 })
 
 describe('svd kernel binary', () => {
+  it('the plain SIMD128 build is always available, and the default falls back to it', () => {
+    expect(availableSvdKernelVariants()).toContain('simd')
+    expect(availableSvdKernelVariants()[0]).toBe(svdKernelVariant())
+    expect(wasmApi.validate(Buffer.from(SVD_WASM_BASE64, 'base64'))).toBe(true)
+  })
+
+  it('Node ≥ 20 runs the relaxed-SIMD build (after the runtime flag), so these tests cover it', () => {
+    expect(availableSvdKernelVariants()).toEqual(['relaxed-simd', 'simd'])
+    expect(wasmApi.validate(Buffer.from(SVD_WASM_RELAXED_BASE64, 'base64'))).toBe(true)
+  })
+
+
   it('svdWasm.generated.ts was built from the current C sources (npm run build:wasm)', () => {
     const dir = join(repoRoot, 'src/main/engine/linalg/wasm')
     const hash = createHash('sha256')

@@ -1,12 +1,12 @@
 #include "blas.h"
-#include <wasm_simd128.h>
+#include "simd.h"
 
 double vdot(int n, const double *x, const double *y) {
   v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0;
   int i = 0;
   for (; i + 4 <= n; i += 4) {
-    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(x + i), wasm_v128_load(y + i)));
-    s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(x + i + 2), wasm_v128_load(y + i + 2)));
+    s0 = vmadd(wasm_v128_load(x + i), wasm_v128_load(y + i), s0);
+    s1 = vmadd(wasm_v128_load(x + i + 2), wasm_v128_load(y + i + 2), s1);
   }
   s0 = wasm_f64x2_add(s0, s1);
   double s = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
@@ -18,7 +18,7 @@ void vaxpy(int n, double a, const double *x, double *y) {
   v128_t av = wasm_f64x2_splat(a);
   int i = 0;
   for (; i + 2 <= n; i += 2)
-    wasm_v128_store(y + i, wasm_f64x2_add(wasm_v128_load(y + i), wasm_f64x2_mul(av, wasm_v128_load(x + i))));
+    wasm_v128_store(y + i, vmadd(av, wasm_v128_load(x + i), wasm_v128_load(y + i)));
   for (; i < n; i++) y[i] += a * x[i];
 }
 
@@ -66,10 +66,10 @@ void gemv_n(int m, int n, const double *a, int lda, const double *x, double beta
     int i = 0;
     for (; i + 2 <= m; i += 2) {
       v128_t acc = wasm_v128_load(y + i);
-      acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x0, wasm_v128_load(a0 + i)));
-      acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x1, wasm_v128_load(a1 + i)));
-      acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x2, wasm_v128_load(a2 + i)));
-      acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x3, wasm_v128_load(a3 + i)));
+      acc = vmadd(x0, wasm_v128_load(a0 + i), acc);
+      acc = vmadd(x1, wasm_v128_load(a1 + i), acc);
+      acc = vmadd(x2, wasm_v128_load(a2 + i), acc);
+      acc = vmadd(x3, wasm_v128_load(a3 + i), acc);
       wasm_v128_store(y + i, acc);
     }
     for (; i < m; i++) y[i] += x[j] * a0[i] + x[j + 1] * a1[i] + x[j + 2] * a2[i] + x[j + 3] * a3[i];
@@ -86,10 +86,10 @@ void gemv_t(int m, int n, const double *a, int lda, const double *x, double beta
     int i = 0;
     for (; i + 2 <= m; i += 2) {
       v128_t xv = wasm_v128_load(x + i);
-      s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(xv, wasm_v128_load(a0 + i)));
-      s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(xv, wasm_v128_load(a1 + i)));
-      s2 = wasm_f64x2_add(s2, wasm_f64x2_mul(xv, wasm_v128_load(a2 + i)));
-      s3 = wasm_f64x2_add(s3, wasm_f64x2_mul(xv, wasm_v128_load(a3 + i)));
+      s0 = vmadd(xv, wasm_v128_load(a0 + i), s0);
+      s1 = vmadd(xv, wasm_v128_load(a1 + i), s1);
+      s2 = vmadd(xv, wasm_v128_load(a2 + i), s2);
+      s3 = vmadd(xv, wasm_v128_load(a3 + i), s3);
     }
     double r0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
     double r1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
