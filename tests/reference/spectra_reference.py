@@ -60,23 +60,29 @@ def metrics(s, perc):
     }
 
 
+def matrices(path):
+    """(name, tensor name, dtype, float64 matrix) for every matrix inspect analyses, in file order."""
+    for name, (dtype, shape, arr) in read_safetensors(path).items():
+        if len(shape) != 2 or dtype not in ("F64", "F32", "F16", "BF16") or EMBEDDING.search(name):
+            continue
+        a = arr.astype(np.float64)
+        if re.search(r"(^|\.)attn\.c_attn\.weight$", name) and shape[1] == 3 * shape[0]:
+            w = shape[0]
+            for i, part in enumerate("qkv"):
+                yield f"{name}.{part}", name, dtype, a[:, i * w:(i + 1) * w]
+        else:
+            yield name, name, dtype, a
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
     ap.add_argument("--perc", type=float, default=0.1)
     args = ap.parse_args()
     out = []
-    for name, (dtype, shape, arr) in read_safetensors(args.path).items():
-        if len(shape) != 2 or dtype not in ("F64", "F32", "F16", "BF16") or EMBEDDING.search(name):
-            continue
-        a = arr.astype(np.float64)
-        blocks = [(name, a)]
-        if re.search(r"(^|\.)attn\.c_attn\.weight$", name) and shape[1] == 3 * shape[0]:
-            w = shape[0]
-            blocks = [(f"{name}.{part}", a[:, i * w:(i + 1) * w]) for i, part in enumerate("qkv")]
-        for block_name, m in blocks:
-            s = np.linalg.svd(m, compute_uv=False)
-            out.append({"name": block_name, "tensor": name, "shape": list(m.shape), "dtype": dtype, **metrics(s, args.perc)})
+    for block_name, name, dtype, m in matrices(args.path):
+        s = np.linalg.svd(m, compute_uv=False)
+        out.append({"name": block_name, "tensor": name, "shape": list(m.shape), "dtype": dtype, **metrics(s, args.perc)})
     json.dump({"source": args.path, "tensors": out}, sys.stdout)
 
 
