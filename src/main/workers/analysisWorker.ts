@@ -2,13 +2,16 @@
 // in the engine, the scheduling in the pool.
 import { parentPort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { svd } from '../engine/linalg'
+import { releaseSvdKernel, svd, svdKernelMemoryBytes } from '../engine/linalg'
 import type { SvdTask, SvdTaskResult, TaskMessage, WorkerMessage } from './protocol'
 
 /** A typed array that owns its whole buffer, safe to transfer (never a view into wasm memory). */
 function owned(a: Float64Array): Float64Array {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer) ? a : a.slice()
 }
+
+/** WebAssembly memory never shrinks: past this, a long-lived worker drops its kernel after a task. */
+const keepKernelBytes = 512 * 1024 * 1024
 
 if (!parentPort) throw new Error('analysisWorker must run in a worker thread')
 const port = parentPort
@@ -27,7 +30,9 @@ port.on('message', (message: TaskMessage<SvdTask>) => {
       transfer.push(payload.u.buffer as ArrayBuffer, payload.vt.buffer as ArrayBuffer)
     }
     port.postMessage({ type: 'result', id, payload } satisfies WorkerMessage<SvdTaskResult>, transfer)
+    if (svdKernelMemoryBytes() > keepKernelBytes) releaseSvdKernel()
   } catch (error) {
+    releaseSvdKernel() // a failed call (out of memory) leaves nothing worth keeping
     const e = error instanceof Error ? error : new Error(String(error))
     port.postMessage({ type: 'error', id, name: e.name, message: e.message } satisfies WorkerMessage<SvdTaskResult>)
   }
