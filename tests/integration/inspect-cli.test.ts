@@ -144,6 +144,12 @@ describe('siva inspect on bad input: one line naming the file, non-zero exit', (
     expect(errors.every((e) => e.includes(dir))).toBe(true)
   })
 
+  it('a --layers pattern that matches nothing', () => {
+    const run = siva('inspect', tinyGpt2, '--layers', 'no-such-layer', '--quiet')
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(/no 2-D weight matrix matches --layers 'no-such-layer' \(64 tensors skipped/)
+  })
+
   it('a bad flag is a usage error (exit 2)', () => {
     const run = siva('inspect', tinyGpt2, '--perc', '3')
     expect(run.status).toBe(2)

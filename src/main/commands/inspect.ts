@@ -75,6 +75,11 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`)
   else process.stdout.write(formatInspectTable(report))
   for (const t of bad) process.stderr.write(`siva: error: ${t.error}\n`)
+  if (report.tensors.length === 0) {
+    const why = layers ? `matches --layers '${values.layers}'` : 'was found'
+    process.stderr.write(`siva: error: ${source.source}: no 2-D weight matrix ${why} (${report.skipped.length} tensors skipped; see the list)\n`)
+    return 1
+  }
   return bad.length > 0 ? 1 : 0
 }
 
