@@ -1,0 +1,79 @@
+import { makeProblem, place, type DataProblem } from './problems'
+
+/** Which columns of a file hold the text, the optional second text (sentence pairs) and the label. */
+export interface ColumnMapping {
+  text: string
+  textPair?: string
+  label: string
+}
+
+/** What the user chose; a column left out is detected from the usual names. */
+export type ColumnChoice = Partial<ColumnMapping>
+
+/** Usual names, in order of preference, matched without regard to case. */
+const textNames = ['text', 'sentence', 'content']
+const labelNames = ['label', 'labels', 'target']
+/** GLUE-style sentence pairs, used only when no text column was chosen. */
+const pairNames: [string, string][] = [['sentence1', 'sentence2'], ['text_a', 'text_b'], ['premise', 'hypothesis'], ['question', 'answer']]
+
+export interface ResolvedColumns {
+  /** Each role that could be resolved; a role missing here has an error in `problems`. */
+  mapping: Partial<ColumnMapping>
+  /** Errors for columns not found, and info lines saying which columns were detected. */
+  problems: DataProblem[]
+}
+
+/**
+ * Resolve a column choice against the columns a file has. Every missing column is reported, each with the
+ * list of columns that were found, so one message is enough to fix the choice.
+ */
+export function resolveColumns(file: string, columns: string[], choice: ColumnChoice = {}, row?: number): ResolvedColumns {
+  const problems: DataProblem[] = []
+  const mapping: Partial<ColumnMapping> = {}
+  const found = columns.length === 0 ? '(none)' : columns.join(', ')
+  const where = row === undefined ? {} : { row }
+
+  const take = (role: keyof ColumnMapping, chosen: string | undefined, usual: string[]): void => {
+    if (chosen !== undefined) {
+      if (columns.includes(chosen)) mapping[role] = chosen
+      else problems.push(makeProblem(file, 'column-missing', 'error', `column "${chosen}" not found in ${place(file)}; columns: ${found}`, { ...where, field: chosen }))
+      return
+    }
+    const detected = findUsual(columns, usual)
+    if (detected === undefined) {
+      problems.push(
+        makeProblem(file, 'column-missing', 'error', `no ${describeRole(role)} column in ${place(file)} (looked for ${usual.join(', ')}); columns: ${found}`, where)
+      )
+      return
+    }
+    mapping[role] = detected
+    problems.push(makeProblem(file, 'column-detected', 'info', `${place(file)}: using column "${detected}" as the ${describeRole(role)}`, { field: detected }))
+  }
+
+  if (choice.text === undefined && choice.textPair === undefined) {
+    const pair = pairNames.find(([a, b]) => findUsual(columns, [a]) !== undefined && findUsual(columns, [b]) !== undefined)
+    if (pair && findUsual(columns, textNames) === undefined) {
+      take('text', undefined, [pair[0]])
+      take('textPair', undefined, [pair[1]])
+    } else {
+      take('text', undefined, textNames)
+    }
+  } else {
+    take('text', choice.text, textNames)
+    if (choice.textPair !== undefined) take('textPair', choice.textPair, [])
+  }
+  take('label', choice.label, labelNames)
+  return { mapping, problems }
+}
+
+function findUsual(columns: string[], usual: string[]): string | undefined {
+  for (const name of usual) {
+    const match = columns.find((column) => column.trim().toLowerCase() === name)
+    if (match !== undefined) return match
+  }
+  return undefined
+}
+
+function describeRole(role: keyof ColumnMapping): string {
+  return role === 'text' ? 'text' : role === 'textPair' ? 'second text' : 'label'
+}

@@ -1,0 +1,109 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { describeSystemError } from '../io/errors'
+import { makeProblem, place, type ProblemSink } from './problems'
+
+/** One physical line of a text file, decoded. */
+export interface SourceLine {
+  /** 1-based line number in the file. */
+  line: number
+  text: string
+  /** '\n', '\r\n', or '' for a last line without one: a quoted CSV field keeps the file's own line break. */
+  ending: string
+  /** The line held bytes that are not UTF-8; `text` has U+FFFD in their place. */
+  invalidUtf8: boolean
+}
+
+export interface LineReadOptions {
+  onProblem: ProblemSink
+  /** Called after each chunk read, so a UI can show a bar for a file of any size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void
+  signal?: AbortSignal
+}
+
+const newline = 0x0a
+const carriageReturn = 0x0d
+
+/**
+ * The lines of a UTF-8 file, read as a stream so memory stays flat whatever the file's size (only the
+ * current chunk and a line that spans chunks are held).
+ *
+ * Lines are cut on the 0x0A byte before decoding. In UTF-8 that byte never occurs inside a multi-byte
+ * character, so every cut is on a character boundary and each line decodes on its own: this is what
+ * `TextDecoder`'s `stream: true` would give, and it also tells which line held the bad bytes.
+ */
+export async function* readLines(file: string, options: LineReadOptions): AsyncGenerator<SourceLine> {
+  const { onProblem, onProgress, signal } = options
+  let totalBytes: number
+  try {
+    const info = await stat(file)
+    if (!info.isFile()) {
+      onProblem(makeProblem(file, 'file-unreadable', 'error', `${place(file)}: not a file`))
+      return
+    }
+    totalBytes = info.size
+  } catch (error) {
+    onProblem(makeProblem(file, 'file-unreadable', 'error', `${place(file)}: ${describeSystemError(error)}`))
+    return
+  }
+  signal?.throwIfAborted()
+
+  // ignoreBOM: the decoder would otherwise drop a BOM silently; the first line's BOM is handled below.
+  const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  const lenient = new TextDecoder('utf-8', { ignoreBOM: true })
+  const decode = (bytes: Uint8Array, lineNumber: number): SourceLine => {
+    let end = bytes.length
+    let ending = ''
+    if (end > 0 && bytes[end - 1] === newline) {
+      end--
+      ending = '\n'
+      if (end > 0 && bytes[end - 1] === carriageReturn) {
+        end--
+        ending = '\r\n'
+      }
+    }
+    const body = bytes.subarray(0, end)
+    try {
+      return { line: lineNumber, text: strict.decode(body), ending, invalidUtf8: false }
+    } catch {
+      return { line: lineNumber, text: lenient.decode(body), ending, invalidUtf8: true }
+    }
+  }
+
+  let bytesRead = 0
+  let lineNumber = 0
+  let pending: Buffer[] = [] // a line that started in an earlier chunk
+  let first = true
+  for await (const chunk of createReadStream(file, { signal }) as AsyncIterable<Buffer>) {
+    bytesRead += chunk.length
+    let start = 0
+    if (first) {
+      first = false
+      if (hasUtf16Bom(chunk)) {
+        onProblem(
+          makeProblem(file, 'utf16-bom', 'error', `${place(file)} is saved as UTF-16; re-save it as UTF-8 (in Excel: "CSV UTF-8")`)
+        )
+        return
+      }
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        onProblem(makeProblem(file, 'bom', 'info', `${place(file)} starts with a UTF-8 byte order mark; it was ignored`, { row: 1 }))
+        start = 3
+      }
+    }
+    for (let cut = chunk.indexOf(newline, start); cut !== -1; cut = chunk.indexOf(newline, start)) {
+      const piece = chunk.subarray(start, cut + 1)
+      const bytes = pending.length === 0 ? piece : Buffer.concat([...pending, piece])
+      pending = []
+      yield decode(bytes, ++lineNumber)
+      start = cut + 1
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start))
+    onProgress?.(bytesRead, totalBytes)
+  }
+  if (pending.length > 0) yield decode(Buffer.concat(pending), lineNumber + 1)
+}
+
+/** FF FE or FE FF: what Excel's "Unicode Text" and Windows Notepad's "Unicode" write. */
+function hasUtf16Bom(chunk: Buffer): boolean {
+  return (chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)
+}

@@ -1,0 +1,71 @@
+import { extname } from 'node:path'
+import { readCsvRecords } from './csv'
+import { readJsonlRecords } from './jsonl'
+import type { LineReadOptions } from './lines'
+import { makeProblem, place } from './problems'
+import { readTextRecords } from './text'
+
+/** One record of a data file: a CSV row, a JSON Lines object or a piece of plain text. */
+export interface DataRecord {
+  /** 1-based row as a spreadsheet shows it: in CSV the header is row 1 and the first record row 2. */
+  row: number
+  /**
+   * The line where the record starts, as a text editor shows it. Equals `row` except in CSV after a record
+   * whose quoted field spans lines (a spreadsheet shows that record as one row).
+   */
+  line: number
+  fields: Record<string, unknown>
+}
+
+export type DataFormat = 'csv' | 'jsonl' | 'text'
+
+export interface ReadOptions extends LineReadOptions {
+  /** Overrides the format the extension implies (.csv .tsv .jsonl .ndjson .txt). */
+  format?: DataFormat
+  /** CSV field separator; ',' for .csv, tab for .tsv. */
+  delimiter?: string
+  /** Plain text: one record per paragraph (lines up to a blank line) rather than per line. */
+  paragraphs?: boolean
+  /** Called once with the file's columns (CSV header, keys of the first JSON object, or ['text']) before its first record. */
+  onColumns?: (columns: string[]) => void
+}
+
+/**
+ * The records of a data file, streamed with flat memory whatever the file's size.
+ *
+ * Malformed input never throws: each problem goes to `options.onProblem` (required, so none is dropped
+ * unseen) and reading goes on, so one pass yields every usable record and every problem. A record with a
+ * problem that leaves its fields unknown (a CSV row with the wrong number of fields, a line that is not a
+ * JSON object) is reported and not yielded. Cancel with `options.signal`, or stop iterating.
+ */
+export async function* readRecords(file: string, options: ReadOptions): AsyncGenerator<DataRecord> {
+  const format = options.format ?? formatOf(file)
+  switch (format) {
+    case 'csv':
+      yield* readCsvRecords(file, { ...options, delimiter: options.delimiter ?? (extname(file).toLowerCase() === '.tsv' ? '\t' : ',') })
+      return
+    case 'jsonl':
+      yield* readJsonlRecords(file, options)
+      return
+    case 'text':
+      yield* readTextRecords(file, options)
+      return
+    default:
+      options.onProblem(
+        makeProblem(file, 'format-unknown', 'error', `${place(file)}: unknown data format; use .csv, .tsv, .jsonl, .ndjson or .txt`)
+      )
+  }
+}
+
+const formatsByExtension: Record<string, DataFormat> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.txt': 'text'
+}
+
+/** The format a file's extension implies, or undefined when it implies none. */
+export function formatOf(file: string): DataFormat | undefined {
+  return formatsByExtension[extname(file).toLowerCase()]
+}
