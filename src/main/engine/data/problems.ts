@@ -28,6 +28,7 @@ export type DataProblemCode =
   | 'column-detected'
   | 'text-empty'
   | 'text-not-string'
+  | 'text-too-long'
   | 'label-missing'
   | 'label-not-scalar'
   | 'label-not-numeric'

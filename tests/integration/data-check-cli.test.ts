@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { repoRoot, tinyGpt2 } from '../helpers/paths'
+
+// `siva data check` end to end on the real fixture files and the real tiny-random-gpt2 tokenizer.
+function siva(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'data', 'check', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 })
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
+}
+const fixture = (name: string): string => join(repoRoot, 'tests/fixtures/data', name)
+
+describe('siva data check', () => {
+  it('usable data: exit 0, summary, token lengths and a tokenised preview', () => {
+    const run = siva('--data', fixture('train.csv'), '--task', 'classify', '--model', tinyGpt2, '--max-length', '3', '--json', '--quiet')
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout) as {
+      usable: boolean
+      rows: number
+      summary: { classes: { label: string; count: number }[] }
+      tokens: { tooLong: number; longest: { row: number; tokens: number } }
+      preview: { row: number; text: string; label: string; ids: number[] }[]
+      problems: { code: string; severity: string; row?: number; message: string }[]
+    }
+    expect(report.usable).toBe(true)
+    expect(report.rows).toBe(4)
+    expect(report.summary.classes.map((c) => [c.label, c.count]).sort()).toEqual([['neg', 2], ['pos', 2]])
+    expect(report.preview.map((r) => r.row)).toEqual([2, 3, 4, 5])
+    expect(report.preview[0]!.text).toBe('great film')
+    expect(report.tokens.tooLong).toBe(1)
+    expect(report.tokens.longest).toEqual({ row: 5, tokens: 4 })
+    expect(report.problems.find((p) => p.code === 'text-too-long')).toMatchObject({ severity: 'warning', row: 5 })
+  })
+
+  it('unusable data: exit 1, every error listed with its row', () => {
+    const run = siva('--data', fixture('empty-text.csv'), '--task', 'classify', '--quiet')
+    expect(run.status).toBe(1)
+    expect(run.stdout).toMatch(/empty-text\.csv, row 3: "text" is empty/)
+    expect(run.stdout).toMatch(/empty-text\.csv, row 4: "text" is empty/)
+    expect(run.stdout).toContain('usable: no')
+  })
+
+  it('a wrong column is named along with the columns found', () => {
+    const run = siva('--data', fixture('train.csv'), '--task', 'classify', '--label-column', 'sentiment', '--quiet')
+    expect(run.status).toBe(1)
+    expect(run.stdout).toContain('column "sentiment" not found in train.csv; columns: text, label')
+  })
+
+  it('tasks not supported yet say so (exit 2)', () => {
+    const run = siva('--data', fixture('lines.txt'), '--task', 'causal-lm')
+    expect(run.status).toBe(2)
+    expect(run.stderr).toMatch(/--task causal-lm is not supported yet/)
+  })
+})
