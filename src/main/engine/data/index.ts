@@ -12,3 +12,4 @@ export {
   type ValidationSummary
 } from './validate'
 export { TextTokenizer, TokenizerLoadError, type EncodeOptions, type EncodedText } from './tokenizer'
+export { epochOrder, seededRandom, shuffleInPlace, stratifiedSplit, type Split } from './split'
