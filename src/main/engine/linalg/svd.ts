@@ -3,6 +3,7 @@
  * (QR-first for tall shapes, blocked Householder bidiagonalisation, divide and conquer, blocked
  * back-transformation: the algorithm class of LAPACK's dgesdd, backward stable).
  */
+import { firstNonFinite } from './finite'
 import { svdKernel, wasmApi } from './svdKernel'
 
 export interface SvdOptions {
@@ -49,12 +50,6 @@ function checkDimensions(a: Float64Array, m: number, n: number): void {
   if (m * n !== a.length) throw new SvdInputError(`a ${m}×${n} matrix needs ${m * n} values, got ${a.length}`)
 }
 
-function firstNonFinite(a: Float64Array, n: number): string {
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i])) return `${a[i]} at row ${Math.floor(i / n)}, column ${i % n}`
-  }
-  return 'a non-finite value'
-}
 
 /** SVD of the row-major m×n matrix a (not modified). */
 export function svd(a: Float64Array, m: number, n: number, options: SvdOptions = {}): SvdResult {
@@ -85,7 +80,7 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
     }
     throw error
   }
-  if (status === STATUS_NOT_FINITE) throw new SvdInputError(`the matrix contains ${firstNonFinite(a, n)}`)
+  if (status === STATUS_NOT_FINITE) throw new SvdInputError(`the matrix contains ${firstNonFinite(a, n) ?? 'a non-finite value'}`)
   if (status === STATUS_NO_CONVERGENCE) throw new Error(`SVD of a ${m}×${n} matrix did not converge`)
   // Copies, never views: the results own their buffers (transferable) and survive the next call.
   const buffer = k.memory.buffer

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { TensorSource } from '../io'
+import { firstNonFinite } from '../linalg/finite'
 import type { InspectReport, LayerSpectrum } from '../../../shared/spectra'
 import { spectralMetrics } from './metrics'
 import { columnBlock, planMatrices, type MatrixPlan } from './targets'
@@ -48,14 +49,6 @@ export interface InspectOptions {
   includeEmbeddings?: boolean
   signal?: AbortSignal
   onProgress?: (progress: InspectProgress) => void
-}
-
-/** First non-finite entry, as "row i, column j", or undefined. */
-function firstNonFinite(data: Float64Array, cols: number): string | undefined {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) return `${data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}`
-  }
-  return undefined
 }
 
 /**
