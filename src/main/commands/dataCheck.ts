@@ -1,13 +1,14 @@
-import { parseArgs } from 'node:util'
 import { basename } from 'node:path'
 import { readRecords, TextTokenizer, validateTextClassification, type ColumnChoice, type DataProblem, type ValidationReport } from '../engine/data'
+import { parseCommandArgs, plural } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 
 const help = `usage: siva data check --data FILE --task classify|regress [options]
 
-Reads the whole file once and lists every problem with its file, row (as a spreadsheet shows it) and
-column, then a summary and a preview of the first rows. Exit status 0 when the data can be used for
+Reads the whole file (streaming; a second pass counts tokens when --model is given) and lists every
+problem with its file, row (as a spreadsheet shows it) and column, then a summary and a preview of the
+first rows. Exit status 0 when the data can be used for
 training, 1 when it cannot.
 
 options:
@@ -45,7 +46,22 @@ interface PreviewRow {
 }
 
 export async function dataCheckCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv)
+  const { values } = parseCommandArgs('data check', {
+    args: argv,
+    allowPositionals: false,
+    options: {
+      data: { type: 'string' },
+      task: { type: 'string' },
+      model: { type: 'string' },
+      'max-length': { type: 'string' },
+      'text-column': { type: 'string' },
+      'text-pair-column': { type: 'string' },
+      'label-column': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
   if (values.help) {
     process.stdout.write(`${help}\n`)
     return 0
@@ -122,7 +138,7 @@ async function tokenLengths(file: string, report: ValidationReport, tokenizer: T
       field: text,
       code: 'text-too-long',
       severity: 'warning',
-      message: `${basename(file)}: ${stats.tooLong} ${stats.tooLong === 1 ? 'row is' : 'rows are'} longer than ${maxLength} tokens and will be truncated (longest: row ${stats.longest!.row}, ${stats.longest!.tokens} tokens)`
+      message: `${basename(file)}: ${plural(stats.tooLong, 'row is', 'rows are')} longer than ${maxLength} tokens and will be truncated (longest: row ${stats.longest!.row}, ${stats.longest!.tokens} tokens)`
     }
     report.problems.push(problem)
   }
@@ -141,7 +157,7 @@ function formatReport(report: ValidationReport, tokens: TokenStats | undefined, 
   if (report.summary.labels) out.push(`targets: min ${report.summary.labels.min}, max ${report.summary.labels.max}, mean ${report.summary.labels.mean.toPrecision(4)}`)
   const t = report.summary.textLength
   out.push(`text length (characters): min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`)
-  if (tokens) out.push(`tokens: min ${tokens.min}, mean ${tokens.mean.toFixed(1)}, max ${tokens.max}; ${tokens.tooLong} ${tokens.tooLong === 1 ? 'row' : 'rows'} over ${tokens.maxLength}`)
+  if (tokens) out.push(`tokens: min ${tokens.min}, mean ${tokens.mean.toFixed(1)}, max ${tokens.max}; ${plural(tokens.tooLong, 'row')} over ${tokens.maxLength}`)
   if (report.summary.duplicates.count > 0) out.push(`duplicates: ${report.summary.duplicates.count} rows repeat an earlier row`)
   for (const [title, list] of [['errors', errors], ['warnings', warnings], ['notes', notes]] as const) {
     if (list.length === 0) continue
@@ -152,32 +168,9 @@ function formatReport(report: ValidationReport, tokens: TokenStats | undefined, 
   for (const row of preview) {
     const text = typeof row.text === 'string' ? JSON.stringify(row.text.length > 60 ? `${row.text.slice(0, 60)}…` : row.text) : String(row.text)
     const pair = row.textPair === undefined ? '' : ` | ${JSON.stringify(row.textPair)}`
-    const toks = row.tokens === undefined ? '' : `  (${row.tokens} token${row.tokens === 1 ? '' : 's'}: ${row.ids!.join(' ')}${row.tokens > row.ids!.length ? ' …' : ''})`
+    const toks = row.tokens === undefined ? '' : `  (${plural(row.tokens, 'token')}: ${row.ids!.join(' ')}${row.tokens > row.ids!.length ? ' …' : ''})`
     out.push(`  row ${row.row}: ${text}${pair} → ${JSON.stringify(row.label)}${toks}`)
   }
-  out.push('', report.usable ? 'usable: yes' : `usable: no — fix the ${errors.length} error${errors.length === 1 ? '' : 's'} above`)
+  out.push('', report.usable ? 'usable: yes' : `usable: no — fix the ${plural(errors.length, 'error')} above`)
   return `${out.join('\n')}\n`
-}
-
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        data: { type: 'string' },
-        task: { type: 'string' },
-        model: { type: 'string' },
-        'max-length': { type: 'string' },
-        'text-column': { type: 'string' },
-        'text-pair-column': { type: 'string' },
-        'label-column': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliUsageError(`${error instanceof Error ? error.message : String(error)}; see 'siva data check --help'`)
-  }
 }

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util'
 import { openCheckpoint } from '../engine/io'
 import { inspectSource } from '../engine/spectra'
 import type { InspectReport } from '../../shared/spectra'
 import { AnalysisPool } from '../workers/analysisPool'
+import { parseCommandArgs, plural } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import { formatInspectTable } from './inspectTable'
@@ -24,7 +24,20 @@ options:
   -h, --help              this help`
 
 export async function inspectCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv)
+  const { values, positionals } = parseCommandArgs('inspect', {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      layers: { type: 'string' },
+      'values-only': { type: 'boolean', default: false },
+      perc: { type: 'string' },
+      'include-embeddings': { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
   if (values.help) {
     process.stdout.write(`${help}\n`)
     return 0
@@ -70,7 +83,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     await source.close()
   }
   const bad = report.tensors.filter((t) => t.error)
-  progress?.done(`siva inspect: ${report.tensors.length} ${report.tensors.length === 1 ? 'matrix' : 'matrices'} in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} with non-finite values` : ''}`)
+  progress?.done(`siva inspect: ${plural(report.tensors.length, 'matrix', 'matrices')} in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} with non-finite values` : ''}`)
 
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`)
   else process.stdout.write(formatInspectTable(report))
@@ -81,27 +94,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     return 1
   }
   return bad.length > 0 ? 1 : 0
-}
-
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        layers: { type: 'string' },
-        'values-only': { type: 'boolean', default: false },
-        perc: { type: 'string' },
-        'include-embeddings': { type: 'boolean', default: false },
-        workers: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliUsageError(`${error instanceof Error ? error.message : String(error)}; see 'siva inspect --help'`)
-  }
 }
 
 function parseRegex(pattern: string | undefined): RegExp | undefined {

@@ -1,3 +1,4 @@
+import { plural } from './args'
 import type { InspectReport } from '../../shared/spectra'
 
 /** Four significant digits, exponent only where a fixed form would hide the value. */
@@ -36,9 +37,8 @@ export function formatInspectTable(report: InspectReport): string {
       .trimEnd()
   const out: string[] = []
   out.push(`${report.source} (${report.format}${report.modelType ? `, ${report.modelType}` : ''})`)
-  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
   out.push(
-    `${count(report.tensors.length, 'matrix', 'matrices')} analysed${report.valuesOnly ? ' (values only)' : ''}, ${count(report.skipped.length, 'tensor', 'tensors')} skipped, ${report.seconds.toFixed(2)} s`
+    `${plural(report.tensors.length, 'matrix', 'matrices')} analysed${report.valuesOnly ? ' (values only)' : ''}, ${plural(report.skipped.length, 'tensor')} skipped, ${report.seconds.toFixed(2)} s`
   )
   out.push('')
   out.push(line(header))

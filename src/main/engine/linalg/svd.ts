@@ -50,7 +50,6 @@ function checkDimensions(a: Float64Array, m: number, n: number): void {
   if (m * n !== a.length) throw new SvdInputError(`a ${m}×${n} matrix needs ${m * n} values, got ${a.length}`)
 }
 
-
 /** SVD of the row-major m×n matrix a (not modified). */
 export function svd(a: Float64Array, m: number, n: number, options: SvdOptions = {}): SvdResult {
   return svdWithSwitches(a, m, n, options, {})

@@ -1,0 +1,16 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { CliUsageError } from './errors'
+
+/** node:util parseArgs for a `siva` command: a bad flag becomes a usage error that points at its help. */
+export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config)
+  } catch (error) {
+    throw new CliUsageError(`${error instanceof Error ? error.message : String(error)}; see 'siva ${command} --help'`)
+  }
+}
+
+/** "1 matrix", "3 matrices": counts as a person writes them. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`
+}
