@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { readRecords, type DataProblem, type DataRecord, type ReadOptions } from '../../../src/main/engine/data'
+import { repoRoot } from '../../helpers/paths'
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const dataFixtures = join(repoRoot, 'tests/fixtures/data')
 export const fixture = (name: string): string => join(dataFixtures, name)
 

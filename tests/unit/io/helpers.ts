@@ -1,14 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { expect } from 'vitest'
 import { CheckpointFormatError } from '../../../src/main/engine/io'
-import { pythonWithNumpy } from '../../helpers/paths'
+import { pythonWithNumpy, repoRoot, tinyGpt2 } from '../../helpers/paths'
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 /** The real Hugging Face checkpoint shared by the project (outside the repository, beside it). */
-export const gpt2Dir = resolve(repoRoot, '../shared/fixtures/tiny-random-gpt2')
+export const gpt2Dir = tinyGpt2
 export const ioFixtures = join(repoRoot, 'tests/fixtures/io')
 const referenceScript = join(repoRoot, 'tests/reference/safetensors_numpy.py')
 

@@ -3,7 +3,8 @@ import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeToFloat64, openCheckpoint, openTfjsModel } from '../../../src/main/engine/io'
-import { expectFormatError, float64FromHex, float64Hex, ioFixtures, makeTempDir, removeTempDir, repoRoot } from './helpers'
+import { repoRoot } from '../../helpers/paths'
+import { expectFormatError, float64FromHex, float64Hex, ioFixtures, makeTempDir, removeTempDir } from './helpers'
 
 interface TfjsExpected {
   straddleStart: number
