@@ -3,9 +3,9 @@
  * n_embd / n_layer / n_head / n_inner, BERT-like families hidden_size / num_hidden_layers / ...; a
  * field a saved config leaves out takes the family's default, as the config class would.
  */
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CheckpointFormatError, describeSystemError } from './errors'
+import { CheckpointFormatError } from './errors'
+import { readJsonObject } from './jsonFile'
 
 export interface ModelDescription {
   /** `model_type`, e.g. 'gpt2', 'bert', 'roberta', 'vit'. */
@@ -106,20 +106,8 @@ const familyDefaults: Record<string, Config> = {
 /** The description of `dir/config.json`, or undefined when there is none. */
 export async function readModelConfig(dir: string): Promise<ModelDescription | undefined> {
   const file = join(dir, 'config.json')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new CheckpointFormatError(file, `cannot read: ${describeSystemError(error)}`, { cause: error })
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (error) {
-    throw new CheckpointFormatError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`)
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointFormatError(file, 'must hold a JSON object')
+  const raw = await readJsonObject(file, { optional: true })
+  if (raw === undefined) return undefined
   return describeModel(file, raw as Config)
 }
 

@@ -4,9 +4,9 @@
  * the wrong shard usually means a half-copied or hand-edited folder, and reading on would load the
  * wrong weights or fail much later.
  */
-import { readFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path'
-import { CheckpointFormatError, describeSystemError } from './errors'
+import { CheckpointFormatError } from './errors'
+import { readJsonObject } from './jsonFile'
 import type { ModelDescription } from './hfConfig'
 import { openSafetensors, type SafetensorsFile } from './safetensors'
 import type { TensorInfo, TensorSource, UnreadableTensor } from './tensorSource'
@@ -73,14 +73,7 @@ export async function openShardedSafetensors(indexPath: string, options: { sourc
 }
 
 async function readWeightMap(indexPath: string): Promise<Record<string, string>> {
-  let document: unknown
-  try {
-    document = JSON.parse(await readFile(indexPath, 'utf8'))
-  } catch (error) {
-    const problem = error instanceof SyntaxError ? `is not valid JSON (${error.message})` : `cannot read: ${describeSystemError(error)}`
-    throw new CheckpointFormatError(indexPath, problem, { cause: error })
-  }
-  const weightMap = (document as { weight_map?: unknown } | null)?.weight_map
+  const weightMap = (await readJsonObject(indexPath)).weight_map
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     throw new CheckpointFormatError(indexPath, 'has no "weight_map" object mapping tensor names to shard files')
   }

@@ -2,10 +2,10 @@
  * The weightsManifest of a TensorFlow.js model.json: groups of weights, each group stored back to
  * back across its shard files. Shapes, dtypes and quantisation are checked here; bytes are read elsewhere.
  */
-import { readFile } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
 import { elementCount, type Dtype } from './dtypes'
-import { CheckpointFormatError, describeSystemError } from './errors'
+import { CheckpointFormatError } from './errors'
+import { readJsonObject } from './jsonFile'
 import type { TfjsQuantization } from './tensorSource'
 
 /** tfjs dtypes we can read, as the Dtype they are read as. */
@@ -26,25 +26,11 @@ export interface ManifestGroup {
 }
 
 export async function readModelJson(modelJson: string): Promise<Record<string, unknown>> {
-  let text: string
-  try {
-    text = await readFile(modelJson, 'utf8')
-  } catch (error) {
-    throw new CheckpointFormatError(modelJson, `cannot read: ${describeSystemError(error)}`, { cause: error })
-  }
-  let document: unknown
-  try {
-    document = JSON.parse(text)
-  } catch (error) {
-    throw new CheckpointFormatError(modelJson, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`)
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new CheckpointFormatError(modelJson, 'must hold a JSON object')
-  }
-  if (!Array.isArray((document as Record<string, unknown>).weightsManifest)) {
+  const document = await readJsonObject(modelJson)
+  if (!Array.isArray(document['weightsManifest'])) {
     throw new CheckpointFormatError(modelJson, 'has no weightsManifest list: not a TensorFlow.js model.json')
   }
-  return document as Record<string, unknown>
+  return document
 }
 
 /** A few descriptive fields of model.json, as string metadata. */

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises'
+import { CheckpointFormatError, describeSystemError } from './errors'
+
+export type JsonObject = Record<string, unknown>
+
+/**
+ * The JSON object a checkpoint file holds (config.json, model.json, the shard index). Every failure is
+ * a CheckpointFormatError naming the file; with `optional`, a missing file is undefined instead.
+ */
+export async function readJsonObject(file: string, options: { optional: true }): Promise<JsonObject | undefined>
+export async function readJsonObject(file: string, options?: { optional?: false }): Promise<JsonObject>
+export async function readJsonObject(file: string, options: { optional?: boolean } = {}): Promise<JsonObject | undefined> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if (options.optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new CheckpointFormatError(file, `cannot read: ${describeSystemError(error)}`, { cause: error })
+  }
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    throw new CheckpointFormatError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error })
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new CheckpointFormatError(file, 'must hold a JSON object')
+  return document as JsonObject
+}
