@@ -156,7 +156,7 @@ function formatReport(report: ValidationReport, tokens: TokenStats | undefined, 
   if (report.summary.classes) out.push(`classes (${report.summary.classes.length}): ${report.summary.classes.map((k) => `${k.label} ${k.count}`).join(', ')}`)
   if (report.summary.labels) out.push(`targets: min ${report.summary.labels.min}, max ${report.summary.labels.max}, mean ${report.summary.labels.mean.toPrecision(4)}`)
   const t = report.summary.textLength
-  out.push(`text length (characters): min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`)
+  if (t) out.push(`text length (characters): min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`)
   if (tokens) out.push(`tokens: min ${tokens.min}, mean ${tokens.mean.toFixed(1)}, max ${tokens.max}; ${plural(tokens.tooLong, 'row')} over ${tokens.maxLength}`)
   if (report.summary.duplicates.count > 0) out.push(`duplicates: ${report.summary.duplicates.count} rows repeat an earlier row`)
   for (const [title, list] of [['errors', errors], ['warnings', warnings], ['notes', notes]] as const) {

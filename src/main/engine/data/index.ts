@@ -4,12 +4,7 @@ export type { ClassCount, NumericSummary } from './labels'
 export type { LengthBucket, LengthSummary } from './lengthHistogram'
 export type { DataProblem, DataProblemCode, ProblemSink, Severity } from './problems'
 export { formatOf, readRecords, type DataFormat, type DataRecord, type ReadOptions } from './records'
-export {
-  validateTextClassification,
-  type TextTask,
-  type ValidateOptions,
-  type ValidationReport,
-  type ValidationSummary
-} from './validate'
+export { validateTextClassification, type TextTask, type ValidateOptions } from './validate'
+export type { DataTask, ImageSummary, TokenSummary, ValidationReport, ValidationSummary } from './report'
 export { TextTokenizer, TokenizerLoadError, type EncodeOptions, type EncodedText } from './tokenizer'
 export { epochOrder, seededRandom, shuffleInPlace, stratifiedSplit, type Split } from './split'

@@ -38,6 +38,16 @@ export type DataProblemCode =
   | 'duplicate-rows'
   | 'no-records'
   | 'problems-omitted'
+  // causal language modelling
+  | 'completion-missing'
+  | 'completion-empty'
+  // images (a folder per class, or a CSV of path,label)
+  | 'image-missing'
+  | 'image-undecodable'
+  | 'image-unsupported-format'
+  | 'image-too-small'
+  | 'class-folder-empty'
+  | 'stray-file'
 
 export interface DataProblem {
   file: string

@@ -1,10 +1,11 @@
 import { resolveColumns, type ColumnChoice, type ColumnMapping } from './columns'
-import { DuplicateFinder, type DuplicateSummary } from './duplicates'
-import { characterCount, LengthHistogram, type LengthSummary } from './lengthHistogram'
-import { ClassTally, classLabel, maxClasses, NumericTally, numericLabel, type ClassCount, type NumericSummary } from './labels'
+import { DuplicateFinder } from './duplicates'
+import { characterCount, LengthHistogram } from './lengthHistogram'
+import { ClassTally, classLabel, maxClasses, NumericTally, numericLabel } from './labels'
 import { ProblemLog } from './problemLog'
-import { makeProblem, place, quote, type DataProblem } from './problems'
+import { makeProblem, place, quote } from './problems'
 import { formatOf, readRecords, type DataFormat } from './records'
+import type { ValidationReport, ValidationSummary } from './report'
 
 export type TextTask = 'classification' | 'regression'
 
@@ -19,29 +20,6 @@ export interface ValidateOptions {
   maxProblemsPerCode?: number
   onProgress?: (bytesRead: number, totalBytes: number) => void
   signal?: AbortSignal
-}
-
-export interface ValidationSummary {
-  /** The columns used, as far as they could be resolved. */
-  columns: Partial<ColumnMapping>
-  /** Classification: each class, most frequent first. */
-  classes?: ClassCount[]
-  /** Regression: the range of the targets. */
-  labels?: NumericSummary
-  /** Characters of text (plus the second text, for pairs) per usable row. */
-  textLength: LengthSummary
-  duplicates: DuplicateSummary
-}
-
-export interface ValidationReport {
-  file: string
-  task: TextTask
-  /** Records read (rows with a format error are not records). */
-  rows: number
-  problems: DataProblem[]
-  summary: ValidationSummary
-  /** False when any problem is an error: training on the file as it is would fail or mislead. */
-  usable: boolean
 }
 
 /**
