@@ -17,8 +17,7 @@ describe('siva data check', () => {
     const report = JSON.parse(run.stdout) as {
       usable: boolean
       rows: number
-      summary: { classes: { label: string; count: number }[] }
-      tokens: { tooLong: number; longest: { row: number; tokens: number } }
+      summary: { classes: { label: string; count: number }[]; tokens: { tooLong: number; longest: { row: number; tokens: number } } }
       preview: { row: number; text: string; label: string; ids: number[] }[]
       problems: { code: string; severity: string; row?: number; message: string }[]
     }
@@ -27,8 +26,8 @@ describe('siva data check', () => {
     expect(report.summary.classes.map((c) => [c.label, c.count]).sort()).toEqual([['neg', 2], ['pos', 2]])
     expect(report.preview.map((r) => r.row)).toEqual([2, 3, 4, 5])
     expect(report.preview[0]!.text).toBe('great film')
-    expect(report.tokens.tooLong).toBe(1)
-    expect(report.tokens.longest).toEqual({ row: 5, tokens: 4 })
+    expect(report.summary.tokens.tooLong).toBe(1)
+    expect(report.summary.tokens.longest).toEqual({ row: 5, tokens: 4 })
     expect(report.problems.find((p) => p.code === 'text-too-long')).toMatchObject({ severity: 'warning', row: 5 })
   })
 
@@ -46,9 +45,39 @@ describe('siva data check', () => {
     expect(run.stdout).toContain('column "sentiment" not found in train.csv; columns: text, label')
   })
 
-  it('tasks not supported yet say so (exit 2)', () => {
-    const run = siva('--data', fixture('lines.txt'), '--task', 'causal-lm')
+  it('causal LM prompt/completion: rows named, tokenised preview, exit 1 on errors', () => {
+    const run = siva('--data', fixture('e2e.jsonl'), '--task', 'causal-lm', '--model', tinyGpt2, '--quiet')
+    expect(run.status).toBe(1)
+    expect(run.stdout).toContain('columns: prompt = prompt, completion = completion')
+    expect(run.stdout).toContain('e2e.jsonl, row 3: "completion" is empty')
+    expect(run.stdout).toContain('e2e.jsonl, row 4: "completion" should be text, found nothing')
+    expect(run.stdout).toContain('e2e.jsonl, row 5: "prompt" should be text, found a list')
+    expect(run.stdout).toMatch(/row 1: "name\[The Eagle\].*" ⇒ " The Eagle is a coffee shop.*\(\d+ tokens: [\d ]+/)
+    expect(run.stdout).toContain('usable: no — fix the 3 errors above')
+  })
+
+  it('causal LM plain text: usable, with a token-length histogram', () => {
+    const run = siva('--data', fixture('paragraphs.txt'), '--task', 'causal-lm', '--paragraphs', '--model', tinyGpt2, '--quiet')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain('3 usable rows, causal-lm')
+    expect(run.stdout).toMatch(/length in tokens: min \d+/)
+    expect(run.stdout).toMatch(/ {2,}0–15 █+ 3/)
+    expect(run.stdout).toContain('usable: yes')
+  })
+
+  it('a validation file is checked against the training labels', () => {
+    const run = siva('--data', fixture('train.csv'), '--validation', fixture('dev.csv'), '--task', 'classify', '--json', '--quiet')
+    expect(run.status).toBe(1)
+    const report = JSON.parse(run.stdout) as { usable: boolean; validation: { usable: boolean; problems: { code: string; row?: number }[] } }
+    expect(report.usable).toBe(false)
+    expect(report.validation.problems).toContainEqual(expect.objectContaining({ code: 'label-unseen', row: 4 }))
+  })
+
+  it('usage mistakes exit 2 with a pointer to the help', () => {
+    const run = siva('--data', fixture('train.csv'), '--task', 'summarise')
     expect(run.status).toBe(2)
-    expect(run.stderr).toMatch(/--task causal-lm is not supported yet/)
+    expect(run.stderr).toMatch(/--task must be classify, regress, causal-lm or image-classify, got 'summarise'/)
+    const pair = siva('--data', fixture('lines.txt'), '--task', 'causal-lm', '--label-column', 'x')
+    expect(pair.status).toBe(2)
   })
 })

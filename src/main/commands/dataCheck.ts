@@ -1,46 +1,60 @@
 import { basename } from 'node:path'
-import { readRecords, TextTokenizer, validateTextClassification, type ColumnChoice, type DataProblem, type ValidationReport } from '../engine/data'
+import {
+  encodeExample,
+  labelNames,
+  readTextExamples,
+  TextTokenizer,
+  validateTextDataset,
+  type DataProblem,
+  type LengthSummary,
+  type TextTask,
+  type ValidationReport
+} from '../engine/data'
 import { parseCommandArgs, plural } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 
-const help = `usage: siva data check --data FILE --task classify|regress [options]
+const help = `usage: siva data check --data FILE|DIR --task TASK [options]
 
-Reads the whole file (streaming; a second pass counts tokens when --model is given) and lists every
-problem with its file, row (as a spreadsheet shows it) and column, then a summary and a preview of the
-first rows. Exit status 0 when the data can be used for
-training, 1 when it cannot.
+Reads the whole dataset once (streaming, whatever its size) and lists every problem with its file,
+row (as a spreadsheet shows it) and column, then a summary and a preview of the first rows.
+Exit status 0 when the data can be used for training, 1 when it cannot.
+
+tasks:
+  classify         text (or a sentence pair) and a class label; CSV, TSV or JSONL
+  regress          text (or a pair) and a number (e.g. a similarity score); CSV, TSV or JSONL
+  causal-lm        JSONL with prompt + completion (loss on the completion only) or text,
+                   or a .txt file (one example per line, or per paragraph with --paragraphs)
+  image-classify   a folder with one sub-folder per class, or a CSV of path,label
 
 options:
-  --data FILE             CSV, TSV, JSONL or .txt
-  --task TASK             classify (labels) or regress (numeric targets); causal-lm and
-                          image-classify are not supported yet
-  --model DIR             a checkpoint folder: rows are tokenised with its tokenizer.json, and rows
-                          longer than --max-length are counted
-  --max-length N          token limit (default: the tokenizer's model_max_length, else 512)
-  --text-column NAME      the text column (default: text, sentence or content)
-  --text-pair-column NAME the second sentence of a pair (default: sentence2, text_b, … when present)
-  --label-column NAME     the label column (default: label, labels or target)
-  --json                  print exactly one JSON document on stdout
-  --quiet                 no progress on stderr
-  -h, --help              this help`
+  --data FILE|DIR           the training data
+  --task TASK               one of the tasks above
+  --validation FILE         a separate validation file: checked too, and its labels must be
+                            ones the training data has
+  --model DIR               a checkpoint folder: text is tokenised with its tokenizer.json and
+                            rows longer than --max-length counted; images are checked against
+                            its preprocessor_config.json
+  --max-length N            token limit (default: the tokenizer's model_max_length, else 512)
+  --text-column NAME        the text column (default: text, sentence or content; for causal-lm
+                            with a prompt, the completion column)
+  --text-pair-column NAME   the second sentence of a pair (default: sentence2, text_b, … when present)
+  --label-column NAME       the label column (default: label, labels or target)
+  --prompt-column NAME      causal-lm: the prompt column (default: prompt or input, when present)
+  --paragraphs              causal-lm .txt: one example per paragraph instead of per line
+  --json                    print exactly one JSON document on stdout
+  --quiet                   no progress on stderr
+  -h, --help                this help`
 
 const previewRows = 5
-
-interface TokenStats {
-  maxLength: number
-  min: number
-  max: number
-  mean: number
-  tooLong: number
-  longest?: { row: number; tokens: number }
-}
+const textTasks: Record<string, TextTask> = { classify: 'classification', regress: 'regression', 'causal-lm': 'causal-lm' }
 
 interface PreviewRow {
   row: number
-  text: unknown
-  textPair?: unknown
-  label: unknown
+  text: string
+  textPair?: string
+  prompt?: string
+  label?: string | number
   tokens?: number
   ids?: number[]
 }
@@ -52,11 +66,14 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     options: {
       data: { type: 'string' },
       task: { type: 'string' },
+      validation: { type: 'string' },
       model: { type: 'string' },
       'max-length': { type: 'string' },
       'text-column': { type: 'string' },
       'text-pair-column': { type: 'string' },
       'label-column': { type: 'string' },
+      'prompt-column': { type: 'string' },
+      paragraphs: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
@@ -67,39 +84,77 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     return 0
   }
   if (!values.data) throw new CliUsageError("data check needs --data FILE; see 'siva data check --help'")
-  const task = values.task
-  if (task === 'causal-lm' || task === 'image-classify') throw new CliUsageError(`--task ${task} is not supported yet: this version checks classify and regress data`)
-  if (task !== 'classify' && task !== 'regress') throw new CliUsageError(`--task must be classify or regress, got '${task ?? ''}'`)
-  const columns: ColumnChoice = {
+  const taskName = values.task
+  if (taskName === undefined) throw new CliUsageError('data check needs --task classify, regress, causal-lm or image-classify')
+  if (taskName === 'image-classify') throw new CliUsageError('--task image-classify is not supported yet')
+  const task = textTasks[taskName]
+  if (task === undefined) throw new CliUsageError(`--task must be classify, regress, causal-lm or image-classify, got '${taskName}'`)
+  const columns = {
     ...(values['text-column'] && { text: values['text-column'] }),
     ...(values['text-pair-column'] && { textPair: values['text-pair-column'] }),
-    ...(values['label-column'] && { label: values['label-column'] })
+    ...(values['label-column'] && { label: values['label-column'] }),
+    ...(values['prompt-column'] && { prompt: values['prompt-column'] })
   }
-  const tokenizer = values.model ? await TextTokenizer.load(values.model) : undefined
-  const maxLength = values['max-length'] === undefined ? (tokenizer?.modelMaxLength ?? 512) : Number(values['max-length'])
-  if (!(Number.isInteger(maxLength) && maxLength > 0)) throw new CliUsageError(`--max-length must be a positive integer, got '${values['max-length']}'`)
+  if (task === 'causal-lm' && (columns.textPair || columns.label)) throw new CliUsageError('causal-lm data has no pair or label columns; use --text-column and --prompt-column')
+  if (task !== 'causal-lm' && (columns.prompt || values.paragraphs)) throw new CliUsageError('--prompt-column and --paragraphs are for --task causal-lm')
+  const maxLengthText = values['max-length']
+  const chosenMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText)
+  if (chosenMaxLength !== undefined && !(Number.isInteger(chosenMaxLength) && chosenMaxLength > 1)) throw new CliUsageError(`--max-length must be an integer above 1, got '${maxLengthText}'`)
 
+  const tokenizer = values.model ? await TextTokenizer.load(values.model) : undefined
+  const maxLength = chosenMaxLength ?? tokenizer?.modelMaxLength ?? 512
   const progress = values.quiet ? undefined : new ProgressLine()
-  const onProgress = (read: number, total: number): void => progress?.update(`siva data check: ${values.data} ${total > 0 ? Math.floor((100 * read) / total) : 100}%`)
-  const report = await validateTextClassification(values.data, { task: task === 'classify' ? 'classification' : 'regression', columns, onProgress })
-  const tokens = tokenizer && report.summary.columns.text ? await tokenLengths(values.data, report, tokenizer, maxLength, onProgress) : undefined
-  const preview = await previewOf(values.data, report, tokenizer, maxLength)
+  const options = {
+    task,
+    columns,
+    paragraphs: values.paragraphs,
+    maxLength,
+    ...(tokenizer && { tokenizer })
+  }
+
+  const report = await validateTextDataset(values.data, { ...options, onProgress: progressFor(progress, values.data) })
+  let validation: ValidationReport | undefined
+  if (values.validation) {
+    const knownLabels = task === 'classification' && report.summary.classes ? labelNames(report.summary.classes.map((c) => c.label)) : undefined
+    validation = await validateTextDataset(values.validation, { ...options, ...(knownLabels && { knownLabels }), onProgress: progressFor(progress, values.validation) })
+  }
+  const preview = await previewOf(values.data, options, tokenizer)
   progress?.done()
 
-  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, tokens, preview })}\n`)
-  else process.stdout.write(formatReport(report, tokens, preview))
-  return report.usable ? 0 : 1
+  const usable = report.usable && (validation?.usable ?? true)
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, preview, ...(validation && { validation }), usable })}\n`)
+  else {
+    let text = formatReport(report, preview)
+    if (validation) text += `\nvalidation data:\n${formatReport(validation, undefined)}`
+    text += `\n${usable ? 'usable: yes' : `usable: no — fix the ${plural(errorCount(report) + (validation ? errorCount(validation) : 0), 'error')} above`}\n`
+    process.stdout.write(text)
+  }
+  return usable ? 0 : 1
 }
 
-/** Rows as the model will see them: mapped columns, and token ids when a tokenizer is given. */
-async function previewOf(file: string, report: ValidationReport, tokenizer: TextTokenizer | undefined, maxLength: number): Promise<PreviewRow[]> {
-  const { text, textPair, label } = report.summary.columns
+/** Progress on stderr, at most once per percent so a log of a large file stays short. */
+function progressFor(progress: ProgressLine | undefined, file: string): ((read: number, total: number) => void) | undefined {
+  if (!progress) return undefined
+  let last = -1
+  return (read, total) => {
+    const percent = total > 0 ? Math.floor((100 * read) / total) : 100
+    if (percent === last) return
+    last = percent
+    progress.update(`siva data check: ${basename(file)} ${percent}%`)
+  }
+}
+
+/** The first examples as the model will see them: the same reader training uses, token ids when a tokenizer is given. */
+async function previewOf(file: string, options: { task: TextTask; columns: object; paragraphs: boolean; maxLength: number }, tokenizer: TextTokenizer | undefined): Promise<PreviewRow[]> {
   const rows: PreviewRow[] = []
-  for await (const record of readRecords(file, { onProblem: () => {} })) {
-    const row: PreviewRow = { row: record.row, text: text ? record.fields[text] : undefined, label: label ? record.fields[label] : undefined }
-    if (textPair) row.textPair = record.fields[textPair]
-    if (tokenizer && typeof row.text === 'string') {
-      const encoded = tokenizer.encode(row.text, { pair: typeof row.textPair === 'string' ? row.textPair : undefined, maxLength })
+  for await (const example of readTextExamples(file, { ...options, onProblem: () => {} })) {
+    const row: PreviewRow = { row: example.row, text: example.text }
+    if (example.pair !== undefined) row.textPair = example.pair
+    if (example.prompt !== undefined) row.prompt = example.prompt
+    const label = example.label ?? example.target
+    if (label !== undefined) row.label = label
+    if (tokenizer) {
+      const encoded = encodeExample(tokenizer, options.task, example, options.maxLength)
       row.tokens = encoded.fullLength
       row.ids = encoded.ids.slice(0, 16)
     }
@@ -109,68 +164,52 @@ async function previewOf(file: string, report: ValidationReport, tokenizer: Text
   return rows
 }
 
-/** Token lengths of every row with the checkpoint's tokenizer; rows over max_length become warnings. */
-async function tokenLengths(file: string, report: ValidationReport, tokenizer: TextTokenizer, maxLength: number, onProgress: (read: number, total: number) => void): Promise<TokenStats> {
-  const { text, textPair } = report.summary.columns
-  const stats: TokenStats = { maxLength, min: Infinity, max: 0, mean: 0, tooLong: 0 }
-  let count = 0
-  let sum = 0
-  for await (const record of readRecords(file, { onProblem: () => {}, onProgress })) {
-    const first = record.fields[text!]
-    if (typeof first !== 'string' || first.trim() === '') continue
-    const second = textPair ? record.fields[textPair] : undefined
-    const length = tokenizer.encode(first, { pair: typeof second === 'string' ? second : undefined }).fullLength
-    count++
-    sum += length
-    stats.min = Math.min(stats.min, length)
-    if (length > stats.max) {
-      stats.max = length
-      stats.longest = { row: record.row, tokens: length }
-    }
-    if (length > maxLength) stats.tooLong++
-  }
-  stats.mean = count > 0 ? sum / count : 0
-  if (count === 0) stats.min = 0
-  if (stats.tooLong > 0) {
-    const problem: DataProblem = {
-      file,
-      row: stats.longest!.row,
-      field: text,
-      code: 'text-too-long',
-      severity: 'warning',
-      message: `${basename(file)}: ${plural(stats.tooLong, 'row is', 'rows are')} longer than ${maxLength} tokens and will be truncated (longest: row ${stats.longest!.row}, ${stats.longest!.tokens} tokens)`
-    }
-    report.problems.push(problem)
-  }
-  return stats
-}
+const errorCount = (report: ValidationReport): number => report.problems.filter((p) => p.severity === 'error').length
 
-function formatReport(report: ValidationReport, tokens: TokenStats | undefined, preview: PreviewRow[]): string {
+function formatReport(report: ValidationReport, preview: PreviewRow[] | undefined): string {
   const out: string[] = []
-  const errors = report.problems.filter((p) => p.severity === 'error')
-  const warnings = report.problems.filter((p) => p.severity === 'warning')
-  const notes = report.problems.filter((p) => p.severity === 'info')
-  out.push(`${report.file}: ${report.rows} rows, ${report.task}`)
-  const c = report.summary.columns
-  out.push(`columns: text = ${c.text ?? '?'}${c.textPair ? `, text pair = ${c.textPair}` : ''}, label = ${c.label ?? '?'}`)
-  if (report.summary.classes) out.push(`classes (${report.summary.classes.length}): ${report.summary.classes.map((k) => `${k.label} ${k.count}`).join(', ')}`)
-  if (report.summary.labels) out.push(`targets: min ${report.summary.labels.min}, max ${report.summary.labels.max}, mean ${report.summary.labels.mean.toPrecision(4)}`)
-  const t = report.summary.textLength
-  if (t) out.push(`text length (characters): min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}`)
-  if (tokens) out.push(`tokens: min ${tokens.min}, mean ${tokens.mean.toFixed(1)}, max ${tokens.max}; ${plural(tokens.tooLong, 'row')} over ${tokens.maxLength}`)
-  if (report.summary.duplicates.count > 0) out.push(`duplicates: ${report.summary.duplicates.count} rows repeat an earlier row`)
-  for (const [title, list] of [['errors', errors], ['warnings', warnings], ['notes', notes]] as const) {
+  const bySeverity = (severity: DataProblem['severity']): DataProblem[] => report.problems.filter((p) => p.severity === severity)
+  const { summary } = report
+  out.push(`${report.file}: ${plural(report.rows, 'usable row')}, ${report.task}`)
+  const c = summary.columns
+  const named = Object.entries({ prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, label: c.label }).filter(([, v]) => v !== undefined)
+  if (named.length > 0) out.push(`columns: ${named.map(([role, column]) => `${role} = ${column}`).join(', ')}`)
+  if (summary.classes) {
+    const shown = summary.classes.slice(0, 20).map((k) => `${k.label} ${k.count}`)
+    out.push(`classes (${summary.classes.length}): ${shown.join(', ')}${summary.classes.length > 20 ? ', …' : ''}`)
+  }
+  if (summary.labels) out.push(`targets: min ${summary.labels.min}, max ${summary.labels.max}, mean ${summary.labels.mean.toPrecision(4)}`)
+  if (summary.textLength && report.rows > 0) out.push(`length in characters: min ${summary.textLength.min}, mean ${summary.textLength.mean.toFixed(1)}, max ${summary.textLength.max}`)
+  if (summary.tokens && report.rows > 0) {
+    const t = summary.tokens
+    out.push(`length in tokens: min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}; ${plural(t.tooLong, 'row')} over ${t.maxLength}`)
+    out.push(...histogramLines(t))
+  }
+  if (summary.duplicates.count > 0) out.push(`duplicates: ${plural(summary.duplicates.count, 'row')} repeat an earlier row`)
+  for (const [title, list] of [['errors', bySeverity('error')], ['warnings', bySeverity('warning')], ['notes', bySeverity('info')]] as const) {
     if (list.length === 0) continue
     out.push('', `${title} (${list.length}):`)
     for (const p of list) out.push(`  ${p.message}`)
   }
-  out.push('', `first ${preview.length} rows:`)
-  for (const row of preview) {
-    const text = typeof row.text === 'string' ? JSON.stringify(row.text.length > 60 ? `${row.text.slice(0, 60)}…` : row.text) : String(row.text)
-    const pair = row.textPair === undefined ? '' : ` | ${JSON.stringify(row.textPair)}`
-    const toks = row.tokens === undefined ? '' : `  (${plural(row.tokens, 'token')}: ${row.ids!.join(' ')}${row.tokens > row.ids!.length ? ' …' : ''})`
-    out.push(`  row ${row.row}: ${text}${pair} → ${JSON.stringify(row.label)}${toks}`)
+  if (preview) {
+    out.push('', preview.length === 0 ? 'no usable rows to preview' : `first ${plural(preview.length, 'usable row')}:`)
+    for (const row of preview) out.push(`  ${previewLine(row)}`)
   }
-  out.push('', report.usable ? 'usable: yes' : `usable: no — fix the ${plural(errors.length, 'error')} above`)
   return `${out.join('\n')}\n`
+}
+
+function previewLine(row: PreviewRow): string {
+  const short = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)
+  const prompt = row.prompt === undefined ? '' : `${short(row.prompt)} ⇒ `
+  const pair = row.textPair === undefined ? '' : ` | ${short(row.textPair)}`
+  const label = row.label === undefined ? '' : ` → ${JSON.stringify(row.label)}`
+  const tokens = row.tokens === undefined ? '' : `  (${plural(row.tokens, 'token')}: ${row.ids!.join(' ')}${row.tokens > row.ids!.length ? ' …' : ''})`
+  return `row ${row.row}: ${prompt}${short(row.text)}${pair}${label}${tokens}`
+}
+
+/** The token-length histogram as text bars, so the long tail is visible at a glance. */
+function histogramLines(summary: LengthSummary): string[] {
+  const buckets = summary.histogram.filter((b) => b.count > 0)
+  const most = Math.max(...buckets.map((b) => b.count))
+  return buckets.map((b) => `  ${`${b.from}–${b.to - 1}`.padStart(11)} ${'█'.repeat(Math.max(1, Math.round((30 * b.count) / most)))} ${b.count}`)
 }

@@ -66,6 +66,56 @@ export function resolveColumns(file: string, columns: string[], choice: ColumnCh
   return { mapping, problems }
 }
 
+/** Causal language modelling: the text to learn, and optionally a prompt it continues (no loss on the prompt). */
+export interface CausalColumns {
+  /** The completion column when there is a prompt, else the text column. */
+  text: string
+  prompt?: string
+}
+
+export interface CausalColumnChoice {
+  text?: string
+  prompt?: string
+}
+
+const promptNames = ['prompt', 'input', 'source', 'meaning_representation']
+const completionNames = ['completion', 'output', 'target', 'human_reference']
+
+/**
+ * Resolve the columns of a causal-LM file: `prompt` + `completion` (or the usual synonyms) when both are
+ * present, else a single text column. A chosen prompt without a findable completion is an error, not a
+ * silent fall-back to training on everything.
+ */
+export function resolveCausalColumns(file: string, columns: string[], choice: CausalColumnChoice = {}, row?: number): { mapping: Partial<CausalColumns>; problems: DataProblem[] } {
+  const problems: DataProblem[] = []
+  const found = columns.length === 0 ? '(none)' : columns.join(', ')
+  const where = row === undefined ? {} : { row }
+  const missing = (name: string): DataProblem => makeProblem(file, 'column-missing', 'error', `column "${name}" not found in ${place(file)}; columns: ${found}`, { ...where, field: name })
+  const detected = (name: string, role: string): DataProblem => makeProblem(file, 'column-detected', 'info', `${place(file)}: using column "${name}" as the ${role}`, { field: name })
+
+  const prompt = choice.prompt ?? (choice.text === undefined ? findUsual(columns, promptNames) : undefined)
+  if (prompt !== undefined) {
+    if (!columns.includes(prompt)) return { mapping: {}, problems: [missing(prompt)] }
+    const text = choice.text ?? findUsual(columns, completionNames)
+    if (text === undefined) {
+      problems.push(makeProblem(file, 'column-missing', 'error', `${place(file)} has a prompt column "${prompt}" but no completion column (looked for ${completionNames.join(', ')}); columns: ${found}`, where))
+      return { mapping: { prompt }, problems }
+    }
+    if (!columns.includes(text)) return { mapping: { prompt }, problems: [missing(text)] }
+    if (choice.prompt === undefined) problems.push(detected(prompt, 'prompt (no loss on it)'))
+    if (choice.text === undefined) problems.push(detected(text, 'completion'))
+    return { mapping: { prompt, text }, problems }
+  }
+  if (choice.text !== undefined) return columns.includes(choice.text) ? { mapping: { text: choice.text }, problems } : { mapping: {}, problems: [missing(choice.text)] }
+  const text = findUsual(columns, textNames)
+  if (text === undefined) {
+    problems.push(makeProblem(file, 'column-missing', 'error', `no text column in ${place(file)} (looked for ${textNames.join(', ')}, or ${promptNames[0]} + ${completionNames[0]}); columns: ${found}`, where))
+    return { mapping: {}, problems }
+  }
+  if (columns.length > 1) problems.push(detected(text, 'text'))
+  return { mapping: { text }, problems }
+}
+
 function findUsual(columns: string[], usual: string[]): string | undefined {
   for (const name of usual) {
     const match = columns.find((column) => column.trim().toLowerCase() === name)

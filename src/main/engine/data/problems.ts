@@ -34,6 +34,7 @@ export type DataProblemCode =
   | 'label-not-numeric'
   | 'label-unseen'
   | 'class-single-example'
+  | 'single-class'
   | 'too-many-classes'
   | 'duplicate-rows'
   | 'no-records'

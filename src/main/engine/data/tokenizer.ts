@@ -75,7 +75,9 @@ export class TextTokenizer {
     /** Id used for padding: pad_token, else eos_token (GPT-2 has no pad token). */
     readonly padId: number,
     readonly padLeft: boolean,
-    readonly modelMaxLength: number | undefined
+    readonly modelMaxLength: number | undefined,
+    /** End-of-text id (eos_token), appended to causal-LM examples; undefined when the tokenizer has none. */
+    readonly eosId: number | undefined
   ) {}
 
   static async load(dir: string): Promise<TextTokenizer> {
@@ -94,7 +96,9 @@ export class TextTokenizer {
     const padId = padToken === undefined ? undefined : tokenizer.token_to_id(padToken)
     if (padId === undefined) throw new TokenizerLoadError(tokenizerFile, 'no pad or end-of-text token to pad batches with')
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
-    return new TextTokenizer(tokenizer, padId, config['padding_side'] === 'left', maxLength)
+    const eosToken = pick('eos_token')
+    const eosId = eosToken === undefined ? undefined : tokenizer.token_to_id(eosToken)
+    return new TextTokenizer(tokenizer, padId, config['padding_side'] === 'left', maxLength, eosId)
   }
 
   get vocabularySize(): number {

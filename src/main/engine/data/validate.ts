@@ -1,21 +1,28 @@
-import { resolveColumns, type ColumnChoice, type ColumnMapping } from './columns'
 import { DuplicateFinder } from './duplicates'
+import { encodeExample } from './encodeExample'
+import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import { characterCount, LengthHistogram } from './lengthHistogram'
-import { ClassTally, classLabel, maxClasses, NumericTally, numericLabel } from './labels'
+import { ClassTally, maxClasses, NumericTally } from './labels'
 import { ProblemLog } from './problemLog'
 import { makeProblem, place, quote } from './problems'
-import { formatOf, readRecords, type DataFormat } from './records'
-import type { ValidationReport, ValidationSummary } from './report'
-
-export type TextTask = 'classification' | 'regression'
+import type { DataFormat } from './records'
+import type { TokenSummary, ValidationReport, ValidationSummary } from './report'
+import type { TextTokenizer } from './tokenizer'
 
 export interface ValidateOptions {
+  /** Default classification. */
   task?: TextTask
-  columns?: ColumnChoice
+  columns?: ExampleReadOptions['columns']
   /** Labels seen in training: a validation file's label outside them is an error. */
   knownLabels?: Iterable<string>
   format?: DataFormat
   delimiter?: string
+  /** Plain text for causal LM: one example per paragraph instead of per line. */
+  paragraphs?: boolean
+  /** The checkpoint's tokenizer: every row is tokenised in the same pass and rows over maxLength counted. */
+  tokenizer?: TextTokenizer
+  /** Token limit; default the tokenizer's model_max_length, else 512. */
+  maxLength?: number
   /** Problems kept per code (default 100); the report says how many more there were. */
   maxProblemsPerCode?: number
   onProgress?: (bytesRead: number, totalBytes: number) => void
@@ -23,115 +30,75 @@ export interface ValidateOptions {
 }
 
 /**
- * Check a file for text classification or regression in one streaming pass and report every problem:
- * the reader's (encoding, quoting, JSON), missing columns, empty or non-text text, missing or bad labels,
- * single-example classes, labels unknown to training, and exact duplicate rows.
+ * Check a text dataset in one streaming pass and report every problem: the reader's (encoding, quoting,
+ * JSON), missing columns, empty or non-text text, missing or bad labels, single-example classes, labels
+ * unknown to training, exact duplicate rows and, with a tokenizer, rows longer than the model takes.
  */
-export async function validateTextClassification(file: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+export async function validateTextDataset(file: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const task = options.task ?? 'classification'
   const log = new ProblemLog(options.maxProblemsPerCode)
   const known = options.knownLabels === undefined ? undefined : new Set(options.knownLabels)
-  let mapping: Partial<ColumnMapping> = {}
+  let columns: ValidationSummary['columns'] = {}
   const lengths = new LengthHistogram()
+  const tokens = options.tokenizer ? new TokenTally(options.maxLength ?? options.tokenizer.modelMaxLength ?? 512) : undefined
   const classes = new ClassTally()
   const numbers = new NumericTally()
   const duplicates = new DuplicateFinder()
   const unseen = new Map<string, { row: number; count: number }>()
   let rows = 0
 
-  const records = readRecords(file, {
-    onProblem: log.add,
+  const examples = readTextExamples(file, {
+    task,
+    onProblem: (problem) => {
+      // Every record with a problem of its own is still a row of the file.
+      log.add(problem)
+    },
+    onColumns: (resolved) => (columns = resolved),
+    ...(options.columns && { columns: options.columns }),
     ...(options.format && { format: options.format }),
     ...(options.delimiter && { delimiter: options.delimiter }),
+    ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }),
     ...(options.onProgress && { onProgress: options.onProgress }),
-    ...(options.signal && { signal: options.signal }),
-    onColumns: (columns) => {
-      const resolved = resolveColumns(file, columns, options.columns, (options.format ?? formatOf(file)) === 'csv' ? 1 : undefined)
-      mapping = resolved.mapping
-      resolved.problems.forEach(log.add)
-    }
+    ...(options.signal && { signal: options.signal })
   })
 
-  for await (const { row, fields } of records) {
+  for await (const example of examples) {
     rows++
-    const at = place(file, row)
-    let usable = true
-    let length = 0
-    for (const column of [mapping.text, mapping.textPair]) {
-      if (column === undefined) continue
-      const value = fields[column]
-      if (typeof value !== 'string') {
-        usable = false
-        const found = value === undefined ? 'nothing' : value === null ? 'null' : `a ${Array.isArray(value) ? 'list' : typeof value}`
-        log.add(makeProblem(file, 'text-not-string', 'error', `${at}: "${column}" should be text, found ${found}`, { row, field: column }))
-      } else if (value.trim() === '') {
-        usable = false
-        log.add(makeProblem(file, 'text-empty', 'error', `${at}: "${column}" is empty`, { row, field: column }))
-      } else {
-        length += characterCount(value)
+    lengths.add(characterCount(example.text) + (example.pair === undefined ? 0 : characterCount(example.pair)) + (example.prompt === undefined ? 0 : characterCount(example.prompt)))
+    if (tokens) tokens.add(example, encodeExample(options.tokenizer!, task, example, tokens.maxLength).fullLength)
+    if (example.label !== undefined) {
+      classes.add(example.label, example.row)
+      if (known && !known.has(example.label)) {
+        const seen = unseen.get(example.label)
+        if (seen) seen.count++
+        else unseen.set(example.label, { row: example.row, count: 1 })
       }
     }
-
-    const labelColumn = mapping.label
-    const raw = labelColumn === undefined ? undefined : fields[labelColumn]
-    if (labelColumn !== undefined) {
-      if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-        usable = false
-        log.add(makeProblem(file, 'label-missing', 'error', `${at}: no label in "${labelColumn}"`, { row, field: labelColumn }))
-      } else if (task === 'regression') {
-        const number = numericLabel(raw)
-        if (number === undefined) {
-          usable = false
-          log.add(makeProblem(file, 'label-not-numeric', 'error', `${at}: "${labelColumn}" should be a number for regression, found ${typeof raw === 'string' ? quote(raw) : JSON.stringify(raw)}`, { row, field: labelColumn }))
-        } else {
-          numbers.add(number)
-        }
-      } else {
-        const label = classLabel(raw)
-        if (label === undefined) {
-          usable = false
-          log.add(makeProblem(file, 'label-not-scalar', 'error', `${at}: "${labelColumn}" should be one class name or number, found ${Array.isArray(raw) ? 'a list' : 'an object'}`, { row, field: labelColumn }))
-        } else {
-          classes.add(label, row)
-          if (known && !known.has(label)) {
-            const seen = unseen.get(label)
-            if (seen) seen.count++
-            else unseen.set(label, { row, count: 1 })
-          }
-        }
-      }
-    }
-
-    if (!usable) continue
-    lengths.add(length)
-    const values = [mapping.text, mapping.textPair, labelColumn].map((column) => (column === undefined ? null : fields[column]))
-    duplicates.add(row, values)
+    if (example.target !== undefined) numbers.add(example.target)
+    duplicates.add(example.row, [example.prompt ?? null, example.text, example.pair ?? null, example.label ?? example.target ?? null])
   }
 
-  if (rows === 0 && !log.hasErrors) {
-    log.add(makeProblem(file, 'no-records', 'error', `${place(file)}: no records to train on`))
-  }
+  if (rows === 0 && !log.hasErrors) log.add(makeProblem(file, 'no-records', 'error', `${place(file)}: no records to train on`))
+  const labelField = columns.label === undefined ? {} : { field: columns.label }
   const classCounts = task === 'classification' ? classes.counts() : undefined
   for (const { label, count, firstRow } of classCounts ?? []) {
     if (count === 1) {
       log.add(
         makeProblem(file, 'class-single-example', 'warning', `${place(file, firstRow)}: class ${quote(label)} has only this one example; a model cannot learn it or be tested on it`, {
           row: firstRow,
-          ...(mapping.label !== undefined && { field: mapping.label })
+          ...labelField
         })
       )
     }
   }
+  if (classCounts && classCounts.length === 1 && rows > 1) {
+    log.add(makeProblem(file, 'single-class', 'warning', `${place(file)}: every row has the label ${quote(classCounts[0]!.label)}; a classifier needs at least two classes`, labelField))
+  }
   if (classes.overflowed) {
-    log.add(makeProblem(file, 'too-many-classes', 'warning', `${place(file)}: more than ${maxClasses} different labels; is "${mapping.label}" the label column, or is this regression?`))
+    log.add(makeProblem(file, 'too-many-classes', 'warning', `${place(file)}: more than ${maxClasses} different labels; is "${columns.label}" the label column, or is this regression?`))
   }
   for (const [label, { row, count }] of unseen) {
-    log.add(
-      makeProblem(file, 'label-unseen', 'error', `${place(file, row)}: label ${quote(label)} is not among the training labels (${count} row${count === 1 ? '' : 's'})`, {
-        row,
-        ...(mapping.label !== undefined && { field: mapping.label })
-      })
-    )
+    log.add(makeProblem(file, 'label-unseen', 'error', `${place(file, row)}: label ${quote(label)} is not among the training labels (${count} row${count === 1 ? '' : 's'})`, { row, ...labelField }))
   }
   const duplicateSummary = duplicates.summary()
   if (duplicateSummary.count > 0) {
@@ -144,10 +111,42 @@ export async function validateTextClassification(file: string, options: Validate
       })
     )
   }
+  const tokenSummary = tokens?.summary()
+  if (tokenSummary && tokenSummary.tooLong > 0) {
+    const { longest, tooLong, maxLength } = tokenSummary
+    const field = task === 'causal-lm' ? (columns.completion ?? columns.text) : columns.text
+    const cut = task === 'causal-lm' ? 'will lose their end' : 'will be truncated'
+    log.add(
+      makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.tokens} tokens)`, {
+        row: longest!.row,
+        ...(field !== undefined && { field })
+      })
+    )
+  }
 
-  const summary: ValidationSummary = { columns: mapping, textLength: lengths.summary(), duplicates: duplicateSummary }
+  const summary: ValidationSummary = { columns, textLength: lengths.summary(), duplicates: duplicateSummary }
   if (classCounts) summary.classes = classCounts
   const numeric = numbers.summary()
   if (task === 'regression' && numeric) summary.labels = numeric
+  if (tokenSummary) summary.tokens = tokenSummary
   return { file, task, rows, problems: log.finish(file), summary, usable: !log.hasErrors }
+}
+
+/** Token lengths in one pass with fixed memory: histogram, rows over the limit, and the longest row. */
+class TokenTally {
+  private readonly histogram = new LengthHistogram()
+  private tooLong = 0
+  private longest: { row: number; tokens: number } | undefined
+
+  constructor(readonly maxLength: number) {}
+
+  add(example: TextExample, length: number): void {
+    this.histogram.add(length)
+    if (length > this.maxLength) this.tooLong++
+    if (this.longest === undefined || length > this.longest.tokens) this.longest = { row: example.row, tokens: length }
+  }
+
+  summary(): TokenSummary {
+    return { ...this.histogram.summary(), maxLength: this.maxLength, tooLong: this.tooLong, ...(this.longest && { longest: this.longest }) }
+  }
 }

@@ -1,0 +1,34 @@
+import type { TextExample, TextTask } from './examples'
+import type { TextTokenizer } from './tokenizer'
+
+/** One example as token ids, cut to the model's limit. */
+export interface EncodedExample {
+  ids: number[]
+  /** Segment ids (0 first sentence, 1 the pair); all 0 for single texts and causal LM. */
+  typeIds: number[]
+  /** Causal LM: how many leading ids are prompt (no loss on them); 0 otherwise. */
+  promptLength: number
+  /** Ids before truncation: what validation reports as too long. */
+  fullLength: number
+}
+
+/**
+ * Token ids as the model will see them.
+ *
+ * Classification and regression: the checkpoint's own special tokens and pair template, truncated longest
+ * first. Causal LM: prompt ids, then completion ids, then end-of-text so the model learns to stop; prompt
+ * and completion are tokenised separately so the loss boundary falls between tokens (a completion usually
+ * starts with a space, as GPT-2's BPE expects). Truncation keeps the start.
+ */
+export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example: TextExample, maxLength: number): EncodedExample {
+  if (task !== 'causal-lm') {
+    const encoded = tokenizer.encode(example.text, { ...(example.pair !== undefined && { pair: example.pair }), maxLength })
+    return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength }
+  }
+  const prompt = example.prompt === undefined || example.prompt === '' ? [] : tokenizer.encode(example.prompt, { addSpecialTokens: false }).ids
+  const completion = tokenizer.encode(example.text, { addSpecialTokens: false }).ids
+  const ids = tokenizer.eosId === undefined ? [...prompt, ...completion] : [...prompt, ...completion, tokenizer.eosId]
+  const fullLength = ids.length
+  const kept = fullLength > maxLength ? ids.slice(0, maxLength) : ids
+  return { ids: kept, typeIds: new Array<number>(kept.length).fill(0), promptLength: Math.min(prompt.length, kept.length), fullLength }
+}

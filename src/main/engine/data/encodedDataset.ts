@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { writeAll } from '../io/atomicWrite'
+import { encodeExample } from './encodeExample'
+import { readTextExamples, type ExampleReadOptions, type TextTask } from './examples'
+import { makeProblem, place, quote, type ProblemSink } from './problems'
+import type { TextTokenizer } from './tokenizer'
+
+/**
+ * A text dataset tokenised once into three files next to each other:
+ *
+ *   NAME.ids    every example's token ids, int32 little-endian, one after another
+ *   NAME.index  one 32-byte record per example (below)
+ *   NAME.json   what they hold (task, counts, label names, pad id…), written last
+ *
+ * Training then reads any example by position, so an epoch can visit them in any order while memory
+ * holds only the batch at hand: a 1 GB JSONL file is never in memory, and is tokenised only once.
+ */
+const recordBytes = 32
+// Record layout: offset in ids (float64: datasets may exceed 2^32 ids), length, row, prompt length,
+// start of the pair's segment (-1 when none), label (class id or float32 target), reserved.
+
+export interface EncodedDatasetMeta {
+  format: 'siva-encoded-text'
+  version: 1
+  task: TextTask
+  source: string
+  examples: number
+  tokens: number
+  maxLength: number
+  padId: number
+  padLeft: boolean
+  /** Classification: class names, id order. */
+  labels?: string[]
+  /** Causal LM: texts were joined (end-of-text between them) and cut into blocks of maxLength. */
+  packed: boolean
+  /** Examples longer than maxLength, cut to it. */
+  truncated: number
+  /** Rows left out (unusable, or a class not in `labels`). */
+  skipped: number
+}
+
+export interface EncodeDatasetOptions extends Omit<ExampleReadOptions, 'onProblem' | 'task'> {
+  task: TextTask
+  tokenizer: TextTokenizer
+  maxLength: number
+  /** Classification: class names in id order (the training set's; see labelNames). Required for classification. */
+  labels?: readonly string[]
+  /** Causal LM: join texts and cut into full blocks, as language-model pre-training does. */
+  pack?: boolean
+  onProblem?: ProblemSink
+}
+
+/** Ids are gathered in chunks of this many before each write: memory stays flat whatever the file. */
+const chunkIds = 1 << 18
+
+/**
+ * Tokenise a file into `outPrefix`.{ids,index,json}. Files are written under temporary names and renamed
+ * at the end, the meta file last: an interrupted run leaves no dataset that looks complete.
+ */
+export async function encodeTextDataset(file: string, outPrefix: string, options: EncodeDatasetOptions): Promise<EncodedDatasetMeta> {
+  const { task, tokenizer, maxLength } = options
+  if (!(Number.isInteger(maxLength) && maxLength > 1)) throw new RangeError(`maxLength must be an integer above 1, got ${maxLength}`)
+  if (task === 'classification' && (!options.labels || options.labels.length === 0)) throw new Error('encoding a classification dataset needs its label names')
+  const pack = task === 'causal-lm' && options.pack === true
+  const labelIds = new Map((options.labels ?? []).map((name, id) => [name, id]))
+  const onProblem = options.onProblem ?? (() => {})
+  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const temp = (ext: string): string => join(dirname(outPrefix), `.${basename(outPrefix)}.${ext}${suffix}`)
+  const idsFile = temp('ids')
+  const indexFile = temp('index')
+  let ids: FileHandle | undefined
+  let index: FileHandle | undefined
+
+  try {
+    ids = await open(idsFile, 'wx')
+    index = await open(indexFile, 'wx')
+    const idChunk = new Int32Array(chunkIds)
+    let idFill = 0
+    const indexChunk = new DataView(new ArrayBuffer(recordBytes * 4096))
+    let indexFill = 0
+    let tokens = 0
+    let examples = 0
+    let truncated = 0
+    let skipped = 0
+
+    const pushIds = async (values: ArrayLike<number>): Promise<void> => {
+      for (let i = 0; i < values.length; i++) {
+        idChunk[idFill++] = values[i]!
+        if (idFill === chunkIds) {
+          await writeAll(ids!, new Uint8Array(idChunk.buffer, 0, idFill * 4))
+          idFill = 0
+        }
+      }
+    }
+    const pushRecord = async (length: number, row: number, promptLength: number, pairStart: number, label: number, integerLabel: boolean): Promise<void> => {
+      const at = indexFill * recordBytes
+      indexChunk.setFloat64(at, tokens, true)
+      indexChunk.setInt32(at + 8, length, true)
+      indexChunk.setInt32(at + 12, row, true)
+      indexChunk.setInt32(at + 16, promptLength, true)
+      indexChunk.setInt32(at + 20, pairStart, true)
+      if (integerLabel) indexChunk.setInt32(at + 24, label, true)
+      else indexChunk.setFloat32(at + 24, label, true)
+      indexChunk.setInt32(at + 28, 0, true)
+      tokens += length
+      examples++
+      if (++indexFill === 4096) {
+        await writeAll(index!, new Uint8Array(indexChunk.buffer))
+        indexFill = 0
+      }
+    }
+
+    // Packing: ids carried over from one text to the next until a block is full.
+    let carry: number[] = []
+    let carryRow = 0
+
+    // Problems arrive in row order: a row with several errors is one row skipped.
+    let lastSkippedRow = 0
+    const readOptions: ExampleReadOptions = {
+      ...options,
+      task,
+      onProblem: (problem) => {
+        if (problem.severity === 'error' && problem.row !== undefined && problem.row !== lastSkippedRow) {
+          skipped++
+          lastSkippedRow = problem.row
+        }
+        onProblem(problem)
+      }
+    }
+    for await (const example of readTextExamples(file, readOptions)) {
+      options.signal?.throwIfAborted()
+      let label = 0
+      if (task === 'classification') {
+        const id = labelIds.get(example.label!)
+        if (id === undefined) {
+          skipped++
+          onProblem(makeProblem(file, 'label-unseen', 'error', `${place(file, example.row)}: label ${quote(example.label!)} is not among the training labels; row left out`, { row: example.row }))
+          continue
+        }
+        label = id
+      } else if (task === 'regression') label = example.target!
+
+      if (pack) {
+        const encoded = encodeExample(tokenizer, task, example, Number.MAX_SAFE_INTEGER)
+        if (carry.length === 0) carryRow = example.row
+        for (const id of encoded.ids) carry.push(id)
+        while (carry.length >= maxLength) {
+          await pushIds(carry.slice(0, maxLength))
+          await pushRecord(maxLength, carryRow, 0, -1, 0, true)
+          carry = carry.slice(maxLength)
+          carryRow = example.row
+        }
+        continue
+      }
+      const encoded = encodeExample(tokenizer, task, example, maxLength)
+      if (encoded.fullLength > maxLength) truncated++
+      const pairStart = example.pair === undefined ? -1 : encoded.typeIds.indexOf(1)
+      await pushIds(encoded.ids)
+      await pushRecord(encoded.ids.length, example.row, encoded.promptLength, pairStart, label, task !== 'regression')
+    }
+    if (pack && carry.length > 0) {
+      onProblem(makeProblem(file, 'text-too-long', 'info', `${place(file)}: the last ${carry.length} tokens do not fill a block of ${maxLength} and are left out`))
+    }
+
+    if (idFill > 0) await writeAll(ids, new Uint8Array(idChunk.buffer, 0, idFill * 4))
+    if (indexFill > 0) await writeAll(index, new Uint8Array(indexChunk.buffer, 0, indexFill * recordBytes))
+    await ids.sync()
+    await index.sync()
+    await ids.close()
+    await index.close()
+    ids = index = undefined
+
+    const meta: EncodedDatasetMeta = {
+      format: 'siva-encoded-text',
+      version: 1,
+      task,
+      source: file,
+      examples,
+      tokens,
+      maxLength,
+      padId: tokenizer.padId,
+      padLeft: tokenizer.padLeft,
+      packed: pack,
+      truncated,
+      skipped
+    }
+    if (task === 'classification') meta.labels = [...options.labels!]
+    await rename(idsFile, `${outPrefix}.ids`)
+    await rename(indexFile, `${outPrefix}.index`)
+    const metaTemp = temp('json')
+    await writeFile(metaTemp, `${JSON.stringify(meta, null, 2)}\n`)
+    await rename(metaTemp, `${outPrefix}.json`)
+    return meta
+  } finally {
+    await ids?.close().catch(() => undefined)
+    await index?.close().catch(() => undefined)
+    await rm(idsFile, { force: true })
+    await rm(indexFile, { force: true })
+  }
+}
+
+/** One batch, ready to become tensors: row-major [size, length] arrays. */
+export interface TextBatch {
+  size: number
+  /** Padded sequence length of this batch. */
+  length: number
+  inputIds: Int32Array
+  attentionMask: Int32Array
+  tokenTypeIds: Int32Array
+  /**
+   * Classification: class ids [size]. Regression: targets [size] (float32). Causal LM: [size, length]
+   * token ids to predict, -100 on prompt and padding (Hugging Face's ignore index; the model shifts).
+   */
+  labels: Int32Array | Float32Array
+  /** Each example's row in the source file, for error messages and predictions. */
+  rows: Int32Array
+}
+
+export interface BatchOptions {
+  batchSize: number
+  /** Pad to the longest example in the batch (default), or always to the dataset's maxLength. */
+  padTo?: 'longest' | 'max'
+  signal?: AbortSignal
+}
+
+interface IndexRecord {
+  offset: number
+  length: number
+  row: number
+  promptLength: number
+  pairStart: number
+  label: number
+}
+
+/** Reads an encoded dataset by position. Close it when done. */
+export class EncodedDataset {
+  private constructor(
+    readonly meta: EncodedDatasetMeta,
+    private readonly ids: FileHandle,
+    private readonly index: FileHandle
+  ) {}
+
+  static async open(prefix: string): Promise<EncodedDataset> {
+    const meta = JSON.parse(await readFile(`${prefix}.json`, 'utf8')) as EncodedDatasetMeta
+    if (meta.format !== 'siva-encoded-text' || meta.version !== 1) throw new Error(`${prefix}.json: not an encoded dataset this version reads`)
+    const ids = await open(`${prefix}.ids`, 'r')
+    const index = await open(`${prefix}.index`, 'r').catch(async (error: unknown) => {
+      await ids.close()
+      throw error
+    })
+    const [idStat, indexStat] = await Promise.all([ids.stat(), index.stat()])
+    if (idStat.size !== meta.tokens * 4 || indexStat.size !== meta.examples * recordBytes) {
+      await Promise.all([ids.close(), index.close()])
+      throw new Error(`${prefix}: the .ids or .index file does not match ${basename(prefix)}.json (a copy cut short?); encode the data again`)
+    }
+    return new EncodedDataset(meta, ids, index)
+  }
+
+  get size(): number {
+    return this.meta.examples
+  }
+
+  /** Every example's label (class id or target), in file order: for stratified splits and class weights. */
+  async labels(): Promise<Float64Array> {
+    const out = new Float64Array(this.size)
+    const block = 8192
+    const bytes = new Uint8Array(block * recordBytes)
+    const view = new DataView(bytes.buffer)
+    for (let start = 0; start < this.size; start += block) {
+      const count = Math.min(block, this.size - start)
+      await this.readExactly(this.index, bytes, count * recordBytes, start * recordBytes)
+      for (let i = 0; i < count; i++) out[start + i] = this.meta.task === 'regression' ? view.getFloat32(i * recordBytes + 24, true) : view.getInt32(i * recordBytes + 24, true)
+    }
+    return out
+  }
+
+  /** Batches in the given order (e.g. `epochOrder(…)` over a split's indices); the last may be smaller. */
+  async *batches(order: ArrayLike<number>, options: BatchOptions): AsyncGenerator<TextBatch> {
+    const { batchSize } = options
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`)
+    for (let start = 0; start < order.length; start += batchSize) {
+      options.signal?.throwIfAborted()
+      const picks = Array.from({ length: Math.min(batchSize, order.length - start) }, (_, i) => order[start + i]!)
+      const records = await Promise.all(picks.map((i) => this.record(i)))
+      const sequences = await Promise.all(records.map((r) => this.sequence(r)))
+      yield this.assemble(records, sequences, options.padTo === 'max' ? this.meta.maxLength : Math.max(...records.map((r) => r.length)))
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.ids.close(), this.index.close()])
+  }
+
+  private assemble(records: IndexRecord[], sequences: Int32Array[], length: number): TextBatch {
+    const size = records.length
+    const { task, padId, padLeft } = this.meta
+    const inputIds = new Int32Array(size * length).fill(padId)
+    const attentionMask = new Int32Array(size * length)
+    const tokenTypeIds = new Int32Array(size * length)
+    const labels = task === 'causal-lm' ? new Int32Array(size * length).fill(-100) : task === 'regression' ? new Float32Array(size) : new Int32Array(size)
+    const rows = new Int32Array(size)
+    records.forEach((record, b) => {
+      const ids = sequences[b]!
+      const at = b * length + (padLeft ? length - ids.length : 0)
+      inputIds.set(ids, at)
+      attentionMask.fill(1, at, at + ids.length)
+      if (record.pairStart >= 0) tokenTypeIds.fill(1, at + record.pairStart, at + ids.length)
+      if (task === 'causal-lm') labels.set(ids.subarray(record.promptLength), at + record.promptLength)
+      else labels[b] = record.label
+      rows[b] = record.row
+    })
+    return { size, length, inputIds, attentionMask, tokenTypeIds, labels, rows }
+  }
+
+  private async record(i: number): Promise<IndexRecord> {
+    if (!(Number.isInteger(i) && i >= 0 && i < this.size)) throw new RangeError(`example ${i} is outside the dataset (0…${this.size - 1})`)
+    const bytes = new Uint8Array(recordBytes)
+    await this.readExactly(this.index, bytes, recordBytes, i * recordBytes)
+    const view = new DataView(bytes.buffer)
+    return {
+      offset: view.getFloat64(0, true),
+      length: view.getInt32(8, true),
+      row: view.getInt32(12, true),
+      promptLength: view.getInt32(16, true),
+      pairStart: view.getInt32(20, true),
+      label: this.meta.task === 'regression' ? view.getFloat32(24, true) : view.getInt32(24, true)
+    }
+  }
+
+  private async sequence(record: IndexRecord): Promise<Int32Array> {
+    const ids = new Int32Array(record.length)
+    await this.readExactly(this.ids, new Uint8Array(ids.buffer), record.length * 4, record.offset * 4)
+    return ids
+  }
+
+  private async readExactly(handle: FileHandle, into: Uint8Array, length: number, position: number): Promise<void> {
+    let done = 0
+    while (done < length) {
+      const { bytesRead } = await handle.read(into, done, length - done, position + done)
+      if (bytesRead === 0) throw new Error('an encoded dataset file ended early; encode the data again')
+      done += bytesRead
+    }
+  }
+}
