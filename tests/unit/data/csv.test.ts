@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { tempDir } from '../../helpers/paths'
 import { fixture, pythonCsvRows, readAll } from './helpers'
 
 /** Header then records, in header order, the shape Python's csv module gives. */
@@ -76,4 +79,35 @@ describe('CSV problems name file, row and field', () => {
     expect((await readAll(fixture('nowhere.csv'))).problems).toEqual([expect.objectContaining({ code: 'file-unreadable', message: expect.stringMatching(/^nowhere\.csv: ENOENT/) })])
     expect((await readAll(fixture('.gitattributes'))).problems).toEqual([expect.objectContaining({ code: 'format-unknown' })])
   })
+
+  it('refuses a file with classic Mac line endings (lone CR) instead of reading it as one line', async () => {
+    const { records, problems } = await readAll(fixture('cr-only.csv'))
+    expect(records).toEqual([])
+    expect(problems).toEqual([expect.objectContaining({ code: 'line-endings-cr', severity: 'error', message: 'cr-only.csv: lines end with a lone carriage return (classic Mac OS); re-save it with LF or CRLF line endings' })])
+  })
+
+  it('gives up on a quote never closed past the record limit, and reads on after it', async () => {
+    const { records, problems } = await readAll(fixture('runaway-quote.csv'), { maxLineBytes: 64 })
+    expect(problems.map((p) => [p.code, p.row, p.field])).toEqual([['csv-unterminated-quote', 3, 'text']])
+    expect(problems[0]!.message).toMatch(/^runaway-quote\.csv, row 3: the quote that opens field "text" runs on for more than 64 characters \(through line 4\)/)
+    expect(records.map((r) => [r.row, r.fields['text']])).toEqual([
+      [2, 'good film'],
+      [4, 'the following'],
+      [5, 'rows of the file'],
+      [6, 'into one field']
+    ])
+  })
+
+  it('skips a line over the limit, within one chunk and across chunks, with its line number', async () => {
+    const small = await readAll(fixture('long-line.jsonl'), { maxLineBytes: 100 })
+    expect(small.records.map((r) => r.row)).toEqual([1, 3])
+    expect(small.problems).toEqual([expect.objectContaining({ code: 'line-too-long', row: 2, message: 'long-line.jsonl, line 2: longer than 100 bytes; skipped (is this the data file you meant?)' })])
+    const dir = tempDir('long-line')
+    const file = join(dir, 'huge.jsonl')
+    writeFileSync(file, `{"text": "a", "label": 1}\n{"text": "${'y'.repeat(300_000)}", "label": 2}\n{"text": "b", "label": 1}\n`)
+    const big = await readAll(file, { maxLineBytes: 100_000 })
+    expect(big.records.map((r) => r.row)).toEqual([1, 3])
+    expect(big.problems.map((p) => [p.code, p.row])).toEqual([['line-too-long', 2]])
+  })
 })
+

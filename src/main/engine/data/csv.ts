@@ -1,5 +1,5 @@
 import { CsvRecordParser } from './csvRecordParser'
-import { readLines } from './lines'
+import { defaultMaxLineBytes, readLines } from './lines'
 import { invalidUtf8Problem, makeProblem, place, type DataProblem } from './problems'
 import type { DataRecord, ReadOptions } from './records'
 
@@ -14,11 +14,12 @@ export async function* readCsvRecords(file: string, options: ReadOptions & { del
   const lineOptions = {
     ...options,
     onProblem: (problem: DataProblem) => {
-      if (problem.code === 'file-unreadable' || problem.code === 'utf16-bom') unreadable = true
+      if (problem.code === 'file-unreadable' || problem.code === 'utf16-bom' || problem.code === 'line-endings-cr') unreadable = true
       onProblem(problem)
     }
   }
   const parser = new CsvRecordParser(options.delimiter)
+  const maxRecordChars = options.maxLineBytes ?? defaultMaxLineBytes
   let header: string[] | undefined
   let nextRow = 1
 
@@ -29,7 +30,25 @@ export async function* readCsvRecords(file: string, options: ReadOptions & { del
       onProblem(invalidUtf8Problem(file, row, source.line))
     }
     const parsed = parser.push(source.text, source.ending, source.line)
-    if (parsed === null) continue
+    if (parsed === null) {
+      // A quote never closed would read the rest of the file into one field: give up on the record
+      // past the line limit, say where it started, and go on from the next line.
+      if (parser.heldChars > maxRecordChars) {
+        const field = header?.[parser.openField] ?? `column ${parser.openField + 1}`
+        onProblem(
+          makeProblem(
+            file,
+            'csv-unterminated-quote',
+            'error',
+            `${place(file, row, parser.openLine)}: the quote that opens ${header ? `field "${field}"` : 'a header field'} runs on for more than ${describeSize(maxRecordChars)} (through line ${source.line}), so it is most likely never closed; the record was skipped and reading goes on after it`,
+            { row, field }
+          )
+        )
+        parser.abandon()
+        nextRow++
+      }
+      continue
+    }
     nextRow++
     if (parsed === 'blank') continue
 
@@ -78,6 +97,10 @@ export async function* readCsvRecords(file: string, options: ReadOptions & { del
   } else if (header === undefined && !unreadable) {
     onProblem(makeProblem(file, 'csv-no-header', 'error', `${place(file)}: no header row; the first row must name the columns`))
   }
+}
+
+function describeSize(chars: number): string {
+  return chars >= 2 ** 20 ? `${Math.round(chars / 2 ** 20)} MiB` : `${chars} characters`
 }
 
 function reportDuplicateColumns(file: string, header: string[], onProblem: ReadOptions['onProblem']): void {

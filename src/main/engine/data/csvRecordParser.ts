@@ -21,6 +21,7 @@ export class CsvRecordParser {
   private field = ''
   private startLine = 0
   private strayQuoteField: number | undefined
+  private chars = 0
 
   constructor(private readonly delimiter: string) {}
 
@@ -38,6 +39,19 @@ export class CsvRecordParser {
     return this.startLine
   }
 
+  /** Characters held for the open record. */
+  get heldChars(): number {
+    return this.chars
+  }
+
+  /** Drop the open record (it ran too long): the next line starts a new one. */
+  abandon(): void {
+    this.inRecord = false
+    this.fields = []
+    this.field = ''
+    this.chars = 0
+  }
+
   /** Feed one line; returns the record it completes, 'blank' for an empty line between records, else null. */
   push(text: string, ending: string, line: number): ParsedRecord | 'blank' | null {
     if (!this.inRecord) {
@@ -48,7 +62,9 @@ export class CsvRecordParser {
       this.field = ''
       this.state = 'fieldStart'
       this.strayQuoteField = undefined
+      this.chars = 0
     }
+    this.chars += text.length + ending.length
     const delimiter = this.delimiter
     let i = 0
     while (i < text.length) {

@@ -19,7 +19,14 @@ export interface LineReadOptions {
   /** Called after each chunk read, so a UI can show a bar for a file of any size. */
   onProgress?: (bytesRead: number, totalBytes: number) => void
   signal?: AbortSignal
+  /**
+   * A line (or CSV record) longer than this is reported and skipped rather than held: a file with no line
+   * breaks, or a quote never closed, must not take all the memory there is. Default 64 MiB.
+   */
+  maxLineBytes?: number
 }
+
+export const defaultMaxLineBytes = 64 * 2 ** 20
 
 const newline = 0x0a
 const carriageReturn = 0x0d
@@ -70,9 +77,12 @@ export async function* readLines(file: string, options: LineReadOptions): AsyncG
     }
   }
 
+  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes
   let bytesRead = 0
   let lineNumber = 0
   let pending: Buffer[] = [] // a line that started in an earlier chunk
+  let pendingBytes = 0
+  let skipping = false // inside a line already reported as too long
   let first = true
   for await (const chunk of createReadStream(file, { signal }) as AsyncIterable<Buffer>) {
     bytesRead += chunk.length
@@ -89,18 +99,48 @@ export async function* readLines(file: string, options: LineReadOptions): AsyncG
         onProblem(makeProblem(file, 'bom', 'info', `${place(file)} starts with a UTF-8 byte order mark; it was ignored`, { row: 1 }))
         start = 3
       }
+      const cr = chunk.indexOf(carriageReturn, start)
+      if (chunk.indexOf(newline, start) === -1 && cr !== -1 && cr < chunk.length - 1) {
+        onProblem(
+          makeProblem(file, 'line-endings-cr', 'error', `${place(file)}: lines end with a lone carriage return (classic Mac OS); re-save it with LF or CRLF line endings`)
+        )
+        return
+      }
     }
     for (let cut = chunk.indexOf(newline, start); cut !== -1; cut = chunk.indexOf(newline, start)) {
       const piece = chunk.subarray(start, cut + 1)
+      start = cut + 1
+      lineNumber++
+      if (skipping || pendingBytes + piece.length > maxLineBytes) {
+        if (!skipping) reportTooLong(lineNumber)
+        skipping = false
+        pending = []
+        pendingBytes = 0
+        continue
+      }
       const bytes = pending.length === 0 ? piece : Buffer.concat([...pending, piece])
       pending = []
-      yield decode(bytes, ++lineNumber)
-      start = cut + 1
+      pendingBytes = 0
+      yield decode(bytes, lineNumber)
     }
-    if (start < chunk.length) pending.push(chunk.subarray(start))
+    if (start < chunk.length && !skipping) {
+      pending.push(chunk.subarray(start))
+      pendingBytes += chunk.length - start
+      if (pendingBytes > maxLineBytes) {
+        reportTooLong(lineNumber + 1)
+        skipping = true
+        pending = []
+        pendingBytes = 0
+      }
+    }
     onProgress?.(bytesRead, totalBytes)
   }
   if (pending.length > 0) yield decode(Buffer.concat(pending), lineNumber + 1)
+
+  function reportTooLong(line: number): void {
+    const limit = maxLineBytes >= 2 ** 20 ? `${Math.round(maxLineBytes / 2 ** 20)} MiB` : `${maxLineBytes} bytes`
+    onProblem(makeProblem(file, 'line-too-long', 'error', `${place(file)}, line ${line}: longer than ${limit}; skipped (is this the data file you meant?)`, { row: line }))
+  }
 }
 
 /** FF FE or FE FF: what Excel's "Unicode Text" and Windows Notepad's "Unicode" write. */

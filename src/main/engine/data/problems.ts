@@ -14,6 +14,8 @@ export type DataProblemCode =
   | 'bom'
   | 'utf16-bom'
   | 'encoding-invalid-utf8'
+  | 'line-endings-cr'
+  | 'line-too-long'
   // CSV and TSV
   | 'csv-no-header'
   | 'csv-duplicate-column'
