@@ -1,12 +1,14 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  DataNotUsableError,
   EncodedDataset,
   encodeTextDataset,
   epochOrder,
   labelNames,
   loadLabelMap,
+  prepareTextData,
   saveLabelMap,
   TextTokenizer,
   type DataProblem,
@@ -183,5 +185,35 @@ describe('label maps', () => {
     expect(await loadLabelMap(file)).toEqual(['neg', 'pos'])
     writeFileSync(file, JSON.stringify({ id2label: { 0: 'neg', 2: 'pos' } }))
     await expect(loadLabelMap(file)).rejects.toThrow(/labels\.json: "id2label" must map the ids 0…1/)
+  })
+})
+
+describe('prepareTextData', () => {
+  it('checks, numbers the labels, encodes once and splits stratified, all saved in the run folder', async () => {
+    const run = tempDir('prepare')
+    const rows = Array.from({ length: 40 }, (_, i) => `review number ${i} of ${i % 4 === 0 ? 'a rare kind' : 'the usual kind'},${i % 4 === 0 ? 'rare' : 'usual'}`)
+    const file = write('prepare.csv', `text,label\n${rows.join('\n')}\n`)
+    const prepared = await prepareTextData(file, run, { task: 'classification', tokenizer, maxLength: 32, validationFraction: 0.25, seed: 3 })
+    expect(prepared.labels).toEqual(['rare', 'usual'])
+    expect(JSON.parse(readFileSync(join(run, 'labels.json'), 'utf8'))).toEqual({ id2label: { 0: 'rare', 1: 'usual' }, label2id: { rare: 0, usual: 1 } })
+    expect(prepared.train.indices.length + prepared.validation.indices.length).toBe(40)
+    const dataset = await EncodedDataset.open(prepared.train.prefix)
+    const labels = await dataset.labels()
+    await dataset.close()
+    const count = (indices: Uint32Array, id: number): number => [...indices].filter((i) => labels[i] === id).length
+    expect([count(prepared.validation.indices, 0), count(prepared.validation.indices, 1)]).toEqual([Math.round(0.25 * 10), Math.round(0.25 * 30)])
+    const again = await prepareTextData(file, tempDir('prepare-again'), { task: 'classification', tokenizer, maxLength: 32, validationFraction: 0.25, seed: 3 })
+    expect(again.validation.indices).toEqual(prepared.validation.indices)
+    expect(JSON.parse(readFileSync(join(run, 'split.json'), 'utf8'))).toMatchObject({ seed: 3, validation: { indices: [...prepared.validation.indices] } })
+  })
+
+  it('refuses unusable data with every problem in the error', async () => {
+    const file = write('broken.csv', 'text,label\ngood,pos\n,neg\nfine,\n')
+    const error = await prepareTextData(file, tempDir('prepare-broken'), { task: 'classification', tokenizer, maxLength: 32 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DataNotUsableError)
+    expect((error as DataNotUsableError).report.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.row])).toEqual([
+      ['text-empty', 3],
+      ['label-missing', 4]
+    ])
   })
 })

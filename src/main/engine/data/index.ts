@@ -12,3 +12,5 @@ export { TextTokenizer, TokenizerLoadError, type EncodeOptions, type EncodedText
 export { epochOrder, seededRandom, shuffleInPlace, stratifiedSplit, type Split } from './split'
 export { EncodedDataset, encodeTextDataset, type BatchOptions, type EncodeDatasetOptions, type EncodedDatasetMeta, type TextBatch } from './encodedDataset'
 export { labelMapFile, labelNames, loadLabelMap, saveLabelMap, type LabelMapFile } from './labelMap'
+export * from './images'
+export { DataNotUsableError, prepareTextData, type PrepareTextOptions, type PreparedSplit, type PreparedTextData } from './prepare'
