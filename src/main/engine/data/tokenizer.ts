@@ -65,6 +65,123 @@ function tokenContent(value: unknown): string | undefined {
   return undefined
 }
 
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+// ---- tokenizer.json as Hugging Face's Python classes adjust it on load --------------------------------
+
+/**
+ * The tokenizer.json that transformers' fast tokenizer ends up running: tokenizer_config.json wins over it
+ * for the BERT normaliser switches (do_lower_case, strip_accents, tokenize_chinese_chars) and for the
+ * byte-level pre-tokeniser's add_prefix_space, and its added_tokens_decoder adds tokens tokenizer.json lacks.
+ */
+function applyConfig(json: JsonObject, config: JsonObject): JsonObject {
+  const out: JsonObject = { ...json }
+  const normalizer = json['normalizer']
+  if (isObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
+    const adjusted = { ...normalizer }
+    if (typeof config['do_lower_case'] === 'boolean') adjusted['lowercase'] = config['do_lower_case']
+    if (typeof config['strip_accents'] === 'boolean' || config['strip_accents'] === null) adjusted['strip_accents'] = config['strip_accents']
+    if (typeof config['tokenize_chinese_chars'] === 'boolean') adjusted['handle_chinese_chars'] = config['tokenize_chinese_chars']
+    out['normalizer'] = adjusted
+  }
+  const preTokenizer = json['pre_tokenizer']
+  if (isObject(preTokenizer) && preTokenizer['type'] === 'ByteLevel' && typeof config['add_prefix_space'] === 'boolean') {
+    out['pre_tokenizer'] = { ...preTokenizer, add_prefix_space: config['add_prefix_space'] }
+  }
+  const decoderEntries = isObject(config['added_tokens_decoder']) ? Object.entries(config['added_tokens_decoder']) : []
+  if (decoderEntries.length > 0) {
+    const added = Array.isArray(json['added_tokens']) ? [...(json['added_tokens'] as JsonObject[])] : []
+    const known = new Set(added.map((token) => token['content']))
+    for (const [id, token] of decoderEntries) {
+      if (!isObject(token) || typeof token['content'] !== 'string' || known.has(token['content']) || !/^\d+$/.test(id)) continue
+      added.push({ ...token, id: Number(id) })
+      known.add(token['content'])
+    }
+    out['added_tokens'] = added
+  }
+  return out
+}
+
+// ---- BERT normalisation as the Rust `tokenizers` library does it ---------------------------------------
+
+interface BertNormalizerConfig {
+  clean_text?: boolean
+  handle_chinese_chars?: boolean
+  strip_accents?: boolean | null
+  lowercase?: boolean
+}
+
+/** The CJK blocks that get spaces around each character (Rust tokenizers' table, astral planes included). */
+const CJK_BLOCKS: ReadonlyArray<readonly [number, number]> = [
+  [0x4e00, 0x9fff],
+  [0x3400, 0x4dbf],
+  [0x20000, 0x2a6df],
+  [0x2a700, 0x2b73f],
+  [0x2b740, 0x2b81f],
+  [0x2b920, 0x2ceaf],
+  [0xf900, 0xfaff],
+  [0x2f800, 0x2fa1f]
+]
+const OTHER = /\p{C}/u
+const WHITE_SPACE = /\p{White_Space}/u
+const NONSPACING_MARKS = /\p{Mn}/gu
+
+/**
+ * BertNormalizer with the semantics of the Rust library (and so of every fast tokenizer), which the JS port
+ * misses in three places: it drops unassigned code points (category Cn) with the other control characters,
+ * it spaces CJK characters outside the Basic Multilingual Plane (the port looks at UTF-16 units), and it
+ * lowercases character by character (a final capital sigma becomes σ, where String#toLowerCase gives ς).
+ * Accents go before lowercasing; strip_accents null means "when lowercasing".
+ */
+function bertNormalizer(config: BertNormalizerConfig): (text: string) => string {
+  const cleanText = config.clean_text ?? true
+  const chineseChars = config.handle_chinese_chars ?? true
+  const lowercase = config.lowercase ?? true
+  const stripAccents = config.strip_accents ?? lowercase
+  return (text) => {
+    let out = ''
+    for (const ch of text) {
+      const code = ch.codePointAt(0)!
+      if (cleanText) {
+        const keptControl = ch === '\t' || ch === '\n' || ch === '\r'
+        if (code === 0 || code === 0xfffd || (!keptControl && OTHER.test(ch))) continue
+        if (keptControl || WHITE_SPACE.test(ch)) {
+          out += ' '
+          continue
+        }
+      }
+      out += chineseChars && CJK_BLOCKS.some(([low, high]) => code >= low && code <= high) ? ` ${ch} ` : ch
+    }
+    if (stripAccents) out = out.normalize('NFD').replace(NONSPACING_MARKS, '')
+    if (lowercase) out = Array.from(out, (ch) => ch.toLowerCase()).join('')
+    return out
+  }
+}
+
+// ---- truncation -----------------------------------------------------------------------------------------
+
+/**
+ * How many tokens of each sequence survive Hugging Face's 'longest_first' truncation to `budget` tokens
+ * (special tokens already taken off). Mirrors tokenizers' `truncate_encodings`: the shorter sequence is kept
+ * whole if the longer one can absorb the cut; otherwise both get half the budget, and the odd token goes to
+ * the longer one, or to the second sequence when they are equally long.
+ */
+export function longestFirstLengths(first: number, second: number, budget: number): [number, number] {
+  if (first + second <= budget) return [first, second]
+  const swapped = first > second
+  let short = Math.min(first, second)
+  let long = short > budget ? short : Math.max(short, budget - short)
+  if (short + long > budget) {
+    short = Math.floor(budget / 2)
+    long = short + (budget % 2)
+  }
+  return swapped ? [Math.min(first, long), Math.min(second, short)] : [Math.min(first, short), Math.min(second, long)]
+}
+
+type SpecialTokenName = 'bos' | 'eos' | 'unk' | 'sep' | 'cls' | 'pad' | 'mask'
+
 /**
  * The checkpoint's own tokenizer (tokenizer.json + tokenizer_config.json + special_tokens_map.json),
  * with the truncation and padding Hugging Face applies when a model is fed batches.
@@ -76,14 +193,15 @@ export class TextTokenizer {
     readonly padId: number,
     readonly padLeft: boolean,
     readonly modelMaxLength: number | undefined,
-    /** End-of-text id (eos_token), appended to causal-LM examples; undefined when the tokenizer has none. */
-    readonly eosId: number | undefined
+    private readonly specialIds: Partial<Record<SpecialTokenName, number>>,
+    /** RoBERTa-style processors give every token type id 0, whatever the sequence. */
+    private readonly singleSegment: boolean
   ) {}
 
   static async load(dir: string): Promise<TextTokenizer> {
     const tokenizerFile = join(dir, 'tokenizer.json')
-    const json = (await readJson(tokenizerFile, true))!
     const config = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {}
+    const json = applyConfig((await readJson(tokenizerFile, true))!, config)
     const specials = (await readJson(join(dir, 'special_tokens_map.json'), false)) ?? {}
     let tokenizer: Tokenizer
     try {
@@ -91,51 +209,87 @@ export class TextTokenizer {
     } catch (error) {
       throw new TokenizerLoadError(tokenizerFile, `cannot build the tokenizer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     }
+    const normalizer = json['normalizer']
+    if (isObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
+      // The port's BertNormalizer differs from the Rust one (see bertNormalizer); the Tokenizer only ever calls it.
+      const patched = tokenizer as unknown as { normalizer: (text: string) => string }
+      patched.normalizer = bertNormalizer(normalizer as BertNormalizerConfig)
+    }
     const pick = (key: string): string | undefined => tokenContent(config[key]) ?? tokenContent(specials[key])
-    const padToken = pick('pad_token') ?? pick('eos_token')
-    const padId = padToken === undefined ? undefined : tokenizer.token_to_id(padToken)
+    const specialIds: Partial<Record<SpecialTokenName, number>> = {}
+    for (const name of ['bos', 'eos', 'unk', 'sep', 'cls', 'pad', 'mask'] as const) {
+      const token = pick(`${name}_token`)
+      const id = token === undefined ? undefined : tokenizer.token_to_id(token)
+      if (id !== undefined) specialIds[name] = id
+    }
+    const padId = specialIds.pad ?? specialIds.eos
     if (padId === undefined) throw new TokenizerLoadError(tokenizerFile, 'no pad or end-of-text token to pad batches with')
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
-    const eosToken = pick('eos_token')
-    const eosId = eosToken === undefined ? undefined : tokenizer.token_to_id(eosToken)
-    return new TextTokenizer(tokenizer, padId, config['padding_side'] === 'left', maxLength, eosId)
+    const postProcessor = json['post_processor']
+    const singleSegment = isObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
+    return new TextTokenizer(tokenizer, padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
   }
 
   get vocabularySize(): number {
     return this.tokenizer.get_vocab(true).size
   }
 
+  /** Beginning-of-sequence token (<s>, <|endoftext|>), if the checkpoint names one. */
+  get bosId(): number | undefined {
+    return this.specialIds.bos
+  }
+
+  /** End-of-sequence token: what a causal LM is taught to stop with. */
+  get eosId(): number | undefined {
+    return this.specialIds.eos
+  }
+
+  get clsId(): number | undefined {
+    return this.specialIds.cls
+  }
+
+  get sepId(): number | undefined {
+    return this.specialIds.sep
+  }
+
+  get maskId(): number | undefined {
+    return this.specialIds.mask
+  }
+
+  get unkId(): number | undefined {
+    return this.specialIds.unk
+  }
+
   encode(text: string, options: EncodeOptions = {}): EncodedText {
     const addSpecialTokens = options.addSpecialTokens ?? true
     let first = this.tokenizer.tokenize(text, { add_special_tokens: false })
     let second = options.pair === undefined ? undefined : this.tokenizer.tokenize(options.pair, { add_special_tokens: false })
-    const processed = this.postProcess(first, second, addSpecialTokens)
+    let processed = this.postProcess(first, second, addSpecialTokens)
     const fullLength = processed.tokens.length
-    let tokens = processed.tokens
-    let typeIds = processed.token_type_ids
     const { maxLength } = options
     let truncated = false
     if (maxLength !== undefined && fullLength > maxLength) {
-      // Cut the sequences themselves, longest first, then let the post-processor add the specials again.
-      let excess = fullLength - maxLength
-      while (excess > 0) {
-        if (second && second.length >= first.length && second.length > 0) second = second.slice(0, -1)
-        else if (first.length > 0) first = first.slice(0, -1)
-        else break
-        excess--
+      // Cut the sequences themselves, then let the post-processor add the specials again (as tokenizers does).
+      const added = this.postProcess([], second && [], addSpecialTokens).tokens.length
+      const budget = Math.max(0, maxLength - added)
+      if (second) {
+        const [keepFirst, keepSecond] = longestFirstLengths(first.length, second.length, budget)
+        first = first.slice(0, keepFirst)
+        second = second.slice(0, keepSecond)
+      } else {
+        first = first.slice(0, budget)
       }
       const cut = this.postProcess(first, second, addSpecialTokens)
-      tokens = cut.tokens.slice(0, maxLength)
-      typeIds = cut.token_type_ids?.slice(0, maxLength)
+      processed = { tokens: cut.tokens.slice(0, maxLength), token_type_ids: cut.token_type_ids?.slice(0, maxLength) }
       truncated = true
     }
-    const ids = tokens.map((token) => {
+    const ids = processed.tokens.map((token) => {
       const id = this.tokenizer.token_to_id(token)
       if (id === undefined) throw new Error(`token ${JSON.stringify(token)} is not in the vocabulary`)
       return id
     })
     const attentionMask = ids.map(() => 1)
-    const tokenTypeIds = typeIds ?? ids.map(() => 0)
+    const tokenTypeIds = !this.singleSegment && processed.token_type_ids ? processed.token_type_ids : ids.map(() => 0)
     if (options.padToMaxLength && maxLength !== undefined && ids.length < maxLength) {
       const padding = maxLength - ids.length
       const pad = (values: number[], value: number): number[] =>
