@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { repoRoot, tinyGpt2 } from '../helpers/paths'
+import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 
 // `siva data check` end to end on the real fixture files and the real tiny-random-gpt2 tokenizer.
 function siva(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -80,4 +81,25 @@ describe('siva data check', () => {
     const pair = siva('--data', fixture('lines.txt'), '--task', 'causal-lm', '--label-column', 'x')
     expect(pair.status).toBe(2)
   })
+
+  it('image folders: every image decoded, classes counted, preprocessing described', () => {
+    const vit = tempDir('vit-preprocessor')
+    writeFileSync(join(vit, 'preprocessor_config.json'), JSON.stringify({ do_resize: true, size: { height: 32, width: 32 }, resample: 2, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }))
+    const run = siva('--data', fixture('images/digits'), '--task', 'image-classify', '--model', vit, '--quiet')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain('9 images, image-classification')
+    expect(run.stdout).toContain('classes (3): 0 3, 1 3, 2 3')
+    expect(run.stdout).toContain('preprocessing (from preprocessor_config.json): resized to 32×32 (bilinear), scaled by 1/255, normalised with mean [0.5, 0.5, 0.5] and std [0.5, 0.5, 0.5]')
+    expect(run.stdout).toMatch(/0\/0-b\.jpg → "0" {2}\(jpeg 28×28\)/)
+  })
+
+  it('a broken image dataset: exit 1, each bad image named with its row', () => {
+    const run = siva('--data', fixture('images/broken.csv'), '--task', 'image-classify', '--json', '--quiet')
+    expect(run.status).toBe(1)
+    const report = JSON.parse(run.stdout) as { usable: boolean; problems: { code: string; severity: string; row?: number }[] }
+    const errors = report.problems.filter((p) => p.severity === 'error').map((p) => p.code)
+    expect(errors).toEqual(expect.arrayContaining(['image-missing', 'image-undecodable', 'image-unsupported-format']))
+    expect(report.problems.filter((p) => p.severity === 'error').every((p) => typeof p.row === 'number')).toBe(true)
+  })
 })
+

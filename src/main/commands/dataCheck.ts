@@ -1,7 +1,13 @@
-import { basename } from 'node:path'
+import { basename, relative } from 'node:path'
 import {
   encodeExample,
   labelNames,
+  listImageDataset,
+  loadImageProcessorConfig,
+  readImageBytes,
+  readImageHeader,
+  validateImageDataset,
+  type ImageProcessorConfig,
   readTextExamples,
   TextTokenizer,
   validateTextDataset,
@@ -41,6 +47,7 @@ options:
   --text-pair-column NAME   the second sentence of a pair (default: sentence2, text_b, … when present)
   --label-column NAME       the label column (default: label, labels or target)
   --prompt-column NAME      causal-lm: the prompt column (default: prompt or input, when present)
+  --path-column NAME        image-classify CSV: the image path column (default: path, image, file…)
   --paragraphs              causal-lm .txt: one example per paragraph instead of per line
   --json                    print exactly one JSON document on stdout
   --quiet                   no progress on stderr
@@ -73,6 +80,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
       'text-pair-column': { type: 'string' },
       'label-column': { type: 'string' },
       'prompt-column': { type: 'string' },
+      'path-column': { type: 'string' },
       paragraphs: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -86,7 +94,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   if (!values.data) throw new CliUsageError("data check needs --data FILE; see 'siva data check --help'")
   const taskName = values.task
   if (taskName === undefined) throw new CliUsageError('data check needs --task classify, regress, causal-lm or image-classify')
-  if (taskName === 'image-classify') throw new CliUsageError('--task image-classify is not supported yet')
+  if (taskName === 'image-classify') return imageCheck(values)
   const task = textTasks[taskName]
   if (task === undefined) throw new CliUsageError(`--task must be classify, regress, causal-lm or image-classify, got '${taskName}'`)
   const columns = {
@@ -97,6 +105,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   }
   if (task === 'causal-lm' && (columns.textPair || columns.label)) throw new CliUsageError('causal-lm data has no pair or label columns; use --text-column and --prompt-column')
   if (task !== 'causal-lm' && (columns.prompt || values.paragraphs)) throw new CliUsageError('--prompt-column and --paragraphs are for --task causal-lm')
+  if (values['path-column']) throw new CliUsageError('--path-column is for --task image-classify')
   const maxLengthText = values['max-length']
   const chosenMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText)
   if (chosenMaxLength !== undefined && !(Number.isInteger(chosenMaxLength) && chosenMaxLength > 1)) throw new CliUsageError(`--max-length must be an integer above 1, got '${maxLengthText}'`)
@@ -130,6 +139,92 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     process.stdout.write(text)
   }
   return usable ? 0 : 1
+}
+
+interface ImageCheckArgs {
+  data?: string | undefined
+  validation?: string | undefined
+  model?: string | undefined
+  'path-column'?: string | undefined
+  'label-column'?: string | undefined
+  'text-column'?: string | undefined
+  'max-length'?: string | undefined
+  json?: boolean | undefined
+  quiet?: boolean | undefined
+}
+
+interface ImagePreviewRow {
+  row?: number
+  path: string
+  label: string
+  size?: string
+  problem?: string
+}
+
+/** Image folders and path,label CSVs: every image decoded once; the preview shows what the model will be fed. */
+async function imageCheck(values: ImageCheckArgs): Promise<number> {
+  const data = values.data!
+  if (values['text-column'] || values['max-length']) throw new CliUsageError('--text-column and --max-length are for text tasks; image CSVs take --path-column and --label-column')
+  const columns = { ...(values['path-column'] && { path: values['path-column'] }), ...(values['label-column'] && { label: values['label-column'] }) }
+  const config = values.model ? await loadImageProcessorConfig(values.model) : undefined
+  const progress = values.quiet ? undefined : new ProgressLine()
+  const onProgress = (file: string) => {
+    let last = -1
+    return (done: number, total: number): void => {
+      const percent = total > 0 ? Math.floor((100 * done) / total) : 100
+      if (percent === last) return
+      last = percent
+      progress?.update(`siva data check: ${basename(file)} ${done}/${total} images`)
+    }
+  }
+  const report = await validateImageDataset(data, { columns, onProgress: onProgress(data) })
+  let validation: ValidationReport | undefined
+  if (values.validation) {
+    const knownLabels = report.summary.classes?.map((c) => c.label) ?? []
+    validation = await validateImageDataset(values.validation, { columns, knownLabels, onProgress: onProgress(values.validation) })
+  }
+  const preview = await imagePreview(data, columns)
+  progress?.done()
+
+  const usable = report.usable && (validation?.usable ?? true)
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, preview, ...(config && { preprocessing: config }), ...(validation && { validation }), usable })}\n`)
+    return usable ? 0 : 1
+  }
+  const lines = [formatReport(report, undefined).trimEnd()]
+  if (config) lines.push('', describePreprocessing(config))
+  lines.push('', preview.length === 0 ? 'no images to preview' : `first ${plural(preview.length, 'image')}:`)
+  for (const row of preview) lines.push(`  ${row.row === undefined ? '' : `row ${row.row}: `}${row.path} → ${JSON.stringify(row.label)}  (${row.size ?? row.problem})`)
+  let text = `${lines.join('\n')}\n`
+  if (validation) text += `\nvalidation data:\n${formatReport(validation, undefined)}`
+  text += `\n${usable ? 'usable: yes' : `usable: no — fix the ${plural(errorCount(report) + (validation ? errorCount(validation) : 0), 'error')} above`}\n`
+  process.stdout.write(text)
+  return usable ? 0 : 1
+}
+
+async function imagePreview(source: string, columns: object): Promise<ImagePreviewRow[]> {
+  const listing = await listImageDataset(source, { onProblem: () => {}, columns })
+  const root = listing.layout === 'csv' ? relative(process.cwd(), source).replace(/[^/\\]*$/, '') : source
+  const rows: ImagePreviewRow[] = []
+  for (const entry of listing.entries.slice(0, previewRows)) {
+    const row: ImagePreviewRow = { path: relative(root || '.', entry.path) || entry.path, label: entry.label }
+    if (entry.row !== undefined) row.row = entry.row
+    try {
+      const header = await readImageHeader(await readImageBytes(entry.path), entry.path)
+      row.size = `${header.format} ${header.width}×${header.height}`
+    } catch (error) {
+      row.problem = error instanceof Error ? error.message : String(error)
+    }
+    rows.push(row)
+  }
+  return rows
+}
+
+function describePreprocessing(config: ImageProcessorConfig): string {
+  const steps = [config.doResize ? `resized to ${config.width}×${config.height} (${config.resample})` : 'not resized']
+  if (config.doRescale) steps.push(`scaled by ${config.rescaleFactor === 1 / 255 ? '1/255' : config.rescaleFactor}`)
+  if (config.doNormalize) steps.push(`normalised with mean [${config.imageMean.join(', ')}] and std [${config.imageStd.join(', ')}]`)
+  return `preprocessing (from ${config.source}): ${steps.join(', ')}`
 }
 
 /** Progress on stderr, at most once per percent so a log of a large file stays short. */
@@ -170,9 +265,9 @@ function formatReport(report: ValidationReport, preview: PreviewRow[] | undefine
   const out: string[] = []
   const bySeverity = (severity: DataProblem['severity']): DataProblem[] => report.problems.filter((p) => p.severity === severity)
   const { summary } = report
-  out.push(`${report.file}: ${plural(report.rows, 'usable row')}, ${report.task}`)
+  out.push(`${report.file}: ${report.task === 'image-classification' ? plural(report.rows, 'image') : plural(report.rows, 'usable row')}, ${report.task}`)
   const c = summary.columns
-  const named = Object.entries({ prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, label: c.label }).filter(([, v]) => v !== undefined)
+  const named = Object.entries({ prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, 'image path': c.path, label: c.label }).filter(([, v]) => v !== undefined)
   if (named.length > 0) out.push(`columns: ${named.map(([role, column]) => `${role} = ${column}`).join(', ')}`)
   if (summary.classes) {
     const shown = summary.classes.slice(0, 20).map((k) => `${k.label} ${k.count}`)
@@ -185,7 +280,15 @@ function formatReport(report: ValidationReport, preview: PreviewRow[] | undefine
     out.push(`length in tokens: min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}; ${plural(t.tooLong, 'row')} over ${t.maxLength}`)
     out.push(...histogramLines(t))
   }
-  if (summary.duplicates.count > 0) out.push(`duplicates: ${plural(summary.duplicates.count, 'row')} repeat an earlier row`)
+  if (summary.images && summary.images.count > 0) {
+    const i = summary.images
+    const formats = Object.entries(i.formats).map(([format, count]) => `${format} ${count}`).join(', ')
+    out.push(`image sizes: ${i.minWidth}×${i.minHeight} to ${i.maxWidth}×${i.maxHeight}; ${formats}`)
+  }
+  if (summary.duplicates.count > 0) {
+    const what = report.task === 'image-classification' ? ['image repeats an earlier one', 'images repeat earlier ones'] : ['row repeats an earlier row', 'rows repeat an earlier row']
+    out.push(`duplicates: ${summary.duplicates.count} ${summary.duplicates.count === 1 ? what[0] : what[1]}`)
+  }
   for (const [title, list] of [['errors', bySeverity('error')], ['warnings', bySeverity('warning')], ['notes', bySeverity('info')]] as const) {
     if (list.length === 0) continue
     out.push('', `${title} (${list.length}):`)
