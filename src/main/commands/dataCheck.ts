@@ -269,7 +269,7 @@ function formatReport(report: ValidationReport, preview: PreviewRow[] | undefine
   const c = summary.columns
   const named = Object.entries({ prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, 'image path': c.path, label: c.label }).filter(([, v]) => v !== undefined)
   if (named.length > 0) out.push(`columns: ${named.map(([role, column]) => `${role} = ${column}`).join(', ')}`)
-  if (summary.classes) {
+  if (summary.classes && summary.classes.length > 0) {
     const shown = summary.classes.slice(0, 20).map((k) => `${k.label} ${k.count}`)
     out.push(`classes (${summary.classes.length}): ${shown.join(', ')}${summary.classes.length > 20 ? ', …' : ''}`)
   }

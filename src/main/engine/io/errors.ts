@@ -20,7 +20,23 @@ function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ')
 }
 
-/** The system's own words for a failure ("ENOENT: no such file or directory, open ..."), without the stack. */
+/** Plain words for the system errors people meet with files; the code stays in brackets for searching. */
+const systemErrorWords: Record<string, string> = {
+  ENOENT: 'not found',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many files open at once',
+  EIO: 'the disk could not be read (input/output error)'
+}
+
+/** A failure in plain words ("not found (ENOENT)"), else the system's own message, without the stack. */
 export function describeSystemError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code !== undefined && systemErrorWords[code] !== undefined) return `${systemErrorWords[code]} (${code})`
   return error instanceof Error ? error.message : String(error)
 }
