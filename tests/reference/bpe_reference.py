@@ -1,11 +1,13 @@
 """Independent reference for RoBERTa's tokenisation (GPT-2's byte-level BPE plus RoBERTa's special
 tokens), written from the algorithm's description with the Python standard library alone.
 
-usage: python3 tests/reference/bpe_reference.py VOCAB.json MERGES.txt [--add-prefix-space] < inputs.json
+usage: python3 tests/reference/bpe_reference.py VOCAB.json MERGES.txt [--add-prefix-space] [--gpt2] < inputs.json
 
 inputs.json is a JSON list; each item is a sentence (string) or a pair [first, second]. The output is a
 JSON list of {"ids": [...], "type_ids": [...]} with RoBERTa's template: <s> A </s> for one sentence,
-<s> A </s></s> B </s> for a pair, every type id 0 (RoBERTa has no segment embeddings).
+<s> A </s></s> B </s> for a pair, every type id 0 (RoBERTa has no segment embeddings). With --gpt2, GPT-2's
+own processing instead: <|endoftext|> is the only special token, nothing is added around the text, and a
+pair is A then B with type ids 0 then 1.
 
 Steps: special tokens written in the text are cut out first (<mask> also takes the whitespace on its
 left); every other stretch is split the way GPT-2's pattern
@@ -95,12 +97,12 @@ def bpe(symbols, ranks):
     return symbols
 
 
-def split_specials(text):
+def split_specials(text, specials):
     """[(chunk, is_special)] with the special tokens cut out of the text."""
     parts = []
     rest = text
     while rest:
-        hits = [(rest.find(s), s) for s in SPECIALS if rest.find(s) >= 0]
+        hits = [(rest.find(s), s) for s in specials if rest.find(s) >= 0]
         if not hits:
             parts.append((rest, False))
             break
@@ -115,16 +117,18 @@ def split_specials(text):
     return parts
 
 
-def tokenize(text, vocab, ranks, table, add_prefix_space):
+def tokenize(text, vocab, ranks, table, add_prefix_space, specials=SPECIALS):
     ids = []
-    for chunk, special in split_specials(text):
+    for chunk, special in split_specials(text, specials):
         if special:
             ids.append(vocab[chunk])
             continue
         if add_prefix_space and not chunk.startswith(" "):
             chunk = " " + chunk
         for piece in pre_split(chunk):
-            shown = "".join(table[b] for b in piece.encode("utf-8"))
+            # A byte missing from the vocabulary (small vocabularies) is left out before merging, as
+            # Hugging Face's BPE does when the model has no unknown token.
+            shown = [table[b] for b in piece.encode("utf-8") if table[b] in vocab]
             ids.extend(vocab[s] for s in bpe(shown, ranks))
     return ids
 
@@ -139,8 +143,17 @@ def main():
         lines = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#version")]
     ranks = {tuple(line.split(" ")): rank for rank, line in enumerate(lines)}
     table = byte_to_char()
-    bos, eos = vocab["<s>"], vocab["</s>"]
     results = []
+    if "--gpt2" in args:
+        for item in json.load(sys.stdin):
+            parts = [item] if isinstance(item, str) else item
+            encoded = [tokenize(t, vocab, ranks, table, add_prefix_space, ["<|endoftext|>"]) for t in parts]
+            ids = [i for part in encoded for i in part]
+            type_ids = [k for k, part in enumerate(encoded) for _ in part]
+            results.append({"ids": ids, "type_ids": type_ids})
+        json.dump(results, sys.stdout)
+        return
+    bos, eos = vocab["<s>"], vocab["</s>"]
     for item in json.load(sys.stdin):
         if isinstance(item, str):
             a = tokenize(item, vocab, ranks, table, add_prefix_space)

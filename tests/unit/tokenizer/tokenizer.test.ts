@@ -5,6 +5,7 @@ import { TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data
 import { tempDir, tinyGpt2 } from '../../helpers/paths'
 import { gpt3Encoder, writeGpt2Tokenizer } from '../../helpers/gpt2Tokenizer'
 import { realSentences } from '../../helpers/text'
+import { runReference, type ReferenceInput } from './reference'
 
 describe('GPT-2 byte-level BPE: ids equal an independent implementation', () => {
   let tokenizer: TextTokenizer
@@ -46,10 +47,18 @@ describe('GPT-2 byte-level BPE: ids equal an independent implementation', () => 
 })
 
 describe('tokenizer files', () => {
-  it('reads the real tiny-random-gpt2 tokenizer', async () => {
+  it('reads the real tiny-random-gpt2 tokenizer: ids equal the independent BPE on its own vocab.json and merges.txt', async () => {
     const tokenizer = await TextTokenizer.load(tinyGpt2)
     expect(tokenizer.vocabularySize).toBe(1000)
     expect(tokenizer.decode(tokenizer.encode('Hello world').ids)).toBe('Hello world')
+    // Its tokenizer says <|endoftext|> is id 0 (config.json's bos/eos ids say 98): HF's collators use the tokenizer's.
+    expect([tokenizer.eosId, tokenizer.padId]).toEqual([0, 0])
+    const inputs: ReferenceInput[] = [...realSentences(300), 'Café naïve — déjà vu 🎉', '  spaces   inside  ', 'end<|endoftext|>start', ['A first sentence.', 'And a second one.']]
+    const reference = runReference('bpe_reference.py', [join(tinyGpt2, 'vocab.json'), join(tinyGpt2, 'merges.txt'), '--gpt2'], inputs)
+    inputs.forEach((input, i) => {
+      const encoded = typeof input === 'string' ? tokenizer.encode(input) : tokenizer.encode(input[0], { pair: input[1] })
+      expect({ ids: encoded.ids, type_ids: encoded.tokenTypeIds }, JSON.stringify(input)).toEqual(reference[i])
+    })
   })
 
   it('names the missing or broken file', async () => {
