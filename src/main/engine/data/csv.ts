@@ -34,16 +34,7 @@ export async function* readCsvRecords(file: string, options: ReadOptions & { del
       // A quote never closed would read the rest of the file into one field: give up on the record
       // past the line limit, say where it started, and go on from the next line.
       if (parser.heldChars > maxRecordChars) {
-        const field = header?.[parser.openField] ?? `column ${parser.openField + 1}`
-        onProblem(
-          makeProblem(
-            file,
-            'csv-unterminated-quote',
-            'error',
-            `${place(file, row, parser.openLine)}: the quote that opens ${header ? `field "${field}"` : 'a header field'} runs on for more than ${describeSize(maxRecordChars)} (through line ${source.line}), so it is most likely never closed; the record was skipped and reading goes on after it`,
-            { row, field }
-          )
-        )
+        onProblem(unterminatedQuote(file, row, parser, header, `runs on for more than ${describeSize(maxRecordChars)} (through line ${source.line}), so it is most likely never closed; the record was skipped and reading goes on after it`))
         parser.abandon()
         nextRow++
       }
@@ -83,20 +74,16 @@ export async function* readCsvRecords(file: string, options: ReadOptions & { del
   }
 
   if (parser.open) {
-    const row = nextRow
-    const field = header?.[parser.openField] ?? `column ${parser.openField + 1}`
-    onProblem(
-      makeProblem(
-        file,
-        'csv-unterminated-quote',
-        'error',
-        `${place(file, row, parser.openLine)}: the quote that opens ${header ? `field "${field}"` : 'a header field'} is never closed, so the rest of the file was read into it`,
-        { row, field }
-      )
-    )
+    onProblem(unterminatedQuote(file, nextRow, parser, header, 'is never closed, so the rest of the file was read into it'))
   } else if (header === undefined && !unreadable) {
     onProblem(makeProblem(file, 'csv-no-header', 'error', `${place(file)}: no header row; the first row must name the columns`))
   }
+}
+
+/** A quote left open: where it opened (row, line, field) and what became of the record. */
+function unterminatedQuote(file: string, row: number, parser: CsvRecordParser, header: string[] | undefined, what: string): DataProblem {
+  const field = header?.[parser.openField] ?? `column ${parser.openField + 1}`
+  return makeProblem(file, 'csv-unterminated-quote', 'error', `${place(file, row, parser.openLine)}: the quote that opens ${header ? `field "${field}"` : 'a header field'} ${what}`, { row, field })
 }
 
 function describeSize(chars: number): string {
