@@ -1,0 +1,207 @@
+import * as tf from '@tensorflow/tfjs'
+import type { TensorSource } from '../io'
+import type { AdaptableLinear, LinearFn } from './types'
+
+/**
+ * The building blocks every family shares, written once: weight loading in nn.Linear terms, a matmul whose
+ * gradient stays fast on the wasm backend, layer norm, GELU in both of transformers' forms, multi-head
+ * attention, and the losses.
+ */
+
+/** Swap the last two axes. */
+function transposeLast(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i)
+  const n = perm.length
+  ;[perm[n - 2], perm[n - 1]] = [perm[n - 1]!, perm[n - 2]!]
+  return tf.transpose(x, perm)
+}
+
+/**
+ * a @ b for tensors of rank ≥ 2 (batched over the leading axes), with the gradient written as plain
+ * matmuls on explicitly transposed operands. tfjs's own gradient uses transposeA/transposeB, which the wasm
+ * backend runs about 8× slower than a plain matmul (measured); the result is the same.
+ */
+const customMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b])
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [x, y] = saved as [tf.Tensor, tf.Tensor]
+      return [tf.matMul(dy, transposeLast(y)), tf.matMul(transposeLast(x), dy)]
+    }
+  }
+}) as unknown as Parameters<typeof tf.customGrad>[0])
+
+export const matMul = customMatMul as unknown as <T extends tf.Tensor>(a: T, b: tf.Tensor) => T
+
+/** A linear's weight as the forward pass uses it: Wᵀ, [in, out] float32, plus its bias. */
+export interface LinearWeights {
+  weightT: Float32Array
+  bias?: Float32Array
+  inFeatures: number
+  outFeatures: number
+}
+
+/** Read a target's weight from the checkpoint and lay it out as Wᵀ [in, out], cutting out its block of a fused tensor. */
+export async function readLinear(source: TensorSource, target: AdaptableLinear): Promise<LinearWeights> {
+  const info = source.tensors.find((t) => t.name === target.weightTensor)
+  if (!info) throw new Error(`${source.source}: no tensor ${target.weightTensor} (needed for ${target.name})`)
+  const stored = await source.readFloat64(target.weightTensor)
+  const [rows, cols] = info.shape as [number, number]
+  const { inFeatures, outFeatures } = target
+  const [start] = target.slice ?? [0, outFeatures]
+  const weightT = new Float32Array(inFeatures * outFeatures)
+  if (target.conv1d) {
+    // Stored [in, total out]: take columns [start, start + out).
+    if (rows !== inFeatures) throw new Error(`${target.weightTensor}: expected ${inFeatures} rows, found ${rows}`)
+    for (let i = 0; i < inFeatures; i++) for (let o = 0; o < outFeatures; o++) weightT[i * outFeatures + o] = stored[i * cols + start + o]!
+  } else {
+    // Stored [total out, in]: take rows [start, start + out), transposed.
+    if (cols !== inFeatures) throw new Error(`${target.weightTensor}: expected ${inFeatures} columns, found ${cols}`)
+    for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) weightT[i * outFeatures + o] = stored[(start + o) * cols + i]!
+  }
+  const weights: LinearWeights = { weightT, inFeatures, outFeatures }
+  if (target.biasTensor) {
+    const bias = await source.readFloat64(target.biasTensor)
+    weights.bias = Float32Array.from(bias.subarray(start, start + outFeatures))
+  }
+  return weights
+}
+
+/** Read any tensor as float32. */
+export async function readFloat32(source: TensorSource, name: string): Promise<Float32Array> {
+  return Float32Array.from(await source.readFloat64(name))
+}
+
+/** The plain linear: x Wᵀ + b with Wᵀ already laid out [in, out]. */
+export function plainLinear(weightT: tf.Tensor2D, bias?: tf.Tensor1D): LinearFn {
+  return (x) => {
+    const y = matMul(x, weightT)
+    return bias ? tf.add(y, bias) : y
+  }
+}
+
+/** Apply a LinearFn to [..., in], keeping the leading axes. */
+export function applyLinear(linear: LinearFn, x: tf.Tensor): tf.Tensor {
+  const shape = x.shape
+  const inFeatures = shape[shape.length - 1]!
+  const flat = x.reshape([-1, inFeatures]) as tf.Tensor2D
+  const y = linear(flat)
+  return y.reshape([...shape.slice(0, -1), y.shape[1]])
+}
+
+/** Layer norm over the last axis, as torch.nn.functional.layer_norm (biased variance). */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  const axis = x.rank - 1
+  const mean = tf.mean(x, axis, true)
+  const centered = tf.sub(x, mean)
+  const variance = tf.mean(tf.square(centered), axis, true)
+  return tf.add(tf.mul(tf.div(centered, tf.sqrt(tf.add(variance, eps))), gamma), beta)
+}
+
+/** The activations transformers' configs name: exact GELU ('gelu'), its tanh form ('gelu_new', 'gelu_pytorch_tanh'), 'relu', 'tanh'. */
+export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+  switch (name) {
+    case 'gelu':
+      return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+    case 'gelu_fast':
+      return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+    case 'relu':
+      return (x) => tf.relu(x)
+    case 'tanh':
+      return (x) => tf.tanh(x)
+    default:
+      throw new Error(`activation "${name}" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, tanh)`)
+  }
+}
+
+export interface AttentionOptions {
+  heads: number
+  /** [batch, length] of 1 (attend) and 0 (padding), or undefined when every position is real. */
+  mask?: tf.Tensor2D
+  /** Causal LM: position i attends only to positions ≤ i. */
+  causal?: boolean
+}
+
+/**
+ * Scaled dot-product attention over `heads` heads. q, k, v: [batch, length, hidden]; returns
+ * [batch, length, hidden] (heads concatenated, before the output projection). Masked scores get the
+ * float32 minimum, as transformers does, so a fully masked row stays finite.
+ */
+export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, options: AttentionOptions): tf.Tensor3D {
+  const [batch, length, hidden] = q.shape
+  const heads = options.heads
+  const size = hidden / heads
+  const split = (x: tf.Tensor3D): tf.Tensor4D => tf.transpose(x.reshape([batch, length, heads, size]) as tf.Tensor4D, [0, 2, 1, 3])
+  const qh = split(q)
+  const kh = split(k)
+  const vh = split(v)
+  let scores = tf.mul(matMul(qh, transposeLast(kh)), 1 / Math.sqrt(size)) as tf.Tensor4D
+  const minimum = -3.4028234663852886e38
+  if (options.causal) {
+    const allowed = tf.linalg.bandPart(tf.ones([length, length]), -1, 0)
+    scores = tf.where(tf.cast(allowed, 'bool').reshape([1, 1, length, length]).tile([batch, heads, 1, 1]) as tf.Tensor4D, scores, tf.fill(scores.shape, minimum)) as tf.Tensor4D
+  }
+  if (options.mask) {
+    const keep = tf.cast(options.mask, 'bool').reshape([batch, 1, 1, length]).tile([1, heads, length, 1]) as tf.Tensor4D
+    scores = tf.where(keep, scores, tf.fill(scores.shape, minimum)) as tf.Tensor4D
+  }
+  const weights = tf.softmax(scores) as tf.Tensor4D
+  const context = matMul(weights, vh)
+  return tf.transpose(context, [0, 2, 1, 3]).reshape([batch, length, hidden])
+}
+
+/**
+ * Mean cross-entropy of logits [n, classes] against integer labels [n]; labels equal to `ignoreIndex`
+ * (-100, transformers' convention) count for nothing. Returns 0 when every label is ignored.
+ */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, ignoreIndex = -100): tf.Scalar {
+  const classes = logits.shape[1]
+  const keep = tf.cast(tf.notEqual(labels, ignoreIndex), 'float32')
+  const safe = tf.where(tf.notEqual(labels, ignoreIndex), labels, tf.zerosLike(labels))
+  const logProbs = tf.logSoftmax(logits)
+  const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.cast(safe, 'int32'), classes)), 1)
+  const count = tf.maximum(tf.sum(keep), 1)
+  return tf.div(tf.neg(tf.sum(tf.mul(picked, keep))), count) as tf.Scalar
+}
+
+/** Mean squared error, as transformers' regression heads use. */
+export function meanSquaredError(predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.square(tf.sub(predictions.reshape([-1]), targets.reshape([-1])))) as tf.Scalar
+}
+
+/** Normal(0, std) values from a seed: how transformers initialises a new head (with a zero bias). */
+export function seededNormal(count: number, std: number, seed: number): Float32Array {
+  const out = new Float32Array(count)
+  let state = seed >>> 0 || 1
+  const uniform = (): number => {
+    // xorshift32: reproducible across machines; quality is ample for an initialisation.
+    state ^= state << 13
+    state >>>= 0
+    state ^= state >>> 17
+    state ^= state << 5
+    state >>>= 0
+    return (state + 0.5) / 4294967296
+  }
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(uniform()))
+    const angle = 2 * Math.PI * uniform()
+    out[i] = std * r * Math.cos(angle)
+    if (i + 1 < count) out[i + 1] = std * r * Math.sin(angle)
+  }
+  return out
+}
+
+/**
+ * Rows of an embedding table for integer ids, as a gather. The embedding itself is never trained except
+ * in full fine-tuning; then a one-hot matmul is used instead, since the wasm backend has no gradient for
+ * gather (UnsortedSegmentSum).
+ */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor, trainable: boolean): tf.Tensor {
+  if (!trainable) return tf.gather(table, ids)
+  const flat = ids.reshape([-1])
+  const oneHot = tf.oneHot(tf.cast(flat, 'int32'), table.shape[0])
+  return matMul(oneHot, table).reshape([...ids.shape, table.shape[1]])
+}
