@@ -42,29 +42,37 @@ export interface LinearWeights {
   outFeatures: number
 }
 
-/** Read a target's weight from the checkpoint and lay it out as Wᵀ [in, out], cutting out its block of a fused tensor. */
-export async function readLinear(source: TensorSource, target: AdaptableLinear): Promise<LinearWeights> {
+/** A target's weight exactly as the checkpoint holds it, in nn.Linear orientation: W [out, in] float64, plus its bias. */
+export async function readTargetWeights(source: TensorSource, target: AdaptableLinear): Promise<{ weight: Float64Array; bias?: Float64Array }> {
   const info = source.tensors.find((t) => t.name === target.weightTensor)
   if (!info) throw new Error(`${source.source}: no tensor ${target.weightTensor} (needed for ${target.name})`)
   const stored = await source.readFloat64(target.weightTensor)
   const [rows, cols] = info.shape as [number, number]
   const { inFeatures, outFeatures } = target
   const [start] = target.slice ?? [0, outFeatures]
-  const weightT = new Float32Array(inFeatures * outFeatures)
+  const weight = new Float64Array(outFeatures * inFeatures)
   if (target.conv1d) {
-    // Stored [in, total out]: take columns [start, start + out).
+    // Stored [in, total out]: take columns [start, start + out), transposed.
     if (rows !== inFeatures) throw new Error(`${target.weightTensor}: expected ${inFeatures} rows, found ${rows}`)
-    for (let i = 0; i < inFeatures; i++) for (let o = 0; o < outFeatures; o++) weightT[i * outFeatures + o] = stored[i * cols + start + o]!
+    for (let i = 0; i < inFeatures; i++) for (let o = 0; o < outFeatures; o++) weight[o * inFeatures + i] = stored[i * cols + start + o]!
   } else {
-    // Stored [total out, in]: take rows [start, start + out), transposed.
+    // Stored [total out, in]: take rows [start, start + out).
     if (cols !== inFeatures) throw new Error(`${target.weightTensor}: expected ${inFeatures} columns, found ${cols}`)
-    for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) weightT[i * outFeatures + o] = stored[(start + o) * cols + i]!
+    weight.set(stored.subarray(start * cols, (start + outFeatures) * cols))
   }
+  if (!target.biasTensor) return { weight }
+  const bias = await source.readFloat64(target.biasTensor)
+  return { weight, bias: bias.slice(start, start + outFeatures) }
+}
+
+/** Read a target's weight and lay it out as Wᵀ [in, out] float32, the layout x Wᵀ multiplies with. */
+export async function readLinear(source: TensorSource, target: AdaptableLinear): Promise<LinearWeights> {
+  const { weight, bias } = await readTargetWeights(source, target)
+  const { inFeatures, outFeatures } = target
+  const weightT = new Float32Array(inFeatures * outFeatures)
+  for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) weightT[i * outFeatures + o] = weight[o * inFeatures + i]!
   const weights: LinearWeights = { weightT, inFeatures, outFeatures }
-  if (target.biasTensor) {
-    const bias = await source.readFloat64(target.biasTensor)
-    weights.bias = Float32Array.from(bias.subarray(start, start + outFeatures))
-  }
+  if (bias) weights.bias = Float32Array.from(bias)
   return weights
 }
 

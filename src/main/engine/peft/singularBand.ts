@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs'
+import { matMul } from '../models/ops'
+import type { Adapter, Decomposition, TargetWeights } from './types'
+
+/**
+ * Train a band of singular values, vectors frozen: y = x Wᵀ + b + ((x V_b) ⊙ δ) U_bᵀ with
+ * U_b = U[:, band], V_b = V[:, band], δ ∈ ℝᵏ starting at 0. ΔW = U_b diag(δ) V_bᵀ is never formed
+ * while training; the adapted singular values are exactly |σᵢ + δᵢ| (DESIGN.md §1).
+ *
+ * Shared by SiVA (the k smallest) and top-k (the k largest); each method only picks the band.
+ */
+export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, band: [number, number]): Adapter {
+  const { target } = weights
+  const { outFeatures: m, inFeatures: n } = target
+  const r = svd.s.length
+  const [start, end] = band
+  const k = end - start
+  // U_bᵀ as [k, out] and V_b as [in, k], float32 for the forward pass.
+  const ubT = new Float32Array(k * m)
+  const vb = new Float32Array(n * k)
+  for (let j = 0; j < k; j++) {
+    const col = start + j
+    for (let i = 0; i < m; i++) ubT[j * m + i] = svd.u[i * r + col]!
+    for (let i = 0; i < n; i++) vb[i * k + j] = svd.vt[col * n + i]!
+  }
+  const weightT = tf.tensor2d(transposeToFloat32(weights.weight, m, n), [n, m])
+  const bias = weights.bias ? tf.tensor1d(Float32Array.from(weights.bias)) : undefined
+  const ubTensor = tf.tensor2d(ubT, [k, m])
+  const vbTensor = tf.tensor2d(vb, [n, k])
+  // Unnamed: tfjs names must be unique process-wide, and two runs may adapt the same target.
+  const delta = tf.tidy(() => tf.variable(tf.zeros([k]), true))
+
+  const linear = (x: tf.Tensor2D): tf.Tensor2D => {
+    const base = matMul(x, weightT)
+    const update = matMul(tf.mul(matMul(x, vbTensor), delta), ubTensor)
+    const y = tf.add(base, update) as tf.Tensor2D
+    return bias ? tf.add(y, bias) : y
+  }
+
+  return {
+    target,
+    linear,
+    variables: [delta],
+    trainableParameters: k,
+    deltaWeight: () => {
+      const d = delta.dataSync()
+      const out = new Float64Array(m * n)
+      for (let j = 0; j < k; j++) {
+        const col = start + j
+        const dj = d[j]!
+        if (dj === 0) continue
+        for (let i = 0; i < m; i++) {
+          const scale = svd.u[i * r + col]! * dj
+          const row = i * n
+          const vrow = col * n
+          for (let c = 0; c < n; c++) out[row + c] += scale * svd.vt[vrow + c]!
+        }
+      }
+      return out
+    },
+    spectrum: {
+      before: svd.s,
+      band,
+      now: () => {
+        const d = delta.dataSync()
+        const s = Float64Array.from(svd.s)
+        for (let j = 0; j < k; j++) s[start + j] = Math.abs(svd.s[start + j]! + d[j]!)
+        return s.sort().reverse()
+      }
+    },
+    dispose: () => {
+      weightT.dispose()
+      bias?.dispose()
+      ubTensor.dispose()
+      vbTensor.dispose()
+      delta.dispose()
+    }
+  }
+}
+
+/** W [out, in] float64 → Wᵀ [in, out] float32, the layout x Wᵀ multiplies with. */
+export function transposeToFloat32(w: Float64Array, m: number, n: number): Float32Array {
+  const out = new Float32Array(m * n)
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = w[i * n + j]!
+  return out
+}
+
+/** k from perc or k, as DESIGN.md §1 defines it: max(1, round(perc · r)), never more than r. */
+export function bandSize(r: number, options: { perc?: number; k?: number }): number {
+  if (options.k !== undefined) {
+    if (!(Number.isInteger(options.k) && options.k >= 1)) throw new RangeError(`k must be a positive integer, got ${options.k}`)
+    return Math.min(options.k, r)
+  }
+  const perc = options.perc ?? 0.1
+  if (!(perc > 0 && perc <= 1)) throw new RangeError(`perc must be in (0, 1], got ${perc}`)
+  return Math.min(r, Math.max(1, Math.round(perc * r)))
+}
