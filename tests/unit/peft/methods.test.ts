@@ -164,14 +164,20 @@ describe.each(adapterMethods)('method %s', (method) => {
     const loss = (): tf.Scalar => tf.mean(tf.square(tf.sub(adapter.linear(x), target))) as tf.Scalar
     const first = tf.tidy(() => loss().dataSync()[0]!)
     const before = tf.memory().numTensors
-    for (let step = 0; step < 60; step++) tf.tidy(() => optimizer.minimize(loss, false, adapter.variables))
+    for (let step = 0; step < 60; step++) tf.tidy(() => {
+      optimizer.minimize(loss, false, adapter.variables)
+    })
     const last = tf.tidy(() => loss().dataSync()[0]!)
     expect(first).toBeGreaterThan(0)
     expect(last).toBeLessThan(first / 2)
     // The optimiser's own slots appear once; steps after that must not add tensors.
-    tf.tidy(() => optimizer.minimize(loss, false, adapter.variables))
+    tf.tidy(() => {
+      optimizer.minimize(loss, false, adapter.variables)
+    })
     const after = tf.memory().numTensors
-    tf.tidy(() => optimizer.minimize(loss, false, adapter.variables))
+    tf.tidy(() => {
+      optimizer.minimize(loss, false, adapter.variables)
+    })
     expect(tf.memory().numTensors).toBe(after)
     expect(after - before).toBeLessThanOrEqual(2 * adapter.variables.length)
     optimizer.dispose()
