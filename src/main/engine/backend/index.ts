@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs'
+
+/**
+ * Which TensorFlow.js backend runs training, chosen once per process: CUDA through tfjs-node-gpu, else
+ * libtensorflow on the CPU through tfjs-node, else WebAssembly (SIMD), else plain JavaScript. The two
+ * native packages are optional dependencies that fail to install where libtensorflow cannot be
+ * downloaded; each step down says why, so the app and the CLI can show it.
+ */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+
+export const backendOrder: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+
+export interface BackendChoice {
+  name: BackendName
+  /** tfjs's own name for it ('tensorflow' for both native packages). */
+  tfBackend: string
+  /** Each backend tried before the chosen one, and why it was passed over. */
+  skipped: { name: BackendName; reason: string }[]
+  /** CUDA devices seen (tfjs-node-gpu only). */
+  gpu?: string
+}
+
+let chosen: BackendChoice | undefined
+
+/** The backend chosen so far, if any. */
+export function currentBackend(): BackendChoice | undefined {
+  return chosen
+}
+
+/**
+ * Choose and initialise the backend. `preferred` 'auto' (default) walks the order above; a named backend
+ * is required, and failing to start it is an error that says why. Calling again returns the first choice:
+ * tfjs holds one backend per process.
+ */
+export async function selectBackend(preferred: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {
+  if (chosen) {
+    if (preferred !== 'auto' && preferred !== chosen.name) throw new Error(`the ${chosen.name} backend is already running in this process; cannot switch to ${preferred}`)
+    return chosen
+  }
+  const candidates = preferred === 'auto' ? backendOrder : [preferred]
+  const skipped: BackendChoice['skipped'] = []
+  for (const name of candidates) {
+    try {
+      const choice = await start(name)
+      chosen = { ...choice, skipped }
+      return chosen
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+      if (preferred !== 'auto') throw new Error(`the ${name} backend cannot start: ${reason}`, { cause: error })
+      skipped.push({ name, reason })
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
+}
+
+async function start(name: BackendName): Promise<Omit<BackendChoice, 'skipped'>> {
+  switch (name) {
+    case 'tensorflow-gpu': {
+      await importOptional('@tensorflow/tfjs-node-gpu')
+      await activate('tensorflow')
+      return { name, tfBackend: 'tensorflow', gpu: 'CUDA (tfjs-node-gpu)' }
+    }
+    case 'tensorflow':
+      await importOptional('@tensorflow/tfjs-node')
+      await activate('tensorflow')
+      return { name, tfBackend: 'tensorflow' }
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm')
+      await activate('wasm')
+      return { name, tfBackend: 'wasm' }
+    case 'cpu':
+      await activate('cpu')
+      return { name, tfBackend: 'cpu' }
+  }
+}
+
+async function importOptional(specifier: string): Promise<void> {
+  try {
+    await import(specifier)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`${specifier} is not installed (an optional dependency: its install downloads libtensorflow)`, { cause: error })
+    throw error
+  }
+}
+
+async function activate(backend: string): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') refused`)
+  await tf.ready()
+}
