@@ -147,15 +147,15 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, option
   const kh = split(k)
   const vh = split(v)
   let scores = tf.mul(matMul(qh, transposeLast(kh)), 1 / Math.sqrt(size)) as tf.Tensor4D
+  // Masks are added as (1 − allowed)·min, broadcast over heads and queries, as transformers does.
   const minimum = -3.4028234663852886e38
-  if (options.causal) {
-    const allowed = tf.linalg.bandPart(tf.ones([length, length]), -1, 0)
-    scores = tf.where(tf.cast(allowed, 'bool').reshape([1, 1, length, length]).tile([batch, heads, 1, 1]) as tf.Tensor4D, scores, tf.fill(scores.shape, minimum)) as tf.Tensor4D
-  }
+  let bias: tf.Tensor | undefined
+  if (options.causal) bias = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([length, length]), -1, 0)), minimum).reshape([1, 1, length, length])
   if (options.mask) {
-    const keep = tf.cast(options.mask, 'bool').reshape([batch, 1, 1, length]).tile([1, heads, length, 1]) as tf.Tensor4D
-    scores = tf.where(keep, scores, tf.fill(scores.shape, minimum)) as tf.Tensor4D
+    const padding = tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), minimum).reshape([batch, 1, 1, length])
+    bias = bias ? tf.add(bias, padding) : padding
   }
+  if (bias) scores = tf.add(scores, bias)
   const weights = tf.softmax(scores) as tf.Tensor4D
   const context = matMul(weights, vh)
   return tf.transpose(context, [0, 2, 1, 3]).reshape([batch, length, hidden])

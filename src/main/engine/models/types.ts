@@ -72,11 +72,13 @@ export interface BuiltModel {
    * for causal LM. Call inside tf.tidy or a gradient function.
    */
   forward(inputs: ModelInputs): tf.Tensor
-  /** The task head's variables (always trainable) — a new head or the checkpoint's own. */
+  /** The task head's variables (always trainable) — a new head or the checkpoint's own — in the checkpoint's layout. */
   headVariables: tf.Variable[]
-  /** With `trainAll`: every other weight as a variable; otherwise empty. */
+  /** With `trainAll`: every other weight as a variable; otherwise empty. Kept in the checkpoint's layout. */
   baseVariables: tf.Variable[]
-  /** Whether the head was created (not found in the checkpoint), and under which tensor names it is exported. */
+  /** The checkpoint tensor each base variable is exported as (same order as baseVariables). */
+  baseTensors?: string[]
+  /** Whether the head was (partly) created, and the tensor name each head variable is exported as (same order). */
   head: { created: boolean; tensors: string[] }
   dispose(): void
 }

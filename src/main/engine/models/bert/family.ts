@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs'
+import type { ModelFamily } from '../types'
+import type { PositionIds } from './encoder'
+import { buildEncoderModel, type EncoderFamilySpec } from './model'
+import { encoderTargets, prefixFromConfig, queryAndValue } from './targets'
+
+/** BERT numbers positions 0..length-1 whatever the padding (transformers' position_ids buffer). */
+export const bertPositionIds: PositionIds = (_ids, batch, length) => {
+  const positions = new Int32Array(batch * length)
+  for (let row = 0; row < batch; row++) for (let j = 0; j < length; j++) positions[row * length + j] = j
+  return positions
+}
+
+/**
+ * BertForSequenceClassification's head: the pooler (dense + tanh on the [CLS] position) then `classifier`.
+ * The pooler belongs to the encoder: frozen like every base weight (PEFT trains only `classifier`), unless
+ * the checkpoint lacks it (saved from BertForMaskedLM, say); then it is made new and trains with the head.
+ */
+const bertSpec: EncoderFamilySpec = {
+  family: 'bert',
+  headOutputTensor: 'classifier.weight',
+  positionIds: bertPositionIds,
+  async loadHead({ loader, settings, prefix, numLabels, linear }) {
+    const size = settings.hiddenSize
+    const pooler = `${prefix}pooler.dense`
+    const storedPooler = loader.shapeOf(`${pooler}.weight`)?.join(',') === `${size},${size}` && loader.shapeOf(`${pooler}.bias`)?.join(',') === `${size}`
+    const poolerDense = storedPooler
+      ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, size, size, pooler)
+      : await linear(pooler, size, size)
+    const classifier = await linear('classifier', numLabels, size)
+    return { logits: (first) => classifier(tf.tanh(poolerDense(first))) }
+  }
+}
+
+export const bertFamily: ModelFamily = {
+  modelTypes: ['bert'],
+  targets: (config) => encoderTargets(config, 'bert', prefixFromConfig(config, 'bert', 'BertModel')),
+  defaultTargets: queryAndValue,
+  build: (source, config, options) => buildEncoderModel(source, config, options, bertSpec)
+}

@@ -1,0 +1,60 @@
+import type { ModelDescription, TensorInfo } from '../../io'
+import type { AdaptableLinear } from '../types'
+import { encoderSettings } from './settings'
+
+/**
+ * Where an encoder's weights live. A checkpoint saved from a model with a head (BertForSequenceClassification,
+ * BertForMaskedLM, ...) names them `bert.encoder...`; one saved from the bare BertModel (sentence-transformers
+ * models, for instance) has no prefix: `encoder...`. transformers adds or strips the prefix on load, and so
+ * do we: target *names* always carry it (they are module names of the model with its head, what PEFT's
+ * target_modules match), only the tensor names follow the checkpoint.
+ */
+export function tensorPrefix(family: string, bare: boolean): string {
+  return bare ? '' : `${family}.`
+}
+
+/** Before the tensors are listed: a config whose only architecture is the bare model (BertModel) means no prefix. */
+export function prefixFromConfig(config: ModelDescription, family: string, bareArchitecture: string): string {
+  const architectures = config.architectures ?? []
+  return tensorPrefix(family, architectures.length > 0 && architectures.every((name) => name === bareArchitecture))
+}
+
+/** From the tensor list, which is what counts: the prefix under which the word embeddings are found. */
+export function prefixFromTensors(tensors: readonly TensorInfo[], family: string, source: string): string {
+  const names = new Set(tensors.map((t) => t.name))
+  const embeddings = 'embeddings.word_embeddings.weight'
+  if (names.has(`${family}.${embeddings}`)) return `${family}.`
+  if (names.has(embeddings)) return ''
+  throw new Error(`${source}: no tensor ${family}.${embeddings} (nor ${embeddings}, as a bare ${family} model saves it): not a ${family} checkpoint`)
+}
+
+/** The six projections of every encoder layer, in nn.Linear terms ([out, in] storage, with bias). */
+export function encoderTargets(config: ModelDescription, family: string, prefix: string): AdaptableLinear[] {
+  const { numLayers, hiddenSize, intermediateSize } = encoderSettings(config, family)
+  const targets: AdaptableLinear[] = []
+  for (let block = 0; block < numLayers; block++) {
+    const module = `encoder.layer.${block}`
+    const linear = (path: string, role: AdaptableLinear['role'], inFeatures: number, outFeatures: number): AdaptableLinear => ({
+      name: `${family}.${module}.${path}`,
+      weightTensor: `${prefix}${module}.${path}.weight`,
+      biasTensor: `${prefix}${module}.${path}.bias`,
+      conv1d: false,
+      outFeatures,
+      inFeatures,
+      block,
+      role
+    })
+    targets.push(
+      linear('attention.self.query', 'query', hiddenSize, hiddenSize),
+      linear('attention.self.key', 'key', hiddenSize, hiddenSize),
+      linear('attention.self.value', 'value', hiddenSize, hiddenSize),
+      linear('attention.output.dense', 'attention.output', hiddenSize, hiddenSize),
+      linear('intermediate.dense', 'mlp.in', hiddenSize, intermediateSize),
+      linear('output.dense', 'mlp.out', intermediateSize, hiddenSize)
+    )
+  }
+  return targets
+}
+
+/** PEFT's default target_modules for BERT and RoBERTa: query and value. */
+export const queryAndValue = /\.attention\.self\.(query|value)$/

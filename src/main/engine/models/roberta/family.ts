@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs'
+import type { ModelDescription, TensorSource } from '../../io'
+import { buildEncoderModel, encoderSettings, encoderTargets, prefixFromConfig, queryAndValue, type EncoderFamilySpec } from '../bert'
+import type { BuildOptions, BuiltModel, ModelFamily } from '../types'
+import { robertaPositionIds } from './positions'
+
+/**
+ * RoBERTa is BERT's encoder with other position ids (numbered from pad_token_id + 1) and, in
+ * RobertaForSequenceClassification, its own head on the <s> token: `classifier.dense` + tanh, then
+ * `classifier.out_proj` (no pooler; dropout left out, as in the encoder). Both head projections train.
+ */
+function robertaSpec(paddingIdx: number): EncoderFamilySpec {
+  return {
+    family: 'roberta',
+    headOutputTensor: 'classifier.out_proj.weight',
+    positionIds: robertaPositionIds(paddingIdx),
+    async loadHead({ settings, numLabels, linear }) {
+      const dense = await linear('classifier.dense', settings.hiddenSize, settings.hiddenSize)
+      const outProj = await linear('classifier.out_proj', numLabels, settings.hiddenSize)
+      return { logits: (first) => outProj(tf.tanh(dense(first))) }
+    }
+  }
+}
+
+function build(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<BuiltModel> {
+  return buildEncoderModel(source, config, options, robertaSpec(encoderSettings(config, 'roberta').padTokenId))
+}
+
+export const robertaFamily: ModelFamily = {
+  modelTypes: ['roberta'],
+  targets: (config) => encoderTargets(config, 'roberta', prefixFromConfig(config, 'roberta', 'RobertaModel')),
+  defaultTargets: queryAndValue,
+  build
+}
