@@ -14,7 +14,8 @@ export default defineConfig({
         input: {
           index: resolve(root, 'src/main/index.ts'),
           cli: resolve(root, 'src/main/cli.ts'),
-          analysisWorker: resolve(root, 'src/main/workers/analysisWorker.ts')
+          analysisWorker: resolve(root, 'src/main/workers/analysisWorker.ts'),
+          trainingWorker: resolve(root, 'src/main/workers/trainingWorker.ts')
         },
         // Flat output: every module sits beside the worker entries, so a module finds a worker file
         // next to itself whether it runs from source (tsx) or from this bundle.

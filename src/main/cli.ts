@@ -1,5 +1,6 @@
 import { inspectCommand } from './commands/inspect'
 import { dataCheckCommand } from './commands/dataCheck'
+import { trainCommand } from './commands/train'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -10,7 +11,8 @@ usage: siva <command> [options]
 commands:
   inspect PATH     singular-value spectra of every 2-D weight in a checkpoint
                    (PATH: a Hugging Face checkpoint folder, a .safetensors file, or a tfjs model.json)
-  data check       validate a training file (CSV, TSV, JSONL, .txt) row by row, with a preview
+  data check       validate a training file (CSV, TSV, JSONL, .txt, image folders) row by row
+  train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
 
 Run 'siva <command> --help' for a command's options.`
 
@@ -21,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'inspect':
         return await inspectCommand(rest)
+      case 'train':
+        return await trainCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

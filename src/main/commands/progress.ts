@@ -1,16 +1,29 @@
 /**
- * Progress on stderr: one line rewritten in place on a terminal, one line per step otherwise (logs,
- * CI), so stdout stays clean for --json.
+ * Progress on stderr: one line rewritten in place on a terminal, at most a line a second otherwise
+ * (logs, CI), so stdout stays clean for --json.
  */
 export class ProgressLine {
   private readonly tty: boolean
   private width = 0
+  private lastLine = 0
+  /** Off a terminal: the newest line held back by the rate limit, written by done() so the last state shows. */
+  private pending: string | undefined
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
     this.tty = Boolean(stream.isTTY)
   }
 
+  /** Show `text`; off a terminal at most one line a second (a log of a long run stays readable). */
   update(text: string): void {
+    if (!this.tty) {
+      const now = Date.now()
+      if (now - this.lastLine < 1000) {
+        this.pending = text
+        return
+      }
+      this.lastLine = now
+      this.pending = undefined
+    }
     if (this.tty) {
       const line = text.length > (this.stream.columns ?? 120) - 1 ? `${text.slice(0, (this.stream.columns ?? 120) - 2)}…` : text
       this.stream.write(`\r${line.padEnd(this.width)}`)
@@ -22,6 +35,8 @@ export class ProgressLine {
 
   /** Ends the in-place line, so what follows starts on a fresh one. */
   done(text?: string): void {
+    if (this.pending !== undefined) this.stream.write(`${this.pending}\n`)
+    this.pending = undefined
     if (this.tty && this.width > 0) this.stream.write(`\r${' '.repeat(this.width)}\r`)
     this.width = 0
     if (text) this.stream.write(`${text}\n`)

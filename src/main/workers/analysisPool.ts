@@ -1,19 +1,15 @@
 import { WorkerPool } from './pool'
+import { workerEntry } from './spawn'
 import type { SvdTask, SvdTaskResult } from './protocol'
 import type { SvdJob, SvdJobResult, SvdRunner } from '../engine/spectra/inspect'
 
-/** Where the worker entry sits: beside this module, as .ts from source or .js in the bundle. */
-function analysisWorkerEntry(): URL {
-  const fromSource = import.meta.url.endsWith('.ts')
-  return new URL(fromSource ? './analysisWorker.ts' : './analysisWorker.js', import.meta.url)
-}
 
 /** The SVD pool: one matrix per task, as many workers as cores. */
 export class AnalysisPool {
   private readonly pool: WorkerPool<SvdTask, SvdTaskResult>
 
   constructor(size?: number) {
-    this.pool = new WorkerPool<SvdTask, SvdTaskResult>(analysisWorkerEntry(), size)
+    this.pool = new WorkerPool<SvdTask, SvdTaskResult>(workerEntry('analysisWorker', import.meta.url), size)
   }
 
   get size(): number {

@@ -1,8 +1,6 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { dirname, join } from 'node:path'
+import { spawnWorker } from './spawn'
 import type { TaskMessage, WorkerMessage } from './protocol'
 
 /** Thrown for a task cancelled through its AbortSignal, queued or running. */
@@ -93,7 +91,7 @@ export class WorkerPool<T, R, P = unknown> {
   }
 
   private spawn(): Slot<T, R, P> {
-    const worker = this.entry.pathname.endsWith('.ts') ? new Worker(tsxBootstrap(this.entry), { eval: true }) : new Worker(this.entry)
+    const worker = spawnWorker(this.entry)
     const slot: Slot<T, R, P> = { worker }
     worker.on('message', (message: WorkerMessage<R, P>) => this.onMessage(slot, message))
     worker.on('error', (error) => this.onDeath(slot, error.message))
@@ -170,15 +168,4 @@ export class WorkerPool<T, R, P = unknown> {
     if (error) task.reject(error)
     else task.resolve(value as R)
   }
-}
-
-/**
- * From source (tests, `npm run siva`) a worker loads TypeScript through tsx, registered inside the
- * worker itself: loader flags in a worker's execArgv do not reach its module loader. Bundles are JS.
- */
-function tsxBootstrap(entry: URL): string {
-  // The ESM build of tsx's API (its "import" export); require.resolve would give the CommonJS one.
-  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
-  const api = pathToFileURL(join(tsxRoot, 'dist/esm/api/index.mjs')).href
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
 }

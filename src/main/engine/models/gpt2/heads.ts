@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs'
+import { matMul, seededNormal } from '../ops'
+import type { BuildOptions, ModelTask } from '../types'
+import type { Gpt2Settings } from './settings'
+import type { Gpt2Weights } from './weights'
+
+/**
+ * GPT-2's two task heads. Causal LM: transformers' GPT2LMHeadModel, whose lm_head is tied to the token
+ * embeddings wte (unless tie_word_embeddings is false and the checkpoint has its own lm_head.weight).
+ * Classification and regression: GPT2ForSequenceClassification, a `score` linear without bias applied to
+ * the hidden state of each row's last real token.
+ */
+export interface Gpt2Head {
+  /** hidden: [batch, length, hidden] after ln_f; mask: [batch·length] of 1/0 (absent: all real). */
+  logits(hidden: tf.Tensor3D, mask: Int32Array | undefined): tf.Tensor
+  variables: tf.Variable[]
+  tensors: string[]
+  created: boolean
+}
+
+/**
+ * x Wᵀ for a frozen W kept in both layouts: the forward pass multiplies by Wᵀ and the gradient by W, so
+ * neither needs a transpose per step (for GPT-2's 50257-row vocabulary that transpose is the size of the
+ * embedding table).
+ */
+function frozenProjection(weight: tf.Tensor2D, weightT: tf.Tensor2D): (x: tf.Tensor2D) => tf.Tensor2D {
+  const project = tf.customGrad(((x: tf.Tensor2D) => ({
+    value: tf.matMul(x, weightT),
+    gradFunc: (dy: tf.Tensor2D) => [tf.matMul(dy, weight)]
+  })) as unknown as Parameters<typeof tf.customGrad>[0])
+  return project as unknown as (x: tf.Tensor2D) => tf.Tensor2D
+}
+
+/** The LM head: logits [batch, length, vocab] from the tied (or the checkpoint's own) output embedding. */
+export async function languageModelHead(weights: Gpt2Weights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: Gpt2Settings): Promise<Gpt2Head> {
+  const [vocab] = tokenEmbeddings.shape
+  let output = tokenEmbeddings
+  // Tied, transformers overwrites any stored lm_head.weight with wte; untied, the stored one is the head.
+  if (!tieWordEmbeddings) {
+    if (!weights.shapeOf('lm_head.weight')) {
+      throw new Error(`${weights.source.source}: config.json sets tie_word_embeddings to false but there is no tensor lm_head.weight to predict tokens with`)
+    }
+    output = (await weights.read('lm_head.weight', [vocab, settings.hiddenSize], 'the LM head')) as tf.Tensor2D
+  }
+  // Frozen (the usual case, also with SiVA), the output embedding is laid out transposed once; a variable
+  // (full fine-tuning) is transposed as it runs, so its gradient reaches it.
+  const project = weights.trainAll ? (x: tf.Tensor2D) => matMul(x, tf.transpose(output)) : frozenProjection(output, weights.keep(tf.transpose(output)))
+  return {
+    logits(hidden) {
+      const [batch, length, size] = hidden.shape
+      return project(hidden.reshape([batch * length, size]) as tf.Tensor2D).reshape([batch, length, vocab])
+    },
+    variables: [],
+    tensors: [],
+    created: false
+  }
+}
+
+/** Classes for classification (options, then config, then the checkpoint's head); 1 for regression. */
+export function labelCount(task: ModelTask, options: BuildOptions, configLabels: number | undefined, storedRows: number | undefined): number {
+  if (task === 'regression') {
+    if (options.numLabels !== undefined && options.numLabels !== 1) throw new Error(`gpt2: regression predicts one value; numLabels ${options.numLabels} does not fit`)
+    return 1
+  }
+  const count = options.numLabels ?? configLabels ?? storedRows
+  if (count === undefined) throw new Error('gpt2: how many classes? Neither the options nor config.json (id2label/num_labels) say')
+  if (!Number.isInteger(count) || count < 2) throw new Error(`gpt2: classification needs at least 2 classes, got ${count}`)
+  return count
+}
+
+/**
+ * [batch, 1, length] one-hot rows picking each row's last real token: the last position whose attention
+ * mask is 1, or the last position when there is no mask.
+ *
+ * transformers finds that token from `pad_token_id` instead: older versions take the position before the
+ * first pad id, newer ones the last non-pad id. With right padding and a pad id that never occurs in the
+ * text the three agree. They differ where GPT-2 pads with its end-of-text token (pad = eos) and a row
+ * ends in a real end-of-text token: the pad-id rule skips that token, the mask does not, since the mask
+ * says what is padding. With left padding, the mask rule still finds the last token.
+ */
+export function lastTokenSelection(mask: Int32Array | undefined, batch: number, length: number): tf.Tensor3D {
+  const selection = new Float32Array(batch * length)
+  for (let row = 0; row < batch; row++) {
+    let last = length - 1
+    if (mask) {
+      while (last >= 0 && mask[row * length + last] === 0) last--
+      if (last < 0) throw new Error(`gpt2: row ${row} of the batch has no token with attention mask 1`)
+    }
+    selection[row * length + last] = 1
+  }
+  return tf.tensor3d(selection, [batch, 1, length])
+}
+
+/**
+ * GPT2ForSequenceClassification's `score` ([numLabels, hidden], no bias): the checkpoint's own when it has
+ * that shape, else new as transformers initialises it: normal(0, initializer_range) from the seed.
+ */
+export async function sequenceClassificationHead(weights: Gpt2Weights, numLabels: number, settings: Gpt2Settings, options: BuildOptions): Promise<Gpt2Head> {
+  const name = 'score.weight'
+  const shape = [numLabels, settings.hiddenSize]
+  const fits = weights.shapeOf(name)?.join(',') === shape.join(',')
+  const values = fits ? await weights.values(name, shape, 'the classification head') : seededNormal(numLabels * settings.hiddenSize, settings.initializerRange, options.seed ?? 0)
+  const score = tf.tidy(() => tf.variable(tf.tensor2d(values, [numLabels, settings.hiddenSize]), true))
+  return {
+    logits(hidden, mask) {
+      const [batch, length, size] = hidden.shape
+      // A one-hot matmul rather than a gather: the wasm backend has no gradient for gather.
+      const last = matMul(lastTokenSelection(mask, batch, length), hidden).reshape([batch, size]) as tf.Tensor2D
+      return matMul(last, tf.transpose(score))
+    },
+    variables: [score],
+    tensors: [name],
+    created: !fits
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The GPT-2 family: transformers' GPT2LMHeadModel (causal LM) and GPT2ForSequenceClassification
+ * (classification, regression). See model.ts for the blocks, heads.ts for the two heads, targets.ts for
+ * target names, the fused c_attn and the bare-model prefix, weights.ts for Conv1D loading.
+ */
+import type { ModelFamily } from '../types'
+import { buildGpt2Model } from './model'
+import { gpt2QueryAndValue, targetsFromConfig } from './targets'
+
+export const gpt2Family: ModelFamily = {
+  modelTypes: ['gpt2'],
+  targets: targetsFromConfig,
+  defaultTargets: gpt2QueryAndValue,
+  build: (source, config, options) => buildGpt2Model(source, config, options)
+}
+
+export { buildGpt2Model, Gpt2Model } from './model'
+export { gpt2Settings, type Gpt2Settings } from './settings'
+export { gpt2QueryAndValue, gpt2Targets, prefixFromConfig, prefixFromTensors, qkvSlices, transformerPrefix } from './targets'

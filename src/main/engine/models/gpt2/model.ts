@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs'
+import type { ModelDescription, TensorSource } from '../../io'
+import { activation, applyLinear, attention, embed, layerNorm } from '../ops'
+import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
+import { labelCount, languageModelHead, sequenceClassificationHead, type Gpt2Head } from './heads'
+import { gpt2Settings, type Gpt2Settings } from './settings'
+import { gpt2Targets, prefixFromTensors } from './targets'
+import { Gpt2Weights } from './weights'
+
+/**
+ * transformers' GPT2Model in eval mode (dropout left out, in training too): token + learned position
+ * embeddings (positions 0..length-1 whatever the padding, as transformers numbers them when no
+ * position_ids are given), pre-LN blocks — ln_1, causal self-attention that also skips padding, residual;
+ * ln_2, MLP with the config's activation, residual — then ln_f, and the task head.
+ */
+
+type Norm = [tf.Tensor1D, tf.Tensor1D]
+
+interface Block {
+  norm1: Norm
+  query: LinearFn
+  key: LinearFn
+  value: LinearFn
+  attentionOutput: LinearFn
+  norm2: Norm
+  mlpIn: LinearFn
+  mlpOut: LinearFn
+  /** Extra factor on the queries, for configs that scale attention scores differently (1 for GPT-2 itself). */
+  queryScale: number
+}
+
+interface Transformer {
+  tokens: tf.Tensor2D
+  positions: tf.Tensor2D
+  blocks: Block[]
+  finalNorm: Norm
+}
+
+async function readNorm(weights: Gpt2Weights, module: string, size: number): Promise<Norm> {
+  return [(await weights.read(`${module}.weight`, [size], module)) as tf.Tensor1D, (await weights.read(`${module}.bias`, [size], module)) as tf.Tensor1D]
+}
+
+/** An embedding table [rows, hidden], however many rows the checkpoint has. */
+async function readTable(weights: Gpt2Weights, name: string, hidden: number): Promise<tf.Tensor2D> {
+  const rows = weights.shapeOf(name)?.[0] ?? 0
+  return (await weights.read(name, [rows, hidden], name)) as tf.Tensor2D
+}
+
+/**
+ * The factor on q that turns ops.attention's 1/√head_size into what the config asks for:
+ * scale_attn_weights false drops the 1/√head_size, scale_attn_by_inverse_layer_idx adds 1/(block + 1).
+ */
+function queryScale(settings: Gpt2Settings, block: number): number {
+  const headSize = settings.hiddenSize / settings.numHeads
+  return (settings.scaleAttentionWeights ? 1 : Math.sqrt(headSize)) / (settings.scaleByInverseLayer ? block + 1 : 1)
+}
+
+async function loadTransformer(weights: Gpt2Weights, settings: Gpt2Settings, prefix: string, options: BuildOptions): Promise<Transformer> {
+  const size = settings.hiddenSize
+  const tokens = await readTable(weights, `${prefix}wte.weight`, size)
+  const positions = await readTable(weights, `${prefix}wpe.weight`, size)
+  const targets = gpt2Targets(settings, prefix)
+  const known = new Set(targets.map((t) => t.name))
+  for (const name of options.linears?.keys() ?? []) {
+    if (!known.has(name)) throw new Error(`gpt2: an adapted projection is named ${name}, which is not one of this model's targets (such as ${targets[0]?.name})`)
+  }
+  const linears = new Map<string, LinearFn>()
+  for (const target of targets) linears.set(target.name, options.linears?.get(target.name) ?? (await weights.linear(target)))
+  const blocks: Block[] = []
+  for (let i = 0; i < settings.numLayers; i++) {
+    const get = (path: string): LinearFn => linears.get(`transformer.h.${i}.${path}`)!
+    const stored = `${prefix}h.${i}`
+    blocks.push({
+      norm1: await readNorm(weights, `${stored}.ln_1`, size),
+      query: get('attn.c_attn.q'),
+      key: get('attn.c_attn.k'),
+      value: get('attn.c_attn.v'),
+      attentionOutput: get('attn.c_proj'),
+      norm2: await readNorm(weights, `${stored}.ln_2`, size),
+      mlpIn: get('mlp.c_fc'),
+      mlpOut: get('mlp.c_proj'),
+      queryScale: queryScale(settings, i)
+    })
+  }
+  const finalNorm = await readNorm(weights, `${prefix}ln_f`, size)
+  weights.loaded()
+  return { tokens, positions, blocks, finalNorm }
+}
+
+export async function buildGpt2Model(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<Gpt2Model> {
+  const task = options.task
+  if (task !== 'causal-lm' && task !== 'classification' && task !== 'regression') {
+    throw new Error(`gpt2: task "${task}" is not supported; GPT-2 does causal-lm, classification or regression`)
+  }
+  const settings = gpt2Settings(config)
+  const prefix = prefixFromTensors(source.tensors, source.source)
+  const weights = new Gpt2Weights(source, options.trainAll ?? false)
+  let head: Gpt2Head | undefined
+  try {
+    const transformer = await loadTransformer(weights, settings, prefix, options)
+    if (task === 'causal-lm') {
+      head = await languageModelHead(weights, transformer.tokens, config.tieWordEmbeddings, settings)
+    } else {
+      const numLabels = labelCount(task, options, config.numLabels, weights.shapeOf('score.weight')?.[0])
+      head = await sequenceClassificationHead(weights, numLabels, settings, options)
+    }
+    return new Gpt2Model(transformer, head, weights, settings)
+  } catch (error) {
+    weights.dispose()
+    for (const variable of head?.variables ?? []) variable.dispose()
+    throw error
+  }
+}
+
+/**
+ * The built model. `baseTensors[i]` names the checkpoint tensor `baseVariables[i]` holds and
+ * `headVariables[i]` is exported as `head.tensors[i]`, all in the checkpoint's layout. Causal LM has no
+ * head variables: its head is the (frozen) token embedding, trained only with trainAll.
+ */
+export class Gpt2Model implements BuiltModel {
+  readonly headVariables: tf.Variable[]
+  readonly head: { created: boolean; tensors: string[] }
+  private readonly activate: (x: tf.Tensor) => tf.Tensor
+
+  constructor(
+    private readonly transformer: Transformer,
+    private readonly taskHead: Gpt2Head,
+    private readonly weights: Gpt2Weights,
+    private readonly settings: Gpt2Settings
+  ) {
+    this.headVariables = taskHead.variables
+    this.head = { created: taskHead.created, tensors: taskHead.tensors }
+    this.activate = activation(settings.activation)
+  }
+
+  get baseVariables(): tf.Variable[] {
+    return this.weights.baseVariables
+  }
+
+  get baseTensors(): string[] {
+    return this.weights.baseTensors
+  }
+
+  forward(inputs: ModelInputs): tf.Tensor {
+    const { tokens, positions, blocks, finalNorm } = this.transformer
+    const { batch, length, ids, mask } = checkInputs(inputs, tokens.shape[0], positions.shape[0])
+    const trainAll = this.weights.trainAll
+    const eps = this.settings.layerNormEps
+    const tokenEmbeddings = embed(tokens, tf.tensor2d(ids, [batch, length], 'int32'), trainAll)
+    const positionEmbeddings = embed(positions, tf.range(0, length, 1, 'int32'), trainAll)
+    let hidden = tf.add(tokenEmbeddings, positionEmbeddings) as tf.Tensor3D
+    // Without padding the mask changes nothing: leave it out and save the work.
+    const padding = mask && mask.some((value) => value === 0) ? tf.tensor2d(mask, [batch, length], 'int32') : undefined
+    for (const block of blocks) {
+      const normed = layerNorm(hidden, block.norm1[0], block.norm1[1], eps)
+      let q = applyLinear(block.query, normed) as tf.Tensor3D
+      if (block.queryScale !== 1) q = tf.mul(q, block.queryScale)
+      const k = applyLinear(block.key, normed) as tf.Tensor3D
+      const v = applyLinear(block.value, normed) as tf.Tensor3D
+      const context = attention(q, k, v, { heads: this.settings.numHeads, mask: padding, causal: true })
+      hidden = tf.add(hidden, applyLinear(block.attentionOutput, context))
+      const inner = this.activate(applyLinear(block.mlpIn, layerNorm(hidden, block.norm2[0], block.norm2[1], eps)))
+      hidden = tf.add(hidden, applyLinear(block.mlpOut, inner))
+    }
+    hidden = layerNorm(hidden, finalNorm[0], finalNorm[1], eps) as tf.Tensor3D
+    return this.taskHead.logits(hidden, mask)
+  }
+
+  dispose(): void {
+    this.weights.dispose()
+    for (const variable of this.headVariables) variable.dispose()
+    this.headVariables.length = 0
+  }
+}
+
+interface CheckedInputs {
+  batch: number
+  length: number
+  ids: Int32Array
+  mask?: Int32Array
+}
+
+/** Shapes and id ranges, checked before any tensor is made: an id past the table would read garbage or crash the backend. */
+function checkInputs(inputs: ModelInputs, vocab: number, maxPositions: number): CheckedInputs {
+  const ids = inputs.inputIds
+  if (!ids) throw new Error('gpt2: the inputs have no inputIds (a text model needs token ids)')
+  const batch = inputs.batchSize
+  const length = inputs.length ?? (batch > 0 ? ids.length / batch : 0)
+  if (!Number.isInteger(length) || length < 1 || batch < 1 || ids.length !== batch * length) {
+    throw new Error(`gpt2: inputIds holds ${ids.length} ids, not batchSize ${batch} × length ${inputs.length ?? '?'}`)
+  }
+  if (length > maxPositions) throw new Error(`gpt2: sequences of ${length} tokens are longer than the checkpoint's ${maxPositions} positions (use shorter inputs)`)
+  const mask = inputs.attentionMask
+  if (mask && mask.length !== ids.length) throw new Error(`gpt2: attentionMask holds ${mask.length} values, inputIds ${ids.length}`)
+  const badId = ids.find((value) => value < 0 || value >= vocab)
+  if (badId !== undefined) throw new Error(`gpt2: token id ${badId} is outside the vocabulary (${vocab} embeddings)`)
+  return { batch, length, ids, mask }
+}

@@ -1,0 +1,26 @@
+import type { ModelDescription } from '../io'
+import { bertFamily } from './bert'
+// import { gpt2Family } from './gpt2'
+import { robertaFamily } from './roberta'
+import type { ModelFamily } from './types'
+import { vitFamily } from './vit'
+
+/** Every family the engine can train, looked up by config.json's model_type (or its architectures). */
+export const families: readonly ModelFamily[] = [bertFamily, robertaFamily, vitFamily]
+
+const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', ViT: 'vit' }
+
+export function familyFor(config: ModelDescription | undefined, where = 'this checkpoint'): ModelFamily {
+  const type = config?.modelType ?? inferType(config?.architectures)
+  if (type === undefined) throw new Error(`${where} has no config.json with a model_type; training needs one (gpt2, bert, roberta or vit)`)
+  const family = families.find((f) => f.modelTypes.includes(type))
+  if (!family) throw new Error(`${where} is a "${type}" model; training supports ${families.flatMap((f) => f.modelTypes).join(', ')}`)
+  return family
+}
+
+function inferType(architectures: readonly string[] | undefined): string | undefined {
+  for (const architecture of architectures ?? []) {
+    for (const [prefix, type] of Object.entries(byArchitecture)) if (architecture.startsWith(prefix)) return type
+  }
+  return undefined
+}

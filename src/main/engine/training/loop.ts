@@ -1,0 +1,381 @@
+import * as tf from '@tensorflow/tfjs'
+import { selectBackend } from '../backend'
+import { openCheckpoint, type TensorSource } from '../io'
+import { taskLoss } from '../models/loss'
+import { familyFor } from '../models/registry'
+import type { BuiltModel, ModelTask } from '../models/types'
+import { adaptTargets, countTrainable, methodNamed, selectTargets, type Adapter, type Decompose } from '../peft'
+import { effectiveRank } from '../spectra/metrics'
+import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
+import { accuracy, f1, matthews, pearson, perplexity, spearman } from './metrics'
+import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
+import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
+import { modelTask, openTrainData, trainOrder, type BatchSource, type TrainBatch, type TrainData } from './trainData'
+
+/** What the host lends the loop: SVDs (through its worker pool and cache) and a way to pause. */
+export interface TrainHost {
+  decompose: Decompose
+  /** Checked between steps: pause waits, cancel stops after a checkpoint. */
+  control?: TrainControl
+  signal?: AbortSignal
+  versions?: Record<string, string>
+}
+
+/** Pause, resume and cancel from outside the loop (the worker's messages, the CLI's Ctrl-C). */
+export class TrainControl {
+  private pausedFlag = false
+  private cancelledFlag = false
+  private wake: (() => void) | undefined
+
+  get paused(): boolean {
+    return this.pausedFlag
+  }
+
+  get cancelled(): boolean {
+    return this.cancelledFlag
+  }
+
+  pause(): void {
+    this.pausedFlag = true
+  }
+
+  resume(): void {
+    this.pausedFlag = false
+    this.wake?.()
+  }
+
+  cancel(): void {
+    this.cancelledFlag = true
+    this.wake?.()
+  }
+
+  /** Resolves when not paused (or cancelled). */
+  async whilePaused(): Promise<void> {
+    while (this.pausedFlag && !this.cancelledFlag) await new Promise<void>((resolve) => (this.wake = resolve))
+  }
+}
+
+/** The defaults `siva train` and the app start from, per task. */
+export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>): TrainConfig {
+  const method = partial.method ?? 'siva'
+  const spectral = method === 'siva' || method === 'svdiff' || method === 'topk'
+  return {
+    validationFraction: 0.1,
+    method,
+    epochs: 3,
+    batchSize: partial.task === 'causal-lm' ? 8 : 16,
+    gradientAccumulation: 1,
+    // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
+    lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
+    headLr: 1e-3,
+    weightDecay: 0,
+    schedule: 'linear',
+    warmupRatio: 0.06,
+    maxGradNorm: 1,
+    seed: 42,
+    evalEvery: 0,
+    spectraEvery: 10,
+    checkpointEvery: 50,
+    backend: 'auto',
+    ...(spectral && partial.perc === undefined && partial.k === undefined && { perc: 0.1 }),
+    ...partial
+  } as TrainConfig
+}
+
+interface Session {
+  source: TensorSource
+  data: TrainData
+  model: BuiltModel
+  adapters: Adapter[]
+  optimizer: AdamW
+  task: ModelTask
+  variables: tf.Variable[]
+}
+
+/**
+ * Train as `config` says, in `runDir`, yielding every event as it is also appended to events.jsonl. With
+ * `resume`, the run continues from its latest checkpoint with the configuration it was started with.
+ * Everything tfjs allocates is released when the generator ends, however it ends.
+ */
+export async function* trainRun(configOrResume: TrainConfig | { resume: true }, runDir: string, host: TrainHost): AsyncGenerator<TrainEvent> {
+  const resuming = 'resume' in configOrResume
+  const config = resuming ? (await readRunInfo(runDir)).config : configOrResume
+  const backend = await selectBackend(config.backend)
+  if (!resuming) await createRunFolder(runDir, { config, created: new Date().toISOString(), versions: { ...host.versions, tfjs: tf.version_core }, backend: backend.name })
+  const log = await EventLog.open(runDir)
+  const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
+  const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000
+  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
+
+  let session: Session | undefined
+  try {
+    // ---- data, model, method
+    const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
+    const source = await openCheckpoint(config.model)
+    const family = familyFor(source.config, config.model)
+    const task = modelTask(config.task)
+    const method = methodNamed(config.method)
+    const pattern = config.targets ? new RegExp(config.targets) : family.defaultTargets
+    const overrides = (config.overrides ?? []).map((o) => ({ ...o, pattern: new RegExp(o.pattern) }))
+    const allTargets = family.targets(source.config!)
+    const targets = method.kind === 'adapter' ? selectTargets(allTargets, pattern, overrides) : []
+    if (method.kind === 'adapter' && targets.length === 0) throw new Error(`no target matches /${pattern.source}/; targets look like ${allTargets[0]?.name ?? '(none)'}`)
+    const adaptOptions = {
+      seed: config.seed,
+      decompose: host.decompose,
+      overrides,
+      ...(config.perc !== undefined && { perc: config.perc }),
+      ...(config.k !== undefined && { k: config.k }),
+      ...(config.rank !== undefined && { rank: config.rank }),
+      ...(config.alpha !== undefined && { alpha: config.alpha }),
+      ...(host.signal && { signal: host.signal }),
+    }
+    const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...adaptOptions, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
+    const model = await family.build(source, source.config!, { task, ...(data.numLabels !== undefined && { numLabels: data.numLabels }), linears, trainAll: method.kind === 'full', seed: config.seed })
+    const adapterVariables = method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)
+    const groups: ParamGroup[] = [
+      { name: method.kind === 'full' ? 'model' : 'adapter', variables: adapterVariables, lr: config.lr, weightDecay: config.weightDecay },
+      { name: 'head', variables: model.headVariables, lr: config.headLr, weightDecay: config.weightDecay }
+    ].filter((g) => g.variables.length > 0)
+    const optimizer = new AdamW(groups)
+    session = { source, data, model, adapters, optimizer, task, variables: optimizer.variables }
+
+    // ---- counts and the starting spectra
+    const headCount = model.headVariables.reduce((sum, v) => sum + v.size, 0)
+    const fullCount = source.tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0) + (model.head.created ? headCount : 0)
+    const adapterCount = method.kind === 'full' ? model.baseVariables.reduce((sum, v) => sum + v.size, 0) : adapters.reduce((sum, a) => sum + a.trainableParameters, 0)
+    const comparisonTargets = targets.length > 0 ? targets : selectTargets(allTargets, family.defaultTargets)
+    const microBatchesPerEpoch = Math.ceil(data.train.size / config.batchSize)
+    const stepsPerEpoch = Math.max(1, Math.floor(microBatchesPerEpoch / config.gradientAccumulation))
+    const totalSteps = Math.min(config.maxSteps ?? Infinity, stepsPerEpoch * config.epochs)
+    const summaries: TargetSummary[] = adapters.map((a) => ({
+      name: a.target.name,
+      shape: [a.target.outFeatures, a.target.inFeatures],
+      trainable: a.trainableParameters,
+      ...(a.spectrum && { band: a.spectrum.band })
+    }))
+    yield await log.append({
+      type: 'prepared',
+      parameters: { adapter: adapterCount, head: headCount, total: adapterCount + headCount, lora8: countTrainable('lora', comparisonTargets, { rank: 8 }), full: fullCount },
+      targets: summaries,
+      data: { train: data.train.size, validation: data.validation.size, ...(data.labels && { labels: data.labels }) },
+      totalSteps,
+      spectraBefore: adapters.filter((a) => a.spectrum).map((a) => ({ name: a.target.name, before: Array.from(a.spectrum!.before), band: a.spectrum!.band }))
+    })
+
+    // ---- resume
+    let state: CheckpointState = { step: 0, epoch: 0, cursor: 0, optimizerStep: 0, seconds: 0 }
+    if (checkpoint) {
+      if (checkpoint.tensors.variables.length !== session.variables.length) throw new Error(`${runDir}: its checkpoint holds ${checkpoint.tensors.variables.length} tensors but the model now has ${session.variables.length}; was the checkpoint folder changed?`)
+      session.variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(checkpoint.tensors.variables[i]!.values, v.shape))))
+      optimizer.load({ step: checkpoint.state.optimizerStep, moments: checkpoint.tensors.moments })
+      state = { ...checkpoint.state }
+    }
+
+    // ---- the loop
+    const accumulate = config.gradientAccumulation
+    let lastEval = -1
+    const higherIsBetter = task !== 'causal-lm'
+    let lastSteps: { time: number; step: number }[] = [{ time: performance.now(), step: state.step }]
+    const saveCheckpoint = async (): Promise<TrainEvent> => {
+      state.seconds = (performance.now() - started) / 1000
+      const name = await writeCheckpoint(runDir, state, {
+        variables: session!.variables.map((v) => ({ shape: [...v.shape], values: v.dataSync() as Float32Array })),
+        moments: optimizer.state().moments
+      })
+      return log.append({ type: 'checkpoint', step: state.step, name })
+    }
+
+    training: while (state.step < totalSteps && state.epoch < config.epochs) {
+      const order = trainOrder(data.train.size, config.seed, state.epoch)
+      const remaining = order.subarray(state.cursor * config.batchSize)
+      let micro = 0
+      let accumulated: tf.Tensor[] | undefined
+      let lossSum = 0
+      for await (const batch of data.train.batches(remaining, config.batchSize, host.signal)) {
+        const { value, grads } = stepGradients(session, batch)
+        lossSum += value / accumulate
+        if (!accumulated) accumulated = grads
+        else {
+          const sum = accumulated.map((g, i) => tf.add(g, grads[i]!))
+          tf.dispose([...accumulated, ...grads])
+          accumulated = sum
+        }
+        micro++
+        state.cursor++
+        if (micro % accumulate !== 0) continue
+
+        const scaled = accumulated!.map((g) => tf.div(g, accumulate))
+        tf.dispose(accumulated!)
+        accumulated = undefined
+        const clipped = clipByGlobalNorm(scaled, config.maxGradNorm)
+        const factor = learningRateFactor(state.optimizerStep, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
+        optimizer.apply(clipped.gradients, factor)
+        tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
+        state.optimizerStep++
+        state.step++
+        const now = performance.now()
+        lastSteps = [...lastSteps.slice(-20), { time: now, step: state.step }]
+        const window = lastSteps[0]!
+        const stepsPerSecond = (state.step - window.step) / Math.max(1e-9, (now - window.time) / 1000)
+        yield await log.append({
+          type: 'step',
+          step: state.step,
+          epoch: state.epoch,
+          loss: lossSum,
+          lr: config.lr * factor,
+          gradNorm: clipped.norm,
+          stepsPerSecond,
+          samplesPerSecond: stepsPerSecond * config.batchSize * accumulate,
+          etaSeconds: (totalSteps - state.step) / Math.max(1e-9, stepsPerSecond)
+        })
+        lossSum = 0
+
+        if (config.spectraEvery > 0 && state.step % config.spectraEvery === 0 && adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
+        if (config.evalEvery > 0 && state.step % config.evalEvery === 0) {
+          yield await evaluate(session, state, config, log, higherIsBetter)
+          lastEval = state.step
+        }
+        const atEnd = state.step >= totalSteps
+        if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && !atEnd) yield await saveCheckpoint()
+        if (host.control?.paused) {
+          yield await log.append({ type: 'paused', step: state.step })
+          await host.control.whilePaused()
+          if (!host.control.cancelled) yield await log.append({ type: 'resumed', step: state.step })
+        }
+        if (host.control?.cancelled) {
+          yield await saveCheckpoint()
+          yield await log.append({ type: 'cancelled', step: state.step })
+          return
+        }
+        if (atEnd) break training
+      }
+      if (accumulated) tf.dispose(accumulated)
+      if (state.step >= totalSteps) break
+      state.epoch++
+      state.cursor = 0
+      if (config.evalEvery === 0 && state.epoch < config.epochs) {
+        yield await evaluate(session, state, config, log, higherIsBetter)
+        lastEval = state.step
+      }
+    }
+
+    if (lastEval !== state.step) yield await evaluate(session, state, config, log, higherIsBetter)
+    if (adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
+    yield await saveCheckpoint()
+    yield await log.append({
+      type: 'finished',
+      step: state.step,
+      seconds: (performance.now() - started) / 1000,
+      ...(state.best && { best: { step: state.best.step, metrics: state.best.metrics } })
+    })
+  } catch (error) {
+    yield await log.append({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    throw error
+  } finally {
+    if (session) {
+      session.optimizer.dispose()
+      session.adapters.forEach((a) => a.dispose())
+      session.model.dispose()
+      await session.data.close()
+      await session.source.close()
+    }
+  }
+}
+
+type StageReport = { stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
+
+/**
+ * Run slow preparation (data checks, SVDs) while passing its progress on as 'stage' events, at most a few
+ * per second; returns what the work returns.
+ */
+async function* withStages<T>(log: EventLog, work: (stage: (report: StageReport) => void) => Promise<T>): AsyncGenerator<TrainEvent, T> {
+  let latest: StageReport | undefined
+  let sent: StageReport | undefined
+  let settled = false
+  const running = work((report) => (latest = report)).finally(() => (settled = true))
+  while (!settled) {
+    await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 250))])
+    if (latest && latest !== sent) {
+      sent = latest
+      yield await log.append({ type: 'stage', ...latest })
+    }
+  }
+  return running
+}
+
+/** Loss and gradients of one micro-batch, as plain tensors the caller owns (ordered like session.variables). */
+function stepGradients(session: Session, batch: TrainBatch): { value: number; grads: tf.Tensor[] } {
+  return tf.tidy(() => {
+    const labels = batchLabels(batch)
+    const { value, grads } = tf.variableGrads(() => taskLoss(session.task, session.model.forward(batch.inputs), labels), session.variables)
+    const ordered = session.variables.map((v) => {
+      const g = grads[v.name]
+      if (!g) throw new Error(`no gradient reached ${v.name}`)
+      return tf.keep(g)
+    })
+    return { value: value.dataSync()[0]!, grads: ordered }
+  }) as unknown as { value: number; grads: tf.Tensor[] }
+}
+
+function batchLabels(batch: TrainBatch): tf.Tensor {
+  return batch.labels instanceof Float32Array ? tf.tensor(batch.labels, batch.labelShape, 'float32') : tf.tensor(batch.labels, batch.labelShape, 'int32')
+}
+
+function spectraNow(adapters: Adapter[]): LayerSpectrumNow[] {
+  return adapters
+    .filter((a) => a.spectrum)
+    .map((a) => {
+      const now = a.spectrum!.now()
+      return { name: a.target.name, now: Array.from(now), band: a.spectrum!.band, erankBefore: effectiveRank(a.spectrum!.before), erank: effectiveRank(now) }
+    })
+}
+
+/** The task's metrics on the validation side; tracks the best step (accuracy, Pearson, or lowest loss for LM). */
+async function evaluate(session: Session, state: CheckpointState, config: TrainConfig, log: EventLog, higherIsBetter: boolean): Promise<TrainEvent> {
+  const metrics = await validationMetrics(session, session.data.validation, config.batchSize)
+  const key = session.task === 'regression' ? 'pearson' : session.task === 'causal-lm' ? 'loss' : 'accuracy'
+  const metric = metrics[key]!
+  const better = state.best === undefined || (higherIsBetter ? metric > state.best.metric : metric < state.best.metric)
+  if (better && Number.isFinite(metric)) state.best = { step: state.step, metric, metrics }
+  return log.append({ type: 'eval', step: state.step, epoch: state.epoch, metrics, best: better })
+}
+
+async function validationMetrics(session: Session, source: BatchSource, batchSize: number): Promise<Record<string, number>> {
+  const order = Uint32Array.from({ length: source.size }, (_, i) => i)
+  const predicted: number[] = []
+  const actual: number[] = []
+  let lossSum = 0
+  let weight = 0
+  for await (const batch of source.batches(order, batchSize)) {
+    tf.tidy(() => {
+      const logits = session.model.forward(batch.inputs)
+      const labels = batchLabels(batch)
+      const loss = taskLoss(session.task, logits, labels).dataSync()[0]!
+      // Causal LM: weight by predicted tokens, so the mean is per token as perplexity needs.
+      const count = session.task === 'causal-lm' ? countTargets(batch) : batch.inputs.batchSize
+      lossSum += loss * count
+      weight += count
+      if (session.task === 'classification' || session.task === 'image-classification') {
+        predicted.push(...(tf.argMax(logits, 1).dataSync() as Int32Array))
+        actual.push(...batch.labels)
+      } else if (session.task === 'regression') {
+        predicted.push(...logits.reshape([-1]).dataSync())
+        actual.push(...batch.labels)
+      }
+    })
+  }
+  const loss = weight > 0 ? lossSum / weight : NaN
+  if (session.task === 'causal-lm') return { loss, perplexity: perplexity(loss) }
+  if (session.task === 'regression') return { loss, pearson: pearson(predicted, actual), spearman: spearman(predicted, actual) }
+  const classes = session.data.numLabels ?? 2
+  return { loss, accuracy: accuracy(predicted, actual), f1: f1(predicted, actual, classes), matthews: matthews(predicted, actual, classes) }
+}
+
+/** Next-token targets in a causal-LM batch (labels other than -100, after the first position). */
+function countTargets(batch: TrainBatch): number {
+  const [rows, length] = batch.labelShape as [number, number]
+  let count = 0
+  for (let r = 0; r < rows; r++) for (let t = 1; t < length; t++) if (batch.labels[r * length + t] !== -100) count++
+  return count
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto'
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { openSafetensors, writeFileAtomically, writeSafetensors } from '../io'
+import type { TrainConfig, TrainEvent } from '../../../shared/training'
+
+/**
+ * A run's folder:
+ *
+ *   run.json              the full configuration, backend, versions and data fingerprint
+ *   events.jsonl          every event, appended as it happens (a reconnecting view replays it)
+ *   data/                 the checked, encoded and split data
+ *   checkpoints/step-N/   trainable.safetensors (variables and optimiser moments) + state.json
+ *   checkpoints/latest.json, best.json   which checkpoint is the newest, and the best so far
+ *
+ * Checkpoints are written into a temporary folder and renamed whole, and latest.json is replaced
+ * atomically after, so a run killed at any moment resumes from a complete checkpoint.
+ */
+
+export interface RunInfo {
+  config: TrainConfig
+  created: string
+  versions: Record<string, string>
+  backend?: string
+}
+
+export async function createRunFolder(dir: string, info: RunInfo): Promise<void> {
+  let existing: string[] = []
+  try {
+    existing = await readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  if (existing.length > 0) throw new Error(`${dir} already holds a run (or other files); choose a new folder, or resume it with --resume`)
+  await mkdir(join(dir, 'checkpoints'), { recursive: true })
+  await writeJson(join(dir, 'run.json'), info)
+}
+
+export async function readRunInfo(dir: string): Promise<RunInfo> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunInfo
+  } catch (error) {
+    throw new Error(`${dir}: not a run folder (no readable run.json): ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`
+  await writeFileAtomically(file, (handle) => writeFile(handle, text))
+}
+
+/** events.jsonl, appended one line per event; indices continue across resumes. */
+export class EventLog {
+  private constructor(
+    private readonly file: string,
+    private next: number
+  ) {}
+
+  static async open(dir: string): Promise<EventLog> {
+    const file = join(dir, 'events.jsonl')
+    let count = 0
+    try {
+      const text = await readFile(file, 'utf8')
+      // A line cut short by a kill is not an event; drop it so the file stays valid JSON Lines.
+      const lines = text.split('\n')
+      const complete = lines.filter((line, i) => line !== '' && (i < lines.length - 1 || isJson(line)))
+      count = complete.length
+      if (!text.endsWith('\n') && text.length > 0) await writeFile(file, complete.map((l) => `${l}\n`).join(''))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    return new EventLog(file, count)
+  }
+
+  /** Stamp an event with its index and time, append it, and return it. */
+  async append<E extends DistributiveOmit<TrainEvent, 'index' | 'time'>>(event: E): Promise<TrainEvent> {
+    const stamped = { index: this.next++, time: new Date().toISOString(), ...event } as TrainEvent
+    await appendFile(this.file, `${JSON.stringify(stamped)}\n`)
+    return stamped
+  }
+
+  static async read(dir: string, after = -1): Promise<TrainEvent[]> {
+    const text = await readFile(join(dir, 'events.jsonl'), 'utf8')
+    return text
+      .split('\n')
+      .filter((line) => line !== '' && isJson(line))
+      .map((line) => JSON.parse(line) as TrainEvent)
+      .filter((event) => event.index > after)
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Where training stood at a checkpoint: enough to continue exactly. */
+export interface CheckpointState {
+  /** Optimiser steps taken. */
+  step: number
+  epoch: number
+  /** Micro-batches of this epoch already consumed. */
+  cursor: number
+  optimizerStep: number
+  best?: { step: number; metric: number; metrics: Record<string, number> }
+  seconds: number
+}
+
+export interface CheckpointTensors {
+  /** Trainable variables in a fixed order (adapters, then head, then base for full fine-tuning). */
+  variables: { shape: number[]; values: Float32Array }[]
+  moments: { m: Float32Array; v: Float32Array }[]
+}
+
+const checkpointName = (step: number): string => `step-${String(step).padStart(7, '0')}`
+
+export async function writeCheckpoint(dir: string, state: CheckpointState, tensors: CheckpointTensors, keep = 2): Promise<string> {
+  const root = join(dir, 'checkpoints')
+  const name = checkpointName(state.step)
+  const temp = join(root, `.${name}.${randomBytes(4).toString('hex')}.tmp`)
+  await mkdir(temp, { recursive: true })
+  try {
+    await writeSafetensors(
+      join(temp, 'trainable.safetensors'),
+      tensors.variables.flatMap((v, i) => [
+        { name: `variable.${i}`, dtype: 'F32' as const, shape: v.shape, data: v.values },
+        { name: `moment.m.${i}`, dtype: 'F32' as const, shape: v.shape, data: tensors.moments[i]!.m },
+        { name: `moment.v.${i}`, dtype: 'F32' as const, shape: v.shape, data: tensors.moments[i]!.v }
+      ])
+    )
+    await writeJson(join(temp, 'state.json'), state)
+    await rm(join(root, name), { recursive: true, force: true })
+    await rename(temp, join(root, name))
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true })
+    throw error
+  }
+  await writeJson(join(root, 'latest.json'), { name, step: state.step })
+  if (state.best?.step === state.step) await writeJson(join(root, 'best.json'), { name, step: state.step, metrics: state.best.metrics })
+  await prune(root, keep)
+  return name
+}
+
+/** Keep the newest `keep` checkpoints and the best one; remove the rest and any temporary leftovers. */
+async function prune(root: string, keep: number): Promise<void> {
+  const entries = await readdir(root)
+  const steps = entries.filter((e) => /^step-\d+$/.test(e)).sort()
+  let best: string | undefined
+  try {
+    best = (JSON.parse(await readFile(join(root, 'best.json'), 'utf8')) as { name: string }).name
+  } catch {
+    best = undefined
+  }
+  for (const old of steps.slice(0, Math.max(0, steps.length - keep))) if (old !== best) await rm(join(root, old), { recursive: true, force: true })
+  for (const leftover of entries.filter((e) => e.endsWith('.tmp'))) await rm(join(root, leftover), { recursive: true, force: true })
+}
+
+export async function readCheckpoint(dir: string, which: 'latest' | 'best' = 'latest'): Promise<{ name: string; state: CheckpointState; tensors: CheckpointTensors } | undefined> {
+  const root = join(dir, 'checkpoints')
+  let name: string
+  try {
+    name = (JSON.parse(await readFile(join(root, `${which}.json`), 'utf8')) as { name: string }).name
+    await stat(join(root, name, 'state.json'))
+  } catch {
+    return undefined
+  }
+  const state = JSON.parse(await readFile(join(root, name, 'state.json'), 'utf8')) as CheckpointState
+  const file = await openSafetensors(join(root, name, 'trainable.safetensors'))
+  try {
+    const count = file.tensors.filter((t) => t.name.startsWith('variable.')).length
+    const variables: CheckpointTensors['variables'] = []
+    const moments: CheckpointTensors['moments'] = []
+    for (let i = 0; i < count; i++) {
+      const info = file.tensors.find((t) => t.name === `variable.${i}`)!
+      variables.push({ shape: [...info.shape], values: Float32Array.from(await file.readFloat64(`variable.${i}`)) })
+      moments.push({ m: Float32Array.from(await file.readFloat64(`moment.m.${i}`)), v: Float32Array.from(await file.readFloat64(`moment.v.${i}`)) })
+    }
+    return { name, state, tensors: { variables, moments } }
+  } finally {
+    await file.close()
+  }
+}

@@ -1,0 +1,84 @@
+import type { Worker } from 'node:worker_threads'
+import type { TrainConfig, TrainEvent } from '../../shared/training'
+import { spawnWorker, workerEntry } from './spawn'
+import type { TrainingCommand, TrainingReport } from './trainingProtocol'
+
+export interface TrainingSessionOptions {
+  runDir: string
+  /** A new run's configuration; leave out with `resume`. */
+  config?: TrainConfig
+  resume?: boolean
+  svdCacheDir?: string
+  svdWorkers?: number
+  versions?: Record<string, string>
+  onEvent: (event: TrainEvent) => void
+}
+
+export type TrainingOutcome = 'finished' | 'cancelled'
+
+/**
+ * One run in its own worker thread. Events arrive through `onEvent` as the worker sends them; `done`
+ * settles when the run ends: with its outcome, or rejected with the engine's message, or — if the worker
+ * dies (out of memory, a native crash) — with a message saying so; the run folder keeps its last
+ * checkpoint either way, so it can be resumed.
+ */
+export class TrainingSession {
+  readonly done: Promise<TrainingOutcome>
+  private readonly worker: Worker
+  private settled = false
+
+  constructor(options: TrainingSessionOptions) {
+    this.worker = spawnWorker(workerEntry('trainingWorker', import.meta.url))
+    this.done = new Promise<TrainingOutcome>((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        if (this.settled) return
+        this.settled = true
+        fn()
+      }
+      this.worker.on('message', (report: TrainingReport) => {
+        if (report.type === 'event') options.onEvent(report.event)
+        else if (report.type === 'done') settle(() => resolve(report.outcome))
+        else settle(() => reject(Object.assign(new Error(report.message), { name: report.name })))
+      })
+      this.worker.on('error', (error) => settle(() => reject(new Error(`the training worker crashed: ${error.message}`, { cause: error }))))
+      this.worker.on('exit', (code) => settle(() => reject(new Error(`the training worker stopped unexpectedly (exit code ${code}); resume the run from its last checkpoint`))))
+    })
+    // Stop the worker once the run has ended either way.
+    this.done.then(
+      () => void this.worker.terminate(),
+      () => void this.worker.terminate()
+    )
+    const start: TrainingCommand = {
+      type: 'start',
+      runDir: options.runDir,
+      ...(options.config && { config: options.config }),
+      ...(options.resume && { resume: true }),
+      ...(options.svdCacheDir !== undefined && { svdCacheDir: options.svdCacheDir }),
+      ...(options.svdWorkers !== undefined && { svdWorkers: options.svdWorkers }),
+      ...(options.versions && { versions: options.versions })
+    }
+    this.worker.postMessage(start)
+  }
+
+  pause(): void {
+    this.send({ type: 'pause' })
+  }
+
+  resume(): void {
+    this.send({ type: 'resume' })
+  }
+
+  /** Stop after the current step, writing a checkpoint first. */
+  cancel(): void {
+    this.send({ type: 'cancel' })
+  }
+
+  /** Stop at once, without a checkpoint (the last one written stays). */
+  async kill(): Promise<void> {
+    await this.worker.terminate()
+  }
+
+  private send(command: TrainingCommand): void {
+    if (!this.settled) this.worker.postMessage(command)
+  }
+}

@@ -1,0 +1,52 @@
+// Worker entry for one training run: the engine's loop, its SVDs in a nested analysis pool, and the
+// pause/resume/cancel messages. Thin on purpose: the loop lives in the engine.
+import { parentPort } from 'node:worker_threads'
+import { cachedDecompose } from '../engine/peft'
+import { TrainControl, trainRun } from '../engine/training/loop'
+import { AnalysisPool } from './analysisPool'
+import type { TrainingCommand, TrainingReport } from './trainingProtocol'
+
+if (!parentPort) throw new Error('trainingWorker must run in a worker thread')
+const port = parentPort
+const control = new TrainControl()
+let started = false
+
+const send = (report: TrainingReport): void => port.postMessage(report)
+
+port.on('message', (command: TrainingCommand) => {
+  switch (command.type) {
+    case 'pause':
+      control.pause()
+      return
+    case 'resume':
+      control.resume()
+      return
+    case 'cancel':
+      control.cancel()
+      return
+    case 'start':
+      if (started) return
+      started = true
+      void run(command)
+  }
+})
+
+async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promise<void> {
+  const pool = new AnalysisPool(command.svdWorkers)
+  try {
+    const decompose = cachedDecompose(pool.runSvd, command.svdCacheDir === undefined ? {} : { cacheDir: command.svdCacheDir })
+    const what = command.resume ? { resume: true as const } : command.config!
+    let outcome: 'finished' | 'cancelled' = 'finished'
+    for await (const event of trainRun(what, command.runDir, { decompose, control, ...(command.versions && { versions: command.versions }) })) {
+      send({ type: 'event', event })
+      if (event.type === 'cancelled') outcome = 'cancelled'
+    }
+    send({ type: 'done', outcome })
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error))
+    send({ type: 'failed', message: e.message, name: e.name })
+  } finally {
+    await pool.close()
+    port.close()
+  }
+}

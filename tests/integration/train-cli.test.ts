@@ -1,0 +1,86 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { readCheckpoint } from '../../src/main/engine/training/runFolder'
+import type { TrainEvent } from '../../src/shared/training'
+import { repoRoot, tempDir } from '../helpers/paths'
+import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+
+// `siva train` end to end: the real CLI, the real training worker, a real SIGKILL.
+let model: string
+let data: string
+let cache: string
+beforeAll(() => {
+  const dir = tempDir('train-cli')
+  model = tinyBertWithTokenizer(join(dir, 'tiny-bert'))
+  data = sentimentCsv(join(dir, 'sentiment.csv'), 64)
+  cache = join(dir, 'svd-cache')
+})
+
+const trainArgs = (out: string): string[] => ['train', '--model', model, '--data', data, '--task', 'classify', '--out', out, '--epochs', '2', '--batch-size', '8', '--lr', '0.05', '--seed', '5', '--checkpoint-every', '2', '--backend', 'wasm', '--svd-cache', cache]
+
+function siva(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
+}
+
+describe('siva train', () => {
+  it('trains, prints a summary, and says where the run is', () => {
+    const out = join(tempDir('train-cli-run'), 'run')
+    const run = siva([...trainArgs(out), '--quiet'])
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain(`run: ${out}`)
+    expect(run.stdout).toMatch(/trainable parameters: 12 ?\+?|trainable parameters: \d+/)
+    expect(run.stdout).toMatch(/validation: loss [\d.]+, accuracy [\d.]+, f1 [\d.]+, matthews -?[\d.]+/)
+  }, 120_000)
+
+  it('a run killed with SIGKILL and resumed ends with the same δ as one never stopped', async () => {
+    const straight = join(tempDir('train-cli-straight'), 'run')
+    expect(siva([...trainArgs(straight), '--quiet']).status).toBe(0)
+
+    const killed = join(tempDir('train-cli-killed'), 'run')
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...trainArgs(killed), '--json-events', '--quiet'], { cwd: repoRoot })
+    let buffer = ''
+    let killedAt = -1
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8')
+        for (const line of buffer.split('\n').slice(0, -1)) {
+          const event = JSON.parse(line) as TrainEvent
+          if (event.type === 'checkpoint' && event.step >= 4 && killedAt < 0) {
+            killedAt = event.step
+            child.kill('SIGKILL')
+          }
+        }
+        buffer = buffer.slice(buffer.lastIndexOf('\n') + 1)
+      })
+      child.on('exit', () => resolve())
+      child.on('error', reject)
+    })
+    expect(killedAt).toBeGreaterThanOrEqual(4)
+    const partial = readFileSync(join(killed, 'events.jsonl'), 'utf8')
+    expect(partial).not.toContain('"type":"finished"')
+
+    const resumed = siva(['train', '--resume', killed, '--quiet', '--svd-cache', cache])
+    expect(resumed.stderr).toBe('')
+    expect(resumed.status).toBe(0)
+    const a = (await readCheckpoint(straight))!
+    const b = (await readCheckpoint(killed))!
+    expect(b.state.step).toBe(a.state.step)
+    a.tensors.variables.forEach((v, i) => v.values.forEach((x, j) => expect(Math.abs(x - b.tensors.variables[i]!.values[j]!)).toBeLessThanOrEqual(1e-6)))
+    const events = readFileSync(join(killed, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent)
+    expect(events.map((e) => e.index)).toEqual(events.map((_, i) => i))
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(2)
+  }, 240_000)
+
+  it('usage mistakes exit 2 and name the flag', () => {
+    const run = siva(['train', '--model', model, '--data', data, '--task', 'classify'])
+    expect(run.status).toBe(2)
+    expect(run.stderr).toContain('train needs --out')
+    const bad = siva(['train', '--resume', '/tmp/x', '--lr', '0.1'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('leave out --lr')
+  })
+})

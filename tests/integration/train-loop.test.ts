@@ -1,0 +1,95 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { svd } from '../../src/main/engine/linalg'
+import type { Decompose } from '../../src/main/engine/peft'
+import { defaultTrainConfig, TrainControl, trainRun } from '../../src/main/engine/training/loop'
+import { readCheckpoint } from '../../src/main/engine/training/runFolder'
+import type { TrainConfig, TrainEvent } from '../../src/shared/training'
+import { tempDir } from '../helpers/paths'
+import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+
+const decompose: Decompose = async (weights) => {
+  const { outFeatures: m, inFeatures: n } = weights.target
+  const result = svd(Float64Array.from(weights.weight), m, n)
+  return { s: result.s, u: result.u!, vt: result.vt! }
+}
+
+let model: string
+let data: string
+beforeAll(() => {
+  const dir = tempDir('train-loop')
+  model = tinyBertWithTokenizer(join(dir, 'tiny-bert'))
+  data = sentimentCsv(join(dir, 'sentiment.csv'), 80)
+})
+
+async function run(config: TrainConfig | { resume: true }, runDir: string, control?: TrainControl, stopAfterStep?: number): Promise<TrainEvent[]> {
+  const events: TrainEvent[] = []
+  for await (const event of trainRun(config, runDir, { decompose, ...(control && { control }) })) {
+    events.push(event)
+    if (stopAfterStep !== undefined && event.type === 'step' && event.step === stopAfterStep) control!.cancel()
+  }
+  return events
+}
+
+const config = (): TrainConfig => defaultTrainConfig({ model, data, task: 'classify', method: 'siva', epochs: 3, batchSize: 8, lr: 0.05, headLr: 0.01, seed: 3, checkpointEvery: 4, spectraEvery: 5, backend: 'wasm' })
+
+describe('the training loop on tiny-bert (SiVA, classification)', () => {
+  it('runs to the end with a complete event stream, and the loss falls', async () => {
+    const runDir = join(tempDir('train-run'), 'run')
+    const events = await run(config(), runDir)
+    const types = events.map((e) => e.type)
+    expect(types[0]).toBe('started')
+    expect(types).toContain('prepared')
+    expect(types.at(-1)).toBe('finished')
+    expect(events.map((e) => e.index)).toEqual(events.map((_, i) => i))
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<TrainEvent, { type: 'prepared' }>
+    // Default BERT targets: query and value of 2 layers, 32×32 each, k = round(0.1·32) = 3.
+    expect(prepared.targets.map((t) => [t.name, t.trainable])).toEqual([
+      ['bert.encoder.layer.0.attention.self.query', 3],
+      ['bert.encoder.layer.0.attention.self.value', 3],
+      ['bert.encoder.layer.1.attention.self.query', 3],
+      ['bert.encoder.layer.1.attention.self.value', 3]
+    ])
+    expect(prepared.parameters.adapter).toBe(12)
+    expect(prepared.parameters.lora8).toBe(4 * 8 * 64)
+    expect(prepared.data).toMatchObject({ train: 72, validation: 8, labels: ['neg', 'pos'] })
+    const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[]
+    expect(steps).toHaveLength(prepared.totalSteps)
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+    expect(mean(steps.slice(-5).map((s) => s.loss))).toBeLessThan(mean(steps.slice(0, 5).map((s) => s.loss)))
+    const spectra = events.filter((e) => e.type === 'spectra') as Extract<TrainEvent, { type: 'spectra' }>[]
+    expect(spectra.length).toBeGreaterThan(0)
+    const layer = spectra.at(-1)!.layers[0]!
+    expect(layer.band).toEqual([29, 32])
+    expect(layer.erank).not.toBe(layer.erankBefore)
+    expect(events.filter((e) => e.type === 'eval').length).toBe(3)
+    // The run folder has everything.
+    const logged = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent)
+    expect(logged).toEqual(events)
+    expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'))).toMatchObject({ config: { method: 'siva', seed: 3 }, backend: 'wasm' })
+    expect(existsSync(join(runDir, 'data', 'labels.json'))).toBe(true)
+    expect((await readCheckpoint(runDir))!.state.step).toBe(prepared.totalSteps)
+  }, 120_000)
+
+  it('cancelled mid-way and resumed, it ends with the same δ as a run never stopped', async () => {
+    const straightDir = join(tempDir('train-straight'), 'run')
+    const straight = await run(config(), straightDir)
+    const stoppedDir = join(tempDir('train-stopped'), 'run')
+    const first = await run(config(), stoppedDir, new TrainControl(), 5)
+    expect(first.at(-1)!.type).toBe('cancelled')
+    expect((await readCheckpoint(stoppedDir))!.state.step).toBe(5)
+    const second = await run({ resume: true }, stoppedDir)
+    expect(second[0]).toMatchObject({ type: 'started', resumedFrom: 5 })
+    expect(second.at(-1)!.type).toBe('finished')
+    const a = await readCheckpoint(straightDir)
+    const b = await readCheckpoint(stoppedDir)
+    expect(b!.state.step).toBe(a!.state.step)
+    a!.tensors.variables.forEach((v, i) => {
+      const w = b!.tensors.variables[i]!.values
+      v.values.forEach((x, j) => expect(Math.abs(x - w[j]!)).toBeLessThanOrEqual(1e-6))
+    })
+    const lastLoss = (events: TrainEvent[]): number => (events.filter((e) => e.type === 'step').at(-1) as Extract<TrainEvent, { type: 'step' }>).loss
+    expect(lastLoss(second)).toBeCloseTo(lastLoss(straight), 5)
+  }, 180_000)
+})
