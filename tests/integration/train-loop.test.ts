@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { svd } from '../../src/main/engine/linalg'
@@ -6,7 +7,7 @@ import type { Decompose } from '../../src/main/engine/peft'
 import { defaultTrainConfig, TrainControl, trainRun } from '../../src/main/engine/training/loop'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../src/shared/training'
-import { tempDir } from '../helpers/paths'
+import { repoRoot, tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
 const decompose: Decompose = async (weights) => {
@@ -23,10 +24,15 @@ beforeAll(() => {
   data = sentimentCsv(join(dir, 'sentiment.csv'), 80)
 })
 
+/** Live tfjs tensors seen at each step event: they must not grow while training runs. */
+let tensorsAtSteps: number[] = []
+
 async function run(config: TrainConfig | { resume: true }, runDir: string, control?: TrainControl, stopAfterStep?: number): Promise<TrainEvent[]> {
   const events: TrainEvent[] = []
+  tensorsAtSteps = []
   for await (const event of trainRun(config, runDir, { decompose, ...(control && { control }) })) {
     events.push(event)
+    if (event.type === 'step') tensorsAtSteps.push(tf.memory().numTensors)
     if (stopAfterStep !== undefined && event.type === 'step' && event.step === stopAfterStep) control!.cancel()
   }
   return events
@@ -70,6 +76,10 @@ describe('the training loop on tiny-bert (SiVA, classification)', () => {
     expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'))).toMatchObject({ config: { method: 'siva', seed: 3 }, backend: 'wasm' })
     expect(existsSync(join(runDir, 'data', 'labels.json'))).toBe(true)
     expect((await readCheckpoint(runDir))!.state.step).toBe(prepared.totalSteps)
+    // No tensor leaks across steps (evaluations and checkpoints in between included).
+    expect(new Set(tensorsAtSteps.slice(1)).size).toBe(1)
+    // Everything is released when the run ends.
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(tensorsAtSteps[0]!)
   }, 120_000)
 
   it('cancelled mid-way and resumed, it ends with the same δ as a run never stopped', async () => {
@@ -93,3 +103,53 @@ describe('the training loop on tiny-bert (SiVA, classification)', () => {
     expect(lastLoss(second)).toBeCloseTo(lastLoss(straight), 5)
   }, 180_000)
 })
+
+describe('every method and task through the loop', () => {
+  it.each(['lora', 'svdiff', 'topk', 'full', 'head'] as const)('%s trains tiny-bert and reports its parameters exactly', async (method) => {
+    const runDir = join(tempDir(`train-${method}`), 'run')
+    const events = await run(defaultTrainConfig({ model, data, task: 'classify', method, epochs: 1, maxSteps: 3, batchSize: 8, rank: 2, seed: 1, backend: 'wasm' }), runDir)
+    expect(events.at(-1)!.type).toBe('finished')
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<TrainEvent, { type: 'prepared' }>
+    const expected = { lora: 4 * 2 * 64, svdiff: 4 * 32, topk: 12, full: prepared.parameters.full - 66, head: 0 }[method]
+    expect(prepared.parameters.adapter).toBe(expected)
+    expect(prepared.parameters.head).toBe(66)
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(3)
+    expect(new Set(tensorsAtSteps.slice(1)).size).toBe(1)
+  }, 120_000)
+
+  it('regression (numeric labels, Pearson and Spearman)', async () => {
+    const dir = tempDir('train-regress')
+    const file = join(dir, 'scores.csv')
+    const rows = Array.from({ length: 48 }, (_, i) => `${['great', 'fine', 'poor'][i % 3]} item ${i},${[4.5, 2.5, 0.5][i % 3]}`)
+    writeFileSync(file, `text,label\n${rows.join('\n')}\n`)
+    const events = await run(defaultTrainConfig({ model, data: file, task: 'regress', epochs: 2, batchSize: 8, seed: 2, backend: 'wasm' }), join(dir, 'run'))
+    const evals = events.filter((e) => e.type === 'eval') as Extract<TrainEvent, { type: 'eval' }>[]
+    expect(Object.keys(evals.at(-1)!.metrics).sort()).toEqual(['loss', 'pearson', 'spearman'])
+    expect(events.at(-1)!.type).toBe('finished')
+  }, 120_000)
+
+  it('image classification: tiny-vit on the digit images', async () => {
+    const dir = tempDir('train-images')
+    const events = await run(
+      defaultTrainConfig({ model: join(repoRoot, 'tests/fixtures/models/tiny-vit'), data: join(repoRoot, 'tests/fixtures/data/images/digits'), task: 'image-classify', epochs: 2, batchSize: 4, validationFraction: 0.34, seed: 4, backend: 'wasm' }),
+      join(dir, 'run')
+    )
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<TrainEvent, { type: 'prepared' }>
+    expect(prepared.data).toMatchObject({ train: 6, validation: 3, labels: ['0', '1', '2'] })
+    expect(prepared.targets.map((t) => t.name)).toEqual(['vit.encoder.layer.0.attention.attention.query', 'vit.encoder.layer.0.attention.attention.value', 'vit.encoder.layer.1.attention.attention.query', 'vit.encoder.layer.1.attention.attention.value'])
+    expect(Object.keys((events.filter((e) => e.type === 'eval').at(-1) as Extract<TrainEvent, { type: 'eval' }>).metrics)).toContain('accuracy')
+    expect(events.at(-1)!.type).toBe('finished')
+  }, 120_000)
+
+  it('unusable data stops the run with the problems named, in the event stream too', async () => {
+    const dir = tempDir('train-bad-data')
+    const file = join(dir, 'bad.csv')
+    writeFileSync(file, 'text,label\ngood,pos\n,neg\n')
+    const events: TrainEvent[] = []
+    await expect(async () => {
+      for await (const event of trainRun(defaultTrainConfig({ model, data: file, task: 'classify', backend: 'wasm' }), join(dir, 'run'), { decompose })) events.push(event)
+    }).rejects.toThrow(/bad\.csv: 1 problem to fix before training, first: bad\.csv, row 3: "text" is empty/)
+    expect(events.at(-1)).toMatchObject({ type: 'error', message: expect.stringContaining('row 3') })
+  })
+})
+

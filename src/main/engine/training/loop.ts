@@ -142,7 +142,9 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
 
     // ---- counts and the starting spectra
     const headCount = model.headVariables.reduce((sum, v) => sum + v.size, 0)
-    const fullCount = source.tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0) + (model.head.created ? headCount : 0)
+    // Full fine-tuning trains every weight the model uses: the checkpoint's, less any head it replaces, plus the head.
+    const headNames = new Set(model.head.tensors)
+    const fullCount = source.tensors.filter((t) => !headNames.has(t.name)).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0) + headCount
     const adapterCount = method.kind === 'full' ? model.baseVariables.reduce((sum, v) => sum + v.size, 0) : adapters.reduce((sum, a) => sum + a.trainableParameters, 0)
     const comparisonTargets = targets.length > 0 ? targets : selectTargets(allTargets, family.defaultTargets)
     const microBatchesPerEpoch = Math.ceil(data.train.size / config.batchSize)
