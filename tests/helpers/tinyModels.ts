@@ -2,14 +2,19 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from './paths'
 
-/**
- * tests/fixtures/models/tiny-bert with a tokenizer it can use: a character-level WordPiece vocabulary
- * (the specials, then a–z, ##a–##z, digits and punctuation) that fits its 120-entry embedding table.
- */
+/** A copy of tests/fixtures/models/tiny-bert (which ships with the tokenizer writeCharWordPiece makes). */
 export function tinyBertWithTokenizer(dir: string): string {
   mkdirSync(dir, { recursive: true })
-  for (const file of ['config.json', 'model.safetensors']) copyFileSync(join(repoRoot, 'tests/fixtures/models/tiny-bert', file), join(dir, file))
-  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('')
+  for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(repoRoot, 'tests/fixtures/models/tiny-bert', file), join(dir, file))
+  return dir
+}
+
+/**
+ * A character-level WordPiece tokenizer (the specials, then a–z, ##a–##z, digits and punctuation) that
+ * fits tiny-bert's 120-entry embedding table, in the layout transformers saves for BERT.
+ * Written into the fixture by tests/reference/make_tiny_bert_tokenizer.ts.
+ */
+export function writeCharWordPiece(dir: string): void {  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('')
   const tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...letters, ...letters.map((l) => `##${l}`), ...'0123456789'.split(''), ...'.,!?\'"-:;()'.split('')]
   const vocab = Object.fromEntries(tokens.map((t, i) => [t, i]))
   const special = (content: string): object => ({ id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })
@@ -34,7 +39,6 @@ export function tinyBertWithTokenizer(dir: string): string {
   )
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true, model_max_length: 64, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]', tokenizer_class: 'BertTokenizer' }))
   if (tokens.length > 120) throw new Error(`the tiny vocabulary has ${tokens.length} tokens; tiny-bert has 120 embeddings`)
-  return dir
 }
 
 /** A learnable two-class text file: the class is whether the text holds "good" or "bad". */
