@@ -1,12 +1,12 @@
 import type { ModelDescription } from '../io'
 import { bertFamily } from './bert'
-// import { gpt2Family } from './gpt2'
+import { gpt2Family } from './gpt2'
 import { robertaFamily } from './roberta'
 import type { ModelFamily } from './types'
 import { vitFamily } from './vit'
 
 /** Every family the engine can train, looked up by config.json's model_type (or its architectures). */
-export const families: readonly ModelFamily[] = [bertFamily, robertaFamily, vitFamily]
+export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, vitFamily]
 
 const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', ViT: 'vit' }
 
