@@ -7,7 +7,7 @@ import type { Decompose } from '../../src/main/engine/peft'
 import { defaultTrainConfig, TrainControl, trainRun } from '../../src/main/engine/training/loop'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../src/shared/training'
-import { repoRoot, tempDir } from '../helpers/paths'
+import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
 const decompose: Decompose = async (weights) => {
@@ -138,6 +138,21 @@ describe('every method and task through the loop', () => {
     expect(prepared.data).toMatchObject({ train: 6, validation: 3, labels: ['0', '1', '2'] })
     expect(prepared.targets.map((t) => t.name)).toEqual(['vit.encoder.layer.0.attention.attention.query', 'vit.encoder.layer.0.attention.attention.value', 'vit.encoder.layer.1.attention.attention.query', 'vit.encoder.layer.1.attention.attention.value'])
     expect(Object.keys((events.filter((e) => e.type === 'eval').at(-1) as Extract<TrainEvent, { type: 'eval' }>).metrics)).toContain('accuracy')
+    expect(events.at(-1)!.type).toBe('finished')
+  }, 120_000)
+
+  it('causal LM: tiny-random-gpt2 on the bundled Brown continuations (loss on completions only)', async () => {
+    const dir = tempDir('train-causal')
+    const events = await run(
+      defaultTrainConfig({ model: tinyGpt2, data: join(repoRoot, 'tests/fixtures/samples/brown-continuation.jsonl'), task: 'causal-lm', epochs: 1, maxSteps: 6, batchSize: 8, maxLength: 64, seed: 6, backend: 'wasm' }),
+      join(dir, 'run')
+    )
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<TrainEvent, { type: 'prepared' }>
+    expect(prepared.targets.map((t) => t.name).slice(0, 2)).toEqual(['transformer.h.0.attn.c_attn.q', 'transformer.h.0.attn.c_attn.v'])
+    expect(prepared.parameters.head).toBe(0)
+    const metrics = (events.filter((e) => e.type === 'eval').at(-1) as Extract<TrainEvent, { type: 'eval' }>).metrics
+    expect(Object.keys(metrics).sort()).toEqual(['loss', 'perplexity'])
+    expect(metrics['perplexity']).toBeCloseTo(Math.exp(metrics['loss']!), 6)
     expect(events.at(-1)!.type).toBe('finished')
   }, 120_000)
 

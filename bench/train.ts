@@ -1,0 +1,124 @@
+// One training step, timed for each method on the same model and batch, against the same SiVA step in
+// Debian's PyTorch on the CPU, measured in the same run; peak memory against inference of the batch.
+// Each measurement runs in a fresh process (clean peak RSS).
+//   npm run bench:train [-- --layers 4 --batch 8 --length 64 --steps 3 --perc 0.1]
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import * as tf from '@tensorflow/tfjs'
+import { selectBackend } from '../src/main/engine/backend'
+import { openCheckpoint } from '../src/main/engine/io'
+import { svd } from '../src/main/engine/linalg'
+import { taskLoss } from '../src/main/engine/models/loss'
+import { familyFor } from '../src/main/engine/models/registry'
+import { adaptTargets, methods, selectTargets, type Decompose, type MethodName } from '../src/main/engine/peft'
+import { AdamW } from '../src/main/engine/training/optimizer'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const { values } = parseArgs({
+  options: {
+    phase: { type: 'string' },
+    layers: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '8' },
+    length: { type: 'string', default: '64' },
+    steps: { type: 'string', default: '3' },
+    perc: { type: 'string', default: '0.1' }
+  }
+})
+const layers = Number(values.layers)
+const batch = Number(values.batch)
+const length = Number(values.length)
+const steps = Number(values.steps)
+const perc = Number(values.perc)
+const modelDir = join(root, `bench/.tmp/bert-random-${layers}l`)
+
+interface Measurement {
+  phase: string
+  secondsPerStep: number
+  peakRssMiB: number
+  trainable?: number
+  backend?: string
+}
+
+const decompose: Decompose = async (weights) => {
+  const { outFeatures: m, inFeatures: n } = weights.target
+  const result = svd(Float64Array.from(weights.weight), m, n)
+  return { s: result.s, u: result.u!, vt: result.vt! }
+}
+
+function seededIds(count: number, vocab: number): Int32Array {
+  let state = 12345
+  return Int32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return 5 + (state % (vocab - 5))
+  })
+}
+
+async function measure(phase: string): Promise<Measurement> {
+  const backend = await selectBackend('auto')
+  const source = await openCheckpoint(modelDir)
+  const family = familyFor(source.config)
+  const method = phase === 'inference' ? methods.head : methods[phase as MethodName]
+  const targets = method.kind === 'adapter' ? selectTargets(family.targets(source.config!), family.defaultTargets) : []
+  const { adapters, linears } = await adaptTargets(source, targets, method, { seed: 1, perc, rank: 8, decompose })
+  const model = await family.build(source, source.config!, { task: 'classification', numLabels: 2, linears, trainAll: method.kind === 'full', seed: 1 })
+  const inputs = { batchSize: batch, length, inputIds: seededIds(batch * length, source.config!.vocabSize!), attentionMask: new Int32Array(batch * length).fill(1), tokenTypeIds: new Int32Array(batch * length) }
+  const labels = tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 2), 'int32')
+  const variables = [...(method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)), ...model.headVariables]
+  const optimizer = new AdamW([{ name: 'all', variables, lr: 1e-3, weightDecay: 0 }])
+  const times: number[] = []
+  for (let step = 0; step <= steps; step++) {
+    const start = performance.now()
+    if (phase === 'inference') {
+      tf.tidy(() => model.forward(inputs).dataSync())
+    } else {
+      const grads = tf.tidy(() => {
+        const { grads: named } = tf.variableGrads(() => taskLoss('classification', model.forward(inputs), labels), variables)
+        return variables.map((v) => tf.keep(named[v.name]!))
+      })
+      optimizer.apply(grads, 1)
+      tf.dispose(grads)
+      variables[0]!.dataSync()
+    }
+    if (step > 0) times.push((performance.now() - start) / 1000)
+  }
+  times.sort((a, b) => a - b)
+  return { phase, secondsPerStep: times[Math.floor(times.length / 2)]!, peakRssMiB: process.resourceUsage().maxRSS / 1024, trainable: variables.reduce((s, v) => s + v.size, 0), backend: backend.name }
+}
+
+if (values.phase) {
+  process.stdout.write(`${JSON.stringify(await measure(values.phase))}\n`)
+} else {
+  if (!existsSync(join(modelDir, 'model.safetensors'))) {
+    process.stderr.write(`writing a BERT-base-wide random checkpoint with ${layers} layers…\n`)
+    execFileSync('/usr/bin/python3', [join(root, 'bench/make_bert_random.py'), modelDir, String(layers)], { stdio: 'inherit' })
+  }
+  const results: Measurement[] = []
+  for (const phase of ['inference', 'head', 'siva', 'lora', 'full']) {
+    process.stderr.write(`${phase}…\n`)
+    const run = spawnSync(process.execPath, [join(root, 'bin/run-ts.mjs'), 'bench/train.ts', '--phase', phase, '--layers', String(layers), '--batch', String(batch), '--length', String(length), '--steps', String(steps), '--perc', String(perc)], { cwd: root, encoding: 'utf8' })
+    if (run.status !== 0) throw new Error(`${phase} failed:\n${run.stderr}`)
+    results.push(JSON.parse(run.stdout.trim().split('\n').pop()!) as Measurement)
+  }
+  for (const threads of [1, 0]) {
+    process.stderr.write(`pytorch siva (${threads === 1 ? '1 thread' : 'default threads'})…\n`)
+    const args = [join(root, 'bench/torch_train_step.py'), modelDir, String(batch), String(length), String(steps), String(perc), ...(threads ? [String(threads)] : [])]
+    const out = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { seconds_per_step: number; peak_rss_mib: number; threads: number }
+    results.push({ phase: `pytorch siva (${out.threads}T)`, secondsPerStep: out.seconds_per_step, peakRssMiB: out.peak_rss_mib })
+  }
+  const by = (phase: string): Measurement => results.find((r) => r.phase === phase)!
+  const siva = by('siva')
+  console.log(`\ntrain bench — ${new Date().toISOString().slice(0, 10)}, BERT-base width, ${layers} layers, batch ${batch} × ${length} tokens, SiVA perc ${perc} on query+value, backend ${siva.backend}`)
+  console.log('phase                   s/step   peak RSS MiB   trainable     vs siva')
+  for (const r of results) {
+    console.log(`${r.phase.padEnd(22)} ${r.secondsPerStep.toFixed(3).padStart(7)} ${r.peakRssMiB.toFixed(0).padStart(14)} ${(r.trainable ?? '').toString().padStart(11)} ${(r.secondsPerStep / siva.secondsPerStep).toFixed(2).padStart(10)}`)
+  }
+  const torch1 = results.find((r) => r.phase.startsWith('pytorch siva (1T)'))
+  console.log(`\nSiVA step / head-only step: ${(siva.secondsPerStep / by('head').secondsPerStep).toFixed(2)} (target ≤ 1.15)`)
+  if (torch1) console.log(`SiVA step / PyTorch SiVA step, one thread each: ${(siva.secondsPerStep / torch1.secondsPerStep).toFixed(2)} (target ≤ 4, aim 2)`)
+  const torchAll = results.at(-1)!
+  console.log(`SiVA step / PyTorch SiVA step (${torchAll.phase}): ${(siva.secondsPerStep / torchAll.secondsPerStep).toFixed(2)}`)
+  console.log(`SiVA peak RSS / inference peak RSS: ${(siva.peakRssMiB / by('inference').peakRssMiB).toFixed(2)}`)
+}
