@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
@@ -102,6 +103,33 @@ describe('the training loop on tiny-bert (SiVA, classification)', () => {
     const lastLoss = (events: TrainEvent[]): number => (events.filter((e) => e.type === 'step').at(-1) as Extract<TrainEvent, { type: 'step' }>).loss
     expect(lastLoss(second)).toBeCloseTo(lastLoss(straight), 5)
   }, 180_000)
+})
+
+describe('run bookkeeping', () => {
+  it('records a fingerprint of the data, and refuses to resume on data that changed', async () => {
+    const dir = tempDir('train-fingerprint')
+    const file = sentimentCsv(join(dir, 'data.csv'), 40)
+    const runDir = join(dir, 'run')
+    const events = await run(defaultTrainConfig({ model, data: file, task: 'classify', epochs: 2, batchSize: 8, seed: 1, backend: 'wasm' }), runDir, new TrainControl(), 2)
+    expect(events.at(-1)!.type).toBe('cancelled')
+    const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { data: { train: { sha256: string; bytes: number } } }
+    expect(info.data.train.bytes).toBe(readFileSync(file).length)
+    expect(info.data.train.sha256).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'))
+    writeFileSync(file, `${readFileSync(file, 'utf8')}one more row good,pos\n`)
+    await expect(run({ resume: true }, runDir)).rejects.toThrow(/data\.csv changed since the run started/)
+  }, 60_000)
+
+  it('gradient accumulation: 2 micro-batches of 4 take the same step as one batch of 8', async () => {
+    const dir = tempDir('train-accumulate')
+    const file = sentimentCsv(join(dir, 'data.csv'), 18)
+    const common = { model, data: file, task: 'classify' as const, epochs: 1, maxSteps: 2, validationFraction: 0.12, lr: 0.05, seed: 9, backend: 'wasm' as const, schedule: 'constant' as const, warmupRatio: 0, maxGradNorm: 1e9 }
+    await run(defaultTrainConfig({ ...common, batchSize: 8 }), join(dir, 'whole'))
+    await run(defaultTrainConfig({ ...common, batchSize: 4, gradientAccumulation: 2 }), join(dir, 'accumulated'))
+    const a = (await readCheckpoint(join(dir, 'whole')))!
+    const b = (await readCheckpoint(join(dir, 'accumulated')))!
+    expect(b.state.step).toBe(2)
+    a.tensors.variables.forEach((v, i) => v.values.forEach((x, j) => expect(Math.abs(x - b.tensors.variables[i]!.values[j]!)).toBeLessThan(1e-5)))
+  }, 60_000)
 })
 
 describe('every method and task through the loop', () => {

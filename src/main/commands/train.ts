@@ -27,6 +27,8 @@ method:
   --perc P | --k K         singular values trained per matrix: fraction (default 0.1) or count
   --rank R --alpha A       LoRA rank (default 8) and alpha (default = rank)
   --targets REGEX          which projections to adapt (default: the architecture's, e.g. q and v)
+  --override REGEX:SETTING per-layer setting, repeatable; the last match wins. SETTING is perc=P,
+                           k=K, rank=R or skip, e.g. --override 'layer\\.11\\.:k=8'
 
 training:
   --epochs N               (default 3)            --max-steps N     stop after N optimiser steps
@@ -85,13 +87,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     allowPositionals: false,
     options: {
       ...Object.fromEntries(stringOptions.map((name) => [name, { type: 'string' as const }])),
+      override: { type: 'string', multiple: true },
       pack: { type: 'boolean', default: false },
       'json-events': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
-  const v = values as Record<string, string | boolean | undefined>
+  const v = values as Record<string, string | boolean | string[] | undefined>
   if (v['help']) {
     process.stdout.write(`${help}\n`)
     return 0
@@ -144,7 +147,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
 }
 
-function parseConfig(v: Record<string, string | boolean | undefined>): TrainConfig {
+/** 'REGEX:perc=0.2' | 'REGEX:k=4' | 'REGEX:rank=4' | 'REGEX:skip' → an override; the regex may itself hold colons. */
+export function parseOverride(text: string): NonNullable<TrainConfig['overrides']>[number] {
+  const cut = text.lastIndexOf(':')
+  if (cut <= 0) throw new CliUsageError(`--override takes REGEX:SETTING (perc=P, k=K, rank=R or skip), got '${text}'`)
+  const pattern = text.slice(0, cut)
+  const setting = text.slice(cut + 1)
+  try {
+    new RegExp(pattern)
+  } catch (error) {
+    throw new CliUsageError(`--override '${text}': ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (setting === 'skip') return { pattern, skip: true }
+  const match = /^(perc|k|rank)=([0-9.eE+-]+)$/.exec(setting)
+  const value = match ? Number(match[2]) : NaN
+  if (!match || !Number.isFinite(value) || value <= 0 || (match[1] !== 'perc' && !Number.isInteger(value)) || (match[1] === 'perc' && value > 1)) {
+    throw new CliUsageError(`--override '${text}': the setting must be perc=P (0 < P ≤ 1), k=K, rank=R (positive integers) or skip`)
+  }
+  return { pattern, [match[1]!]: value }
+}
+
+function parseConfig(v: Record<string, string | boolean | string[] | undefined>): TrainConfig {
   const task = v['task'] as string
   if (!['classify', 'regress', 'causal-lm', 'image-classify'].includes(task)) throw new CliUsageError(`--task must be classify, regress, causal-lm or image-classify, got '${task}'`)
   const method = (v['method'] as string | undefined) ?? 'siva'
@@ -176,6 +199,7 @@ function parseConfig(v: Record<string, string | boolean | undefined>): TrainConf
     if (!['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(v['backend'])) throw new CliUsageError(`--backend must be auto, tensorflow-gpu, tensorflow, wasm or cpu, got '${v['backend']}'`)
     partial['backend'] = v['backend']
   }
+  if (Array.isArray(v['override'])) partial['overrides'] = v['override'].map(parseOverride)
   if (typeof v['validation'] === 'string') partial['validation'] = resolve(v['validation'])
   if (v['pack']) partial['pack'] = true
   const columns = {

@@ -7,6 +7,7 @@ import type { BuiltModel, ModelTask } from '../models/types'
 import { adaptTargets, countTrainable, methodNamed, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
+import { fingerprintData } from './fingerprint'
 import { accuracy, f1, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
 import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
@@ -99,9 +100,19 @@ interface Session {
  */
 export async function* trainRun(configOrResume: TrainConfig | { resume: true }, runDir: string, host: TrainHost): AsyncGenerator<TrainEvent> {
   const resuming = 'resume' in configOrResume
-  const config = resuming ? (await readRunInfo(runDir)).config : configOrResume
+  const info = resuming ? await readRunInfo(runDir) : undefined
+  const config = info ? info.config : (configOrResume as TrainConfig)
   const backend = await selectBackend(config.backend)
-  if (!resuming) await createRunFolder(runDir, { config, created: new Date().toISOString(), versions: { ...host.versions, tfjs: tf.version_core }, backend: backend.name })
+  const fingerprint = { train: await fingerprintData(config.data), ...(config.validation !== undefined && { validation: await fingerprintData(config.validation) }) }
+  if (info?.data) {
+    // The encoded data in the run folder came from the files as they were: training on changed files would silently mix the two.
+    for (const side of ['train', 'validation'] as const) {
+      const before = info.data[side]
+      const now = fingerprint[side]
+      if (before && now && before.sha256 !== now.sha256) throw new Error(`${now.path} changed since the run started (sha256 ${before.sha256.slice(0, 12)}… then, ${now.sha256.slice(0, 12)}… now); resuming would train on different data — start a new run instead`)
+    }
+  }
+  if (!resuming) await createRunFolder(runDir, { config, created: new Date().toISOString(), versions: { ...host.versions, tfjs: tf.version_core }, backend: backend.name, data: fingerprint })
   const log = await EventLog.open(runDir)
   const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
   const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000

@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } fro
 import { join } from 'node:path'
 import { openSafetensors, writeFileAtomically, writeSafetensors } from '../io'
 import type { TrainConfig, TrainEvent } from '../../../shared/training'
+import type { DataFingerprint } from './fingerprint'
 
 /**
  * A run's folder:
@@ -22,6 +23,8 @@ export interface RunInfo {
   created: string
   versions: Record<string, string>
   backend?: string
+  /** The training (and validation) data as it was when the run started. */
+  data?: { train: DataFingerprint; validation?: DataFingerprint }
 }
 
 export async function createRunFolder(dir: string, info: RunInfo): Promise<void> {
