@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Compiles the SVD kernel (src/main/engine/linalg/wasm/*.c) to WebAssembly with SIMD128 and writes
-// svdWasm.generated.ts: the bytes as base64 plus SOURCE_SHA256, the hash of the sources they came from, so
-// a test fails when a C change was not rebuilt. The generated file is committed: CI and users never need
+// Compiles the engine's C kernels to WebAssembly with SIMD128 — the SVD (src/main/engine/linalg/wasm) and
+// the float32 matrix multiply that training runs on (src/main/engine/backend/wasm) — and writes each one's
+// *Wasm.generated.ts: the bytes as base64 plus SOURCE_SHA256, the hash of the sources they came from, so a
+// test fails when a C change was not rebuilt. The generated files are committed: CI and users never need
 // clang. Needs clang 14 with the wasm32 target, wasm-ld and llvm-objdump (Debian: apt-get install clang-14
-// lld-14 llvm-14). Two modules come out, plain SIMD128 and SIMD128 + relaxed SIMD; svdKernel.ts picks one.
+// lld-14 llvm-14). Each comes out twice, plain SIMD128 and SIMD128 + relaxed SIMD; the loader picks one.
 //   npm run build:wasm
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -13,18 +14,25 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const sourceDir = join(root, 'src/main/engine/linalg/wasm')
-const output = join(sourceDir, 'svdWasm.generated.ts')
+
+/**
+ * The modules: where their sources are, the generated file's name and constant prefix, and the fused
+ * multiply-add clang 14 emits with its prototype opcode, re-encoded as the standardised relaxed_madd.
+ */
+const modules = [
+  { dir: 'src/main/engine/linalg/wasm', output: 'svdWasm.generated.ts', prefix: 'SVD', define: 'SVD_RELAXED_SIMD', fma: { name: 'f64x2.fma', from: [0xcf, 0x01], to: [0x87, 0x02], relaxed: 'f64x2.relaxed_madd' } },
+  { dir: 'src/main/engine/backend/wasm', output: 'gemmWasm.generated.ts', prefix: 'GEMM', define: 'GEMM_RELAXED_SIMD', fma: { name: 'f32x4.fma', from: [0xaf, 0x01], to: [0x85, 0x02], relaxed: 'f32x4.relaxed_madd' } }
+]
 
 /** .c and .h files sorted by name: the hash covers headers too, since they change the binary as well. */
-function sourceFiles() {
+function sourceFiles(sourceDir) {
   return readdirSync(sourceDir)
     .filter((name) => name.endsWith('.c') || name.endsWith('.h'))
     .sort()
 }
 
 /** sha256 over, for each source in name order: name, NUL, contents, NUL (mirrored by the unit test). */
-function sourceHash(files) {
+function sourceHash(sourceDir, files) {
   const hash = createHash('sha256')
   for (const name of files) {
     hash.update(name)
@@ -66,49 +74,50 @@ function sectionPayload(bytes, wanted) {
 }
 
 /**
- * clang 14 encodes __builtin_wasm_fma_f64x2 with the relaxed-SIMD prototype's opcode (f64x2.fma, 0xfd 0xcf
- * 0x01), which no shipping engine accepts. Rewrite each one, at the offsets the disassembler reports (so
- * that no immediate or data byte that happens to look alike is touched), to the standardised
- * f64x2.relaxed_madd (0xfd 0x87 0x02): same length, and operands a, b, c give a·b + c, the order simd.h
- * relies on. Returns how many were rewritten.
+ * clang 14 encodes __builtin_wasm_fma_f64x2 / _f32x4 with the relaxed-SIMD prototype's opcodes (f64x2.fma
+ * 0xfd 0xcf 0x01, f32x4.fma 0xfd 0xaf 0x01), which no shipping engine accepts. Rewrite each one, at the
+ * offsets the disassembler reports (so that no immediate or data byte that happens to look alike is
+ * touched), to the standardised relaxed_madd (f64x2 0xfd 0x87 0x02, f32x4 0xfd 0x85 0x02): same length,
+ * and operands a, b, c give a·b + c, the order the sources rely on. Returns how many were rewritten.
  */
-function patchRelaxedMadd(wasmPath) {
+function patchRelaxedMadd(wasmPath, fma) {
   const bytes = readFileSync(wasmPath)
   const code = sectionPayload(bytes, 10)
   const listing = execFileSync(objdump(), ['-d', wasmPath], {
     encoding: 'utf8',
     maxBuffer: 1 << 28
   })
+  const opcode = new RegExp(`\\b${fma.name.replace('.', '\\.')}\\b`)
+  const encoding = new RegExp(`^\\s*([0-9a-f]+):\\s+fd ${fma.from.map((b) => b.toString(16).padStart(2, '0')).join(' ')}\\s`)
   let count = 0
   for (const line of listing.split('\n')) {
-    if (!/\bf64x2\.fma\b/.test(line)) continue
-    const match = /^\s*([0-9a-f]+):\s+fd cf 01\s/.exec(line)
-    if (!match) throw new Error(`unexpected f64x2.fma encoding: ${line.trim()}`)
+    if (!opcode.test(line)) continue
+    const match = encoding.exec(line)
+    if (!match) throw new Error(`unexpected ${fma.name} encoding: ${line.trim()}`)
     const at = code + parseInt(match[1], 16)
-    if (bytes[at] !== 0xfd || bytes[at + 1] !== 0xcf || bytes[at + 2] !== 0x01) {
-      throw new Error(`f64x2.fma not at code offset 0x${match[1]}`)
+    if (bytes[at] !== 0xfd || bytes[at + 1] !== fma.from[0] || bytes[at + 2] !== fma.from[1]) {
+      throw new Error(`${fma.name} not at code offset 0x${match[1]}`)
     }
-    bytes[at + 1] = 0x87
-    bytes[at + 2] = 0x02
+    bytes[at + 1] = fma.to[0]
+    bytes[at + 2] = fma.to[1]
     count++
   }
   writeFileSync(wasmPath, bytes)
-  return count
+  return { count, opcode }
 }
 
-const files = sourceFiles()
 const objdump = () => findTool([process.env.LLVM_OBJDUMP, 'llvm-objdump-14', 'llvm-objdump'], 'LLVM_OBJDUMP')
 const clang = findTool([process.env.CLANG, 'clang-14', 'clang'], 'CLANG')
 const scratch = mkdtempSync(join(tmpdir(), 'siva-wasm-'))
 
-/** Compiles all .c sources into one module; `relaxed` adds -mrelaxed-simd and SVD_RELAXED_SIMD (simd.h). */
-function compile(relaxed) {
-  const wasmPath = join(scratch, relaxed ? 'svd-relaxed.wasm' : 'svd.wasm')
+/** Compiles a module's .c sources into one module; `relaxed` adds -mrelaxed-simd and its RELAXED define. */
+function compile(module, sourceDir, files, relaxed) {
+  const wasmPath = join(scratch, `${module.prefix.toLowerCase()}${relaxed ? '-relaxed' : ''}.wasm`)
   const flags = [
     '--target=wasm32',
     '-O3',
-    '-msimd128', // f64x2 vectors
-    ...(relaxed ? ['-mrelaxed-simd', '-DSVD_RELAXED_SIMD'] : []),
+    '-msimd128',
+    ...(relaxed ? ['-mrelaxed-simd', `-D${module.define}`] : []),
     '-mbulk-memory', // memcpy/memset lower to memory.copy/fill: no libc needed
     '-ffreestanding',
     '-nostdlib',
@@ -124,34 +133,40 @@ function compile(relaxed) {
   ]
   execFileSync(clang, flags, { stdio: 'inherit' })
   if (relaxed) {
-    const count = patchRelaxedMadd(wasmPath)
-    if (count === 0) throw new Error('the relaxed build has no f64x2.fma: is simd.h still used?')
+    const { count, opcode } = patchRelaxedMadd(wasmPath, module.fma)
+    if (count === 0) throw new Error(`the relaxed build of ${module.prefix} has no ${module.fma.name}: is the relaxed vmadd still used?`)
     const listing = execFileSync(objdump(), ['-d', wasmPath], {
       encoding: 'utf8',
       maxBuffer: 1 << 28
     })
-    if (/\bf64x2\.fma\b/.test(listing)) throw new Error('an f64x2.fma was left unpatched')
-    console.log(`relaxed build: ${count} f64x2.fma rewritten to f64x2.relaxed_madd`)
+    if (opcode.test(listing)) throw new Error(`an ${module.fma.name} was left unpatched`)
+    console.log(`relaxed build of ${module.prefix}: ${count} ${module.fma.name} rewritten to ${module.fma.relaxed}`)
   }
   return readFileSync(wasmPath)
 }
 
 try {
-  const plain = compile(false)
-  const relaxed = compile(true)
-  const text =
-    `// Generated by scripts/build-wasm.mjs from src/main/engine/linalg/wasm/*.{c,h}; do not edit.\n` +
-    `// Rebuild with \`npm run build:wasm\` after changing the C sources (a unit test checks the hash).\n` +
-    `// Two builds of the same sources: SIMD128 only, and SIMD128 + relaxed SIMD (f64x2.relaxed_madd, see simd.h).\n` +
-    `export const SOURCE_SHA256 = '${sourceHash(files)}'\n` +
-    `export const SVD_WASM_BYTES = ${plain.length}\n` +
-    `export const SVD_WASM_BASE64 =\n  '${plain.toString('base64')}'\n` +
-    `export const SVD_WASM_RELAXED_BYTES = ${relaxed.length}\n` +
-    `export const SVD_WASM_RELAXED_BASE64 =\n  '${relaxed.toString('base64')}'\n`
-  const tmp = `${output}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, output)
-  console.log(`wrote ${output} (${plain.length} + ${relaxed.length} bytes of wasm from ${files.length} sources)`)
+  for (const module of modules) {
+    const sourceDir = join(root, module.dir)
+    const files = sourceFiles(sourceDir)
+    const output = join(sourceDir, module.output)
+    const plain = compile(module, sourceDir, files, false)
+    const relaxed = compile(module, sourceDir, files, true)
+    const p = module.prefix
+    const text =
+      `// Generated by scripts/build-wasm.mjs from ${module.dir}/*.{c,h}; do not edit.\n` +
+      `// Rebuild with \`npm run build:wasm\` after changing the C sources (a unit test checks the hash).\n` +
+      `// Two builds of the same sources: SIMD128 only, and SIMD128 + relaxed SIMD (${module.fma.relaxed}, see simd.h).\n` +
+      `export const SOURCE_SHA256 = '${sourceHash(sourceDir, files)}'\n` +
+      `export const ${p}_WASM_BYTES = ${plain.length}\n` +
+      `export const ${p}_WASM_BASE64 =\n  '${plain.toString('base64')}'\n` +
+      `export const ${p}_WASM_RELAXED_BYTES = ${relaxed.length}\n` +
+      `export const ${p}_WASM_RELAXED_BASE64 =\n  '${relaxed.toString('base64')}'\n`
+    const tmp = `${output}.tmp`
+    writeFileSync(tmp, text)
+    renameSync(tmp, output)
+    console.log(`wrote ${output} (${plain.length} + ${relaxed.length} bytes of wasm from ${files.length} sources)`)
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true })
 }

@@ -11,6 +11,7 @@ import { matMul, readLinear, seededNormal } from '../../../src/main/engine/model
 import type { AdaptableLinear, BuildOptions, BuiltModel, LinearFn, ModelInputs, ModelTask } from '../../../src/main/engine/models/types'
 import { tempDir, tinyGpt2 } from '../../helpers/paths'
 import { runTorchReference } from './torchReference'
+import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
 
 // The real hf-internal-testing/tiny-random-gpt2 checkpoint (5 blocks, n_embd 32, vocabulary 1000) against
 // tests/reference/torch_gpt2.py, GPT-2 written from torch primitives.
@@ -159,6 +160,8 @@ async function rewriteCheckpoint(prefix: string, change: (name: string) => strin
 
 beforeAll(async () => {
   await tf.setBackend('wasm')
+  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
+  installFastMatMul()
   source = await openCheckpoint(tinyGpt2)
   const tokenizer = await TextTokenizer.load(tinyGpt2)
   const encoded = sentences.map((text) => tokenizer.encode(text).ids)

@@ -1,3 +1,4 @@
+import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { join } from 'node:path'
@@ -45,6 +46,8 @@ let source: TensorSource
 
 beforeAll(async () => {
   await tf.setBackend('wasm')
+  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
+  installFastMatMul()
   source = await open(tinyRoberta)
 })
 

@@ -11,6 +11,7 @@ import type { AdaptableLinear, BuiltModel, LinearFn, ModelInputs, ModelTask } fr
 import { vitFamily, VitModel } from '../../../src/main/engine/models/vit'
 import { repoRoot, tempDir } from '../../helpers/paths'
 import { runTorchReference } from './torchReference'
+import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
 
 const tinyVit = join(repoRoot, 'tests/fixtures/models/tiny-vit')
 const digits = join(repoRoot, 'tests/fixtures/data/images/digits')
@@ -23,6 +24,8 @@ const classes = [0, 1, 2]
 
 beforeAll(async () => {
   await tf.setBackend('wasm')
+  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
+  installFastMatMul()
   source = await openCheckpoint(tinyVit)
   const processor = await loadImageProcessorConfig(tinyVit)
   expect([processor.source, processor.height, processor.width]).toEqual(['preprocessor_config.json', 32, 32])

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { installFastMatMul } from './fastMatMul'
 
 /**
  * Which TensorFlow.js backend runs training, chosen once per process: CUDA through tfjs-node-gpu, else
@@ -18,6 +19,8 @@ export interface BackendChoice {
   skipped: { name: BackendName; reason: string }[]
   /** CUDA devices seen (tfjs-node-gpu only). */
   gpu?: string
+  /** wasm only: which matrix multiply runs (ours, see fastMatMul.ts, unless SIVA_TFJS_MATMUL=1). */
+  matmul?: 'siva relaxed-simd' | 'siva simd' | 'tfjs'
 }
 
 let chosen: BackendChoice | undefined
@@ -64,10 +67,12 @@ async function start(name: BackendName): Promise<Omit<BackendChoice, 'skipped'>>
       await importOptional('@tensorflow/tfjs-node')
       await activate('tensorflow')
       return { name, tfBackend: 'tensorflow' }
-    case 'wasm':
+    case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm')
       await activate('wasm')
-      return { name, tfBackend: 'wasm' }
+      const matmul = process.env['SIVA_TFJS_MATMUL'] === '1' ? 'tfjs' : (`siva ${installFastMatMul()}` as const)
+      return { name, tfBackend: 'wasm', matmul }
+    }
     case 'cpu':
       await activate('cpu')
       return { name, tfBackend: 'cpu' }

@@ -58,19 +58,19 @@ function variantBytes(variant: SvdKernelVariant): Uint8Array {
  * flag at run time (process-wide, harmless to other modules) is enough. Newer V8 ships it enabled.
  */
 function relaxedSimdAvailable(): boolean {
-  if (relaxedAvailable === undefined) {
-    const bytes = variantBytes('relaxed-simd')
-    relaxedAvailable = wasmApi.validate(bytes)
-    if (!relaxedAvailable) {
-      try {
-        setFlagsFromString('--experimental-wasm-relaxed-simd')
-        relaxedAvailable = wasmApi.validate(bytes)
-      } catch {
-        relaxedAvailable = false
-      }
-    }
-  }
+  if (relaxedAvailable === undefined) relaxedAvailable = acceptsRelaxedSimd(variantBytes('relaxed-simd'))
   return relaxedAvailable
+}
+
+/** Whether this engine validates a relaxed-SIMD module, switching Node 20's flag on first if it must. */
+export function acceptsRelaxedSimd(bytes: Uint8Array): boolean {
+  if (wasmApi.validate(bytes)) return true
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd')
+    return wasmApi.validate(bytes)
+  } catch {
+    return false
+  }
 }
 
 /** The variants this thread can run, fastest first; 'simd' is always among them. */

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { installFastMatMul, sgemm } from '../../../src/main/engine/backend/fastMatMul'
+import { SOURCE_SHA256 } from '../../../src/main/engine/backend/wasm/gemmWasm.generated'
+import { pythonWithNumpy, repoRoot } from '../../helpers/paths'
+
+/** numpy's float64 product of the same float32 operands: the reference. */
+function numpyMatMul(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], transA: boolean, transB: boolean): Float64Array {
+  const script = `
+import json, sys, numpy as np
+r = json.load(sys.stdin)
+a = np.array(r['a'], dtype=np.float32).astype(np.float64).reshape(r['as'])
+b = np.array(r['b'], dtype=np.float32).astype(np.float64).reshape(r['bs'])
+if r['ta']: a = np.swapaxes(a, -1, -2)
+if r['tb']: b = np.swapaxes(b, -1, -2)
+print(json.dumps(np.matmul(a, b).reshape(-1).tolist()))
+`
+  const run = spawnSync(pythonWithNumpy(), ['-c', script], { input: JSON.stringify({ a: [...a], as: aShape, b: [...b], bs: bShape, ta: transA, tb: transB }), encoding: 'utf8', maxBuffer: 1 << 28 })
+  if (run.status !== 0) throw new Error(run.stderr)
+  return Float64Array.from(JSON.parse(run.stdout) as number[])
+}
+
+function values(count: number, seed: number): Float32Array {
+  let state = seed
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state / 4294967296 - 0.5
+  })
+}
+
+const relativeError = (got: ArrayLike<number>, want: Float64Array): number => {
+  let worst = 0
+  let scale = 0
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i]! - want[i]!))
+    scale = Math.max(scale, Math.abs(want[i]!))
+  }
+  return worst / scale
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm')
+})
+
+describe('the float32 matmul kernel', () => {
+  it.each([
+    [1, 1, 1],
+    [3, 5, 7],
+    [64, 64, 64],
+    [67, 131, 259],
+    [9, 2050, 300]
+  ])('m = %i, k = %i, n = %i, in every transpose, against numpy', (m, k, n) => {
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = values(m * k, m + 3 * k)
+      const b = values(k * n, n + 7 * k)
+      const got = sgemm(a, b, m, n, k, transA, transB)
+      const want = numpyMatMul(a, transA ? [k, m] : [m, k], b, transB ? [n, k] : [k, n], transA, transB)
+      expect(relativeError(got, want), `${m}×${k}×${n} ${transA} ${transB}`).toBeLessThan(1e-5)
+    }
+  })
+
+  it('replaces tfjs BatchMatMul on wasm: batched, broadcast and transposed products still agree with numpy', () => {
+    installFastMatMul()
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[2, 3, 9, 8], [2, 3, 8, 10], false, false],
+      [[8, 16, 12], [12, 5], false, false],
+      [[7, 6], [3, 7, 4], true, false],
+      [[4, 5, 6], [4, 7, 6], false, true]
+    ]
+    for (const [as, bs, ta, tb] of cases) {
+      const a = values(as.reduce((x, y) => x * y, 1), 11)
+      const b = values(bs.reduce((x, y) => x * y, 1), 13)
+      const got = tf.tidy(() => tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb).dataSync())
+      expect(relativeError(got, numpyMatMul(a, as, b, bs, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5)
+    }
+  })
+})
+
+describe('the committed kernel', () => {
+  it('gemmWasm.generated.ts was built from the current C sources (npm run build:wasm)', () => {
+    const dir = join(repoRoot, 'src/main/engine/backend/wasm')
+    const hash = createHash('sha256')
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort()) {
+      hash.update(name)
+      hash.update('\0')
+      hash.update(readFileSync(join(dir, name)))
+      hash.update('\0')
+    }
+    expect(SOURCE_SHA256).toBe(hash.digest('hex'))
+  })
+})
