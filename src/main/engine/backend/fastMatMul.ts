@@ -54,6 +54,15 @@ export function sgemm(a: Float32Array, b: Float32Array, m: number, n: number, k:
 
 let installed = false
 
+/**
+ * Whether a matmul with transposeA/transposeB costs the same as a plain one: true with our kernel (its
+ * packing reads either layout) and on the native backends; false on tfjs's own wasm matmul, whose
+ * transposed product is about 8× slower than a plain one.
+ */
+export function transposedMatMulIsFast(): boolean {
+  return installed || tf.getBackend() !== 'wasm'
+}
+
 /** Replace the wasm backend's BatchMatMul with the faster kernel (idempotent). Returns the variant in use. */
 export function installFastMatMul(): 'relaxed-simd' | 'simd' {
   gemmKernel()

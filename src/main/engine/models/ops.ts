@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { transposedMatMulIsFast } from '../backend/fastMatMul'
 import type { TensorSource } from '../io'
 import type { AdaptableLinear, LinearFn } from './types'
 
@@ -17,9 +18,10 @@ function transposeLast(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * a @ b for tensors of rank ≥ 2 (batched over the leading axes), with the gradient written as plain
- * matmuls on explicitly transposed operands. tfjs's own gradient uses transposeA/transposeB, which the wasm
- * backend runs about 8× slower than a plain matmul (measured); the result is the same.
+ * a @ b for tensors of rank ≥ 2 (batched over the leading axes). Its gradient multiplies by the other
+ * operand transposed: with the transpose flags where they cost nothing (our wasm kernel, the native
+ * backends), with explicitly transposed operands on tfjs's own wasm matmul, whose transposed product is
+ * about 8× slower than a plain one (measured). The result is the same either way.
  */
 const customMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b])
@@ -27,6 +29,7 @@ const customMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [x, y] = saved as [tf.Tensor, tf.Tensor]
+      if (transposedMatMulIsFast()) return [tf.matMul(dy, y, false, true), tf.matMul(x, dy, true, false)]
       return [tf.matMul(dy, transposeLast(y)), tf.matMul(transposeLast(x), dy)]
     }
   }
