@@ -106,7 +106,7 @@ if (values.phase) {
     process.stderr.write(`pytorch siva (${threads === 1 ? '1 thread' : 'default threads'})…\n`)
     const args = [join(root, 'bench/torch_train_step.py'), modelDir, String(batch), String(length), String(steps), String(perc), ...(threads ? [String(threads)] : [])]
     const out = JSON.parse(execFileSync('/usr/bin/python3', args, { encoding: 'utf8' })) as { seconds_per_step: number; peak_rss_mib: number; threads: number }
-    results.push({ phase: `pytorch siva (${out.threads}T)`, secondsPerStep: out.seconds_per_step, peakRssMiB: out.peak_rss_mib })
+    results.push({ phase: threads === 1 ? 'pytorch siva (1T)' : `pytorch siva (default ${out.threads}T)`, secondsPerStep: out.seconds_per_step, peakRssMiB: out.peak_rss_mib })
   }
   const by = (phase: string): Measurement => results.find((r) => r.phase === phase)!
   const siva = by('siva')
