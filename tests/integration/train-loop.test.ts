@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -90,7 +90,10 @@ describe('the training loop on tiny-bert (SiVA, classification)', () => {
     const first = await run(config(), stoppedDir, new TrainControl(), 5)
     expect(first.at(-1)!.type).toBe('cancelled')
     expect((await readCheckpoint(stoppedDir))!.state.step).toBe(5)
+    const encodedAt = statSync(join(stoppedDir, 'data', 'train.ids')).mtimeMs
     const second = await run({ resume: true }, stoppedDir)
+    // The resumed run read its encoded data back rather than tokenising the file again.
+    expect(statSync(join(stoppedDir, 'data', 'train.ids')).mtimeMs).toBe(encodedAt)
     expect(second[0]).toMatchObject({ type: 'started', resumedFrom: 5 })
     expect(second.at(-1)!.type).toBe('finished')
     const a = await readCheckpoint(straightDir)

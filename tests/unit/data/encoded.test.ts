@@ -9,6 +9,7 @@ import {
   labelNames,
   loadLabelMap,
   prepareTextData,
+  reopenPreparedText,
   saveLabelMap,
   TextTokenizer,
   type DataProblem,
@@ -205,6 +206,17 @@ describe('prepareTextData', () => {
     const again = await prepareTextData(file, tempDir('prepare-again'), { task: 'classification', tokenizer, maxLength: 32, validationFraction: 0.25, seed: 3 })
     expect(again.validation.indices).toEqual(prepared.validation.indices)
     expect(JSON.parse(readFileSync(join(run, 'split.json'), 'utf8'))).toMatchObject({ seed: 3, validation: { indices: [...prepared.validation.indices] } })
+  })
+
+  it('a prepared folder reopens to the same split and labels without reading the source', async () => {
+    const run = tempDir('prepare-reopen')
+    const file = write('reopen.csv', `text,label\n${Array.from({ length: 30 }, (_, i) => `row ${i},${i % 3 === 0 ? 'a' : 'b'}`).join('\n')}\n`)
+    const prepared = await prepareTextData(file, run, { task: 'classification', tokenizer, maxLength: 16, validationFraction: 0.2, seed: 4 })
+    const reopened = await reopenPreparedText(run)
+    expect(reopened!.labels).toEqual(prepared.labels)
+    expect(reopened!.train.indices).toEqual(prepared.train.indices)
+    expect(reopened!.validation.indices).toEqual(prepared.validation.indices)
+    expect(await reopenPreparedText(tempDir('prepare-nothing'))).toBeUndefined()
   })
 
   it('refuses unusable data with every problem in the error', async () => {

@@ -13,4 +13,4 @@ export { epochOrder, seededRandom, shuffleInPlace, stratifiedSplit, type Split }
 export { EncodedDataset, encodeTextDataset, type BatchOptions, type EncodeDatasetOptions, type EncodedDatasetMeta, type TextBatch } from './encodedDataset'
 export { labelMapFile, labelNames, loadLabelMap, saveLabelMap, type LabelMapFile } from './labelMap'
 export * from './images'
-export { DataNotUsableError, prepareTextData, type PrepareTextOptions, type PreparedSplit, type PreparedTextData } from './prepare'
+export { DataNotUsableError, prepareTextData, reopenPreparedText, type PrepareTextOptions, type PreparedSplit, type PreparedTextData } from './prepare'

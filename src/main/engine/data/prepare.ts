@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../io/atomicWrite'
 import { EncodedDataset, encodeTextDataset, type EncodedDatasetMeta } from './encodedDataset'
@@ -109,3 +109,41 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
 function range(count: number): Uint32Array {
   return Uint32Array.from({ length: count }, (_, i) => i)
 }
+
+/**
+ * The prepared data of an earlier prepareTextData call in `dir`, without reading the source again (a
+ * resumed run: its data fingerprint has already been checked). Undefined when anything is missing.
+ */
+export async function reopenPreparedText(dir: string): Promise<Omit<PreparedTextData, 'report'> | undefined> {
+  let split: { train: { prefix: string; count: number }; validation: { prefix: string; indices: number[] } }
+  try {
+    split = JSON.parse(await readFile(join(dir, 'split.json'), 'utf8')) as typeof split
+  } catch {
+    return undefined
+  }
+  const trainPrefix = join(dir, split.train.prefix)
+  const validationPrefix = join(dir, split.validation.prefix)
+  let trainMeta: EncodedDatasetMeta
+  let validationMeta: EncodedDatasetMeta | undefined
+  try {
+    trainMeta = JSON.parse(await readFile(`${trainPrefix}.json`, 'utf8')) as EncodedDatasetMeta
+    if (validationPrefix !== trainPrefix) validationMeta = JSON.parse(await readFile(`${validationPrefix}.json`, 'utf8')) as EncodedDatasetMeta
+  } catch {
+    return undefined
+  }
+  const validation = Uint32Array.from(split.validation.indices)
+  let train: Uint32Array
+  if (validationPrefix === trainPrefix) {
+    const held = new Set(split.validation.indices)
+    train = Uint32Array.from({ length: trainMeta.examples }, (_, i) => i).filter((i) => !held.has(i))
+  } else train = Uint32Array.from({ length: trainMeta.examples }, (_, i) => i)
+  if (train.length !== split.train.count) return undefined
+  const result: Omit<PreparedTextData, 'report'> = {
+    train: { prefix: trainPrefix, indices: train },
+    validation: { prefix: validationPrefix, indices: validation },
+    meta: { train: trainMeta, ...(validationMeta && { validation: validationMeta }) }
+  }
+  if (trainMeta.labels) result.labels = trainMeta.labels
+  return result
+}
+

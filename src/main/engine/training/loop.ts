@@ -121,7 +121,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
   let session: Session | undefined
   try {
     // ---- data, model, method
-    const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
+    const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
     const source = await openCheckpoint(config.model)
     const family = familyFor(source.config, config.model)
     const task = modelTask(config.task)

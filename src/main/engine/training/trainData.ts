@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { EncodedDataset, epochOrder, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, TextTokenizer, type ImageEntry } from '../data'
+import { EncodedDataset, epochOrder, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
 import type { ModelInputs, ModelTask } from '../models/types'
 import type { TrainConfig } from '../../../shared/training'
 
@@ -35,7 +35,7 @@ export function modelTask(task: TrainConfig['task']): ModelTask {
  * tokenizer; images: checked, listed and split) and open it for batching. Unusable data throws
  * DataNotUsableError carrying the full report.
  */
-export async function openTrainData(config: TrainConfig, runDir: string, options: { signal?: AbortSignal; onStage?: (done: number, total: number, detail: string) => void } = {}): Promise<TrainData> {
+export async function openTrainData(config: TrainConfig, runDir: string, options: { signal?: AbortSignal; onStage?: (done: number, total: number, detail: string) => void; reuse?: boolean } = {}): Promise<TrainData> {
   const dir = join(runDir, 'data')
   const seed = config.seed
   if (config.task === 'image-classify') {
@@ -62,7 +62,9 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
   const tokenizer = await TextTokenizer.load(config.model)
   const maxLength = config.maxLength ?? Math.min(512, tokenizer.modelMaxLength ?? 512)
   const task = config.task === 'classify' ? 'classification' : config.task === 'regress' ? 'regression' : 'causal-lm'
-  const prepared = await prepareTextData(config.data, dir, {
+  // A resumed run (its data fingerprint checked) reads its encoded data back instead of tokenising again.
+  const reused = options.reuse ? await reopenPreparedText(dir) : undefined
+  const prepared = reused ?? await prepareTextData(config.data, dir, {
     task,
     tokenizer,
     maxLength,
