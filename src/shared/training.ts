@@ -41,6 +41,8 @@ export interface TrainConfig {
   /** Warmup as a fraction of all optimiser steps. */
   warmupRatio: number
   maxGradNorm: number
+  /** Apply the checkpoint's dropout while training, as transformers does (default true). */
+  dropout?: boolean
   seed: number
   /** Text: token limit (default the tokenizer's, at most 512). */
   maxLength?: number

@@ -125,7 +125,7 @@ describe('run bookkeeping', () => {
   it('gradient accumulation: 2 micro-batches of 4 take the same step as one batch of 8', async () => {
     const dir = tempDir('train-accumulate')
     const file = sentimentCsv(join(dir, 'data.csv'), 18)
-    const common = { model, data: file, task: 'classify' as const, epochs: 1, maxSteps: 2, validationFraction: 0.12, lr: 0.05, seed: 9, backend: 'wasm' as const, schedule: 'constant' as const, warmupRatio: 0, maxGradNorm: 1e9 }
+    const common = { model, data: file, task: 'classify' as const, epochs: 1, maxSteps: 2, validationFraction: 0.12, lr: 0.05, seed: 9, backend: 'wasm' as const, schedule: 'constant' as const, warmupRatio: 0, maxGradNorm: 1e9, dropout: false }
     await run(defaultTrainConfig({ ...common, batchSize: 8 }), join(dir, 'whole'))
     await run(defaultTrainConfig({ ...common, batchSize: 4, gradientAccumulation: 2 }), join(dir, 'accumulated'))
     const a = (await readCheckpoint(join(dir, 'whole')))!

@@ -39,6 +39,7 @@ training:
   --weight-decay W         AdamW decoupled weight decay (default 0)
   --schedule S             linear (default) | cosine | constant, after --warmup-ratio (default 0.06)
   --max-grad-norm N        gradient clipping (default 1)
+  --no-dropout             train without the checkpoint's dropout (default: as transformers, with it)
   --seed S                 (default 42)
   --max-length N           text: token limit (default: the tokenizer's, at most 512)
   --pack                   causal-lm plain text: join texts into full blocks
@@ -89,6 +90,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ...Object.fromEntries(stringOptions.map((name) => [name, { type: 'string' as const }])),
       override: { type: 'string', multiple: true },
       pack: { type: 'boolean', default: false },
+      'no-dropout': { type: 'boolean', default: false },
       'json-events': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
@@ -202,6 +204,7 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
   if (Array.isArray(v['override'])) partial['overrides'] = v['override'].map(parseOverride)
   if (typeof v['validation'] === 'string') partial['validation'] = resolve(v['validation'])
   if (v['pack']) partial['pack'] = true
+  if (v['no-dropout']) partial['dropout'] = false
   const columns = {
     ...(typeof v['text-column'] === 'string' && { text: v['text-column'] }),
     ...(typeof v['text-pair-column'] === 'string' && { textPair: v['text-pair-column'] }),

@@ -128,8 +128,37 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   }
 }
 
+/**
+ * Dropout as transformers applies it while training, drawn from a seed so that a run and its resumption
+ * draw the same masks: each call takes the next seed of the stream. Without a seed (evaluation, or a
+ * forward pass outside training) it passes values through.
+ */
+export class Dropout {
+  private calls = 0
+
+  constructor(private readonly seed: number | undefined) {}
+
+  get active(): boolean {
+    return this.seed !== undefined
+  }
+
+  apply<T extends tf.Tensor>(x: T, rate: number): T {
+    if (this.seed === undefined || !(rate > 0)) return x
+    this.calls++
+    return tf.dropout(x, rate, undefined, (this.seed + Math.imul(this.calls, 0x9e3779b1)) >>> 0) as T
+  }
+}
+
+/** A dropout probability from config.json (absent or null: `fallback`). */
+export function dropoutRate(raw: Record<string, unknown>, name: string, fallback = 0): number {
+  const value = raw[name]
+  return typeof value === 'number' && value >= 0 && value < 1 ? value : fallback
+}
+
 export interface AttentionOptions {
   heads: number
+  /** Training: dropout on the attention probabilities, with its rate. */
+  dropout?: { stream: Dropout; rate: number }
   /** [batch, length] of 1 (attend) and 0 (padding), or undefined when every position is real. */
   mask?: tf.Tensor2D
   /** Causal LM: position i attends only to positions ≤ i. */
@@ -159,7 +188,8 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, option
     bias = bias ? tf.add(bias, padding) : padding
   }
   if (bias) scores = tf.add(scores, bias)
-  const weights = tf.softmax(scores) as tf.Tensor4D
+  let weights = tf.softmax(scores) as tf.Tensor4D
+  if (options.dropout) weights = options.dropout.stream.apply(weights, options.dropout.rate)
   const context = matMul(weights, vh)
   return tf.transpose(context, [0, 2, 1, 3]).reshape([batch, length, hidden])
 }

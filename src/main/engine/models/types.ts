@@ -51,6 +51,11 @@ export interface ModelInputs {
   attentionMask?: Int32Array
   tokenTypeIds?: Int32Array
   pixels?: Float32Array
+  /**
+   * Training: apply the checkpoint's dropout (hidden, attention, classifier), with masks drawn from this
+   * seed. Absent for evaluation and inference.
+   */
+  dropoutSeed?: number
 }
 
 export interface BuildOptions {

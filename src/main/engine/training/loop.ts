@@ -206,7 +206,9 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       let accumulated: tf.Tensor[] | undefined
       let lossSum = 0
       for await (const batch of data.train.batches(remaining, config.batchSize, host.signal)) {
-        const { value, grads } = stepGradients(session, batch)
+        // Dropout masks from (seed, epoch, micro-batch of the epoch): a resumed run draws the same ones.
+        const dropoutSeed = config.dropout === false ? undefined : (Math.imul(config.seed + 1, 0x9e3779b1) ^ Math.imul(state.epoch + 1, 0x85ebca6b) ^ Math.imul(state.cursor + 1, 0xc2b2ae35)) >>> 0
+        const { value, grads } = stepGradients(session, batch, dropoutSeed)
         lossSum += value / accumulate
         if (!accumulated) accumulated = grads
         else {
@@ -318,10 +320,11 @@ async function* withStages<T>(log: EventLog, work: (stage: (report: StageReport)
 }
 
 /** Loss and gradients of one micro-batch, as plain tensors the caller owns (ordered like session.variables). */
-function stepGradients(session: Session, batch: TrainBatch): { value: number; grads: tf.Tensor[] } {
+function stepGradients(session: Session, batch: TrainBatch, dropoutSeed: number | undefined): { value: number; grads: tf.Tensor[] } {
   return tf.tidy(() => {
     const labels = batchLabels(batch)
-    const { value, grads } = tf.variableGrads(() => taskLoss(session.task, session.model.forward(batch.inputs), labels), session.variables)
+    const inputs = dropoutSeed === undefined ? batch.inputs : { ...batch.inputs, dropoutSeed }
+    const { value, grads } = tf.variableGrads(() => taskLoss(session.task, session.model.forward(inputs), labels), session.variables)
     const ordered = session.variables.map((v) => {
       const g = grads[v.name]
       if (!g) throw new Error(`no gradient reached ${v.name}`)

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription } from '../../io'
-import { activation, applyLinear, attention, embed, layerNorm } from '../ops'
+import { activation, applyLinear, attention, Dropout, dropoutRate, embed, layerNorm } from '../ops'
 import type { BuildOptions, LinearFn, ModelInputs } from '../types'
 import type { EncoderSettings } from './settings'
 import { encoderTargets } from './targets'
@@ -9,8 +9,9 @@ import type { WeightLoader } from './weights'
 /**
  * The encoder BERT and RoBERTa share (transformers' BertModel without its pooler): embeddings (word +
  * position + token type, then LayerNorm) and post-LN layers — self-attention over the non-padding
- * positions, residual, LayerNorm; MLP with the config's activation, residual, LayerNorm. Dropout is left
- * out, in training too: transformers applies it while training, SiVA does not (yet).
+ * positions, residual, LayerNorm; MLP with the config's activation, residual, LayerNorm. While training
+ * (inputs.dropoutSeed), dropout where transformers puts it: after the embeddings' LayerNorm, on the
+ * attention probabilities, and on each sub-layer's output before its residual.
  */
 
 /** Position ids for [batch, length] input ids (row-major); the two families number positions differently. */
@@ -18,7 +19,7 @@ export type PositionIds = (inputIds: Int32Array, batch: number, length: number) 
 
 export interface Encoder {
   /** Hidden states [batch, length, hidden] of the last layer. Call inside tf.tidy or a gradient function. */
-  encode(inputs: ModelInputs): tf.Tensor3D
+  encode(inputs: ModelInputs, dropout?: Dropout): tf.Tensor3D
 }
 
 interface Layer {
@@ -87,8 +88,10 @@ export async function loadEncoder(
   }
 
   const limits = { vocab: words.shape[0], positions: positions.shape[0], types: types.shape[0] }
+  const hiddenDropout = dropoutRate(config.raw, 'hidden_dropout_prob', 0.1)
+  const attentionDropout = dropoutRate(config.raw, 'attention_probs_dropout_prob', 0.1)
   return {
-    encode(inputs) {
+    encode(inputs, dropout = new Dropout(inputs.dropoutSeed)) {
       const { batch, length, ids, mask, typeIds } = checkInputs(inputs, limits, settings.family)
       const positionValues = positionIds(ids, batch, length)
       const largest = positionValues.reduce((a, b) => Math.max(a, b), 0)
@@ -100,18 +103,18 @@ export async function loadEncoder(
         tf.add(embed(words, tf.tensor2d(ids, shape, 'int32'), trainAll), embed(positions, tf.tensor2d(positionValues, shape, 'int32'), trainAll)),
         embed(types, typeIds ? tf.tensor2d(typeIds, shape, 'int32') : tf.zeros(shape, 'int32'), trainAll)
       )
-      let hidden = layerNorm(summed, embeddingNorm[0], embeddingNorm[1], layerNormEps) as tf.Tensor3D
+      let hidden = dropout.apply(layerNorm(summed, embeddingNorm[0], embeddingNorm[1], layerNormEps) as tf.Tensor3D, hiddenDropout)
       // Without padding the mask changes nothing: leave it out and save the work.
       const attentionMask = mask && mask.some((value) => value === 0) ? tf.tensor2d(mask, shape, 'int32') : undefined
       for (const layer of layers) {
         const q = applyLinear(layer.query, hidden) as tf.Tensor3D
         const k = applyLinear(layer.key, hidden) as tf.Tensor3D
         const v = applyLinear(layer.value, hidden) as tf.Tensor3D
-        const context = attention(q, k, v, { heads: numHeads, mask: attentionMask })
-        const attended = tf.add(applyLinear(layer.attentionOutput, context), hidden)
+        const context = attention(q, k, v, { heads: numHeads, mask: attentionMask, dropout: { stream: dropout, rate: attentionDropout } })
+        const attended = tf.add(dropout.apply(applyLinear(layer.attentionOutput, context), hiddenDropout), hidden)
         hidden = layerNorm(attended, layer.attentionNorm[0], layer.attentionNorm[1], layerNormEps) as tf.Tensor3D
         const inner = act(applyLinear(layer.intermediate, hidden))
-        const output = tf.add(applyLinear(layer.output, inner), hidden)
+        const output = tf.add(dropout.apply(applyLinear(layer.output, inner), hiddenDropout), hidden)
         hidden = layerNorm(output, layer.outputNorm[0], layer.outputNorm[1], layerNormEps) as tf.Tensor3D
       }
       return hidden

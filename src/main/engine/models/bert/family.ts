@@ -28,7 +28,7 @@ const bertSpec: EncoderFamilySpec = {
       ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, size, size, pooler)
       : await linear(pooler, size, size)
     const classifier = await linear('classifier', numLabels, size)
-    return { logits: (first) => classifier(tf.tanh(poolerDense(first))) }
+    return { logits: (first, dropout) => classifier(dropout(tf.tanh(poolerDense(first)))) }
   }
 }
 

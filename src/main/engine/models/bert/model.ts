@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
+import { Dropout, dropoutRate } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { loadEncoder, type Encoder, type PositionIds } from './encoder'
 import { encoderSettings, type EncoderSettings } from './settings'
@@ -13,8 +14,8 @@ import { headLinear, WeightLoader } from './weights'
 
 /** A sequence-classification head: logits from the first token's hidden state. */
 export interface EncoderHead {
-  /** [batch, hidden] → [batch, numLabels]. */
-  logits(first: tf.Tensor2D): tf.Tensor2D
+  /** [batch, hidden] → [batch, numLabels]; `dropout` (training) with the classifier's rate where transformers applies it. */
+  logits(first: tf.Tensor2D, dropout: (x: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D
 }
 
 /** What a family's head loader gets; `linear` makes a trainable head projection and keeps track of it. */
@@ -78,7 +79,8 @@ export async function buildEncoderModel(source: TensorSource, config: ModelDescr
         return made.linear
       }
     })
-    return new EncoderModel(encoder, head, loader, headVariables, { created, tensors: headTensors })
+    const classifierDropout = dropoutRate(config.raw, 'classifier_dropout', dropoutRate(config.raw, 'hidden_dropout_prob', 0.1))
+    return new EncoderModel(encoder, head, loader, headVariables, { created, tensors: headTensors }, classifierDropout)
   } catch (error) {
     loader.dispose()
     for (const variable of headVariables) variable.dispose()
@@ -96,7 +98,9 @@ export class EncoderModel implements BuiltModel {
     private readonly taskHead: EncoderHead,
     private readonly loader: WeightLoader,
     readonly headVariables: tf.Variable[],
-    readonly head: { created: boolean; tensors: string[] }
+    readonly head: { created: boolean; tensors: string[] },
+    /** transformers' classifier_dropout, else hidden_dropout_prob. */
+    private readonly classifierDropout: number
   ) {}
 
   get baseVariables(): tf.Variable[] {
@@ -108,10 +112,11 @@ export class EncoderModel implements BuiltModel {
   }
 
   forward(inputs: ModelInputs): tf.Tensor {
-    const hidden = this.encoder.encode(inputs)
+    const dropout = new Dropout(inputs.dropoutSeed)
+    const hidden = this.encoder.encode(inputs, dropout)
     const [batch, , size] = hidden.shape
     const first = hidden.slice([0, 0, 0], [batch, 1, size]).reshape([batch, size]) as tf.Tensor2D
-    return this.taskHead.logits(first)
+    return this.taskHead.logits(first, (x) => dropout.apply(x, this.classifierDropout))
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
-import { activation, applyLinear, attention, embed, layerNorm } from '../ops'
+import { activation, applyLinear, attention, Dropout, embed, layerNorm } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { labelCount, languageModelHead, sequenceClassificationHead, type Gpt2Head } from './heads'
 import { gpt2Settings, type Gpt2Settings } from './settings'
@@ -148,7 +148,9 @@ export class Gpt2Model implements BuiltModel {
     const eps = this.settings.layerNormEps
     const tokenEmbeddings = embed(tokens, tf.tensor2d(ids, [batch, length], 'int32'), trainAll)
     const positionEmbeddings = embed(positions, tf.range(0, length, 1, 'int32'), trainAll)
-    let hidden = tf.add(tokenEmbeddings, positionEmbeddings) as tf.Tensor3D
+    const dropout = new Dropout(inputs.dropoutSeed)
+    const { embeddings: embedDrop, attention: attnDrop, residual: residDrop } = this.settings.dropout
+    let hidden = dropout.apply(tf.add(tokenEmbeddings, positionEmbeddings) as tf.Tensor3D, embedDrop)
     // Without padding the mask changes nothing: leave it out and save the work.
     const padding = mask && mask.some((value) => value === 0) ? tf.tensor2d(mask, [batch, length], 'int32') : undefined
     for (const block of blocks) {
@@ -157,10 +159,10 @@ export class Gpt2Model implements BuiltModel {
       if (block.queryScale !== 1) q = tf.mul(q, block.queryScale)
       const k = applyLinear(block.key, normed) as tf.Tensor3D
       const v = applyLinear(block.value, normed) as tf.Tensor3D
-      const context = attention(q, k, v, { heads: this.settings.numHeads, mask: padding, causal: true })
-      hidden = tf.add(hidden, applyLinear(block.attentionOutput, context))
+      const context = attention(q, k, v, { heads: this.settings.numHeads, mask: padding, causal: true, dropout: { stream: dropout, rate: attnDrop } })
+      hidden = tf.add(hidden, dropout.apply(applyLinear(block.attentionOutput, context), residDrop))
       const inner = this.activate(applyLinear(block.mlpIn, layerNorm(hidden, block.norm2[0], block.norm2[1], eps)))
-      hidden = tf.add(hidden, applyLinear(block.mlpOut, inner))
+      hidden = tf.add(hidden, dropout.apply(applyLinear(block.mlpOut, inner), residDrop))
     }
     hidden = layerNorm(hidden, finalNorm[0], finalNorm[1], eps) as tf.Tensor3D
     return this.taskHead.logits(hidden, mask)

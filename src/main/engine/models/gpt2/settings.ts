@@ -1,4 +1,5 @@
 import type { ModelDescription } from '../../io'
+import { dropoutRate } from '../ops'
 
 /**
  * What a GPT-2 config.json says about the model's shape, with GPT2Config's defaults filled in and checked
@@ -21,6 +22,8 @@ export interface Gpt2Settings {
   scaleAttentionWeights: boolean
   /** `scale_attn_by_inverse_layer_idx`: also divide block i's scores by i + 1. */
   scaleByInverseLayer: boolean
+  /** Training dropout: `embd_pdrop`, `attn_pdrop`, `resid_pdrop` (0.1 each by default). */
+  dropout: { embeddings: number; attention: number; residual: number }
 }
 
 function positive(value: unknown): number | undefined {
@@ -48,6 +51,7 @@ export function gpt2Settings(config: ModelDescription): Gpt2Settings {
     activation: typeof raw.activation_function === 'string' ? raw.activation_function : (config.activation ?? 'gelu_new'),
     initializerRange: typeof raw.initializer_range === 'number' ? raw.initializer_range : 0.02,
     scaleAttentionWeights: raw.scale_attn_weights !== false,
-    scaleByInverseLayer: raw.scale_attn_by_inverse_layer_idx === true
+    scaleByInverseLayer: raw.scale_attn_by_inverse_layer_idx === true,
+    dropout: { embeddings: dropoutRate(raw, 'embd_pdrop', 0.1), attention: dropoutRate(raw, 'attn_pdrop', 0.1), residual: dropoutRate(raw, 'resid_pdrop', 0.1) }
   }
 }

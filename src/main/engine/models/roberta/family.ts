@@ -7,7 +7,7 @@ import { robertaPositionIds } from './positions'
 /**
  * RoBERTa is BERT's encoder with other position ids (numbered from pad_token_id + 1) and, in
  * RobertaForSequenceClassification, its own head on the <s> token: `classifier.dense` + tanh, then
- * `classifier.out_proj` (no pooler; dropout left out, as in the encoder). Both head projections train.
+ * `classifier.out_proj` (no pooler; dropout before each, while training). Both head projections train.
  */
 function robertaSpec(paddingIdx: number): EncoderFamilySpec {
   return {
@@ -17,7 +17,7 @@ function robertaSpec(paddingIdx: number): EncoderFamilySpec {
     async loadHead({ settings, numLabels, linear }) {
       const dense = await linear('classifier.dense', settings.hiddenSize, settings.hiddenSize)
       const outProj = await linear('classifier.out_proj', numLabels, settings.hiddenSize)
-      return { logits: (first) => outProj(tf.tanh(dense(first))) }
+      return { logits: (first, dropout) => outProj(dropout(tf.tanh(dense(dropout(first))))) }
     }
   }
 }

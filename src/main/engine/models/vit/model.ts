@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
-import { activation, applyLinear, attention, layerNorm, matMul, readFloat32, seededNormal } from '../ops'
+import { activation, applyLinear, attention, Dropout, layerNorm, matMul, readFloat32, seededNormal } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { loadEmbeddings, type PatchEmbeddings } from './embeddings'
 import { vitSettings, type VitSettings } from './settings'
@@ -10,8 +10,9 @@ import { variableOf, VitWeights } from './weights'
 /**
  * transformers' ViTForImageClassification in eval mode: patch embeddings, pre-LN encoder layers
  * (layernorm_before → self-attention → residual; layernorm_after → MLP → residual), the final
- * `vit.layernorm`, and `classifier` on the [CLS] position. Dropout is left out, in training too
- * (ViT's configs set it to 0 anyway). There is no pooler: ViTForImageClassification builds its ViTModel
+ * `vit.layernorm`, and `classifier` on the [CLS] position; while training, dropout where transformers puts
+ * it (after the embeddings, on attention probabilities, on each sub-layer's output; ViT's configs mostly
+ * set it to 0). There is no pooler: ViTForImageClassification builds its ViTModel
  * without one, so a bare ViTModel checkpoint's pooler is ignored, as transformers ignores it.
  */
 
@@ -141,16 +142,18 @@ export class VitModel implements BuiltModel {
 
   forward(inputs: ModelInputs): tf.Tensor {
     const { hiddenSize, numHeads, layerNormEps } = this.settings
-    let hidden = this.embeddings.embed(inputs)
+    const dropout = new Dropout(inputs.dropoutSeed)
+    const rates = this.settings.dropout
+    let hidden = dropout.apply(this.embeddings.embed(inputs), rates.hidden)
     for (const layer of this.layers) {
       const normed = layerNorm(hidden, layer.normBefore[0], layer.normBefore[1], layerNormEps) as tf.Tensor3D
       const q = applyLinear(layer.query, normed) as tf.Tensor3D
       const k = applyLinear(layer.key, normed) as tf.Tensor3D
       const v = applyLinear(layer.value, normed) as tf.Tensor3D
-      const context = attention(q, k, v, { heads: numHeads })
-      hidden = tf.add(applyLinear(layer.attentionOutput, context), hidden)
+      const context = attention(q, k, v, { heads: numHeads, dropout: { stream: dropout, rate: rates.attention } })
+      hidden = tf.add(dropout.apply(applyLinear(layer.attentionOutput, context), rates.hidden), hidden)
       const inner = this.act(applyLinear(layer.intermediate, layerNorm(hidden, layer.normAfter[0], layer.normAfter[1], layerNormEps)))
-      hidden = tf.add(applyLinear(layer.output, inner), hidden)
+      hidden = tf.add(dropout.apply(applyLinear(layer.output, inner), rates.hidden), hidden)
     }
     const batch = hidden.shape[0]
     // Only the [CLS] position feeds the classifier: normalise that row alone (layer norm is per position).

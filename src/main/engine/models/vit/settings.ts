@@ -1,4 +1,5 @@
 import type { ModelDescription } from '../../io'
+import { dropoutRate } from '../ops'
 
 /**
  * What a ViT config.json says about the model's shape, with ViTConfig's defaults filled in and checked
@@ -22,6 +23,8 @@ export interface VitSettings {
   qkvBias: boolean
   /** Standard deviation of a new head's weights (transformers' `initializer_range`). */
   initializerRange: number
+  /** Training dropout: `hidden_dropout_prob`, `attention_probs_dropout_prob` (ViT's configs: 0.0). */
+  dropout: { hidden: number; attention: number }
 }
 
 export function vitSettings(config: ModelDescription): VitSettings {
@@ -41,6 +44,7 @@ export function vitSettings(config: ModelDescription): VitSettings {
   const raw = config.raw
   const initializerRange = typeof raw.initializer_range === 'number' ? raw.initializer_range : 0.02
   return {
+    dropout: { hidden: dropoutRate(config.raw, 'hidden_dropout_prob', 0), attention: dropoutRate(config.raw, 'attention_probs_dropout_prob', 0) },
     hiddenSize,
     numLayers: need(config.numLayers, 'num_hidden_layers'),
     numHeads,
