@@ -18,10 +18,11 @@ function transposeLast(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * a @ b for tensors of rank ≥ 2 (batched over the leading axes). Its gradient multiplies by the other
- * operand transposed: with the transpose flags where they cost nothing (our wasm kernel, the native
- * backends), with explicitly transposed operands on tfjs's own wasm matmul, whose transposed product is
- * about 8× slower than a plain one (measured). The result is the same either way.
+ * a @ b for tensors of rank ≥ 2 (batched over the leading axes). Where a transposed product costs the same
+ * as a plain one (our wasm kernel, the native backends) this is tf.matMul itself, whose gradient is computed
+ * per input and only for inputs on the way to a trainable variable: a frozen weight costs no product in
+ * the backward pass. On tfjs's own wasm matmul, whose transposed product is about 8× slower (measured), a
+ * custom gradient multiplies by explicitly transposed operands instead (it cannot skip the frozen side).
  */
 const customMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b])
@@ -29,13 +30,14 @@ const customMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [x, y] = saved as [tf.Tensor, tf.Tensor]
-      if (transposedMatMulIsFast()) return [tf.matMul(dy, y, false, true), tf.matMul(x, dy, true, false)]
       return [tf.matMul(dy, transposeLast(y)), tf.matMul(transposeLast(x), dy)]
     }
   }
-}) as unknown as Parameters<typeof tf.customGrad>[0])
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(a: T, b: tf.Tensor) => T
 
-export const matMul = customMatMul as unknown as <T extends tf.Tensor>(a: T, b: tf.Tensor) => T
+export function matMul<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  return transposedMatMulIsFast() ? (tf.matMul(a, b) as T) : customMatMul(a, b)
+}
 
 /** A linear's weight as the forward pass uses it: Wᵀ, [in, out] float32, plus its bias. */
 export interface LinearWeights {
