@@ -19,7 +19,7 @@ describe('electron-vite build', () => {
   }, 180_000)
 
   it('emits main, the CLI and worker entries, a CommonJS preload and the renderer with its CSP', () => {
-    for (const file of ['main/index.js', 'main/cli.js', 'main/analysisWorker.js', 'preload/index.cjs', 'renderer/index.html']) {
+    for (const file of ['main/index.js', 'main/cli.js', 'main/analysisWorker.js', 'main/trainingWorker.js', 'preload/index.cjs', 'renderer/index.html']) {
       expect(existsSync(join(out, file)), file).toBe(true)
     }
     const html = readFileSync(join(out, 'renderer/index.html'), 'utf8')
@@ -40,4 +40,20 @@ describe('electron-vite build', () => {
     expect(report.tensors.map((t) => t.name)).toHaveLength(6)
     expect(report.tensors.every((t) => t.singularValues.length === 32)).toBe(true)
   })
+
+  it('the bundled siva train runs its training worker (and its SVD pool) from the bundle', () => {
+    const script = join(out, 'run-cli.mjs')
+    const runDir = join(tempDir('build-train'), 'run')
+    const run = spawnSync(
+      process.execPath,
+      [script, 'train', '--model', join(repoRoot, 'tests/fixtures/models/tiny-bert'), '--data', join(repoRoot, 'tests/fixtures/samples/spam.csv'), '--task', 'classify', '--out', runDir, '--max-steps', '2', '--quiet', '--svd-cache', join(runDir, '..', 'svd')],
+      { encoding: 'utf8', timeout: 120_000 }
+    )
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain(`run: ${runDir}`)
+    const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string })
+    expect(events.at(-1)!.type).toBe('finished')
+  }, 120_000)
 })
+
