@@ -61,7 +61,7 @@ async function measure(phase: string): Promise<Measurement> {
   const source = await openCheckpoint(modelDir)
   const family = familyFor(source.config)
   const method = phase === 'inference' ? methods.head : methods[phase as MethodName]
-  const targets = method.kind === 'adapter' ? selectTargets(family.targets(source.config!), family.defaultTargets) : []
+  const targets = method.kind === 'adapter' ? selectTargets(family.targets(source.config!, source.tensors), family.defaultTargets) : []
   const { adapters, linears } = await adaptTargets(source, targets, method, { seed: 1, perc, rank: 8, decompose })
   const model = await family.build(source, source.config!, { task: 'classification', numLabels: 2, linears, trainAll: method.kind === 'full', seed: 1 })
   const inputs = { batchSize: batch, length, inputIds: seededIds(batch * length, source.config!.vocabSize!), attentionMask: new Int32Array(batch * length).fill(1), tokenTypeIds: new Int32Array(batch * length) }

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs'
-import type { ModelDescription, TensorSource } from '../io'
+import type { ModelDescription, TensorInfo, TensorSource } from '../io'
 
 /**
  * The contract between model families (gpt2, bert, roberta, vit — one folder each) and the adaptation
@@ -92,8 +92,12 @@ export interface BuiltModel {
 export interface ModelFamily {
   /** `model_type` values it reads. */
   readonly modelTypes: readonly string[]
-  /** Every projection methods may adapt, in block order. */
-  targets(config: ModelDescription): AdaptableLinear[]
+  /**
+   * Every projection methods may adapt, in block order. With the checkpoint's tensor list, weight names
+   * follow what it actually holds (a bare GPT2Model/BertModel/ViTModel saves them without the prefix);
+   * without it, the prefix is inferred from config.json's `architectures`.
+   */
+  targets(config: ModelDescription, tensors?: readonly TensorInfo[]): AdaptableLinear[]
   /** PEFT's default targets for this architecture (e.g. q and v). */
   defaultTargets: RegExp
   build(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<BuiltModel>

@@ -128,7 +128,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     const method = methodNamed(config.method)
     const pattern = config.targets ? new RegExp(config.targets) : family.defaultTargets
     const overrides = (config.overrides ?? []).map((o) => ({ ...o, pattern: new RegExp(o.pattern) }))
-    const allTargets = family.targets(source.config!)
+    const allTargets = family.targets(source.config!, source.tensors)
     const targets = method.kind === 'adapter' ? selectTargets(allTargets, pattern, overrides) : []
     if (method.kind === 'adapter' && targets.length === 0) throw new Error(`no target matches /${pattern.source}/; targets look like ${allTargets[0]?.name ?? '(none)'}`)
     const adaptOptions = {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { ModelFamily } from '../types'
 import type { PositionIds } from './encoder'
 import { buildEncoderModel, type EncoderFamilySpec } from './model'
-import { encoderTargets, prefixFromConfig, queryAndValue } from './targets'
+import { encoderTargets, prefixFromConfig, prefixFromTensors, queryAndValue } from './targets'
 
 /** BERT numbers positions 0..length-1 whatever the padding (transformers' position_ids buffer). */
 export const bertPositionIds: PositionIds = (_ids, batch, length) => {
@@ -34,7 +34,7 @@ const bertSpec: EncoderFamilySpec = {
 
 export const bertFamily: ModelFamily = {
   modelTypes: ['bert'],
-  targets: (config) => encoderTargets(config, 'bert', prefixFromConfig(config, 'bert', 'BertModel')),
+  targets: (config, tensors) => encoderTargets(config, 'bert', tensors ? prefixFromTensors(tensors, 'bert', 'the checkpoint') : prefixFromConfig(config, 'bert', 'BertModel')),
   defaultTargets: queryAndValue,
   build: (source, config, options) => buildEncoderModel(source, config, options, bertSpec)
 }

@@ -72,8 +72,9 @@ export function gpt2Targets(settings: Gpt2Settings, prefix: string): AdaptableLi
   return targets
 }
 
-export function targetsFromConfig(config: ModelDescription): AdaptableLinear[] {
-  return gpt2Targets(gpt2Settings(config), prefixFromConfig(config))
+/** The family's targets: weight names under the prefix the tensors hold, else the one config.json implies. */
+export function targetsFromConfig(config: ModelDescription, tensors?: readonly TensorInfo[]): AdaptableLinear[] {
+  return gpt2Targets(gpt2Settings(config), tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config))
 }
 
 /** PEFT's default target_modules for GPT-2 is c_attn; in SiVA's per-block terms, its query and value. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
-import { buildEncoderModel, encoderSettings, encoderTargets, prefixFromConfig, queryAndValue, type EncoderFamilySpec } from '../bert'
+import { buildEncoderModel, encoderSettings, encoderTargets, prefixFromConfig, prefixFromTensors, queryAndValue, type EncoderFamilySpec } from '../bert'
 import type { BuildOptions, BuiltModel, ModelFamily } from '../types'
 import { robertaPositionIds } from './positions'
 
@@ -28,7 +28,7 @@ function build(source: TensorSource, config: ModelDescription, options: BuildOpt
 
 export const robertaFamily: ModelFamily = {
   modelTypes: ['roberta'],
-  targets: (config) => encoderTargets(config, 'roberta', prefixFromConfig(config, 'roberta', 'RobertaModel')),
+  targets: (config, tensors) => encoderTargets(config, 'roberta', tensors ? prefixFromTensors(tensors, 'roberta', 'the checkpoint') : prefixFromConfig(config, 'roberta', 'RobertaModel')),
   defaultTargets: queryAndValue,
   build
 }

@@ -4,11 +4,11 @@
  */
 import type { ModelFamily } from '../types'
 import { buildVitModel } from './model'
-import { prefixFromConfig, vitQueryAndValue, vitTargets } from './targets'
+import { prefixFromConfig, prefixFromTensors, vitQueryAndValue, vitTargets } from './targets'
 
 export const vitFamily: ModelFamily = {
   modelTypes: ['vit'],
-  targets: (config) => vitTargets(config, prefixFromConfig(config)),
+  targets: (config, tensors) => vitTargets(config, tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config)),
   defaultTargets: vitQueryAndValue,
   build: (source, config, options) => buildVitModel(source, config, options)
 }
