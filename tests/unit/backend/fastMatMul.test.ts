@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
@@ -8,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { installFastMatMul, sgemm } from '../../../src/main/engine/backend/fastMatMul'
 import { SOURCE_SHA256 } from '../../../src/main/engine/backend/wasm/gemmWasm.generated'
 import { pythonWithNumpy, repoRoot } from '../../helpers/paths'
+import { wasmSourceHash } from '../../helpers/sourceHash'
 
 /** numpy's float64 product of the same float32 operands: the reference. */
 function numpyMatMul(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], transA: boolean, transB: boolean): Float64Array {
@@ -83,14 +82,6 @@ describe('the float32 matmul kernel', () => {
 
 describe('the committed kernel', () => {
   it('gemmWasm.generated.ts was built from the current C sources (npm run build:wasm)', () => {
-    const dir = join(repoRoot, 'src/main/engine/backend/wasm')
-    const hash = createHash('sha256')
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort()) {
-      hash.update(name)
-      hash.update('\0')
-      hash.update(readFileSync(join(dir, name)))
-      hash.update('\0')
-    }
-    expect(SOURCE_SHA256).toBe(hash.digest('hex'))
+    expect(SOURCE_SHA256).toBe(wasmSourceHash(join(repoRoot, 'src/main/engine/backend/wasm')))
   })
 })

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { svd, SvdInputError, type SvdResult } from '../../../src/main/engine/linalg'
@@ -14,6 +13,7 @@ import {
 } from '../../../src/main/engine/linalg/svdKernel'
 import { SOURCE_SHA256, SVD_WASM_BASE64, SVD_WASM_RELAXED_BASE64 } from '../../../src/main/engine/linalg/wasm/svdWasm.generated'
 import { repoRoot } from '../../helpers/paths'
+import { wasmSourceHash } from '../../helpers/sourceHash'
 
 // Fixtures: numpy's LAPACK SVD of each case (tests/reference/make_svd_fixtures.py). Singular vectors are
 // compared as subspaces, never entry by entry: their signs (and bases within clusters) are arbitrary.
@@ -281,14 +281,6 @@ describe('svd kernel binary', () => {
 
 
   it('svdWasm.generated.ts was built from the current C sources (npm run build:wasm)', () => {
-    const dir = join(repoRoot, 'src/main/engine/linalg/wasm')
-    const hash = createHash('sha256')
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort()) {
-      hash.update(name)
-      hash.update('\0')
-      hash.update(readFileSync(join(dir, name)))
-      hash.update('\0')
-    }
-    expect(SOURCE_SHA256).toBe(hash.digest('hex'))
+    expect(SOURCE_SHA256).toBe(wasmSourceHash(join(repoRoot, 'src/main/engine/linalg/wasm')))
   })
 })
