@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { EncodedDataset, epochOrder, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
+import { EncodedDataset, epochOrder, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
 import type { ModelInputs, ModelTask } from '../models/types'
 import type { TrainConfig } from '../../../shared/training'
 
@@ -40,7 +40,8 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
   const seed = config.seed
   if (config.task === 'image-classify') {
     const processor = await loadImageProcessorConfig(config.model)
-    const prepared = await prepareImageData(config.data, dir, {
+    const reused = options.reuse ? await reopenPreparedImages(dir) : undefined
+    const prepared = reused ?? await prepareImageData(config.data, dir, {
       ...(config.validation !== undefined && { validation: config.validation }),
       validationFraction: config.validationFraction,
       seed,

@@ -5,4 +5,4 @@ export { fitToModel, normalizeToChw, preprocessImage, resizeImage } from './prep
 export { defaultImageProcessorConfig, loadImageProcessorConfig, parseImageProcessorConfig, type ImageProcessorConfig, type RgbTriple } from './preprocessorConfig'
 export { resample, type ResampleFilter } from './resample'
 export { defaultMinSide, validateImageDataset, type ValidateImagesOptions } from './validateImages'
-export { prepareImageData, type PrepareImageOptions, type PreparedImageData } from './prepare'
+export { prepareImageData, reopenPreparedImages, type PrepareImageOptions, type PreparedImageData } from './prepare'

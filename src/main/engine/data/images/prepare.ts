@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../../io/atomicWrite'
-import { labelNames, saveLabelMap } from '../labelMap'
+import { labelNames, loadLabelMap, saveLabelMap } from '../labelMap'
 import { DataNotUsableError } from '../prepare'
 import type { ValidationReport } from '../report'
 import { stratifiedSplit } from '../split'
@@ -31,7 +31,7 @@ export interface PreparedImageData {
 /**
  * An image dataset made ready for a run in `dir`: every image checked (refused with every problem when the
  * data is unusable), the classes numbered and saved as `labels.json`, and a seeded stratified split (or
- * the given validation set) saved as `split.json` with each image's path, so a resumed run sees the same
+ * the given validation set) saved as `split.json` with each image's path and class, so a resumed run sees the same
  * images. Pixels are read later, batch by batch (imageBatches).
  */
 export async function prepareImageData(source: string, dir: string, options: PrepareImageOptions = {}): Promise<PreparedImageData> {
@@ -62,7 +62,27 @@ export async function prepareImageData(source: string, dir: string, options: Pre
   }
 
   await saveLabelMap(join(dir, 'labels.json'), labels)
-  const splitText = `${JSON.stringify({ seed, source, train: train.map((e) => e.path), validation: validation.map((e) => e.path) }, null, 1)}\n`
+  const splitText = `${JSON.stringify({ seed, source, train, validation }, null, 1)}\n`
   await writeFileAtomically(join(dir, 'split.json'), (handle) => writeFile(handle, splitText))
   return { report, labels, labelIds, train, validation }
 }
+
+/**
+ * The split and labels of an earlier prepareImageData call in `dir`, without reading an image again (a
+ * resumed run: its data fingerprint has already been checked). Undefined when anything is missing.
+ */
+export async function reopenPreparedImages(dir: string): Promise<Omit<PreparedImageData, 'report'> | undefined> {
+  try {
+    const split = JSON.parse(await readFile(join(dir, 'split.json'), 'utf8')) as { train: unknown; validation: unknown }
+    const labels = await loadLabelMap(join(dir, 'labels.json'))
+    const entries = (value: unknown): ImageEntry[] | undefined =>
+      Array.isArray(value) && value.every((e) => typeof e === 'object' && e !== null && typeof (e as ImageEntry).path === 'string' && typeof (e as ImageEntry).label === 'string') ? (value as ImageEntry[]) : undefined
+    const train = entries(split.train)
+    const validation = entries(split.validation)
+    if (!train || !validation) return undefined
+    return { labels, labelIds: new Map(labels.map((name, id) => [name, id])), train, validation }
+  } catch {
+    return undefined
+  }
+}
+
