@@ -40,12 +40,6 @@ async function readNorm(loader: WeightLoader, module: string, size: number): Pro
   return [(await loader.read(weight, [size], module)) as tf.Tensor1D, (await loader.read(bias, [size], module)) as tf.Tensor1D]
 }
 
-/** An embedding table [rows, hidden], however many rows the checkpoint has. */
-async function readTable(loader: WeightLoader, name: string, hidden: number): Promise<tf.Tensor2D> {
-  const rows = loader.shapeOf(name)?.[0] ?? 0
-  return (await loader.read(name, [rows, hidden], name)) as tf.Tensor2D
-}
-
 export async function loadEncoder(
   loader: WeightLoader,
   config: ModelDescription,
@@ -56,9 +50,9 @@ export async function loadEncoder(
 ): Promise<Encoder> {
   const { hiddenSize, numHeads, layerNormEps } = settings
   const trainAll = options.trainAll ?? false
-  const words = await readTable(loader, `${prefix}embeddings.word_embeddings.weight`, hiddenSize)
-  const positions = await readTable(loader, `${prefix}embeddings.position_embeddings.weight`, hiddenSize)
-  const types = await readTable(loader, `${prefix}embeddings.token_type_embeddings.weight`, hiddenSize)
+  const words = await loader.table(`${prefix}embeddings.word_embeddings.weight`, hiddenSize)
+  const positions = await loader.table(`${prefix}embeddings.position_embeddings.weight`, hiddenSize)
+  const types = await loader.table(`${prefix}embeddings.token_type_embeddings.weight`, hiddenSize)
   const embeddingNorm = await readNorm(loader, `${prefix}embeddings.LayerNorm`, hiddenSize)
   const act = activation(settings.activation)
 

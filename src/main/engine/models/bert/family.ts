@@ -23,7 +23,7 @@ const bertSpec: EncoderFamilySpec = {
   async loadHead({ loader, settings, prefix, numLabels, linear }) {
     const size = settings.hiddenSize
     const pooler = `${prefix}pooler.dense`
-    const storedPooler = loader.shapeOf(`${pooler}.weight`)?.join(',') === `${size},${size}` && loader.shapeOf(`${pooler}.bias`)?.join(',') === `${size}`
+    const storedPooler = loader.fits(`${pooler}.weight`, [size, size]) && loader.fits(`${pooler}.bias`, [size])
     const poolerDense = storedPooler
       ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, size, size, pooler)
       : await linear(pooler, size, size)

@@ -72,7 +72,7 @@ export async function buildEncoderModel(source: TensorSource, config: ModelDescr
       numLabels,
       async linear(name, outFeatures, inFeatures) {
         // Each new projection draws from its own seed, so adding one never changes another.
-        const made = await headLinear(source, name, outFeatures, inFeatures, settings.initializerRange, seed++)
+        const made = await headLinear(loader, name, outFeatures, inFeatures, settings.initializerRange, seed++)
         headVariables.push(...made.variables)
         headTensors.push(...made.tensors)
         created ||= made.created

@@ -3,6 +3,7 @@ import { matMul, seededNormal } from '../ops'
 import type { BuildOptions, ModelTask } from '../types'
 import type { Gpt2Settings } from './settings'
 import type { Gpt2Weights } from './weights'
+import { variableOf } from '../weights'
 
 /**
  * GPT-2's two task heads. Causal LM: transformers' GPT2LMHeadModel, whose lm_head is tied to the token
@@ -98,9 +99,9 @@ export function lastTokenSelection(mask: Int32Array | undefined, batch: number, 
 export async function sequenceClassificationHead(weights: Gpt2Weights, numLabels: number, settings: Gpt2Settings, options: BuildOptions): Promise<Gpt2Head> {
   const name = 'score.weight'
   const shape = [numLabels, settings.hiddenSize]
-  const fits = weights.shapeOf(name)?.join(',') === shape.join(',')
+  const fits = weights.fits(name, shape)
   const values = fits ? await weights.values(name, shape, 'the classification head') : seededNormal(numLabels * settings.hiddenSize, settings.initializerRange, options.seed ?? 0)
-  const score = tf.tidy(() => tf.variable(tf.tensor2d(values, [numLabels, settings.hiddenSize]), true))
+  const score = variableOf(values, shape) as tf.Variable<tf.Rank.R2>
   return {
     logits(hidden, mask) {
       const [batch, length, size] = hidden.shape

@@ -40,12 +40,6 @@ async function readNorm(weights: Gpt2Weights, module: string, size: number): Pro
   return [(await weights.read(`${module}.weight`, [size], module)) as tf.Tensor1D, (await weights.read(`${module}.bias`, [size], module)) as tf.Tensor1D]
 }
 
-/** An embedding table [rows, hidden], however many rows the checkpoint has. */
-async function readTable(weights: Gpt2Weights, name: string, hidden: number): Promise<tf.Tensor2D> {
-  const rows = weights.shapeOf(name)?.[0] ?? 0
-  return (await weights.read(name, [rows, hidden], name)) as tf.Tensor2D
-}
-
 /**
  * The factor on q that turns ops.attention's 1/√head_size into what the config asks for:
  * scale_attn_weights false drops the 1/√head_size, scale_attn_by_inverse_layer_idx adds 1/(block + 1).
@@ -57,8 +51,8 @@ function queryScale(settings: Gpt2Settings, block: number): number {
 
 async function loadTransformer(weights: Gpt2Weights, settings: Gpt2Settings, prefix: string, options: BuildOptions): Promise<Transformer> {
   const size = settings.hiddenSize
-  const tokens = await readTable(weights, `${prefix}wte.weight`, size)
-  const positions = await readTable(weights, `${prefix}wpe.weight`, size)
+  const tokens = await weights.table(`${prefix}wte.weight`, size)
+  const positions = await weights.table(`${prefix}wpe.weight`, size)
   const targets = gpt2Targets(settings, prefix)
   const known = new Set(targets.map((t) => t.name))
   for (const name of options.linears?.keys() ?? []) {

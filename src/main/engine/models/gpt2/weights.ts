@@ -1,56 +1,16 @@
 import * as tf from '@tensorflow/tfjs'
-import type { TensorSource } from '../../io'
-import { matMul, plainLinear, readFloat32 } from '../ops'
+import { matMul, plainLinear } from '../ops'
 import type { AdaptableLinear, LinearFn } from '../types'
+import { CheckpointWeights } from '../weights'
 
 /**
- * Reads GPT-2's weights out of a checkpoint and owns every tensor it makes, so a failed build or
- * `dispose()` frees them all. Frozen weights are plain tensors; with `trainAll` every weight is a variable
- * in the checkpoint's own layout (Conv1D stays [in, out], c_attn stays fused), listed with its tensor name
- * so full fine-tuning exports name for name.
+ * GPT-2's weights (see CheckpointWeights). With `trainAll`, Conv1D stays [in, out] and c_attn stays fused,
+ * as exported.
  */
-export class Gpt2Weights {
-  readonly baseVariables: tf.Variable[] = []
-  readonly baseTensors: string[] = []
-  private readonly owned: tf.Tensor[] = []
-  private readonly shapes: ReadonlyMap<string, readonly number[]>
+export class Gpt2Weights extends CheckpointWeights {
   /** Fused c_attn variables (trainAll), shared by the q, k and v linears cut from them. */
   private readonly fused = new Map<string, { weight: tf.Tensor2D; bias: tf.Tensor1D }>()
   private lastFused?: { name: string; weight: Float32Array; bias: Float32Array }
-
-  constructor(
-    readonly source: TensorSource,
-    readonly trainAll: boolean
-  ) {
-    this.shapes = new Map(source.tensors.map((t) => [t.name, t.shape]))
-  }
-
-  shapeOf(name: string): readonly number[] | undefined {
-    return this.shapes.get(name)
-  }
-
-  /** A tensor's values, after checking it is there with the expected shape. */
-  async values(name: string, shape: readonly number[], purpose: string): Promise<Float32Array> {
-    const found = this.shapeOf(name)
-    if (!found) throw new Error(`${this.source.source}: no tensor ${name} (needed for ${purpose})`)
-    if (found.length !== shape.length || found.some((size, i) => size !== shape[i])) {
-      throw new Error(`${this.source.source}: tensor ${name} has shape [${found.join(', ')}], expected [${shape.join(', ')}] (${purpose})`)
-    }
-    return readFloat32(this.source, name)
-  }
-
-  /** A base weight: frozen, or (with trainAll) a variable exported as `name`. */
-  async read(name: string, shape: readonly number[], purpose: string): Promise<tf.Tensor> {
-    return this.base(await this.values(name, shape, purpose), shape, name)
-  }
-
-  private base(values: Float32Array, shape: readonly number[], name: string): tf.Tensor {
-    if (!this.trainAll) return this.keep(tf.tensor(values, [...shape], 'float32'))
-    const variable = tf.tidy(() => tf.variable(tf.tensor(values, [...shape], 'float32'), true))
-    this.baseVariables.push(variable)
-    this.baseTensors.push(name)
-    return this.keep(variable)
-  }
 
   /**
    * y = x Wᵀ + b for a Conv1D target. Conv1D stores Wᵀ ([in, out]) already, the layout the matmul wants.
@@ -98,15 +58,8 @@ export class Gpt2Weights {
     return fused
   }
 
-  /** A tensor this loader frees with the model (a head's variables are the model's to free, not this). */
-  keep<T extends tf.Tensor>(tensor: T): T {
-    this.owned.push(tensor)
-    return tensor
-  }
-
-  dispose(): void {
-    for (const tensor of this.owned) tensor.dispose()
-    this.owned.length = 0
+  override dispose(): void {
+    super.dispose()
     this.fused.clear()
     this.lastFused = undefined
   }

@@ -21,8 +21,8 @@ export async function loadEmbeddings(weights: VitWeights, settings: VitSettings,
   const module = `${prefix}embeddings`
   const projection = `${module}.patch_embeddings.projection`
   const project: LinearFn = await weights.linear(`${projection}.weight`, `${projection}.bias`, [hiddenSize, numChannels, patchSize, patchSize], 'the patch embedding')
-  const cls = await weights.tensor(`${module}.cls_token`, [1, 1, hiddenSize], 'the [CLS] token')
-  const positions = await weights.tensor(`${module}.position_embeddings`, [1, numPatches + 1, hiddenSize], `position embeddings for ${settings.imageSize}×${settings.imageSize} images`)
+  const cls = await weights.read(`${module}.cls_token`, [1, 1, hiddenSize], 'the [CLS] token')
+  const positions = await weights.read(`${module}.position_embeddings`, [1, numPatches + 1, hiddenSize], `position embeddings for ${settings.imageSize}×${settings.imageSize} images`)
   return {
     embed(inputs) {
       const batch = checkPixels(inputs, settings)

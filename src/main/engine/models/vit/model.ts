@@ -5,7 +5,8 @@ import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { loadEmbeddings, type PatchEmbeddings } from './embeddings'
 import { vitSettings, type VitSettings } from './settings'
 import { prefixFromTensors, vitTargets } from './targets'
-import { variableOf, VitWeights } from './weights'
+import { variableOf } from '../weights'
+import { VitWeights } from './weights'
 
 /**
  * transformers' ViTForImageClassification in eval mode: patch embeddings, pre-LN encoder layers
@@ -47,7 +48,7 @@ function labelCount(source: TensorSource, config: ModelDescription, options: Bui
 }
 
 async function readNorm(weights: VitWeights, module: string, size: number): Promise<Norm> {
-  return [(await weights.tensor(`${module}.weight`, [size], module)) as tf.Tensor1D, (await weights.tensor(`${module}.bias`, [size], module)) as tf.Tensor1D]
+  return [(await weights.read(`${module}.weight`, [size], module)) as tf.Tensor1D, (await weights.read(`${module}.bias`, [size], module)) as tf.Tensor1D]
 }
 
 export async function buildVitModel(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<VitModel> {
