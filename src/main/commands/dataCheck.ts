@@ -133,10 +133,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   const usable = report.usable && (validation?.usable ?? true)
   if (values.json) process.stdout.write(`${JSON.stringify({ ...report, preview, ...(validation && { validation }), usable })}\n`)
   else {
-    let text = formatReport(report, preview)
-    if (validation) text += `\nvalidation data:\n${formatReport(validation, undefined)}`
-    text += `\n${usable ? 'usable: yes' : `usable: no — fix the ${plural(errorCount(report) + (validation ? errorCount(validation) : 0), 'error')} above`}\n`
-    process.stdout.write(text)
+    process.stdout.write(`${formatReport(report, preview)}${closing(report, validation)}`)
   }
   return usable ? 0 : 1
 }
@@ -168,15 +165,7 @@ async function imageCheck(values: ImageCheckArgs): Promise<number> {
   const columns = { ...(values['path-column'] && { path: values['path-column'] }), ...(values['label-column'] && { label: values['label-column'] }) }
   const config = values.model ? await loadImageProcessorConfig(values.model) : undefined
   const progress = values.quiet ? undefined : new ProgressLine()
-  const onProgress = (file: string) => {
-    let last = -1
-    return (done: number, total: number): void => {
-      const percent = total > 0 ? Math.floor((100 * done) / total) : 100
-      if (percent === last) return
-      last = percent
-      progress?.update(`siva data check: ${basename(file)} ${done}/${total} images`)
-    }
-  }
+  const onProgress = (file: string): ((done: number, total: number) => void) | undefined => progressFor(progress, file, (done, total) => `${done}/${total} images`)
   const report = await validateImageDataset(data, { columns, onProgress: onProgress(data) })
   let validation: ValidationReport | undefined
   if (values.validation) {
@@ -195,9 +184,7 @@ async function imageCheck(values: ImageCheckArgs): Promise<number> {
   if (config) lines.push('', describePreprocessing(config))
   lines.push('', preview.length === 0 ? 'no images to preview' : `first ${plural(preview.length, 'image')}:`)
   for (const row of preview) lines.push(`  ${row.row === undefined ? '' : `row ${row.row}: `}${row.path} → ${JSON.stringify(row.label)}  (${row.size ?? row.problem})`)
-  let text = `${lines.join('\n')}\n`
-  if (validation) text += `\nvalidation data:\n${formatReport(validation, undefined)}`
-  text += `\n${usable ? 'usable: yes' : `usable: no — fix the ${plural(errorCount(report) + (validation ? errorCount(validation) : 0), 'error')} above`}\n`
+  const text = `${lines.join('\n')}\n${closing(report, validation)}`
   process.stdout.write(text)
   return usable ? 0 : 1
 }
@@ -228,15 +215,23 @@ function describePreprocessing(config: ImageProcessorConfig): string {
 }
 
 /** Progress on stderr, at most once per percent so a log of a large file stays short. */
-function progressFor(progress: ProgressLine | undefined, file: string): ((read: number, total: number) => void) | undefined {
+function progressFor(progress: ProgressLine | undefined, file: string, describe: (done: number, total: number, percent: number) => string = (_d, _t, percent) => `${percent}%`): ((done: number, total: number) => void) | undefined {
   if (!progress) return undefined
   let last = -1
-  return (read, total) => {
-    const percent = total > 0 ? Math.floor((100 * read) / total) : 100
+  return (done, total) => {
+    const percent = total > 0 ? Math.floor((100 * done) / total) : 100
     if (percent === last) return
     last = percent
-    progress.update(`siva data check: ${basename(file)} ${percent}%`)
+    progress.update(`siva data check: ${basename(file)} ${describe(done, total, percent)}`)
   }
+}
+
+/** The validation file's report, if any, and the verdict on both. */
+function closing(report: ValidationReport, validation: ValidationReport | undefined): string {
+  const usable = report.usable && (validation?.usable ?? true)
+  const errors = errorCount(report) + (validation ? errorCount(validation) : 0)
+  const validationText = validation ? `\nvalidation data:\n${formatReport(validation, undefined)}` : ''
+  return `${validationText}\n${usable ? 'usable: yes' : `usable: no — fix the ${plural(errors, 'error')} above`}\n`
 }
 
 /** The first examples as the model will see them: the same reader training uses, token ids when a tokenizer is given. */

@@ -25,11 +25,6 @@ export interface BackendChoice {
 
 let chosen: BackendChoice | undefined
 
-/** The backend chosen so far, if any. */
-export function currentBackend(): BackendChoice | undefined {
-  return chosen
-}
-
 /**
  * Choose and initialise the backend. `preferred` 'auto' (default) walks the order above; a named backend
  * is required, and failing to start it is an error that says why. Calling again returns the first choice:

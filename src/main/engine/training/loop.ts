@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../backend'
+import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
 import { familyFor } from '../models/registry'
@@ -11,7 +12,7 @@ import { fingerprintData } from './fingerprint'
 import { accuracy, f1, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
 import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
-import { modelTask, openTrainData, trainOrder, type BatchSource, type TrainBatch, type TrainData } from './trainData'
+import { modelTask, openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
 
 /** What the host lends the loop: SVDs (through its worker pool and cache) and a way to pause. */
 export interface TrainHost {
@@ -200,7 +201,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     }
 
     training: while (state.step < totalSteps && state.epoch < config.epochs) {
-      const order = trainOrder(data.train.size, config.seed, state.epoch)
+      const order = epochOrder(data.train.size, config.seed, state.epoch)
       const remaining = order.subarray(state.cursor * config.batchSize)
       let micro = 0
       let accumulated: tf.Tensor[] | undefined

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { EncodedDataset, epochOrder, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
+import { EncodedDataset, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
 import type { ModelInputs, ModelTask } from '../models/types'
 import type { TrainConfig } from '../../../shared/training'
 
@@ -102,9 +102,4 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
     data.numLabels = prepared.labels.length
   } else if (task === 'regression') data.numLabels = 1
   return data
-}
-
-/** The visiting order of an epoch: every example once, shuffled from (seed, epoch). */
-export function trainOrder(size: number, seed: number, epoch: number): Uint32Array {
-  return epochOrder(size, seed, epoch)
 }
