@@ -178,11 +178,11 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     })
 
     // ---- resume
-    let state: CheckpointState = { step: 0, epoch: 0, cursor: 0, optimizerStep: 0, seconds: 0 }
+    let state: CheckpointState = { step: 0, epoch: 0, cursor: 0, seconds: 0 }
     if (checkpoint) {
       if (checkpoint.tensors.variables.length !== session.variables.length) throw new Error(`${runDir}: its checkpoint holds ${checkpoint.tensors.variables.length} tensors but the model now has ${session.variables.length}; was the checkpoint folder changed?`)
       session.variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(checkpoint.tensors.variables[i]!.values, v.shape))))
-      optimizer.load({ step: checkpoint.state.optimizerStep, moments: checkpoint.tensors.moments })
+      optimizer.load({ step: checkpoint.state.step, moments: checkpoint.tensors.moments })
       state = { ...checkpoint.state }
     }
 
@@ -203,7 +203,6 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     training: while (state.step < totalSteps && state.epoch < config.epochs) {
       const order = epochOrder(data.train.size, config.seed, state.epoch)
       const remaining = order.subarray(state.cursor * config.batchSize)
-      let micro = 0
       let accumulated: tf.Tensor[] | undefined
       let lossSum = 0
       for await (const batch of data.train.batches(remaining, config.batchSize, host.signal)) {
@@ -217,18 +216,17 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
           tf.dispose([...accumulated, ...grads])
           accumulated = sum
         }
-        micro++
         state.cursor++
-        if (micro % accumulate !== 0) continue
+        // Checkpoints fall on optimiser steps, so the cursor counts micro-batches of this step too.
+        if (state.cursor % accumulate !== 0) continue
 
         const scaled = accumulated!.map((g) => tf.div(g, accumulate))
         tf.dispose(accumulated!)
         accumulated = undefined
         const clipped = clipByGlobalNorm(scaled, config.maxGradNorm)
-        const factor = learningRateFactor(state.optimizerStep, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
+        const factor = learningRateFactor(state.step, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
         optimizer.apply(clipped.gradients, factor)
         tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
-        state.optimizerStep++
         state.step++
         const now = performance.now()
         lastSteps = [...lastSteps.slice(-20), { time: now, step: state.step }]

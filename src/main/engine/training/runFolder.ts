@@ -105,12 +105,11 @@ function isJson(line: string): boolean {
 
 /** Where training stood at a checkpoint: enough to continue exactly. */
 export interface CheckpointState {
-  /** Optimiser steps taken. */
+  /** Optimiser steps taken (the optimiser's own step count too). */
   step: number
   epoch: number
   /** Micro-batches of this epoch already consumed. */
   cursor: number
-  optimizerStep: number
   best?: { step: number; metric: number; metrics: Record<string, number> }
   seconds: number
 }
