@@ -48,10 +48,14 @@ export interface LinearWeights {
 }
 
 /** A target's weight exactly as the checkpoint holds it, in nn.Linear orientation: W [out, in] float64, plus its bias. */
-export async function readTargetWeights(source: TensorSource, target: AdaptableLinear): Promise<{ weight: Float64Array; bias?: Float64Array }> {
+export async function readTargetWeights(
+  source: TensorSource,
+  target: AdaptableLinear,
+  read: (name: string) => Promise<Float64Array> = (name) => source.readFloat64(name)
+): Promise<{ weight: Float64Array; bias?: Float64Array }> {
   const info = source.tensors.find((t) => t.name === target.weightTensor)
   if (!info) throw new Error(`${source.source}: no tensor ${target.weightTensor} (needed for ${target.name})`)
-  const stored = await source.readFloat64(target.weightTensor)
+  const stored = await read(target.weightTensor)
   const [rows, cols] = info.shape as [number, number]
   const { inFeatures, outFeatures } = target
   const [start] = target.slice ?? [0, outFeatures]
@@ -66,7 +70,7 @@ export async function readTargetWeights(source: TensorSource, target: AdaptableL
     weight.set(stored.subarray(start * cols, (start + outFeatures) * cols))
   }
   if (!target.biasTensor) return { weight }
-  const bias = await source.readFloat64(target.biasTensor)
+  const bias = await read(target.biasTensor)
   return { weight, bias: bias.slice(start, start + outFeatures) }
 }
 

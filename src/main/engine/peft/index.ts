@@ -63,6 +63,17 @@ export async function adaptTargets(
 ): Promise<{ adapters: Adapter[]; linears: Map<string, LinearFn> }> {
   const adapters: Adapter[] = []
   if (method.kind !== 'adapter') return { adapters, linears: new Map() }
+  // GPT-2's q, k and v blocks come one after another from one fused tensor: read each tensor once.
+  const recent = new Map<string, Float64Array>()
+  const read = async (name: string): Promise<Float64Array> => {
+    let values = recent.get(name)
+    if (!values) {
+      if (recent.size >= 2) recent.clear()
+      values = await source.readFloat64(name)
+      recent.set(name, values)
+    }
+    return values
+  }
   try {
     for (const [i, target] of targets.entries()) {
       options.signal?.throwIfAborted()
@@ -74,7 +85,7 @@ export async function adaptTargets(
       }
       if (override?.k !== undefined) settings.k = override.k
       if (override?.rank !== undefined) settings.rank = override.rank
-      const weights = { target, ...(await readTargetWeights(source, target)) }
+      const weights = { target, ...(await readTargetWeights(source, target, read)) }
       adapters.push(await method.adapt(weights, settings))
       options.onProgress?.(i + 1, targets.length, target.name)
     }
