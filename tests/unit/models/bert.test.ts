@@ -1,6 +1,5 @@
-import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
+import { selectBackend } from '../../../src/main/engine/backend'
 import * as tf from '@tensorflow/tfjs'
-import '@tensorflow/tfjs-backend-wasm'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TensorSource } from '../../../src/main/engine/io'
@@ -40,9 +39,8 @@ const classes = [0, 2, 1]
 let source: TensorSource
 
 beforeAll(async () => {
-  await tf.setBackend('wasm')
-  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
-  installFastMatMul()
+  // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
+  await selectBackend('wasm')
   source = await open(tinyBert)
 })
 

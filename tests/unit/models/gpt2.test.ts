@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs'
-import '@tensorflow/tfjs-backend-wasm'
 import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +10,7 @@ import { matMul, readLinear, seededNormal } from '../../../src/main/engine/model
 import type { AdaptableLinear, BuildOptions, BuiltModel, LinearFn, ModelInputs, ModelTask } from '../../../src/main/engine/models/types'
 import { tempDir, tinyGpt2 } from '../../helpers/paths'
 import { runTorchReference } from './torchReference'
-import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
+import { selectBackend } from '../../../src/main/engine/backend'
 
 // The real hf-internal-testing/tiny-random-gpt2 checkpoint (5 blocks, n_embd 32, vocabulary 1000) against
 // tests/reference/torch_gpt2.py, GPT-2 written from torch primitives.
@@ -159,9 +158,8 @@ async function rewriteCheckpoint(prefix: string, change: (name: string) => strin
 }
 
 beforeAll(async () => {
-  await tf.setBackend('wasm')
-  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
-  installFastMatMul()
+  // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
+  await selectBackend('wasm')
   source = await openCheckpoint(tinyGpt2)
   const tokenizer = await TextTokenizer.load(tinyGpt2)
   const encoded = sentences.map((text) => tokenizer.encode(text).ids)

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs'
-import '@tensorflow/tfjs-backend-wasm'
 import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +10,7 @@ import type { AdaptableLinear, BuiltModel, LinearFn, ModelInputs, ModelTask } fr
 import { vitFamily, VitModel } from '../../../src/main/engine/models/vit'
 import { repoRoot, tempDir } from '../../helpers/paths'
 import { runTorchReference } from './torchReference'
-import { installFastMatMul } from '../../../src/main/engine/backend/fastMatMul'
+import { selectBackend } from '../../../src/main/engine/backend'
 
 const tinyVit = join(repoRoot, 'tests/fixtures/models/tiny-vit')
 const digits = join(repoRoot, 'tests/fixtures/data/images/digits')
@@ -23,9 +22,8 @@ let images: ModelInputs & { pixels: Float32Array }
 const classes = [0, 1, 2]
 
 beforeAll(async () => {
-  await tf.setBackend('wasm')
-  // The engine's own matmul, as selectBackend installs it on wasm: fidelity is checked through it.
-  installFastMatMul()
+  // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
+  await selectBackend('wasm')
   source = await openCheckpoint(tinyVit)
   const processor = await loadImageProcessorConfig(tinyVit)
   expect([processor.source, processor.height, processor.width]).toEqual(['preprocessor_config.json', 32, 32])
