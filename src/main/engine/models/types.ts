@@ -101,4 +101,9 @@ export interface ModelFamily {
   /** PEFT's default targets for this architecture (e.g. q and v). */
   defaultTargets: RegExp
   build(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<BuiltModel>
+  /**
+   * How transformers names this family, for export: the base model's attribute in the classes with a head
+   * (`bert`, `transformer`), and the class it loads for each task (`config.json`'s `architectures`).
+   */
+  transformers: { basePrefix: string; architectures: Partial<Record<ModelTask, string>> }
 }

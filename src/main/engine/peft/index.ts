@@ -12,8 +12,9 @@ import type { AdaptOptions, Adapter, MethodName, PeftMethod } from './types'
 import { bandSize } from './singularBand'
 
 export { bandSize, singularBandAdapter } from './singularBand'
+export { lowRankProduct } from './lowRank'
 export { cachedDecompose, weightHash, type DecomposeOptions } from './svdCache'
-export type { AdaptOptions, Adapter, Decompose, Decomposition, LiveSpectrum, MethodName, PeftMethod, TargetWeights } from './types'
+export type { AdaptOptions, Adapter, Decompose, Decomposition, LiveSpectrum, LowRank, MethodName, PeftMethod, StoredParameters, TargetWeights } from './types'
 
 export const methods: Readonly<Record<MethodName, PeftMethod>> = { siva, svdiff, topk, lora, full, head }
 

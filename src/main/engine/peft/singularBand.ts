@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../models/ops'
-import type { Adapter, Decomposition, TargetWeights } from './types'
+import { columns, lowRankProduct, storedTensor } from './lowRank'
+import type { Adapter, Decompose, Decomposition, LowRank, StoredParameters, TargetWeights } from './types'
 
 /**
  * Train a band of singular values, vectors frozen: y = x Wᵀ + b + ((x V_b) ⊙ δ) U_bᵀ with
@@ -29,6 +30,7 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
   const vbTensor = tf.tensor2d(vb, [n, k])
   // Unnamed: tfjs names must be unique process-wide, and two runs may adapt the same target.
   const delta = tf.tidy(() => tf.variable(tf.zeros([k]), true))
+  const ub = columns(svd.u, m, r, start, end)
 
   const linear = (x: tf.Tensor2D): tf.Tensor2D => {
     const base = matMul(x, weightT)
@@ -42,22 +44,16 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
     linear,
     variables: [delta],
     trainableParameters: k,
-    deltaWeight: () => {
-      const d = delta.dataSync()
-      const out = new Float64Array(m * n)
-      for (let j = 0; j < k; j++) {
-        const col = start + j
-        const dj = d[j]!
-        if (dj === 0) continue
-        for (let i = 0; i < m; i++) {
-          const scale = svd.u[i * r + col]! * dj
-          const row = i * n
-          const vrow = col * n
-          for (let c = 0; c < n; c++) out[row + c] += scale * svd.vt[vrow + c]!
-        }
-      }
-      return out
-    },
+    lowRank: () => bandFactors(ub, svd.vt.subarray(start * n, end * n), delta.dataSync() as Float32Array),
+    deltaWeight: () => lowRankProduct(bandFactors(ub, svd.vt.subarray(start * n, end * n), delta.dataSync() as Float32Array), m, n),
+    stored: () => ({
+      settings: { k, band },
+      tensors: [
+        { name: 'delta', shape: [k], values: Float32Array.from(delta.dataSync()) },
+        { name: 'u_b', shape: [m, k], values: ub, derived: true },
+        { name: 'vt_b', shape: [k, n], values: svd.vt.slice(start * n, end * n), derived: true }
+      ]
+    }),
     spectrum: {
       before: svd.s,
       band,
@@ -76,6 +72,39 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
       delta.dispose()
     }
   }
+}
+
+/** B = U_b diag(δ) [out, k], A = V_bᵀ [k, in]. */
+function bandFactors(ub: Float64Array, vtb: Float64Array, delta: ArrayLike<number>): LowRank {
+  const k = delta.length
+  const b = new Float64Array(ub.length)
+  for (let i = 0; i < b.length; i++) b[i] = ub[i]! * delta[i % k]!
+  return { rank: k, b, a: Float64Array.from(vtb) }
+}
+
+/**
+ * ΔW's factors from a stored band (SiVA, top-k): δ, and U_b and V_bᵀ as stored or, for a compact adapter,
+ * from a fresh SVD of the base weight cut to the stored band.
+ */
+export async function restoreBand(stored: StoredParameters, weights: TargetWeights, decompose: Decompose): Promise<LowRank> {
+  const { name, outFeatures: m, inFeatures: n } = weights.target
+  const band = stored.settings.band
+  if (!band) throw new Error(`${name}: the adapter does not say which singular values it trained (no band)`)
+  const [start, end] = band
+  const k = end - start
+  const delta = storedTensor(stored, 'delta', name)
+  if (delta.length !== k) throw new Error(`${name}: the adapter's delta holds ${delta.length} values for a band of ${k}`)
+  const hasVectors = stored.tensors.some((t) => t.name === 'u_b')
+  if (hasVectors) {
+    const ub = storedTensor(stored, 'u_b', name)
+    const vtb = storedTensor(stored, 'vt_b', name)
+    if (ub.length !== m * k || vtb.length !== k * n) throw new Error(`${name}: the adapter's singular vectors do not fit a ${m}×${n} weight with k = ${k}`)
+    return bandFactors(Float64Array.from(ub), Float64Array.from(vtb), delta)
+  }
+  const svd = await decompose(weights)
+  const r = svd.s.length
+  if (end > r) throw new Error(`${name}: the adapter's band [${start}, ${end}) does not fit the base's ${r} singular values`)
+  return bandFactors(columns(svd.u, m, r, start, end), svd.vt.subarray(start * n, end * n), delta)
 }
 
 /** W [out, in] float64 → Wᵀ [in, out] float32, the layout x Wᵀ multiplies with. */

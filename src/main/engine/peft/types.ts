@@ -43,6 +43,27 @@ export interface LiveSpectrum {
   now(): Float64Array
 }
 
+/**
+ * ΔW = B·A as a product of two thin factors, float64: B [out, rank] and A [rank, in], row-major. Every
+ * adapter method's update has this form (SiVA: B = U_b diag(δ), A = V_bᵀ; LoRA: B = (alpha/r)·B, A = A),
+ * which is what the merged export accumulates and what a PEFT LoRA adapter stores.
+ */
+export interface LowRank {
+  rank: number
+  b: Float64Array
+  a: Float64Array
+}
+
+/**
+ * What a method saves in an adapter file for one target: its own parameters (δ, LoRA's A and B) and the
+ * settings they need. Tensors marked `derived` come from the base weight's SVD; an adapter written
+ * compact leaves them out and loading recomputes them from the base.
+ */
+export interface StoredParameters {
+  settings: { k?: number; band?: [number, number]; rank?: number; alpha?: number }
+  tensors: { name: string; shape: number[]; values: Float32Array | Float64Array; derived?: boolean }[]
+}
+
 /** A target after a method took it over. */
 export interface Adapter {
   target: AdaptableLinear
@@ -51,6 +72,10 @@ export interface Adapter {
   trainableParameters: number
   /** ΔW = W' − W, [out, in] row-major float64, from the variables' current values (for export and checks). */
   deltaWeight(): Float64Array
+  /** ΔW as two thin factors, from the variables' current values. */
+  lowRank(): LowRank
+  /** The method's parameters as an adapter file stores them. */
+  stored(): StoredParameters
   spectrum?: LiveSpectrum
   dispose(): void
 }
@@ -65,4 +90,9 @@ export interface PeftMethod {
   /** Whether adapt() calls `decompose` (so the host can run SVDs ahead, in its worker pool). */
   needsSvd: boolean
   adapt(weights: TargetWeights, options: AdaptOptions): Promise<Adapter>
+  /**
+   * ΔW's factors from parameters an adapter file stored (`stored()` of a trained adapter). Tensors marked
+   * derived may be missing (a compact adapter): then `decompose` gives them back from the base weight.
+   */
+  restore?(stored: StoredParameters, weights: TargetWeights, decompose: Decompose): Promise<LowRank>
 }

@@ -3,16 +3,16 @@ import { selectBackend } from '../backend'
 import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
-import { familyFor } from '../models/registry'
 import type { BuiltModel, ModelTask } from '../models/types'
-import { adaptTargets, countTrainable, methodNamed, selectTargets, type Adapter, type Decompose } from '../peft'
+import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 import { fingerprintData } from './fingerprint'
 import { accuracy, f1, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
 import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
-import { modelTask, openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
+import { adaptOptions, planRun } from './plan'
+import { openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
 
 /** What the host lends the loop: SVDs (through its worker pool and cache) and a way to pause. */
 export interface TrainHost {
@@ -124,25 +124,10 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     // ---- data, model, method
     const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
     const source = await openCheckpoint(config.model)
-    const family = familyFor(source.config, config.model)
-    const task = modelTask(config.task)
-    const method = methodNamed(config.method)
-    const pattern = config.targets ? new RegExp(config.targets) : family.defaultTargets
-    const overrides = (config.overrides ?? []).map((o) => ({ ...o, pattern: new RegExp(o.pattern) }))
-    const allTargets = family.targets(source.config!, source.tensors)
-    const targets = method.kind === 'adapter' ? selectTargets(allTargets, pattern, overrides) : []
-    if (method.kind === 'adapter' && targets.length === 0) throw new Error(`no target matches /${pattern.source}/; targets look like ${allTargets[0]?.name ?? '(none)'}`)
-    const adaptOptions = {
-      seed: config.seed,
-      decompose: host.decompose,
-      overrides,
-      ...(config.perc !== undefined && { perc: config.perc }),
-      ...(config.k !== undefined && { k: config.k }),
-      ...(config.rank !== undefined && { rank: config.rank }),
-      ...(config.alpha !== undefined && { alpha: config.alpha }),
-      ...(host.signal && { signal: host.signal }),
-    }
-    const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...adaptOptions, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
+    const plan = planRun(config, source)
+    const { family, task, method, allTargets, targets } = plan
+    const options = adaptOptions(config, plan, host.decompose, host.signal)
+    const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
     const model = await family.build(source, source.config!, { task, ...(data.numLabels !== undefined && { numLabels: data.numLabels }), linears, trainAll: method.kind === 'full', seed: config.seed })
     const adapterVariables = method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)
     const groups: ParamGroup[] = [

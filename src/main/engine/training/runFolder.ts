@@ -163,11 +163,23 @@ async function prune(root: string, keep: number): Promise<void> {
   for (const leftover of entries.filter((e) => e.endsWith('.tmp'))) await rm(join(root, leftover), { recursive: true, force: true })
 }
 
-export async function readCheckpoint(dir: string, which: 'latest' | 'best' = 'latest'): Promise<{ name: string; state: CheckpointState; tensors: CheckpointTensors } | undefined> {
+/** The checkpoints a run folder holds, by step, oldest first. */
+export async function listCheckpoints(dir: string): Promise<{ name: string; step: number }[]> {
+  let entries: string[]
+  try {
+    entries = await readdir(join(dir, 'checkpoints'))
+  } catch {
+    return []
+  }
+  return entries.filter((e) => /^step-\d+$/.test(e)).sort().map((name) => ({ name, step: Number(name.slice(5)) }))
+}
+
+/** A checkpoint: the newest, the best so far, or the one written at a given step. Undefined when there is none. */
+export async function readCheckpoint(dir: string, which: 'latest' | 'best' | number = 'latest'): Promise<{ name: string; state: CheckpointState; tensors: CheckpointTensors } | undefined> {
   const root = join(dir, 'checkpoints')
   let name: string
   try {
-    name = (JSON.parse(await readFile(join(root, `${which}.json`), 'utf8')) as { name: string }).name
+    name = typeof which === 'number' ? checkpointName(which) : (JSON.parse(await readFile(join(root, `${which}.json`), 'utf8')) as { name: string }).name
     await stat(join(root, name, 'state.json'))
   } catch {
     return undefined

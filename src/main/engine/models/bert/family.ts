@@ -36,5 +36,6 @@ export const bertFamily: ModelFamily = {
   modelTypes: ['bert'],
   targets: (config, tensors) => encoderTargets(config, 'bert', tensors ? prefixFromTensors(tensors, 'bert', 'the checkpoint') : prefixFromConfig(config, 'bert', 'BertModel')),
   defaultTargets: queryAndValue,
+  transformers: { basePrefix: 'bert', architectures: { classification: 'BertForSequenceClassification', regression: 'BertForSequenceClassification' } },
   build: (source, config, options) => buildEncoderModel(source, config, options, bertSpec)
 }

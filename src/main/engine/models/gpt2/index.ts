@@ -11,6 +11,7 @@ export const gpt2Family: ModelFamily = {
   modelTypes: ['gpt2'],
   targets: targetsFromConfig,
   defaultTargets: gpt2QueryAndValue,
+  transformers: { basePrefix: 'transformer', architectures: { 'causal-lm': 'GPT2LMHeadModel', classification: 'GPT2ForSequenceClassification', regression: 'GPT2ForSequenceClassification' } },
   build: (source, config, options) => buildGpt2Model(source, config, options)
 }
 

@@ -30,5 +30,6 @@ export const robertaFamily: ModelFamily = {
   modelTypes: ['roberta'],
   targets: (config, tensors) => encoderTargets(config, 'roberta', tensors ? prefixFromTensors(tensors, 'roberta', 'the checkpoint') : prefixFromConfig(config, 'roberta', 'RobertaModel')),
   defaultTargets: queryAndValue,
+  transformers: { basePrefix: 'roberta', architectures: { classification: 'RobertaForSequenceClassification', regression: 'RobertaForSequenceClassification' } },
   build
 }

@@ -10,6 +10,7 @@ export const vitFamily: ModelFamily = {
   modelTypes: ['vit'],
   targets: (config, tensors) => vitTargets(config, tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config)),
   defaultTargets: vitQueryAndValue,
+  transformers: { basePrefix: 'vit', architectures: { 'image-classification': 'ViTForImageClassification' } },
   build: (source, config, options) => buildVitModel(source, config, options)
 }
 

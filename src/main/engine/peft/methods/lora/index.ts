@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../../../models/ops'
 import { transposeToFloat32 } from '../../singularBand'
-import type { PeftMethod } from '../../types'
+import { lowRankProduct, storedTensor } from '../../lowRank'
+import type { LowRank, PeftMethod } from '../../types'
 
 /**
  * LoRA (Hu et al. 2021) as PEFT sets it up: ΔW = (alpha / r) · B A with A [r, in] drawn uniform in
@@ -40,24 +41,49 @@ export const lora: PeftMethod = {
         const y = tf.add(matMul(x, weightT), tf.mul(matMul(matMul(x, aT), bT), scaling)) as tf.Tensor2D
         return bias ? tf.add(y, bias) : y
       },
-      deltaWeight: () => {
-        const av = aT.dataSync()
-        const bv = bT.dataSync()
-        const out = new Float64Array(m * n)
-        // ΔW[i, c] = scaling · Σ_j B[i, j] A[j, c] = scaling · Σ_j bT[j, i] aT[c, j]
-        for (let i = 0; i < m; i++) for (let c = 0; c < n; c++) {
-          let sum = 0
-          for (let j = 0; j < rank; j++) sum += bv[j * m + i]! * av[c * rank + j]!
-          out[i * n + c] = scaling * sum
-        }
-        return out
-      },
+      lowRank: () => loraFactors(peftA(aT.dataSync(), n, rank), peftB(bT.dataSync(), rank, m), rank, scaling),
+      deltaWeight: () => lowRankProduct(loraFactors(peftA(aT.dataSync(), n, rank), peftB(bT.dataSync(), rank, m), rank, scaling), m, n),
+      stored: () => ({
+        settings: { rank, alpha: options.alpha ?? rank },
+        tensors: [
+          { name: 'lora_A', shape: [rank, n], values: peftA(aT.dataSync(), n, rank) },
+          { name: 'lora_B', shape: [m, rank], values: peftB(bT.dataSync(), rank, m) }
+        ]
+      }),
       dispose: () => {
         for (const t of [weightT, aT, bT]) t.dispose()
         bias?.dispose()
       }
     }
+  },
+  async restore(stored, weights) {
+    const { name, outFeatures: m, inFeatures: n } = weights.target
+    const rank = stored.settings.rank
+    if (rank === undefined) throw new Error(`${name}: the adapter does not give the LoRA rank`)
+    const a = storedTensor(stored, 'lora_A', name)
+    const b = storedTensor(stored, 'lora_B', name)
+    if (a.length !== rank * n || b.length !== m * rank) throw new Error(`${name}: the adapter's LoRA factors do not fit a ${m}×${n} weight at rank ${rank}`)
+    return loraFactors(Float32Array.from(a), Float32Array.from(b), rank, (stored.settings.alpha ?? rank) / rank)
   }
+}
+
+/** PEFT's lora_A [r, in] from our Aᵀ [in, r]. */
+function peftA(aT: ArrayLike<number>, n: number, rank: number): Float32Array {
+  const out = new Float32Array(rank * n)
+  for (let c = 0; c < n; c++) for (let j = 0; j < rank; j++) out[j * n + c] = aT[c * rank + j]!
+  return out
+}
+
+/** PEFT's lora_B [out, r] from our Bᵀ [r, out]. */
+function peftB(bT: ArrayLike<number>, rank: number, m: number): Float32Array {
+  const out = new Float32Array(m * rank)
+  for (let j = 0; j < rank; j++) for (let i = 0; i < m; i++) out[i * rank + j] = bT[j * m + i]!
+  return out
+}
+
+/** ΔW = (alpha / r)·B·A as factors, the scaling folded into B. */
+function loraFactors(a: Float32Array, b: Float32Array, rank: number, scaling: number): LowRank {
+  return { rank, b: Float64Array.from(b, (v) => scaling * v), a: Float64Array.from(a) }
 }
 
 /** FNV-1a of a name, so each target draws its own A from the one seed. */

@@ -1,4 +1,4 @@
-import { bandSize, singularBandAdapter } from '../../singularBand'
+import { bandSize, restoreBand, singularBandAdapter } from '../../singularBand'
 import type { PeftMethod } from '../../types'
 
 /**
@@ -14,5 +14,6 @@ export const siva: PeftMethod = {
     const r = svd.s.length
     const k = bandSize(r, options)
     return singularBandAdapter(weights, svd, [r - k, r])
-  }
+  },
+  restore: restoreBand
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../../../models/ops'
 import { transposeToFloat32 } from '../../singularBand'
-import type { PeftMethod } from '../../types'
+import { lowRankProduct, storedTensor } from '../../lowRank'
+import type { LowRank, PeftMethod } from '../../types'
 
 /**
  * SVDiff: every singular value trains through σ' = ReLU(σ + δ), vectors frozen. Computed as
@@ -40,24 +41,40 @@ export const svdiff: PeftMethod = {
         const y = tf.add(matMul(x, weightT), matMul(tf.mul(matMul(x, vTensor), change), uTensor)) as tf.Tensor2D
         return bias ? tf.add(y, bias) : y
       },
-      deltaWeight: () => {
-        const now = shifted(delta.dataSync())
-        const out = new Float64Array(m * n)
-        for (let j = 0; j < r; j++) {
-          const c = now[j]! - svd.s[j]!
-          if (c === 0) continue
-          for (let i = 0; i < m; i++) {
-            const scale = svd.u[i * r + j]! * c
-            for (let col = 0; col < n; col++) out[i * n + col] += scale * svd.vt[j * n + col]!
-          }
-        }
-        return out
-      },
+      lowRank: () => spectrumFactors(svd.u, svd.vt, svd.s, delta.dataSync()),
+      deltaWeight: () => lowRankProduct(spectrumFactors(svd.u, svd.vt, svd.s, delta.dataSync()), m, n),
+      stored: () => ({
+        settings: { k: r, band: [0, r] },
+        tensors: [
+          { name: 'delta', shape: [r], values: Float32Array.from(delta.dataSync()) },
+          { name: 'sigma', shape: [r], values: svd.s, derived: true },
+          { name: 'u', shape: [m, r], values: svd.u, derived: true },
+          { name: 'vt', shape: [r, n], values: svd.vt, derived: true }
+        ]
+      }),
       spectrum: { before: svd.s, band: [0, r], now: () => shifted(delta.dataSync()).sort().reverse() },
       dispose: () => {
         for (const t of [weightT, uTensor, vTensor, sigma, delta]) t.dispose()
         bias?.dispose()
       }
     }
+  },
+  async restore(stored, weights, decompose) {
+    const { name, outFeatures: m, inFeatures: n } = weights.target
+    const delta = storedTensor(stored, 'delta', name)
+    const svd = stored.tensors.some((t) => t.name === 'u')
+      ? { s: Float64Array.from(storedTensor(stored, 'sigma', name)), u: Float64Array.from(storedTensor(stored, 'u', name)), vt: Float64Array.from(storedTensor(stored, 'vt', name)) }
+      : await decompose(weights)
+    const r = svd.s.length
+    if (delta.length !== r || svd.u.length !== m * r || svd.vt.length !== r * n) throw new Error(`${name}: the adapter's SVDiff parameters do not fit a ${m}×${n} weight (${delta.length} δ for ${r} singular values)`)
+    return spectrumFactors(svd.u, svd.vt, svd.s, delta)
   }
+}
+
+/** B = U diag(ReLU(σ + δ) − σ) [out, r], A = Vᵀ [r, in]. */
+function spectrumFactors(u: Float64Array, vt: Float64Array, s: Float64Array, delta: ArrayLike<number>): LowRank {
+  const r = s.length
+  const change = Float64Array.from(s, (sigma, j) => Math.max(0, sigma + delta[j]!) - sigma)
+  const b = Float64Array.from(u, (value, i) => value * change[i % r]!)
+  return { rank: r, b, a: Float64Array.from(vt) }
 }

@@ -1,4 +1,4 @@
-import { bandSize, singularBandAdapter } from '../../singularBand'
+import { bandSize, restoreBand, singularBandAdapter } from '../../singularBand'
 import type { PeftMethod } from '../../types'
 
 /** Top-k: SiVA's mirror image, training the k largest singular values (the paper's comparison). */
@@ -10,5 +10,6 @@ export const topk: PeftMethod = {
     const svd = await options.decompose(weights)
     const k = bandSize(svd.s.length, options)
     return singularBandAdapter(weights, svd, [0, k])
-  }
+  },
+  restore: restoreBand
 }
