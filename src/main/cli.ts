@@ -1,6 +1,7 @@
 import { inspectCommand } from './commands/inspect'
 import { dataCheckCommand } from './commands/dataCheck'
 import { trainCommand } from './commands/train'
+import { exportCommand } from './commands/export'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -13,6 +14,7 @@ commands:
                    (PATH: a Hugging Face checkpoint folder, a .safetensors file, or a tfjs model.json)
   data check       validate a training file (CSV, TSV, JSONL, .txt, image folders) row by row
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
+  export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
 
 Run 'siva <command> --help' for a command's options.`
 
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inspectCommand(rest)
       case 'train':
         return await trainCommand(rest)
+      case 'export':
+        return await exportCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { CliUsageError } from './errors'
 
@@ -13,4 +15,10 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
 /** "1 matrix", "3 matrices": counts as a person writes them. */
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`
+}
+
+/** Where SVDs are cached between runs: --svd-cache, else $SIVA_SVD_CACHE, else ~/.cache/siva-studio/svd. */
+export function svdCacheFolder(option: unknown): string {
+  if (typeof option === 'string') return resolve(option)
+  return process.env['SIVA_SVD_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'siva-studio', 'svd')
 }

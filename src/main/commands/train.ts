@@ -1,9 +1,8 @@
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { TrainingSession } from '../workers/trainingSession'
-import { parseCommandArgs, plural } from './args'
+import { parseCommandArgs, plural, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
@@ -101,7 +100,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${help}\n`)
     return 0
   }
-  const svdCacheDir = typeof v['svd-cache'] === 'string' ? resolve(v['svd-cache']) : (process.env['SIVA_SVD_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'siva-studio', 'svd'))
+  const svdCacheDir = svdCacheFolder(v['svd-cache'])
   let runDir: string
   let config: TrainConfig | undefined
   if (typeof v['resume'] === 'string') {

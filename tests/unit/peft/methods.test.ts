@@ -149,6 +149,24 @@ describe.each(adapterMethods)('method %s', (method) => {
     }
   })
 
+  it('what an adapter file stores gives back the same ΔW, with its singular vectors or recomputed from the base (compact)', async () => {
+    const { readTargetWeights } = await import('../../../src/main/engine/models/ops')
+    const { lowRankProduct } = await import('../../../src/main/engine/peft')
+    for (const adapter of adapters) {
+      const { outFeatures: m, inFeatures: n } = adapter.target
+      const weights = { target: adapter.target, ...(await readTargetWeights(source, adapter.target)) }
+      const stored = adapter.stored()
+      const expected = adapter.deltaWeight()
+      const compact = { ...stored, tensors: stored.tensors.filter((t) => !t.derived) }
+      for (const form of [stored, compact]) {
+        const factors = await methods[method].restore!(form, weights, inProcess)
+        expect(maxAbs(lowRankProduct(factors, m, n), expected)).toBeLessThanOrEqual(1e-15 * norm(expected) + 1e-300)
+      }
+      // The trainable numbers are what is stored underived: δ, or LoRA's A and B.
+      expect(compact.tensors.reduce((sum, t) => sum + t.values.length, 0)).toBe(adapter.trainableParameters)
+    }
+  })
+
   it('learns: the loss of fitting a target in reach falls by more than half', () => {
     const adapter = adapters[1]!
     adapter.variables.forEach((v, j) => v.assign(method === 'lora' && j === 0 ? tf.tensor(seeded(v.size, 5, 1 / Math.sqrt(32)), v.shape) : tf.zerosLike(v)))

@@ -8,7 +8,7 @@ import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompo
 import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 import { fingerprintData } from './fingerprint'
-import { accuracy, f1, matthews, pearson, perplexity, spearman } from './metrics'
+import { accuracy, f1, keyMetric, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
 import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
 import { adaptOptions, planRun } from './plan'
@@ -174,7 +174,6 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     // ---- the loop
     const accumulate = config.gradientAccumulation
     let lastEval = -1
-    const higherIsBetter = task !== 'causal-lm'
     let lastSteps: { time: number; step: number }[] = [{ time: performance.now(), step: state.step }]
     const saveCheckpoint = async (): Promise<TrainEvent> => {
       state.seconds = (performance.now() - started) / 1000
@@ -232,7 +231,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
 
         if (config.spectraEvery > 0 && state.step % config.spectraEvery === 0 && adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
         if (config.evalEvery > 0 && state.step % config.evalEvery === 0) {
-          yield await evaluate(session, state, config, log, higherIsBetter)
+          yield await evaluate(session, state, config, log)
           lastEval = state.step
         }
         const atEnd = state.step >= totalSteps
@@ -254,12 +253,12 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       state.epoch++
       state.cursor = 0
       if (config.evalEvery === 0 && state.epoch < config.epochs) {
-        yield await evaluate(session, state, config, log, higherIsBetter)
+        yield await evaluate(session, state, config, log)
         lastEval = state.step
       }
     }
 
-    if (lastEval !== state.step) yield await evaluate(session, state, config, log, higherIsBetter)
+    if (lastEval !== state.step) yield await evaluate(session, state, config, log)
     if (adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
     yield await saveCheckpoint()
     yield await log.append({
@@ -332,9 +331,9 @@ function spectraNow(adapters: Adapter[]): LayerSpectrumNow[] {
 }
 
 /** The task's metrics on the validation side; tracks the best step (accuracy, Pearson, or lowest loss for LM). */
-async function evaluate(session: Session, state: CheckpointState, config: TrainConfig, log: EventLog, higherIsBetter: boolean): Promise<TrainEvent> {
+async function evaluate(session: Session, state: CheckpointState, config: TrainConfig, log: EventLog): Promise<TrainEvent> {
   const metrics = await validationMetrics(session, session.data.validation, config.batchSize)
-  const key = session.task === 'regression' ? 'pearson' : session.task === 'causal-lm' ? 'loss' : 'accuracy'
+  const { key, higherIsBetter } = keyMetric(config.task)
   const metric = metrics[key]!
   const better = state.best === undefined || (higherIsBetter ? metric > state.best.metric : metric < state.best.metric)
   if (better && Number.isFinite(metric)) state.best = { step: state.step, metric, metrics }

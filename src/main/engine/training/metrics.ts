@@ -121,3 +121,12 @@ export function perplexity(meanLoss: number): number {
 function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) throw new RangeError(`predictions (${a.length}) and labels (${b.length}) differ in length`)
 }
+
+/**
+ * The metric that picks a run's best checkpoint, per task: accuracy for classification, Pearson's r for
+ * regression, the lowest loss for causal LM.
+ */
+export function keyMetric(task: 'classify' | 'regress' | 'causal-lm' | 'image-classify'): { key: 'accuracy' | 'pearson' | 'loss'; higherIsBetter: boolean } {
+  if (task === 'causal-lm') return { key: 'loss', higherIsBetter: false }
+  return { key: task === 'regress' ? 'pearson' : 'accuracy', higherIsBetter: true }
+}

@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { applyAdapter, exportRun, type ExportKind, type ExportProgress } from '../engine/export'
+import { cachedDecompose } from '../engine/peft'
+import { AnalysisPool } from '../workers/analysisPool'
+import { parseCommandArgs, svdCacheFolder } from './args'
+import { CliUsageError } from './errors'
+import { ProgressLine } from './progress'
+
+const help = `usage: siva export RUN_DIR [--checkpoint best|last|STEP] OUTPUT… [--force] [--json] [--quiet]
+       siva export --apply ADAPTER_DIR --base MODEL_DIR --merged OUT_DIR [--force]
+
+Writes what a run trained, in one or several forms at once:
+
+  --merged DIR       the fine-tuned model in the input checkpoint's own layout (same files, sharding,
+                     names, dtypes): W' = W + ΔW rounded once to the stored dtype; every tensor the
+                     method did not touch is byte-identical to the input. Loads with transformers.
+  --adapter DIR      SiVA Studio's adapter: adapter.json + adapter.safetensors (δ and k per matrix, the
+                     base weights' sha256, and by default the singular vectors used)
+  --compact          with --adapter: leave the singular vectors out (kilobytes; loading recomputes them
+                     from the base and refuses a base whose weights differ)
+  --peft-lora DIR    the same update as a PEFT LoRA adapter (adapter_config.json +
+                     adapter_model.safetensors), for peft, vLLM and TGI
+  --report DIR       report.json and a self-contained report.html
+
+options:
+  --checkpoint C     best (default; the last when the run has no evaluation yet) | last | a step number
+  --force            replace output folders that already exist
+  --svd-cache DIR    where SVDs are kept (default ~/.cache/siva-studio/svd, as for siva train)
+  --json             print the result as JSON on stdout
+  --quiet            no progress line on stderr
+  --apply DIR        put a SiVA Studio adapter onto --base and write the merged model to --merged
+
+Each output is written into a hidden folder beside it and renamed into place when complete, so an
+interrupted export never leaves half a model; free disk space is checked first.`
+
+const kinds: ExportKind[] = ['merged', 'adapter', 'peft-lora', 'report']
+
+export async function exportCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('export', {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      checkpoint: { type: 'string' },
+      merged: { type: 'string' },
+      adapter: { type: 'string' },
+      'peft-lora': { type: 'string' },
+      report: { type: 'string' },
+      compact: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      'svd-cache': { type: 'string' },
+      apply: { type: 'string' },
+      base: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+  if (values.help) {
+    process.stdout.write(`${help}\n`)
+    return 0
+  }
+  const progress = values.quiet ? undefined : new ProgressLine()
+  const controller = new AbortController()
+  const onSigint = (): void => controller.abort(new Error('export cancelled (Ctrl-C); nothing was left half-written'))
+  process.once('SIGINT', onSigint)
+  const pool = new AnalysisPool()
+  const decompose = cachedDecompose(pool.runSvd, { cacheDir: svdCacheFolder(values['svd-cache']), signal: controller.signal })
+  try {
+    if (values.apply !== undefined) return await apply(values, positionals, decompose, controller.signal, progress)
+    if (positionals.length !== 1) throw new CliUsageError(`export takes one RUN_DIR${positionals.length > 1 ? `, got ${positionals.length}` : ''}; see 'siva export --help'`)
+    const runDir = resolve(positionals[0]!)
+    const outputs = Object.fromEntries(kinds.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string]))
+    if (Object.keys(outputs).length === 0) throw new CliUsageError(`say what to export: --merged, --adapter, --peft-lora and/or --report DIR; see 'siva export --help'`)
+    if (values.compact && outputs['adapter'] === undefined) throw new CliUsageError('--compact applies to --adapter')
+    const checkpoint = parseCheckpoint(values.checkpoint, runDir)
+    const result = await exportRun(
+      { runDir, checkpoint, outputs, compact: values.compact, force: values.force },
+      { decompose, signal: controller.signal, onProgress: (p) => progress?.update(describe(p)) }
+    )
+    progress?.done()
+    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    else {
+      process.stderr.write(`siva export: checkpoint ${result.checkpoint.name} (step ${result.checkpoint.step})\n`)
+      for (const output of result.outputs) process.stderr.write(`  ${output.kind.padEnd(9)} ${output.dir}  ${size(output.bytes)}  (${output.files.join(', ')})\n`)
+    }
+    return 0
+  } catch (error) {
+    progress?.done()
+    if (controller.signal.aborted) {
+      process.stderr.write(`siva export: ${(controller.signal.reason as Error).message}\n`)
+      return 130
+    }
+    throw error
+  } finally {
+    process.off('SIGINT', onSigint)
+    await pool.close()
+  }
+}
+
+async function apply(values: Record<string, string | boolean | undefined>, positionals: string[], decompose: ReturnType<typeof cachedDecompose>, signal: AbortSignal, progress: ProgressLine | undefined): Promise<number> {
+  if (positionals.length > 0) throw new CliUsageError('--apply takes no RUN_DIR')
+  if (typeof values['base'] !== 'string' || typeof values['merged'] !== 'string') throw new CliUsageError('--apply needs --base MODEL_DIR and --merged OUT_DIR')
+  const out = resolve(values['merged'])
+  const result = await applyAdapter(resolve(values['apply'] as string), resolve(values['base']), out, {
+    decompose,
+    force: values['force'] === true,
+    signal,
+    onProgress: (done, total, detail) => progress?.update(`siva export: merging ${Math.round((100 * done) / Math.max(1, total))}% ${detail}`)
+  })
+  progress?.done()
+  if (values['json']) process.stdout.write(`${JSON.stringify({ dir: out, ...result }, null, 2)}\n`)
+  else process.stderr.write(`siva export: merged model written to ${out} (${size(result.bytes)} of tensors)\n`)
+  return 0
+}
+
+function parseCheckpoint(option: string | undefined, runDir: string): 'best' | 'last' | number {
+  if (option === undefined) return existsSync(join(runDir, 'checkpoints', 'best.json')) ? 'best' : 'last'
+  if (option === 'best' || option === 'last') return option
+  if (/^\d+$/.test(option)) return Number(option)
+  throw new CliUsageError(`--checkpoint must be best, last or a step number, got '${option}'`)
+}
+
+function describe(p: ExportProgress): string {
+  const percent = p.total > 0 ? ` ${Math.round((100 * p.done) / p.total)}%` : ''
+  return `siva export: ${p.kind}${percent}${p.detail ? ` ${p.detail}` : ''}`
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+}

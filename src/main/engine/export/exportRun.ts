@@ -1,0 +1,172 @@
+import { stat, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { readTargetWeights } from '../models/ops'
+import { weightHash, type Decompose, type LowRank } from '../peft'
+import type { AdaptableLinear } from '../models/types'
+import { writeAdapter } from './adapter'
+import { taskConfigFields } from './configFields'
+import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
+import { peftModules, writePeftLora } from './peftLora'
+import { buildReport } from './report'
+import { renderReportHtml } from './reportHtml'
+import { checkDestination, checkFreeSpace, writeInPlace } from './outputFolder'
+import { restoreRun, type CheckpointChoice, type RestoredRun } from './restoreRun'
+
+export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
+
+export interface ExportRequest {
+  runDir: string
+  /** Which checkpoint: 'best' (default), 'last', or a step number. */
+  checkpoint?: CheckpointChoice
+  /** Output folders, any number of them at once. */
+  outputs: Partial<Record<ExportKind, string>>
+  /** The SiVA adapter without the singular vectors (recomputed from the base on load). */
+  compact?: boolean
+  /** Replace output folders that already exist. */
+  force?: boolean
+}
+
+export interface ExportProgress {
+  kind: ExportKind | 'restore'
+  done: number
+  total: number
+  detail?: string
+}
+
+export interface ExportResult {
+  checkpoint: { name: string; step: number }
+  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[] }[]
+}
+
+/**
+ * Export a trained run: a merged checkpoint in the input's own layout, SiVA Studio's adapter, the same
+ * update as a PEFT LoRA adapter, and the run report, several at once. Each output is written into a hidden
+ * sibling folder and renamed into place only when complete: a crash or a full disk midway leaves no
+ * half-written model where the user expects a whole one. Existing folders are replaced only with `force`,
+ * and free space is checked before anything is written.
+ */
+export async function exportRun(request: ExportRequest, host: { decompose: Decompose; onProgress?: (progress: ExportProgress) => void; signal?: AbortSignal }): Promise<ExportResult> {
+  const outputs = Object.entries(request.outputs).filter(([, dir]) => dir !== undefined).map(([kind, dir]) => ({ kind: kind as ExportKind, dir: resolve(dir!) }))
+  if (outputs.length === 0) throw new Error('nothing to export: choose at least one of merged, adapter, peft-lora, report')
+  const seen = new Map<string, ExportKind>()
+  for (const { kind, dir } of outputs) {
+    const other = seen.get(dir)
+    if (other) throw new Error(`${dir}: given for both ${other} and ${kind}; each export needs its own folder`)
+    seen.set(dir, kind)
+    if (dir === resolve(request.runDir) || resolve(request.runDir).startsWith(`${dir}/`)) throw new Error(`${dir}: would replace the run folder itself; choose another folder`)
+    await checkDestination(dir, request.force ?? false)
+  }
+
+  const restored = await restoreRun(request.runDir, request.checkpoint ?? 'best', host.decompose, { ...(host.signal && { signal: host.signal }) })
+  try {
+    const { plan } = restored
+    const needsUpdates = outputs.some((o) => o.kind !== 'report')
+    if (needsUpdates) refuseUnsupported(restored, outputs.map((o) => o.kind))
+    const lowRank = restored.adapters.map((a) => ({ target: a.target, factors: a.lowRank() }))
+    const renamePrefix = bareWithNewHead(restored) ? `${plan.family.transformers.basePrefix}.` : undefined
+    const updates: WeightUpdates = { lowRank, replaced: [...restored.head.tensors, ...restored.base], ...(renamePrefix && { renamePrefix }) }
+    const configFields = taskConfigFields(plan.family, plan.task, restored.labels, restored.source.config?.raw ?? {})
+    const modelDir = (await stat(restored.config.model)).isDirectory() ? restored.config.model : dirname(restored.config.model)
+
+    // Free space, per file system, before writing anything.
+    const needs = new Map<string, number>()
+    for (const { kind, dir } of outputs) {
+      const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : adapterBytes(restored, lowRank, kind, request.compact ?? false)
+      const parent = dirname(dir)
+      needs.set(parent, (needs.get(parent) ?? 0) + bytes)
+    }
+    for (const [parent, bytes] of needs) await checkFreeSpace(parent, bytes)
+
+    const result: ExportResult = { checkpoint: { name: restored.checkpoint.name, step: restored.checkpoint.state.step }, outputs: [] }
+    for (const { kind, dir } of outputs) {
+      host.signal?.throwIfAborted()
+      const progress = (done: number, total: number, detail?: string): void => host.onProgress?.({ kind, done, total, ...(detail !== undefined && { detail }) })
+      const files = await writeInPlace(dir, request.force ?? false, async (staging) => {
+        switch (kind) {
+          case 'merged':
+            return (await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }) })).files
+          case 'adapter':
+            return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress)
+          case 'peft-lora':
+            return writePeft(restored, lowRank, staging)
+          case 'report': {
+            const report = await buildReport(restored.runDir, { checkpoint: restored.checkpoint.name })
+            // Compact: a long run's curves would take tens of megabytes indented.
+            await writeFile(join(staging, 'report.json'), `${JSON.stringify(report)}\n`)
+            await writeFile(join(staging, 'report.html'), renderReportHtml(report))
+            return ['report.json', 'report.html']
+          }
+        }
+      })
+      let bytes = 0
+      for (const file of files) bytes += (await stat(join(dir, file))).size
+      progress(1, 1)
+      result.outputs.push({ kind, dir, bytes, files })
+    }
+    return result
+  } finally {
+    await restored.close()
+  }
+}
+
+/** The report holds about what events.jsonl does, twice over at most (JSON and the page), plus the page's frame. */
+async function reportBytes(runDir: string): Promise<number> {
+  const events = await stat(join(runDir, 'events.jsonl')).then((s) => s.size, () => 0)
+  return 2 * events + 1024 * 1024
+}
+
+/** What cannot be exported in which form, said before anything is written. */
+function refuseUnsupported(restored: RestoredRun, kinds: ExportKind[]): void {
+  const method = restored.plan.method
+  if (method.kind === 'full' && kinds.includes('adapter')) throw new Error('full fine-tuning changes every weight, so there is no adapter to write: export --merged instead')
+  if (method.kind !== 'adapter' && kinds.includes('peft-lora')) throw new Error(`a ${method.name === 'head' ? 'head-only' : 'full fine-tuning'} run has no low-rank update to write as LoRA: export --merged${method.name === 'head' ? ' or --adapter' : ''} instead`)
+}
+
+/** A bare checkpoint (BertModel's names, no `bert.` prefix) that now has a head: transformers only loads it with the prefix. */
+function bareWithNewHead(restored: RestoredRun): boolean {
+  if (restored.head.tensors.length === 0) return false
+  const prefix = `${restored.plan.family.transformers.basePrefix}.`
+  return !restored.source.tensors.some((t) => t.name.startsWith(prefix))
+}
+
+function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], kind: ExportKind, compact: boolean): number {
+  const head = restored.head.tensors.reduce((sum, t) => sum + 4 * t.values.length, 0)
+  if (kind === 'peft-lora') return head + lowRank.reduce((sum, { target, factors }) => sum + 4 * factors.rank * (target.outFeatures * 3 + target.inFeatures), 0) + 65536
+  return head + restored.adapters.reduce((sum, a) => sum + a.stored().tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
+}
+
+async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void): Promise<string[]> {
+  const adapters = []
+  for (const [i, adapter] of restored.adapters.entries()) {
+    const weights = { target: adapter.target, ...(await readTargetWeights(restored.source, adapter.target)) }
+    adapters.push({ target: adapter.target, stored: adapter.stored(), weightSha256: weightHash(weights) })
+    progress(i + 1, restored.adapters.length + 1, adapter.target.name)
+  }
+  const config = restored.source.config
+  await writeAdapter(
+    dir,
+    { method: restored.plan.method.name, adapters, head: restored.head.tensors, ...(renamePrefix && { renamePrefix }) },
+    {
+      base: { model: resolve(restored.config.model), ...(config?.modelType && { modelType: config.modelType }), ...(config?.architectures && { architectures: config.architectures }) },
+      task: restored.config.task,
+      ...(restored.labels && { labels: restored.labels }),
+      config: configFields,
+      run: { dir: resolve(restored.runDir), checkpoint: restored.checkpoint.name, step: restored.checkpoint.state.step }
+    },
+    compact
+  )
+  return ['adapter.json', 'adapter.safetensors']
+}
+
+async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], dir: string): Promise<string[]> {
+  const shapes = new Map(restored.source.tensors.map((t) => [t.name, t.shape]))
+  const modules = peftModules(lowRank, (tensor) => shapes.get(tensor)!)
+  await writePeftLora(dir, modules, {
+    task: restored.plan.task,
+    baseModel: resolve(restored.config.model),
+    fanInFanOut: lowRank.some((u) => u.target.conv1d),
+    basePrefix: restored.plan.family.transformers.basePrefix,
+    head: restored.head.tensors
+  })
+  return ['adapter_config.json', 'adapter_model.safetensors']
+}

@@ -1,0 +1,225 @@
+import { copyFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { decodeToFloat64, dtypeByteSize, encodeFloat64, elementCount, isFloatDtype, type Dtype, type FloatEncoding } from '../io/dtypes'
+import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeFileAtomically, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
+import { readJsonObject } from '../io/jsonFile'
+import type { AdaptableLinear } from '../models/types'
+import { lowRankProduct, type LowRank } from '../peft'
+import type { TrainedTensor } from './restoreRun'
+
+/** What training changed, in terms of the checkpoint: low-rank updates of targets and tensors replaced whole. */
+export interface WeightUpdates {
+  /** ΔW = B·A per target, nn.Linear orientation; several targets may share a tensor (GPT-2's fused c_attn). */
+  lowRank: { target: AdaptableLinear; factors: LowRank }[]
+  /** New values in the checkpoint's layout: a task head, or every weight after full fine-tuning. A name the checkpoint lacks is added. */
+  replaced: TrainedTensor[]
+  /** Prefix every checkpoint tensor name with this (a bare BertModel checkpoint given a head: transformers expects `bert.` then). */
+  renamePrefix?: string
+}
+
+export interface MergeProgress {
+  (doneBytes: number, totalBytes: number, detail: string): void
+}
+
+/** One output file of the checkpoint, in the input's order. */
+interface OutputFile {
+  name: string
+  input?: string
+  tensors: TensorInfo[]
+  metadata: Record<string, string>
+  added: TrainedTensor[]
+}
+
+/** Weight files of other formats: copying them would ship the old, unmerged weights beside the new ones. */
+const staleWeights = /\.(bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|safetensors)$|\.safetensors\.index\.json$/i
+
+/**
+ * Plan a merged checkpoint: the input's files in its order, each with its tensors in data order, and new
+ * tensors added to the last file. Returns the files and the bytes the tensors will take.
+ */
+async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<{ files: OutputFile[]; index?: string; tensorBytes: number }> {
+  let inputs: string[]
+  let index: string | undefined
+  if (source instanceof ShardedSafetensors) {
+    index = source.indexPath
+    inputs = [...new Set(source.tensors.map((t) => t.file))]
+  } else if (source instanceof SafetensorsFile) inputs = [source.path]
+  else throw new Error(`${source.source}: a merged checkpoint is written in the input's own format, and only safetensors checkpoints are supported (this is ${source.format})`)
+  const files: OutputFile[] = []
+  for (const input of inputs) {
+    const file = await openSafetensors(input)
+    try {
+      files.push({ name: basename(input), input, tensors: [...file.tensors].sort((a, b) => a.byteOffset - b.byteOffset), metadata: file.metadata, added: [] })
+    } finally {
+      await file.close()
+    }
+  }
+  const present = new Set(source.tensors.map((t) => t.name))
+  for (const tensor of updates.replaced) if (!present.has(tensor.name)) files.at(-1)!.added.push(tensor)
+  const replacedShape = new Map(updates.replaced.map((t) => [t.name, t.shape]))
+  let tensorBytes = 0
+  for (const file of files) {
+    for (const t of file.tensors) tensorBytes += elementCount(replacedShape.get(t.name) ?? t.shape) * dtypeByteSize[t.dtype]
+    for (const t of file.added) tensorBytes += elementCount(t.shape) * dtypeByteSize[headDtype(source)]
+  }
+  return { files, ...(index !== undefined && { index }), tensorBytes }
+}
+
+/** The dtype new tensors are stored in: the checkpoint's most common floating-point dtype. */
+function headDtype(source: TensorSource): FloatEncoding {
+  const counts = new Map<Dtype, number>()
+  for (const t of source.tensors) if (isFloatDtype(t.dtype)) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + elementCount(t.shape))
+  const [best] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['F32']
+  return best as FloatEncoding
+}
+
+/** Bytes a merged checkpoint of `source` will take on disk (tensors plus the folder's other files), for the free-space check. */
+export async function mergedSize(source: TensorSource, modelDir: string, updates: WeightUpdates): Promise<number> {
+  const { tensorBytes, files } = await planFiles(source, updates)
+  let others = 0
+  for (const name of await copiedFiles(modelDir)) others += (await stat(join(modelDir, name))).size
+  // Headers: a few hundred bytes per tensor at most.
+  return tensorBytes + others + files.reduce((sum, f) => sum + 256 * (f.tensors.length + f.added.length), 0)
+}
+
+/** The folder's files a merged checkpoint copies as they are: config, tokenizer and preprocessor files, and anything else but weights. */
+async function copiedFiles(modelDir: string): Promise<string[]> {
+  const names: string[] = []
+  for (const entry of await readdir(modelDir, { withFileTypes: true })) {
+    if (entry.isFile() && !staleWeights.test(entry.name) && entry.name !== 'config.json') names.push(entry.name)
+  }
+  return names.sort()
+}
+
+/**
+ * Write the merged checkpoint into `outDir` (an empty folder the caller renames into place when all is
+ * written): the input's file names, sharding, tensor order, names, shapes, dtypes and `__metadata__`.
+ * A target's tensor becomes W + ΔW, summed in float64 from the stored values and rounded once to the
+ * stored dtype (ties to even); every tensor nothing touched is copied byte for byte. config.json gets
+ * `configFields`; the folder's other files (tokenizer, preprocessor) are copied, other weight formats are not.
+ */
+export async function writeMergedCheckpoint(
+  source: TensorSource,
+  modelDir: string,
+  updates: WeightUpdates,
+  configFields: Record<string, unknown>,
+  outDir: string,
+  options: { onProgress?: MergeProgress; signal?: AbortSignal } = {}
+): Promise<{ files: string[]; bytes: number; changed: string[]; added: string[] }> {
+  const { files, index, tensorBytes } = await planFiles(source, updates)
+  const byTensor = new Map<string, { target: AdaptableLinear; factors: LowRank }[]>()
+  for (const update of updates.lowRank) {
+    const list = byTensor.get(update.target.weightTensor) ?? []
+    list.push(update)
+    byTensor.set(update.target.weightTensor, list)
+  }
+  const replaced = new Map(updates.replaced.map((t) => [t.name, t]))
+  const newDtype = headDtype(source)
+  const prefix = updates.renamePrefix ?? ''
+  const changed: string[] = []
+  let done = 0
+  const weightMap: Record<string, string> = {}
+
+  for (const file of files) {
+    const reader = await openSafetensors(file.input!)
+    try {
+      const tensors: TensorToWrite[] = file.tensors.map((info) => {
+        const replacement = replaced.get(info.name)
+        const lowRank = byTensor.get(info.name)
+        const shape = replacement?.shape ?? info.shape
+        if (replacement || lowRank) changed.push(info.name)
+        return {
+          name: prefix + info.name,
+          dtype: info.dtype,
+          shape,
+          data: async () => {
+            options.signal?.throwIfAborted()
+            let bytes: Uint8Array
+            if (replacement) bytes = encodeChecked(replacement.values, info.dtype, info.name, source.source)
+            else if (lowRank) bytes = encodeChecked(mergeLowRank(info, await reader.readRaw(info.name), lowRank), info.dtype, info.name, source.source)
+            else bytes = await reader.readRaw(info.name)
+            done += bytes.byteLength
+            options.onProgress?.(done, tensorBytes, info.name)
+            return bytes
+          }
+        }
+      })
+      for (const tensor of file.added) {
+        tensors.push({
+          name: tensor.name,
+          dtype: newDtype,
+          shape: tensor.shape,
+          data: () => {
+            const bytes = encodeChecked(tensor.values, newDtype, tensor.name, source.source)
+            done += bytes.byteLength
+            options.onProgress?.(done, tensorBytes, tensor.name)
+            return bytes
+          }
+        })
+      }
+      for (const t of tensors) weightMap[t.name] = file.name
+      await writeSafetensors(join(outDir, file.name), tensors, file.metadata)
+    } finally {
+      await reader.close()
+    }
+  }
+
+  if (index) {
+    // Keep the index's own fields; the weight map and total size follow what was written.
+    const document = await readJsonObject(index)
+    const metadata = typeof document['metadata'] === 'object' && document['metadata'] !== null ? { ...(document['metadata'] as Record<string, unknown>) } : {}
+    metadata['total_size'] = tensorBytes
+    const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    await writeJson(join(outDir, basename(index)), { ...document, metadata, weight_map: sortedMap })
+  }
+  const config = (await readJsonObject(join(modelDir, 'config.json'), { optional: true })) ?? {}
+  await writeJson(join(outDir, 'config.json'), { ...config, ...configFields })
+  const copied = await copiedFiles(modelDir)
+  for (const name of copied) await copyFile(join(modelDir, name), join(outDir, name))
+  return {
+    files: [...files.map((f) => f.name), ...(index ? [basename(index)] : []), 'config.json', ...copied],
+    bytes: tensorBytes,
+    changed,
+    added: files.flatMap((f) => f.added.map((t) => t.name))
+  }
+}
+
+/** W + Σ ΔW of the targets stored in this tensor, in float64, in the tensor's stored layout. */
+function mergeLowRank(info: TensorInfo, raw: Uint8Array, updates: { target: AdaptableLinear; factors: LowRank }[]): Float64Array {
+  if (!isFloatDtype(info.dtype)) throw new Error(`${info.name}: stored as ${info.dtype}, which cannot take a weight update`)
+  const merged = decodeToFloat64(raw, info.dtype)
+  const [, cols] = info.shape as [number, number]
+  for (const { target, factors } of updates) {
+    const { outFeatures: m, inFeatures: n } = target
+    const delta = lowRankProduct(factors, m, n)
+    const [start] = target.slice ?? [0, m]
+    if (target.conv1d) {
+      // Stored [in, total out]: ΔW[o, i] lands at row i, column start + o.
+      for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) merged[i * cols + start + o] += delta[o * n + i]!
+    } else {
+      for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) merged[(start + o) * n + i] += delta[o * n + i]!
+    }
+  }
+  return merged
+}
+
+/** Encode to the stored dtype, refusing values that are not finite there (a diverged run, or an F16 overflow). */
+function encodeChecked(values: ArrayLike<number>, dtype: Dtype, name: string, source: string): Uint8Array {
+  if (!isFloatDtype(dtype)) throw new Error(`${name}: stored as ${dtype}, which cannot take trained values`)
+  const bytes = encodeFloat64(values, dtype as FloatEncoding)
+  const decoded = decodeToFloat64(bytes, dtype)
+  for (let i = 0; i < decoded.length; i++) {
+    if (!Number.isFinite(decoded[i]!)) {
+      const why = Number.isFinite(values[i]!) ? `${values[i]} does not fit ${dtype}` : `the trained value is ${values[i]}`
+      throw new Error(`${source}: merged tensor ${name} has a non-finite value at element ${i} (${why}); export an earlier checkpoint of the run`)
+    }
+  }
+  return bytes
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`
+  await writeFileAtomically(file, (handle) => writeFile(handle, text))
+}
+
+export { writeJson as writeJsonFile }

@@ -1,0 +1,117 @@
+import { join } from 'node:path'
+import { writeSafetensors, type TensorToWrite } from '../io'
+import type { AdaptableLinear, ModelTask } from '../models/types'
+import type { LowRank } from '../peft'
+import { writeJsonFile } from './merged'
+import type { TrainedTensor } from './restoreRun'
+
+/**
+ * The same update as a PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`), which
+ * PEFT, vLLM and TGI load. Any low-rank ΔW = B·A is a LoRA: for SiVA, lora_B = U_b diag(δ) and
+ * lora_A = V_bᵀ with lora_alpha = r = k, so PEFT's scaling alpha/r is 1. Targets that share one module
+ * (GPT-2's c_attn holds q, k and v) become one LoRA whose rank is the sum of theirs: lora_A stacks their
+ * A's, lora_B places each B on its block of output rows.
+ */
+
+export interface PeftModule {
+  /** Module name in the model with its head, as PEFT's target_modules matches it. */
+  module: string
+  rank: number
+  /** [rank, in] and [out, rank] as float32, row-major: what PEFT stores. */
+  loraA: Float32Array
+  loraB: Float32Array
+  inFeatures: number
+  outFeatures: number
+}
+
+/** The module a target belongs to: itself, or for a block of a fused tensor, the fused module. */
+export function moduleOf(target: AdaptableLinear): string {
+  return target.slice ? target.name.slice(0, target.name.lastIndexOf('.')) : target.name
+}
+
+/** Group the targets' factors into PEFT modules. `storedShape` gives each weight tensor's stored shape. */
+export function peftModules(updates: { target: AdaptableLinear; factors: LowRank }[], storedShape: (tensor: string) => readonly number[]): PeftModule[] {
+  const groups = new Map<string, { target: AdaptableLinear; factors: LowRank }[]>()
+  for (const update of updates) {
+    const name = moduleOf(update.target)
+    groups.set(name, [...(groups.get(name) ?? []), update])
+  }
+  return [...groups.entries()].map(([module, members]) => {
+    const first = members[0]!.target
+    const shape = storedShape(first.weightTensor)
+    // nn.Linear stores [out, in]; GPT-2's Conv1D [in, out].
+    const [outFeatures, inFeatures] = first.conv1d ? [shape[1]!, shape[0]!] : [shape[0]!, shape[1]!]
+    const rank = members.reduce((sum, m) => sum + m.factors.rank, 0)
+    const loraA = new Float32Array(rank * inFeatures)
+    const loraB = new Float32Array(outFeatures * rank)
+    let offset = 0
+    for (const { target, factors } of members) {
+      const { outFeatures: m, inFeatures: n } = target
+      if (n !== inFeatures) throw new Error(`${target.name}: ${n} inputs, but its module ${module} takes ${inFeatures}`)
+      const [start] = target.slice ?? [0, m]
+      loraA.set(factors.a, offset * inFeatures)
+      for (let i = 0; i < m; i++) for (let j = 0; j < factors.rank; j++) loraB[(start + i) * rank + offset + j] = factors.b[i * factors.rank + j]!
+      offset += factors.rank
+    }
+    return { module, rank, loraA, loraB, inFeatures, outFeatures }
+  })
+}
+
+const taskTypes: Partial<Record<ModelTask, string>> = { classification: 'SEQ_CLS', regression: 'SEQ_CLS', 'causal-lm': 'CAUSAL_LM' }
+
+/**
+ * Write a PEFT LoRA adapter into `dir`. `head` tensors go in as PEFT saves `modules_to_save`
+ * (`base_model.model.<tensor name>`), their modules listed in modules_to_save.
+ */
+export async function writePeftLora(
+  dir: string,
+  modules: PeftModule[],
+  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[] }
+): Promise<{ rank: number; rankPattern: Record<string, number> }> {
+  if (modules.length === 0) throw new Error('no adapted modules to write as LoRA')
+  // The most common rank is `r`; others go in rank_pattern (and alpha_pattern, so every scaling stays 1).
+  const counts = new Map<number, number>()
+  for (const m of modules) counts.set(m.rank, (counts.get(m.rank) ?? 0) + 1)
+  const rank = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0]
+  const rankPattern: Record<string, number> = {}
+  // Pattern keys without the base prefix ("encoder.layer.0.attention.self.query"): PEFT versions differ on
+  // whether a key must follow a dot, and such a key matches under both readings while staying unique.
+  for (const m of modules) if (m.rank !== rank) rankPattern[patternKey(m.module, options.basePrefix)] = m.rank
+  const headModules = [...new Set(options.head.map((t) => headModule(t.name, options.basePrefix)))]
+  const tensors: TensorToWrite[] = modules.flatMap((m) => [
+    { name: `base_model.model.${m.module}.lora_A.weight`, dtype: 'F32' as const, shape: [m.rank, m.inFeatures], data: m.loraA },
+    { name: `base_model.model.${m.module}.lora_B.weight`, dtype: 'F32' as const, shape: [m.outFeatures, m.rank], data: m.loraB }
+  ])
+  for (const t of options.head) tensors.push({ name: `base_model.model.${t.name}`, dtype: 'F32', shape: t.shape, data: t.values })
+  await writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' })
+  await writeJsonFile(join(dir, 'adapter_config.json'), {
+    peft_type: 'LORA',
+    task_type: taskTypes[options.task] ?? null,
+    base_model_name_or_path: options.baseModel,
+    revision: null,
+    inference_mode: true,
+    r: rank,
+    lora_alpha: rank,
+    lora_dropout: 0,
+    fan_in_fan_out: options.fanInFanOut,
+    bias: 'none',
+    target_modules: modules.map((m) => m.module),
+    modules_to_save: headModules.length > 0 ? headModules : null,
+    rank_pattern: rankPattern,
+    alpha_pattern: rankPattern,
+    init_lora_weights: true,
+    layers_to_transform: null,
+    layers_pattern: null
+  })
+  return { rank, rankPattern }
+}
+
+function patternKey(module: string, basePrefix: string): string {
+  return module.startsWith(`${basePrefix}.`) ? module.slice(basePrefix.length + 1) : module
+}
+
+/** The module PEFT wraps to save a head tensor: the top-level head (`classifier`, `score`), or a new part of the base (`bert.pooler.dense`). */
+function headModule(tensor: string, basePrefix: string): string {
+  const path = tensor.split('.').slice(0, -1)
+  return path[0] === basePrefix ? path.join('.') : path[0]!
+}

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { selectBackend } from '../backend'
+import { loadLabelMap } from '../data'
+import { openCheckpoint, type TensorSource } from '../io'
+import type { BuiltModel } from '../models/types'
+import { adaptTargets, type Adapter, type Decompose } from '../peft'
+import { adaptOptions, planRun, type RunPlan } from '../training/plan'
+import { EventLog, listCheckpoints, readCheckpoint, readRunInfo, type CheckpointState, type RunInfo } from '../training/runFolder'
+import type { TrainConfig } from '../../../shared/training'
+
+/** Which checkpoint of a run to export: the best by the run's metric, the newest, or the one at a step. */
+export type CheckpointChoice = 'best' | 'last' | number
+
+/** A trained tensor in the checkpoint's own layout, under the name the checkpoint would give it. */
+export interface TrainedTensor {
+  name: string
+  shape: number[]
+  values: Float32Array
+}
+
+/** A run brought back from its folder: the model's checkpoint, the method's adapters with their trained values, the head. */
+export interface RestoredRun {
+  runDir: string
+  info: RunInfo
+  config: TrainConfig
+  checkpoint: { name: string; state: CheckpointState }
+  source: TensorSource
+  plan: RunPlan
+  /** Adapter methods: one per target, holding the trained values. */
+  adapters: Adapter[]
+  /** The task head as trained (new or the checkpoint's own); empty for GPT-2's tied LM head. */
+  head: { created: boolean; tensors: TrainedTensor[] }
+  /** Full fine-tuning: every weight as trained. */
+  base: TrainedTensor[]
+  /** Classification: class names in id order. */
+  labels?: string[]
+  /** With keepModel: the model as trained (adapters in place, head set), ready to run. */
+  model?: BuiltModel
+  close(): Promise<void>
+}
+
+/**
+ * Rebuild a run at one of its checkpoints: the same targets and settings as training (planRun), the SVDs
+ * from `decompose` (the cache makes this cheap), and every trainable variable set to the checkpoint's
+ * values, in the order the loop saved them.
+ */
+export async function restoreRun(runDir: string, which: CheckpointChoice, decompose: Decompose, options: { signal?: AbortSignal; keepModel?: boolean } = {}): Promise<RestoredRun> {
+  const info = await readRunInfo(runDir)
+  const config = info.config
+  const checkpoint = await readCheckpoint(runDir, which === 'last' ? 'latest' : which)
+  if (!checkpoint) {
+    const held = await listCheckpoints(runDir)
+    const what = which === 'last' ? 'no checkpoint yet' : which === 'best' ? 'no best checkpoint (no evaluation has run yet; use --checkpoint last)' : `no checkpoint at step ${which}`
+    throw new Error(`${runDir}: ${what}${held.length > 0 ? `; it holds steps ${held.map((c) => c.step).join(', ')}` : ''}`)
+  }
+  if (!existsSync(config.model)) throw new Error(`${config.model}: the run's model folder is gone; export needs the checkpoint it was trained from`)
+  const labels = await runLabels(runDir)
+  // Export runs plain float32 arithmetic on small tensors: the wasm (or cpu) backend is enough anywhere.
+  await selectBackend(config.backend === 'auto' ? 'auto' : config.backend)
+  const source = await openCheckpoint(config.model)
+  let adapters: Adapter[] = []
+  let model: BuiltModel | undefined
+  try {
+    const plan = planRun(config, source)
+    const { method, targets, task, family } = plan
+    ;({ adapters } = await adaptTargets(source, targets, method, adaptOptions(config, plan, decompose, options.signal)))
+    model = await family.build(source, source.config!, {
+      task,
+      ...(labels ? { numLabels: labels.length } : task === 'regression' ? { numLabels: 1 } : {}),
+      linears: new Map(adapters.map((a) => [a.target.name, a.linear])),
+      trainAll: method.kind === 'full',
+      seed: config.seed
+    })
+    const variables = [...(method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)), ...model.headVariables]
+    const saved = checkpoint.tensors.variables
+    if (saved.length !== variables.length) throw new Error(`${runDir}: checkpoint ${checkpoint.name} holds ${saved.length} tensors but the run's model has ${variables.length}; was the model folder changed since training?`)
+    variables.forEach((variable, i) => {
+      const stored = saved[i]!
+      if (stored.shape.join('x') !== variable.shape.join('x')) throw new Error(`${runDir}: checkpoint tensor ${i} is [${stored.shape.join(', ')}] but the model expects [${variable.shape.join(', ')}]`)
+      tf.tidy(() => variable.assign(tf.tensor(stored.values, variable.shape)))
+    })
+    const trained = (v: tf.Variable, name: string): TrainedTensor => ({ name, shape: [...v.shape], values: Float32Array.from(v.dataSync()) })
+    const head = { created: model.head.created, tensors: model.headVariables.map((v, i) => trained(v, model!.head.tensors[i]!)) }
+    const base = method.kind === 'full' ? model.baseVariables.map((v, i) => trained(v, model!.baseTensors![i]!)) : []
+    // The adapters keep their variables (lowRank/stored read them); the model itself is kept only when asked.
+    const kept = options.keepModel ? model : undefined
+    if (!kept) model.dispose()
+    model = undefined
+    const restored: RestoredRun = {
+      runDir,
+      info,
+      config,
+      checkpoint: { name: checkpoint.name, state: checkpoint.state },
+      source,
+      plan,
+      adapters,
+      head,
+      base,
+      ...(labels && { labels }),
+      ...(kept && { model: kept }),
+      close: async () => {
+        kept?.dispose()
+        for (const adapter of adapters) adapter.dispose()
+        await source.close()
+      }
+    }
+    return restored
+  } catch (error) {
+    model?.dispose()
+    for (const adapter of adapters) adapter.dispose()
+    await source.close()
+    throw error
+  }
+}
+
+/** The class names the run trained with: its data/labels.json, else its 'prepared' event. */
+async function runLabels(runDir: string): Promise<string[] | undefined> {
+  const file = join(runDir, 'data', 'labels.json')
+  if (existsSync(file)) return loadLabelMap(file)
+  const prepared = (await EventLog.read(runDir)).find((e) => e.type === 'prepared')
+  return prepared?.type === 'prepared' ? prepared.data.labels : undefined
+}
