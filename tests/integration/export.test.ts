@@ -375,3 +375,62 @@ describe('siva export (the command)', () => {
     expect(run(['/nowhere', '--report', '/tmp/siva-never'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/\/nowhere: not a run folder/) })
   })
 })
+
+describe('export: what transformers needs for other heads and layouts', () => {
+  it('a bare BertModel checkpoint given a head: every tensor takes the bert. prefix, bytes unchanged', async () => {
+    const root = tempDir('export-bare')
+    const model = join(root, 'bare-bert')
+    tinyBertWithTokenizer(model)
+    const source = await openSafetensors(join(model, 'model.safetensors'))
+    const tensors = await Promise.all(source.tensors.filter((t) => !t.name.startsWith('classifier.')).map(async (t) => ({ name: t.name.replace(/^bert\./, ''), dtype: t.dtype, shape: t.shape, data: new Uint8Array(await source.readRaw(t.name)) })))
+    await source.close()
+    await writeSafetensors(join(model, 'model.safetensors'), tensors, { format: 'pt' })
+    const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as Record<string, unknown>
+    delete config['id2label']
+    delete config['label2id']
+    writeFileSync(join(model, 'config.json'), JSON.stringify({ ...config, architectures: ['BertModel'] }, null, 2))
+    const runDir = join(root, 'run')
+    await train(defaultTrainConfig({ model, data: sentimentCsv(join(root, 's.csv'), 32), task: 'classify', method: 'siva', maxSteps: 2, batchSize: 8, lr: 0.1, seed: 1, backend: 'wasm' }), runDir)
+    const merged = join(root, 'merged')
+    const adapter = join(root, 'adapter')
+    await exportAll({ runDir, outputs: { merged, adapter } })
+    const checked = numpyCheck({ base: model, merged, adapter })
+    expectSivaMerge(checked, { head: true })
+    const file = await openSafetensors(join(merged, 'model.safetensors'))
+    expect(file.tensors.map((t) => t.name)).toEqual([...tensors.map((t) => `bert.${t.name}`), 'classifier.weight', 'classifier.bias'])
+    await file.close()
+    expect((JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')) as { architectures: string[] }).architectures).toEqual(['BertForSequenceClassification'])
+  }, 120_000)
+
+  it('GPT-2 classification: a score head, GPT2ForSequenceClassification, and a pad id to batch with', async () => {
+    const root = tempDir('export-gpt2-cls')
+    const model = join(models, 'tiny-random-gpt2')
+    const runDir = join(root, 'run')
+    await train(defaultTrainConfig({ model, data: join(samples, 'brown-genres.jsonl'), task: 'classify', method: 'siva', maxSteps: 2, batchSize: 4, maxLength: 32, seed: 1, backend: 'wasm' }), runDir)
+    const merged = join(root, 'merged')
+    const adapter = join(root, 'adapter')
+    const peft = join(root, 'peft')
+    await exportAll({ runDir, outputs: { merged, adapter, 'peft-lora': peft } })
+    const checked = numpyCheck({ base: model, merged, adapter, peft })
+    expectSivaMerge(checked, { head: true })
+    expect(Object.keys(checked.head)).toEqual(['score.weight'])
+    expect(checked.peft!.config).toMatchObject({ task_type: 'SEQ_CLS', modules_to_save: ['score'], fan_in_fan_out: true })
+    const config = JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')) as Record<string, unknown>
+    const labels = (JSON.parse(readFileSync(join(runDir, 'data', 'labels.json'), 'utf8')) as { id2label: Record<string, string> }).id2label
+    expect(config).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], num_labels: Object.keys(labels).length, id2label: labels, problem_type: 'single_label_classification', pad_token_id: 98 })
+  }, 120_000)
+
+  it('ViT image classification: ViTForImageClassification with the classes, and the preprocessor config copied', async () => {
+    const root = tempDir('export-vit')
+    const model = join(models, 'tiny-vit')
+    const runDir = join(root, 'run')
+    await train(defaultTrainConfig({ model, data: join(repoRoot, 'tests/fixtures/data/images/digits'), task: 'image-classify', method: 'siva', maxSteps: 2, batchSize: 4, validationFraction: 0.34, seed: 1, backend: 'wasm' }), runDir)
+    const merged = join(root, 'merged')
+    const adapter = join(root, 'adapter')
+    await exportAll({ runDir, outputs: { merged, adapter } })
+    expectSivaMerge(numpyCheck({ base: model, merged, adapter }), { head: true })
+    const config = JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')) as Record<string, unknown>
+    expect(config).toMatchObject({ architectures: ['ViTForImageClassification'], num_labels: 3, id2label: { 0: '0', 1: '1', 2: '2' }, problem_type: 'single_label_classification' })
+    expect(bytesOf(join(merged, 'preprocessor_config.json')).equals(bytesOf(join(model, 'preprocessor_config.json')))).toBe(true)
+  }, 120_000)
+})
