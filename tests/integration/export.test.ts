@@ -34,6 +34,16 @@ function exportAll(request: ExportRequest): ReturnType<typeof exportRun> {
   return exportRun(request, { decompose })
 }
 
+/** Train `config` into a fresh run and export it merged, as a SiVA adapter and (unless told not to) as PEFT LoRA. */
+async function trainAndExport(prefix: string, config: TrainConfig, options: { peft?: boolean } = {}): Promise<{ root: string; runDir: string; merged: string; adapter: string; peft?: string }> {
+  const root = tempDir(prefix)
+  const runDir = join(root, 'run')
+  await train(config, runDir)
+  const folders = { merged: join(root, 'merged'), adapter: join(root, 'adapter'), ...(options.peft !== false && { peft: join(root, 'peft') }) }
+  await exportAll({ runDir, outputs: { merged: folders.merged, adapter: folders.adapter, ...(folders.peft && { 'peft-lora': folders.peft }) } })
+  return { root, runDir, ...folders }
+}
+
 interface TargetCheck {
   name: string
   dtype: string
@@ -211,14 +221,8 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
 
 describe('export of a SiVA run on a BF16 checkpoint in two shards', () => {
   it('keeps the shards, the index and BF16; rounds W + ΔW once to BF16 as numpy does exactly', async () => {
-    const root = tempDir('export-bf16')
     const model = join(models, 'tiny-bert-bf16-sharded')
-    const runDir = join(root, 'run')
-    await train(defaultTrainConfig({ model, data: join(samples, 'spam.csv'), validation: join(samples, 'spam-validation.csv'), task: 'classify', method: 'siva', k: 4, maxSteps: 4, batchSize: 8, lr: 0.3, maxLength: 32, seed: 1, backend: 'wasm' }), runDir)
-    const merged = join(root, 'merged')
-    const adapter = join(root, 'adapter')
-    const peft = join(root, 'peft')
-    await exportAll({ runDir, outputs: { merged, adapter, 'peft-lora': peft } })
+    const { merged, adapter, peft } = await trainAndExport('export-bf16', defaultTrainConfig({ model, data: join(samples, 'spam.csv'), validation: join(samples, 'spam-validation.csv'), task: 'classify', method: 'siva', k: 4, maxSteps: 4, batchSize: 8, lr: 0.3, maxLength: 32, seed: 1, backend: 'wasm' }))
     expect(readdirSync(merged).sort()).toEqual(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'])
     const checked = numpyCheck({ base: model, merged, adapter, peft })
     expectSivaMerge(checked, { head: true })
@@ -231,14 +235,8 @@ describe('export of a SiVA run on a BF16 checkpoint in two shards', () => {
 
 describe('export of a SiVA run on GPT-2 (F16, causal LM, fused c_attn)', () => {
   it('merges q and v into c_attn; the PEFT adapter is one c_attn LoRA of rank k_q + k_v with fan_in_fan_out', async () => {
-    const root = tempDir('export-gpt2')
     const model = join(models, 'tiny-gpt2-f16')
-    const runDir = join(root, 'run')
-    await train(defaultTrainConfig({ model, data: join(samples, 'brown-continuation.jsonl'), task: 'causal-lm', method: 'siva', maxSteps: 3, batchSize: 4, maxLength: 32, lr: 0.05, seed: 2, backend: 'wasm' }), runDir)
-    const merged = join(root, 'merged')
-    const adapter = join(root, 'adapter')
-    const peft = join(root, 'peft')
-    await exportAll({ runDir, outputs: { merged, adapter, 'peft-lora': peft } })
+    const { merged, adapter, peft } = await trainAndExport('export-gpt2', defaultTrainConfig({ model, data: join(samples, 'brown-continuation.jsonl'), task: 'causal-lm', method: 'siva', maxSteps: 3, batchSize: 4, maxLength: 32, lr: 0.05, seed: 2, backend: 'wasm' }))
     const checked = numpyCheck({ base: model, merged, adapter, peft })
     expectSivaMerge(checked, { head: false })
     expect(checked.targets.map((t) => t.name).slice(0, 2)).toEqual(['transformer.h.0.attn.c_attn.q', 'transformer.h.0.attn.c_attn.v'])
@@ -403,14 +401,8 @@ describe('export: what transformers needs for other heads and layouts', () => {
   }, 120_000)
 
   it('GPT-2 classification: a score head, GPT2ForSequenceClassification, and a pad id to batch with', async () => {
-    const root = tempDir('export-gpt2-cls')
     const model = join(models, 'tiny-random-gpt2')
-    const runDir = join(root, 'run')
-    await train(defaultTrainConfig({ model, data: join(samples, 'brown-genres.jsonl'), task: 'classify', method: 'siva', maxSteps: 2, batchSize: 4, maxLength: 32, seed: 1, backend: 'wasm' }), runDir)
-    const merged = join(root, 'merged')
-    const adapter = join(root, 'adapter')
-    const peft = join(root, 'peft')
-    await exportAll({ runDir, outputs: { merged, adapter, 'peft-lora': peft } })
+    const { runDir, merged, adapter, peft } = await trainAndExport('export-gpt2-cls', defaultTrainConfig({ model, data: join(samples, 'brown-genres.jsonl'), task: 'classify', method: 'siva', maxSteps: 2, batchSize: 4, maxLength: 32, seed: 1, backend: 'wasm' }))
     const checked = numpyCheck({ base: model, merged, adapter, peft })
     expectSivaMerge(checked, { head: true })
     expect(Object.keys(checked.head)).toEqual(['score.weight'])
@@ -421,13 +413,8 @@ describe('export: what transformers needs for other heads and layouts', () => {
   }, 120_000)
 
   it('ViT image classification: ViTForImageClassification with the classes, and the preprocessor config copied', async () => {
-    const root = tempDir('export-vit')
     const model = join(models, 'tiny-vit')
-    const runDir = join(root, 'run')
-    await train(defaultTrainConfig({ model, data: join(repoRoot, 'tests/fixtures/data/images/digits'), task: 'image-classify', method: 'siva', maxSteps: 2, batchSize: 4, validationFraction: 0.34, seed: 1, backend: 'wasm' }), runDir)
-    const merged = join(root, 'merged')
-    const adapter = join(root, 'adapter')
-    await exportAll({ runDir, outputs: { merged, adapter } })
+    const { merged, adapter } = await trainAndExport('export-vit', defaultTrainConfig({ model, data: join(repoRoot, 'tests/fixtures/data/images/digits'), task: 'image-classify', method: 'siva', maxSteps: 2, batchSize: 4, validationFraction: 0.34, seed: 1, backend: 'wasm' }), { peft: false })
     expectSivaMerge(numpyCheck({ base: model, merged, adapter }), { head: true })
     const config = JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')) as Record<string, unknown>
     expect(config).toMatchObject({ architectures: ['ViTForImageClassification'], num_labels: 3, id2label: { 0: '0', 1: '1', 2: '2' }, problem_type: 'single_label_classification' })

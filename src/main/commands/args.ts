@@ -12,6 +12,21 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
   }
 }
 
+/** The flags every command takes: progress off (--quiet) and its help (-h). */
+export const commonFlags = {
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+/** --json: the result as JSON on stdout instead of a table. */
+export const jsonFlag = { json: { type: 'boolean', default: false } } as const
+
+/** Print a command's help when asked; true means the command is done. */
+export function printedHelp(values: { help?: boolean | undefined }, help: string): boolean {
+  if (values.help) process.stdout.write(`${help}\n`)
+  return values.help === true
+}
+
 /** "1 matrix", "3 matrices": counts as a person writes them. */
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`

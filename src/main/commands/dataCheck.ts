@@ -16,7 +16,7 @@ import {
   type TextTask,
   type ValidationReport
 } from '../engine/data'
-import { parseCommandArgs, plural } from './args'
+import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 
@@ -82,15 +82,11 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
       'prompt-column': { type: 'string' },
       'path-column': { type: 'string' },
       paragraphs: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false }
+      ...jsonFlag,
+      ...commonFlags
     }
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
+  if (printedHelp(values, help)) return 0
   if (!values.data) throw new CliUsageError("data check needs --data FILE; see 'siva data check --help'")
   const taskName = values.task
   if (taskName === undefined) throw new CliUsageError('data check needs --task classify, regress, causal-lm or image-classify')

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { applyAdapter, exportRun, type ExportKind, type ExportProgress } from '../engine/export'
 import { cachedDecompose } from '../engine/peft'
 import { AnalysisPool } from '../workers/analysisPool'
-import { parseCommandArgs, svdCacheFolder } from './args'
+import { commonFlags, jsonFlag, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 
@@ -51,15 +51,11 @@ export async function exportCommand(argv: string[]): Promise<number> {
       'svd-cache': { type: 'string' },
       apply: { type: 'string' },
       base: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false }
+      ...jsonFlag,
+      ...commonFlags
     }
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
+  if (printedHelp(values, help)) return 0
   const progress = values.quiet ? undefined : new ProgressLine()
   const controller = new AbortController()
   const onSigint = (): void => controller.abort(new Error('export cancelled (Ctrl-C); nothing was left half-written'))

@@ -2,7 +2,7 @@ import { openCheckpoint } from '../engine/io'
 import { inspectSource } from '../engine/spectra'
 import type { InspectReport } from '../../shared/spectra'
 import { AnalysisPool } from '../workers/analysisPool'
-import { parseCommandArgs, plural } from './args'
+import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import { formatInspectTable } from './inspectTable'
@@ -33,15 +33,11 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       perc: { type: 'string' },
       'include-embeddings': { type: 'boolean', default: false },
       workers: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false }
+      ...jsonFlag,
+      ...commonFlags
     }
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
+  if (printedHelp(values, help)) return 0
   if (positionals.length !== 1) throw new CliUsageError(`inspect takes exactly one PATH (got ${positionals.length}); see 'siva inspect --help'`)
   const layers = parseRegex(values.layers)
   const perc = values.perc === undefined ? 0.1 : Number(values.perc)

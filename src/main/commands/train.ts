@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { TrainingSession } from '../workers/trainingSession'
-import { parseCommandArgs, plural, svdCacheFolder } from './args'
+import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
@@ -91,15 +91,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
       pack: { type: 'boolean', default: false },
       'no-dropout': { type: 'boolean', default: false },
       'json-events': { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false }
+      ...commonFlags
     }
   })
   const v = values as Record<string, string | boolean | string[] | undefined>
-  if (v['help']) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
+  if (printedHelp(values, help)) return 0
   const svdCacheDir = svdCacheFolder(v['svd-cache'])
   let runDir: string
   let config: TrainConfig | undefined
