@@ -57,8 +57,8 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
   }
   if (!existsSync(config.model)) throw new Error(`${config.model}: the run's model folder is gone; export needs the checkpoint it was trained from`)
   const labels = await runLabels(runDir)
-  // Export runs plain float32 arithmetic on small tensors: the wasm (or cpu) backend is enough anywhere.
-  await selectBackend(config.backend === 'auto' ? 'auto' : config.backend)
+  // Restoring needs no particular backend (the run may have trained on a GPU this machine lacks): the best one here.
+  await selectBackend('auto')
   const source = await openCheckpoint(config.model)
   let adapters: Adapter[] = []
   let model: BuiltModel | undefined
