@@ -21,7 +21,16 @@ const root = fileURLToPath(new URL('..', import.meta.url))
  */
 const modules = [
   { dir: 'src/main/engine/linalg/wasm', output: 'svdWasm.generated.ts', prefix: 'SVD', define: 'SVD_RELAXED_SIMD', fma: { name: 'f64x2.fma', from: [0xcf, 0x01], to: [0x87, 0x02], relaxed: 'f64x2.relaxed_madd' } },
-  { dir: 'src/main/engine/backend/wasm', output: 'gemmWasm.generated.ts', prefix: 'GEMM', define: 'GEMM_RELAXED_SIMD', fma: { name: 'f32x4.fma', from: [0xaf, 0x01], to: [0x85, 0x02], relaxed: 'f32x4.relaxed_madd' } }
+  {
+    dir: 'src/main/engine/backend/wasm',
+    output: 'gemmWasm.generated.ts',
+    prefix: 'GEMM',
+    define: 'GEMM_RELAXED_SIMD',
+    fma: { name: 'f32x4.fma', from: [0xaf, 0x01], to: [0x85, 0x02], relaxed: 'f32x4.relaxed_madd' },
+    // Several threads multiply in one memory: imported, shared, 24 MiB to start (8 packing slots of 2.1 MB
+    // each, and the stack), room to grow to 2 GiB.
+    link: ['-matomics', '-Wl,--import-memory', '-Wl,--shared-memory', '-Wl,--initial-memory=25165824', '-Wl,--max-memory=2147483648']
+  }
 ]
 
 /** .c and .h files sorted by name: the hash covers headers too, since they change the binary as well. */
@@ -127,6 +136,7 @@ function compile(module, sourceDir, files, relaxed) {
     '-Werror',
     '-Wl,--no-entry',
     '-Wl,--strip-all',
+    ...(module.link ?? []),
     '-o',
     wasmPath,
     ...files.filter((name) => name.endsWith('.c')).map((name) => join(sourceDir, name))

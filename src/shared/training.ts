@@ -96,7 +96,7 @@ interface EventBase {
 
 export type TrainEvent = EventBase &
   (
-    | { type: 'started'; config: TrainConfig; backend: { name: string; skipped: { name: string; reason: string }[] }; resumedFrom?: number }
+    | { type: 'started'; config: TrainConfig; backend: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }; resumedFrom?: number }
     | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[] }
     | { type: 'stage'; stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }

@@ -225,7 +225,7 @@ class ProgressView {
   show(event: TrainEvent): void {
     switch (event.type) {
       case 'started':
-        this.progress?.update(`siva train: backend ${event.backend.name}${event.resumedFrom !== undefined ? `, resuming from step ${event.resumedFrom}` : ''}`)
+        this.progress?.update(`siva train: backend ${event.backend.name}${event.backend.threads && event.backend.threads > 1 ? ` (${event.backend.threads} threads)` : ''}${event.resumedFrom !== undefined ? `, resuming from step ${event.resumedFrom}` : ''}`)
         break
       case 'stage':
         this.progress?.update(`siva train: ${event.stage === 'svd' ? 'SVD' : event.stage} ${event.done}/${event.total}${event.detail ? ` ${event.detail}` : ''}`)

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path'
  * entry loads through tsx, registered inside the worker itself, since loader flags in a worker's execArgv
  * do not reach its module loader.
  */
-export function spawnWorker(entry: URL): Worker {
-  return entry.pathname.endsWith('.ts') ? new Worker(tsxBootstrap(entry), { eval: true }) : new Worker(entry)
+export function spawnWorker(entry: URL, options: { workerData?: unknown } = {}): Worker {
+  return entry.pathname.endsWith('.ts') ? new Worker(tsxBootstrap(entry), { ...options, eval: true }) : new Worker(entry, options)
 }
 
 /** Where a worker entry sits: beside the calling module, as .ts from source or .js in the bundle. */

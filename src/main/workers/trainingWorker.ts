@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads'
 import { cachedDecompose } from '../engine/peft'
 import { TrainControl, trainRun } from '../engine/training/loop'
 import { AnalysisPool } from './analysisPool'
+import { gemmThreadCount, startGemmThreads } from './gemmThreads'
 import type { TrainingCommand, TrainingReport } from './trainingProtocol'
 
 if (!parentPort) throw new Error('trainingWorker must run in a worker thread')
@@ -33,11 +34,18 @@ port.on('message', (command: TrainingCommand) => {
 
 async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promise<void> {
   const pool = new AnalysisPool(command.svdWorkers)
+  let stopGemm: (() => Promise<void>) | undefined
+  // Our wasm matmul takes helper threads; the native backends thread on their own.
+  const onBackend = (choice: { matmul?: string }): number => {
+    if (!choice.matmul?.startsWith('siva') || gemmThreadCount() === 1) return 1
+    stopGemm = startGemmThreads()
+    return gemmThreadCount()
+  }
   try {
     const decompose = cachedDecompose(pool.runSvd, command.svdCacheDir === undefined ? {} : { cacheDir: command.svdCacheDir })
     const what = command.resume ? { resume: true as const } : command.config!
     let outcome: 'finished' | 'cancelled' = 'finished'
-    for await (const event of trainRun(what, command.runDir, { decompose, control, ...(command.versions && { versions: command.versions }) })) {
+    for await (const event of trainRun(what, command.runDir, { decompose, control, onBackend, ...(command.versions && { versions: command.versions }) })) {
       send({ type: 'event', event })
       if (event.type === 'cancelled') outcome = 'cancelled'
     }
@@ -46,6 +54,7 @@ async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promis
     const e = error instanceof Error ? error : new Error(String(error))
     send({ type: 'failed', message: e.message, name: e.name })
   } finally {
+    await stopGemm?.()
     await pool.close()
     port.close()
   }

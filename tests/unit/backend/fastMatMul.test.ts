@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { installFastMatMul, sgemm } from '../../../src/main/engine/backend/fastMatMul'
+import { gemmSplitCount, gemmThreads, installFastMatMul, sgemm, startGemmHelpers } from '../../../src/main/engine/backend/fastMatMul'
+import { startGemmThreads } from '../../../src/main/workers/gemmThreads'
+import { spawnWorker, workerEntry } from '../../../src/main/workers/spawn'
 import { SOURCE_SHA256 } from '../../../src/main/engine/backend/wasm/gemmWasm.generated'
 import { pythonWithNumpy, repoRoot } from '../../helpers/paths'
 import { wasmSourceHash } from '../../helpers/sourceHash'
@@ -78,6 +80,66 @@ describe('the float32 matmul kernel', () => {
       expect(relativeError(got, numpyMatMul(a, as, b, bs, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5)
     }
   })
+})
+
+describe('the matmul on several threads (real worker threads on one shared memory)', () => {
+  const shapes: [number, number, number][] = [
+    [130, 97, 300], // rows not a multiple of 4 or of the thread count
+    [512, 64, 256]
+  ]
+  it('splits large products by rows of C: the same bits as one thread, and numpy to 1e-5, in every transpose', async () => {
+    const single = new Map<string, Float32Array>()
+    for (const [m, k, n] of shapes) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) single.set(`${m} ${k} ${n} ${ta} ${tb}`, sgemm(values(m * k, m + k), values(k * n, n + 3 * k), m, n, k, ta, tb))
+    }
+    const stop = startGemmThreads(3)
+    const splitBefore = gemmSplitCount()
+    try {
+      expect(gemmThreads()).toBe(3)
+      for (const [m, k, n] of shapes) {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+          const a = values(m * k, m + k)
+          const b = values(k * n, n + 3 * k)
+          const got = sgemm(a, b, m, n, k, ta, tb)
+          expect(Buffer.from(got.buffer).equals(Buffer.from(single.get(`${m} ${k} ${n} ${ta} ${tb}`)!.buffer)), `${m}×${k}×${n} ${ta} ${tb}`).toBe(true)
+          expect(relativeError(got, numpyMatMul(a, ta ? [k, m] : [m, k], b, tb ? [n, k] : [k, n], ta, tb))).toBeLessThan(1e-5)
+        }
+      }
+      // tfjs through the replaced kernel: a batch split across threads, and a broadcast one.
+      installFastMatMul()
+      for (const [as, bs] of [[[6, 64, 96], [6, 96, 128]], [[3, 200, 64], [64, 300]]] as const) {
+        const a = values(as.reduce((x, y) => x * y, 1), 5)
+        const b = values(bs.reduce((x, y) => x * y, 1), 6)
+        const got = tf.tidy(() => tf.matMul(tf.tensor(a, [...as]), tf.tensor(b, [...bs])).dataSync())
+        expect(relativeError(got, numpyMatMul(a, [...as], b, [...bs], false, false)), JSON.stringify([as, bs])).toBeLessThan(1e-5)
+      }
+      // Every product above went over the threads (8 by rows, 2 by batch items).
+      expect(gemmSplitCount() - splitBefore).toBe(10)
+    } finally {
+      await stop()
+    }
+    expect(gemmThreads()).toBe(1)
+  }, 60_000)
+
+  it('a helper that dies mid-run: the product is still right, computed on the calling thread, and threads are dropped', async () => {
+    const workers: import('node:worker_threads').Worker[] = []
+    const stop = startGemmHelpers(1, (data) => {
+      const worker = spawnWorker(workerEntry('gemmWorker', new URL('../../../src/main/workers/spawn.ts', import.meta.url).href), { workerData: data })
+      let alive = true
+      worker.on('exit', () => (alive = false))
+      workers.push(worker)
+      return { alive: () => alive, stop: () => worker.terminate().then(() => undefined) }
+    })
+    const [m, k, n] = [256, 128, 256]
+    const a = values(m * k, 1)
+    const b = values(k * n, 2)
+    const want = sgemm(a, b, m, n, k)
+    await workers[0]!.terminate()
+    const got = sgemm(a, b, m, n, k)
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true)
+    expect(gemmThreads()).toBe(1)
+    await stop()
+  }, 60_000)
 })
 
 describe('the committed kernel', () => {

@@ -13,7 +13,13 @@ interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object
   Instance: new (module: object, imports: object) => { exports: object }
   RuntimeError: new (message?: string) => Error
+  /** Linear memory; `shared` gives one that several threads' instances use at once (fastMatMul.ts). */
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory
   validate(bytes: Uint8Array): boolean
+}
+
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer
 }
 export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly
 

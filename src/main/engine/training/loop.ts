@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { selectBackend } from '../backend'
+import { selectBackend, type BackendChoice } from '../backend'
 import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
@@ -21,6 +21,11 @@ export interface TrainHost {
   control?: TrainControl
   signal?: AbortSignal
   versions?: Record<string, string>
+  /**
+   * Called once the backend is chosen, before anything runs on it; returns how many threads its matmul
+   * uses (the host starts helper threads for the wasm kernel here, since only it may own threads).
+   */
+  onBackend?: (choice: BackendChoice) => number | Promise<number>
 }
 
 /** Pause, resume and cancel from outside the loop (the worker's messages, the CLI's Ctrl-C). */
@@ -104,6 +109,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
   const info = resuming ? await readRunInfo(runDir) : undefined
   const config = info ? info.config : (configOrResume as TrainConfig)
   const backend = await selectBackend(config.backend)
+  const threads = (await host.onBackend?.(backend)) ?? 1
   const fingerprint = { train: await fingerprintData(config.data), ...(config.validation !== undefined && { validation: await fingerprintData(config.validation) }) }
   if (info?.data) {
     // The encoded data in the run folder came from the files as they were: training on changed files would silently mix the two.
@@ -117,7 +123,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
   const log = await EventLog.open(runDir)
   const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
   const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000
-  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
+  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), threads }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
 
   let session: Session | undefined
   try {
