@@ -2,6 +2,7 @@ import { inspectCommand } from './commands/inspect'
 import { dataCheckCommand } from './commands/dataCheck'
 import { trainCommand } from './commands/train'
 import { exportCommand } from './commands/export'
+import { serveCommand } from './commands/serve'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -15,6 +16,7 @@ commands:
   data check       validate a training file (CSV, TSV, JSONL, .txt, image folders) row by row
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
+  serve            the app in a browser, for a machine without a screen (token-protected)
 
 Run 'siva <command> --help' for a command's options.`
 
@@ -29,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(rest)
       case 'export':
         return await exportCommand(rest)
+      case 'serve':
+        return await serveCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

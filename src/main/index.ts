@@ -1,7 +1,8 @@
-import { app, BrowserWindow, ipcMain, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, ipcMain, shell, type IpcMainEvent } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { appInfo } from './services/appInfo'
+import { SivaBackend } from './services/backend'
+import { Connection } from './services/connection'
 import { channels } from '../shared/api'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -38,9 +39,12 @@ function createWindow(): void {
 }
 
 /** Only our own window's top frame may call the API. */
-function fromOurWindow(event: IpcMainInvokeEvent): boolean {
+function fromOurWindow(event: IpcMainEvent): boolean {
   return mainWindow !== undefined && event.sender === mainWindow.webContents && event.senderFrame === mainWindow.webContents.mainFrame
 }
+
+let backend: SivaBackend | undefined
+let connection: Connection | undefined
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -50,12 +54,20 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow?.focus()
   })
   void app.whenReady().then(() => {
-    ipcMain.handle(channels.appInfo, (event, ...args: unknown[]) => {
-      if (!fromOurWindow(event)) throw new Error('refused: the caller is not the SiVA Studio window')
-      if (args.length !== 0) throw new Error('appInfo takes no arguments')
-      return appInfo()
+    backend = new SivaBackend({ runsDir: join(app.getPath('userData'), 'runs'), svdCacheDir: join(app.getPath('userData'), 'svd-cache') })
+    // One connection per window load: a reload drops the old one's streams (runs keep training) and re-attaches.
+    ipcMain.on(channels.toMain, (event, message: unknown) => {
+      if (!fromOurWindow(event)) return
+      if (!connection) connection = new Connection(backend!, (reply) => mainWindow?.webContents.send(channels.toRenderer, reply))
+      connection.handle(message)
     })
     createWindow()
+    mainWindow?.webContents.on('did-start-navigation', (_event, _url, isInPlace, isMainFrame) => {
+      if (isMainFrame && !isInPlace) {
+        connection?.close()
+        connection = undefined
+      }
+    })
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()
     })
@@ -63,4 +75,5 @@ if (!app.requestSingleInstanceLock()) {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit()
   })
+  app.on('will-quit', () => void backend?.close())
 }

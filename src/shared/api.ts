@@ -1,16 +1,257 @@
-/** The contract between the renderer and whichever back end serves it (Electron IPC today). */
+/**
+ * The one contract between the renderer and whichever back end serves it: Electron IPC in the app, a
+ * WebSocket under `siva serve`. Requests are validated with the zod schemas below on the back end; the
+ * renderer reaches these methods only through src/renderer/src/api.
+ *
+ * Two kinds of method: calls (one request, one answer) and streams (one request, then events until the
+ * stream ends or the caller closes it). Both travel as the messages at the bottom of this file.
+ */
+import { z } from 'zod'
+import type { InspectReport, LayerSpectrum } from './spectra'
+import type { TrainConfig, TrainEvent } from './training'
+
+// ---------------------------------------------------------------- DTOs
+
 export interface AppInfo {
   name: string
   version: string
   versions: Record<string, string>
   platform: string
+  /** The TensorFlow.js backend training will use, and why faster ones were passed over. */
+  backend?: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }
+  /** Where runs are kept. */
+  runsDir?: string
+  /** The demo model and data that ship with the app, when present. */
+  demo?: { model: string; data: string; task: TrainConfig['task'] }
 }
 
+/** One projection a method may adapt (engine AdaptableLinear, as the UI needs it). */
+export interface TargetRow {
+  name: string
+  block: number
+  role: 'query' | 'key' | 'value' | 'attention.output' | 'mlp.in' | 'mlp.out'
+  /** [out, in] in nn.Linear terms. */
+  shape: [number, number]
+}
+
+export interface ModelSummary {
+  path: string
+  format: 'safetensors' | 'tfjs'
+  modelType?: string
+  architectures: string[]
+  /** Total parameters in the checkpoint. */
+  parameters: number
+  /** dtype → parameters stored in it. */
+  dtypes: Record<string, number>
+  layers: number
+  hiddenSize?: number
+  /** Adaptable projections, in block order; empty when the family is not supported for training. */
+  targets: TargetRow[]
+  /** The family's default target pattern (PEFT's), as a regex source. */
+  defaultTargets?: string
+  /** Why the model cannot be trained, when it cannot (an unsupported family). */
+  notTrainable?: string
+  /** Tokenizer or image preprocessor present. */
+  tokenizer: boolean
+  imageProcessor: boolean
+}
+
+export interface DataProblemRow {
+  severity: 'error' | 'warning' | 'info'
+  code: string
+  message: string
+  row?: number
+  column?: string
+}
+
+export interface DataCheckResult {
+  file: string
+  task: TrainConfig['task']
+  rows: number
+  usable: boolean
+  problems: DataProblemRow[]
+  /** Problems beyond those listed (a file with thousands of bad rows). */
+  moreProblems: number
+  /** Columns found in the file (text tasks) and the ones that will be used. */
+  columns: { available: string[]; used: Record<string, string | undefined> }
+  classes?: { label: string; count: number }[]
+  tokens?: { maxLength: number; tooLong: number; mean: number; max: number }
+  /** The first rows as the model will see them. */
+  preview: { row?: number; text?: string; textPair?: string; label?: string; tokens?: number; path?: string; size?: string }[]
+}
+
+export interface RunSummary {
+  id: string
+  dir: string
+  created: string
+  model: string
+  data: string
+  task: TrainConfig['task']
+  method: TrainConfig['method']
+  status: 'queued' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed' | 'interrupted'
+  step: number
+  totalSteps?: number
+  trainable?: number
+  /** The last evaluation's metrics. */
+  metrics?: Record<string, number>
+  /** Why it failed. */
+  error?: string
+}
+
+export interface ExportSummary {
+  checkpoint: { name: string; step: number }
+  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[] }[]
+}
+
+export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
+
+export type { InspectReport, LayerSpectrum, TrainConfig, TrainEvent }
+
+// ---------------------------------------------------------------- request schemas
+
+const path = z.string().min(1).max(4096)
+const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id is letters, digits, . _ -')
+const task = z.enum(['classify', 'regress', 'causal-lm', 'image-classify'])
+const method = z.enum(['siva', 'svdiff', 'topk', 'lora', 'full', 'head'])
+const regex = z.string().max(1000).refine((s) => {
+  try {
+    new RegExp(s)
+    return true
+  } catch {
+    return false
+  }
+}, 'not a valid regular expression')
+
+const columns = z
+  .object({ text: z.string().max(200), textPair: z.string().max(200), label: z.string().max(200), prompt: z.string().max(200), path: z.string().max(200) })
+  .partial()
+  .strict()
+
+/** What the Train step sends: everything optional but the essentials; defaults per task fill the rest. */
+export const trainConfigInput = z
+  .object({
+    model: path,
+    data: path,
+    task,
+    method: method.optional(),
+    validation: path.optional(),
+    validationFraction: z.number().gt(0).lt(1).optional(),
+    perc: z.number().gt(0).max(1).optional(),
+    k: z.number().int().min(1).optional(),
+    rank: z.number().int().min(1).max(4096).optional(),
+    alpha: z.number().positive().optional(),
+    targets: regex.optional(),
+    overrides: z.array(z.object({ pattern: regex, perc: z.number().gt(0).max(1).optional(), k: z.number().int().min(1).optional(), rank: z.number().int().min(1).optional(), skip: z.boolean().optional() }).strict()).max(10000).optional(),
+    epochs: z.number().int().min(1).max(10000).optional(),
+    maxSteps: z.number().int().min(1).optional(),
+    batchSize: z.number().int().min(1).max(4096).optional(),
+    gradientAccumulation: z.number().int().min(1).max(4096).optional(),
+    lr: z.number().positive().max(10).optional(),
+    headLr: z.number().positive().max(10).optional(),
+    weightDecay: z.number().min(0).max(10).optional(),
+    schedule: z.enum(['linear', 'cosine', 'constant']).optional(),
+    warmupRatio: z.number().min(0).max(1).optional(),
+    maxGradNorm: z.number().positive().optional(),
+    dropout: z.boolean().optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    maxLength: z.number().int().min(2).max(8192).optional(),
+    pack: z.boolean().optional(),
+    evalEvery: z.number().int().min(0).optional(),
+    spectraEvery: z.number().int().min(0).optional(),
+    checkpointEvery: z.number().int().min(0).optional(),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+    columns: columns.optional()
+  })
+  .strict()
+
+export type TrainConfigInput = z.infer<typeof trainConfigInput>
+
+/** Every method: its request schema, and whether it is a call or a stream. */
+export const methods = {
+  appInfo: { kind: 'call', params: z.object({}).strict() },
+  openModel: { kind: 'call', params: z.object({ path }).strict() },
+  checkData: { kind: 'call', params: z.object({ path, task, model: path.optional(), validation: path.optional(), columns: columns.optional(), maxLength: z.number().int().min(2).max(8192).optional() }).strict() },
+  listRuns: { kind: 'call', params: z.object({}).strict() },
+  startRun: { kind: 'call', params: z.object({ config: trainConfigInput, name: z.string().max(100).optional() }).strict() },
+  pauseRun: { kind: 'call', params: z.object({ runId }).strict() },
+  resumeRun: { kind: 'call', params: z.object({ runId }).strict() },
+  cancelRun: { kind: 'call', params: z.object({ runId }).strict() },
+  deleteRun: { kind: 'call', params: z.object({ runId }).strict() },
+  exportRun: {
+    kind: 'call',
+    params: z
+      .object({
+        runId,
+        checkpoint: z.union([z.enum(['best', 'last']), z.number().int().min(0)]).optional(),
+        outputs: z.object({ merged: path, adapter: path, 'peft-lora': path, report: path }).partial().strict(),
+        compact: z.boolean().optional(),
+        force: z.boolean().optional()
+      })
+      .strict()
+  },
+  /** Spectra of every adaptable matrix (or those matching `layers`), one event per matrix, then the report. */
+  analyseLayers: { kind: 'stream', params: z.object({ path, layers: regex.optional(), valuesOnly: z.boolean().optional() }).strict() },
+  /** A run's events from index `after` + 1 on (all of them with -1): replay, then live until it ends. */
+  runEvents: { kind: 'stream', params: z.object({ runId, after: z.number().int().min(-1).optional() }).strict() }
+} as const
+
+export type MethodName = keyof typeof methods
+export type CallName = { [K in MethodName]: (typeof methods)[K]['kind'] extends 'call' ? K : never }[MethodName]
+export type StreamName = { [K in MethodName]: (typeof methods)[K]['kind'] extends 'stream' ? K : never }[MethodName]
+export type Params<M extends MethodName> = z.input<(typeof methods)[M]['params']>
+
+/** What each call answers. */
+export interface CallResults {
+  appInfo: AppInfo
+  openModel: ModelSummary
+  checkData: DataCheckResult
+  listRuns: RunSummary[]
+  startRun: RunSummary
+  pauseRun: RunSummary
+  resumeRun: RunSummary
+  cancelRun: RunSummary
+  deleteRun: { deleted: string }
+  exportRun: ExportSummary
+}
+
+/** What each stream emits. */
+export interface StreamEvents {
+  analyseLayers:
+    | { type: 'progress'; done: number; total: number; layer?: LayerSpectrum; error?: string }
+    | { type: 'report'; report: InspectReport }
+  runEvents: { type: 'event'; event: TrainEvent } | { type: 'status'; run: RunSummary }
+}
+
+/** The typed API the renderer's stores use; both transports implement it. */
 export interface SivaApi {
-  appInfo(): Promise<AppInfo>
+  call<M extends CallName>(method: M, params: Params<M>): Promise<CallResults[M]>
+  /** Returns a function that closes the stream; `onEnd` gets an error message when it failed. */
+  stream<M extends StreamName>(method: M, params: Params<M>, onEvent: (event: StreamEvents[M]) => void, onEnd?: (error?: string) => void): () => void
 }
 
-/** IPC channel names, one place for both sides. */
+// ---------------------------------------------------------------- wire messages
+
+/** Renderer → back end. */
+export type ClientMessage =
+  | { type: 'call'; id: number; method: string; params: unknown }
+  | { type: 'stream'; id: number; method: string; params: unknown }
+  | { type: 'close'; id: number }
+
+/** Back end → renderer. */
+export type ServerMessage =
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'event'; id: number; event: unknown }
+  | { type: 'end'; id: number; error?: string }
+
+export const clientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('call'), id: z.number().int().min(0), method: z.string().max(64), params: z.unknown() }),
+  z.object({ type: z.literal('stream'), id: z.number().int().min(0), method: z.string().max(64), params: z.unknown() }),
+  z.object({ type: z.literal('close'), id: z.number().int().min(0) })
+])
+
+/** Electron IPC: the same messages as the WebSocket, on one channel each way. */
 export const channels = {
-  appInfo: 'siva:app-info'
+  toMain: 'siva:to-main',
+  toRenderer: 'siva:to-renderer'
 } as const

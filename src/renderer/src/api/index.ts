@@ -1,7 +1,13 @@
 import type { SivaApi } from '@shared/api'
+import { websocketApi } from './websocket'
 
-/** The renderer's only door to the back end. Electron's preload provides it; other transports come later. */
+let api: SivaApi | undefined
+
+/**
+ * The renderer's only door to the back end: in the desktop app the preload's API (Electron IPC); in a
+ * browser under `siva serve`, a WebSocket to the page's own server.
+ */
 export function useApi(): SivaApi {
-  if (!window.api) throw new Error('The SiVA Studio back end is not connected (no preload API).')
-  return window.api
+  api ??= window.api ?? websocketApi(window.location)
+  return api
 }

@@ -9,7 +9,7 @@ export const useAppStore = defineStore('app', () => {
 
   async function load(): Promise<void> {
     try {
-      info.value = await useApi().appInfo()
+      info.value = await useApi().call('appInfo', {})
     } catch (e) {
       error.value = e instanceof Error ? e.message : String(e)
     }

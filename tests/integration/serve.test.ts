@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { CallName, CallResults, Params, ServerMessage, StreamEvents, StreamName } from '../../src/shared/api'
+import { MessageClient } from '../../src/shared/client'
+import { repoRoot, tempDir } from '../helpers/paths'
+import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+
+/**
+ * `siva serve` as a browser meets it: a real server process, the token, a real WebSocket client speaking
+ * the shared protocol, and real engine work behind every call (no renderer involved here: tests/e2e drives that).
+ */
+let child: ChildProcess
+let url: string
+let root: string
+let model: string
+let data: string
+
+beforeAll(async () => {
+  root = tempDir('serve')
+  model = tinyBertWithTokenizer(join(root, 'tiny-bert'))
+  data = sentimentCsv(join(root, 'sentiment.csv'), 48)
+  const renderer = join(root, 'renderer')
+  mkdirSync(renderer)
+  writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>SiVA Studio</title>')
+  child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'serve', '--port', '0', '--runs-dir', join(root, 'runs'), '--svd-cache', join(root, 'cache'), '--renderer', renderer, '--quiet'], { cwd: repoRoot, env: { ...process.env, SIVA_GEMM_THREADS: '1' } })
+  url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = /serving at (\S+)/.exec(out)
+      if (match) resolve(match[1]!)
+    })
+    child.on('exit', (code) => reject(new Error(`siva serve exited with ${code}`)))
+  })
+}, 60_000)
+
+afterAll(() => {
+  child?.kill('SIGTERM')
+})
+
+function connect(withToken = true): Promise<{ api: MessageClient; ws: WebSocket }> {
+  const page = new URL(url)
+  const token = page.searchParams.get('token')!
+  const ws = new WebSocket(`ws://${page.host}/api${withToken ? `?token=${token}` : ''}`)
+  const api = new MessageClient((message) => ws.send(JSON.stringify(message)))
+  ws.on('message', (data) => api.receive(JSON.parse(data.toString()) as ServerMessage))
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ api, ws }))
+    ws.once('error', reject)
+  })
+}
+
+function call<M extends CallName>(api: MessageClient, method: M, params: Params<M>): Promise<CallResults[M]> {
+  return api.call(method, params)
+}
+
+function collect<M extends StreamName>(api: MessageClient, method: M, params: Params<M>, until?: (event: StreamEvents[M]) => boolean): Promise<StreamEvents[M][]> {
+  const events: StreamEvents[M][] = []
+  return new Promise((resolve, reject) => {
+    const close = api.stream(method, params, (event) => {
+      events.push(event)
+      if (until?.(event)) {
+        close()
+        resolve(events)
+      }
+    }, (error) => (error ? reject(new Error(error)) : resolve(events)))
+  })
+}
+
+describe('siva serve', () => {
+  it('refuses pages and sockets without the token; serves the page with it', async () => {
+    const page = new URL(url)
+    expect((await fetch(`http://${page.host}/`)).status).toBe(401)
+    const ok = await fetch(url)
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('set-cookie')).toMatch(/siva_token=.*HttpOnly; SameSite=Strict/)
+    expect(ok.headers.get('content-security-policy')).toContain("default-src 'self'")
+    await expect(connect(false)).rejects.toThrow(/401/)
+    expect((await fetch(`http://${page.host}/../../etc/passwd?token=${page.searchParams.get('token')}`)).status).toBe(404)
+  })
+
+  it('checks every request against its schema and says which field is wrong', async () => {
+    const { api, ws } = await connect()
+    await expect(call(api, 'openModel', {} as never)).rejects.toThrow(/openModel: path: /)
+    await expect(api.call('nope' as CallName, {} as never)).rejects.toThrow(/unknown method "nope"/)
+    await expect(call(api, 'startRun', { config: { model, data, task: 'classify', lr: -1 } })).rejects.toThrow(/startRun: config\.lr: /)
+    await expect(call(api, 'pauseRun', { runId: '../etc' })).rejects.toThrow(/runId: a run id is letters/)
+    ws.close()
+  })
+
+  it('opens a model, streams its spectra, checks data, trains, re-attaches with replay, and exports', async () => {
+    const { api, ws } = await connect()
+    const info = await call(api, 'appInfo', {})
+    expect(info.name).toBe('SiVA Studio')
+    expect(info.backend?.name).toBeDefined()
+
+    const summary = await call(api, 'openModel', { path: model })
+    expect(summary).toMatchObject({ modelType: 'bert', architectures: ['BertForSequenceClassification'], layers: 2, tokenizer: true })
+    expect(summary.targets).toHaveLength(12)
+    expect(summary.defaultTargets).toBeDefined()
+
+    const spectra = await collect(api, 'analyseLayers', { path: model, layers: 'attention\\.self\\.query' })
+    const report = spectra.at(-1)
+    expect(report?.type).toBe('report')
+    if (report?.type === 'report') expect(report.report.tensors.map((t) => t.name)).toEqual(['bert.encoder.layer.0.attention.self.query.weight', 'bert.encoder.layer.1.attention.self.query.weight'])
+    expect(spectra.filter((e) => e.type === 'progress')).toHaveLength(2)
+
+    const checked = await call(api, 'checkData', { path: data, task: 'classify', model })
+    expect(checked).toMatchObject({ usable: true, rows: 48 })
+    expect(checked.classes?.map((c) => c.label).sort()).toEqual(['neg', 'pos'])
+    expect(checked.preview.length).toBeGreaterThan(0)
+
+    const run = await call(api, 'startRun', { config: { model, data, task: 'classify', maxSteps: 6, batchSize: 8, checkpointEvery: 3, backend: 'wasm' } })
+    expect(run.status).toMatch(/queued|running/)
+    const events = await collect(api, 'runEvents', { runId: run.id, after: -1 }, (e) => e.type === 'status' && ['finished', 'failed', 'cancelled'].includes(e.run.status))
+    const types = events.filter((e) => e.type === 'event').map((e) => (e.type === 'event' ? e.event.type : ''))
+    expect(types[0]).toBe('started')
+    expect(types).toContain('prepared')
+    expect(types.filter((t) => t === 'step')).toHaveLength(6)
+    expect(types.at(-1)).toBe('finished')
+
+    // A view that reconnects asks for what it has not seen: only the later events come.
+    const seen = events.filter((e) => e.type === 'event').map((e) => (e.type === 'event' ? e.event.index : -1))
+    const replay = await collect(api, 'runEvents', { runId: run.id, after: seen[4]! })
+    expect(replay.filter((e) => e.type === 'event').map((e) => (e.type === 'event' ? e.event.index : -1))).toEqual(seen.slice(5))
+
+    const runs = await call(api, 'listRuns', {})
+    expect(runs.find((r) => r.id === run.id)).toMatchObject({ status: 'finished', step: 6, totalSteps: 6 })
+
+    const exported = await call(api, 'exportRun', { runId: run.id, outputs: { adapter: join(root, 'exports', 'adapter'), report: join(root, 'exports', 'report') } })
+    expect(exported.outputs.map((o) => o.kind)).toEqual(['adapter', 'report'])
+    expect(readdirSync(join(root, 'exports', 'adapter')).sort()).toEqual(['adapter.json', 'adapter.safetensors'])
+
+    await expect(call(api, 'deleteRun', { runId: run.id })).resolves.toEqual({ deleted: run.id })
+    expect(existsSync(run.dir)).toBe(false)
+    ws.close()
+  }, 120_000)
+
+  it('pauses, resumes and cancels a run', async () => {
+    const { api, ws } = await connect()
+    const run = await call(api, 'startRun', { config: { model, data, task: 'classify', epochs: 50, batchSize: 8, backend: 'wasm' } })
+    await collect(api, 'runEvents', { runId: run.id }, (e) => e.type === 'event' && e.event.type === 'step')
+    expect((await call(api, 'pauseRun', { runId: run.id })).status).toBe('paused')
+    const paused = await collect(api, 'runEvents', { runId: run.id }, (e) => e.type === 'event' && e.event.type === 'paused')
+    expect(paused.length).toBeGreaterThan(0)
+    expect((await call(api, 'resumeRun', { runId: run.id })).status).toBe('running')
+    await call(api, 'cancelRun', { runId: run.id })
+    const end = await collect(api, 'runEvents', { runId: run.id }, (e) => e.type === 'status' && e.run.status === 'cancelled')
+    expect(end.some((e) => e.type === 'event' && e.event.type === 'cancelled')).toBe(true)
+    ws.close()
+  }, 120_000)
+})
