@@ -31,11 +31,13 @@ describe.skipIf(!binary.path)('Electron app smoke test', () => {
     const app = await electron.launch({ executablePath: binary.path, args: [root], cwd: root })
     try {
       const page = await app.firstWindow()
-      await page.getByTestId('app-info').waitFor({ timeout: 30_000 })
-      expect(await page.getByTestId('app-info').textContent()).toContain('SiVA Studio')
+      await page.getByRole('navigation').first().waitFor({ timeout: 30_000 })
+      // The API works end to end through the preload and main's checks.
+      expect(await page.evaluate(() => (globalThis as unknown as { api: { call(m: string, p: object): Promise<{ name: string }> } }).api.call('appInfo', {}).then((i) => i.name))).toBe('SiVA Studio')
+      await expect(page.evaluate(() => (globalThis as unknown as { api: { call(m: string, p: object): Promise<unknown> } }).api.call('openModel', { path: 42 }))).rejects.toThrow(/openModel: path/)
       // No Node in the page, and no ipcRenderer leaked through the bridge.
       expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')
-      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { api: object }).api))).toEqual(['appInfo'])
+      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { api: object }).api))).toEqual(['call', 'stream'])
       // contextIsolation: the page's globals are not the preload's; no Node process object either.
       expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')
       expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)
