@@ -150,7 +150,8 @@ export class SivaBackend {
 
   private async checkData(p: Params<'checkData'>): Promise<DataCheckResult> {
     if (p.task === 'image-classify') {
-      const report = await validateImageDataset(p.path, { ...(p.columns?.path && { columns: { path: p.columns.path, ...(p.columns.label && { label: p.columns.label }) } }) } as never)
+      const columns = { ...(p.columns?.path && { path: p.columns.path }), ...(p.columns?.label && { label: p.columns.label }) }
+      const report = await validateImageDataset(p.path, { columns })
       return checkResult(report, p.task, [])
     }
     const task = p.task === 'classify' ? 'classification' : p.task === 'regress' ? 'regression' : 'causal-lm'
