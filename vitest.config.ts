@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url'
+import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // The renderer's components and stores (tests/unit/renderer) import .vue files and the renderer's aliases;
+  // neither changes how other files load.
+  plugins: [vue()],
+  resolve: {
+    alias: {
+      '@renderer': fileURLToPath(new URL('src/renderer/src', import.meta.url)),
+      '@shared': fileURLToPath(new URL('src/shared', import.meta.url))
+    }
+  },
   test: {
     include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
     testTimeout: 120_000,

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { applyAdapter, exportRun, type ExportKind, type ExportProgress } from '../engine/export'
 import { cachedDecompose } from '../engine/peft'
 import { AnalysisPool } from '../workers/analysisPool'
@@ -69,9 +68,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const outputs = Object.fromEntries(kinds.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string]))
     if (Object.keys(outputs).length === 0) throw new CliUsageError(`say what to export: --merged, --adapter, --peft-lora and/or --report DIR; see 'siva export --help'`)
     if (values.compact && outputs['adapter'] === undefined) throw new CliUsageError('--compact applies to --adapter')
-    const checkpoint = parseCheckpoint(values.checkpoint, runDir)
+    const checkpoint = parseCheckpoint(values.checkpoint)
     const result = await exportRun(
-      { runDir, checkpoint, outputs, compact: values.compact, force: values.force },
+      { runDir, ...(checkpoint !== undefined && { checkpoint }), outputs, compact: values.compact, force: values.force },
       { decompose, signal: controller.signal, onProgress: (p) => progress?.update(describe(p)) }
     )
     progress?.done()
@@ -110,8 +109,8 @@ async function apply(values: Record<string, string | boolean | undefined>, posit
   return 0
 }
 
-function parseCheckpoint(option: string | undefined, runDir: string): 'best' | 'last' | number {
-  if (option === undefined) return existsSync(join(runDir, 'checkpoints', 'best.json')) ? 'best' : 'last'
+function parseCheckpoint(option: string | undefined): 'best' | 'last' | number | undefined {
+  if (option === undefined) return undefined
   if (option === 'best' || option === 'last') return option
   if (/^\d+$/.test(option)) return Number(option)
   throw new CliUsageError(`--checkpoint must be best, last or a step number, got '${option}'`)

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { readTargetWeights } from '../models/ops'
@@ -16,7 +17,7 @@ export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
 
 export interface ExportRequest {
   runDir: string
-  /** Which checkpoint: 'best' (default), 'last', or a step number. */
+  /** Which checkpoint: 'best', 'last', or a step number; by default the best, or the last when the run was never evaluated. */
   checkpoint?: CheckpointChoice
   /** Output folders, any number of them at once. */
   outputs: Partial<Record<ExportKind, string>>
@@ -57,7 +58,8 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     await checkDestination(dir, request.force ?? false)
   }
 
-  const restored = await restoreRun(request.runDir, request.checkpoint ?? 'best', host.decompose, { ...(host.signal && { signal: host.signal }) })
+  const checkpoint = request.checkpoint ?? (existsSync(join(request.runDir, 'checkpoints', 'best.json')) ? 'best' : 'last')
+  const restored = await restoreRun(request.runDir, checkpoint, host.decompose, { ...(host.signal && { signal: host.signal }) })
   try {
     const { plan } = restored
     const needsUpdates = outputs.some((o) => o.kind !== 'report')

@@ -1,0 +1,190 @@
+import type { RunSummary } from '@shared/api'
+import type { ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '@shared/training'
+import { MovingAverage } from './ema'
+
+/** [optimiser step, value]: the shape ECharts takes for a line on a value axis. */
+export type Point = [number, number]
+
+export type RunStatus = RunSummary['status']
+
+/** One adapted matrix during a run. */
+export interface LayerTrace {
+  name: string
+  /** Descending singular values before training, and now. */
+  before: number[]
+  now: number[]
+  /** The trained band [start, end) of the descending values. */
+  band: [number, number]
+  erankBefore: number
+  /** Effective rank over time, from step 0. */
+  erank: Point[]
+}
+
+/** Everything the Train step draws, folded from a run's events. Plain data: the store decides when Vue sees it. */
+export interface RunTrace {
+  /** Index of the last event folded in; a replayed event at or below it is ignored. */
+  lastIndex: number
+  status: RunStatus
+  config?: TrainConfig
+  backend?: string
+  resumedFrom?: number
+  parameters?: ParameterCounts
+  targets: TargetSummary[]
+  data?: { train: number; validation: number; labels?: string[] }
+  totalSteps?: number
+  step: number
+  epoch: number
+  stage?: { stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
+  stepsPerSecond?: number
+  samplesPerSecond?: number
+  etaSeconds?: number
+  loss: Point[]
+  lossSmoothed: Point[]
+  lr: Point[]
+  gradNorm: Point[]
+  /** Metric name → its value at each evaluation. */
+  metrics: Record<string, Point[]>
+  best?: { step: number; metrics: Record<string, number> }
+  /** Layers in the order the run prepared them. */
+  layers: Map<string, LayerTrace>
+  spectraStep?: number
+  checkpoints: { step: number; name: string }[]
+  error?: string
+  seconds?: number
+}
+
+/** Roy & Vetterli's effective rank of descending singular values: exp of the entropy of σᵢ / Σσ. */
+export function effectiveRank(values: readonly number[]): number {
+  let sum = 0
+  for (const v of values) sum += Math.abs(v)
+  if (!(sum > 0)) return 0
+  let entropy = 0
+  for (const v of values) {
+    const p = Math.abs(v) / sum
+    if (p > 0) entropy -= p * Math.log(p)
+  }
+  return Math.exp(entropy)
+}
+
+export function createRunTrace(): RunTrace {
+  return { lastIndex: -1, status: 'queued', targets: [], step: 0, epoch: 0, loss: [], lossSmoothed: [], lr: [], gradNorm: [], metrics: {}, layers: new Map(), checkpoints: [] }
+}
+
+/**
+ * Append a point at `step`. A resumed run continues from its last checkpoint and repeats the steps
+ * after it: points at or after `step` are dropped first, so the curve shows the run as it continued.
+ * Returns whether anything was dropped.
+ */
+export function appendPoint(series: Point[], step: number, value: number): boolean {
+  let keep = series.length
+  while (keep > 0 && series[keep - 1]![0] >= step) keep--
+  const dropped = keep < series.length
+  if (dropped) series.length = keep
+  series.push([step, value])
+  return dropped
+}
+
+/** Folds events into a trace; one per run view. */
+export class RunFolder {
+  readonly trace: RunTrace = createRunTrace()
+  private readonly smoothing: MovingAverage
+
+  constructor(smoothingWeight = 0.9) {
+    this.smoothing = new MovingAverage(smoothingWeight)
+  }
+
+  /** Fold one event in; returns false for an event already seen. */
+  fold(event: TrainEvent): boolean {
+    const t = this.trace
+    if (event.index <= t.lastIndex) return false
+    t.lastIndex = event.index
+    switch (event.type) {
+      case 'started':
+        t.status = 'running'
+        t.config = event.config
+        t.backend = event.backend.name
+        if (event.resumedFrom !== undefined) t.resumedFrom = event.resumedFrom
+        delete t.error
+        break
+      case 'prepared':
+        t.parameters = event.parameters
+        t.targets = event.targets
+        t.data = event.data
+        t.totalSteps = event.totalSteps
+        delete t.stage
+        for (const s of event.spectraBefore) {
+          const known = t.layers.get(s.name)
+          if (known) continue // a resumed run prepares again: keep the history
+          const erankBefore = effectiveRank(s.before)
+          t.layers.set(s.name, { name: s.name, before: s.before, now: s.before, band: s.band, erankBefore, erank: [[0, erankBefore]] })
+        }
+        break
+      case 'stage':
+        t.stage = { stage: event.stage, done: event.done, total: event.total, ...(event.detail !== undefined && { detail: event.detail }) }
+        break
+      case 'step':
+        this.foldStep(event)
+        break
+      case 'eval':
+        for (const [name, value] of Object.entries(event.metrics)) appendPoint((t.metrics[name] ??= []), event.step, value)
+        if (event.best) t.best = { step: event.step, metrics: event.metrics }
+        break
+      case 'spectra':
+        t.spectraStep = event.step
+        for (const layer of event.layers) {
+          const known = t.layers.get(layer.name)
+          const trace: LayerTrace = known ?? { name: layer.name, before: layer.now, now: layer.now, band: layer.band, erankBefore: layer.erankBefore, erank: [[0, layer.erankBefore]] }
+          trace.now = layer.now
+          trace.band = layer.band
+          trace.erankBefore = layer.erankBefore
+          appendPoint(trace.erank, event.step, layer.erank)
+          if (!known) t.layers.set(layer.name, trace)
+        }
+        break
+      case 'checkpoint':
+        t.checkpoints = t.checkpoints.filter((c) => c.step < event.step)
+        t.checkpoints.push({ step: event.step, name: event.name })
+        break
+      case 'paused':
+        t.status = 'paused'
+        break
+      case 'resumed':
+        t.status = 'running'
+        break
+      case 'cancelled':
+        t.status = 'cancelled'
+        delete t.etaSeconds
+        break
+      case 'finished':
+        t.status = 'finished'
+        t.seconds = event.seconds
+        if (event.best) t.best = event.best
+        t.etaSeconds = 0
+        break
+      case 'error':
+        t.status = 'failed'
+        t.error = event.message
+        break
+    }
+    return true
+  }
+
+  private foldStep(event: Extract<TrainEvent, { type: 'step' }>): void {
+    const t = this.trace
+    t.step = event.step
+    t.epoch = event.epoch
+    t.stepsPerSecond = event.stepsPerSecond
+    t.samplesPerSecond = event.samplesPerSecond
+    t.etaSeconds = event.etaSeconds
+    if (t.status === 'queued') t.status = 'running'
+    appendPoint(t.lr, event.step, event.lr)
+    appendPoint(t.gradNorm, event.step, event.gradNorm)
+    if (appendPoint(t.loss, event.step, event.loss)) {
+      // Steps were repeated after a resume: the average restarts over what is left.
+      this.smoothing.reset()
+      t.lossSmoothed = t.loss.map(([step, loss]) => [step, this.smoothing.push(loss)])
+    } else {
+      t.lossSmoothed.push([event.step, this.smoothing.push(event.loss)])
+    }
+  }
+}

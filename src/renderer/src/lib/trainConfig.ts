@@ -1,0 +1,97 @@
+import type { TrainConfigInput } from '@shared/api'
+import type { TrainMethod, TrainTask } from '@shared/training'
+import { spectralMethods, type Amount } from './parameterCount'
+import { exactPattern, type TargetsSetting } from './targetSelection'
+
+/** The Train step's form. */
+export interface Hyperparameters {
+  epochs: number
+  /** Empty: as many steps as the epochs take. */
+  maxSteps?: number
+  batchSize: number
+  lr: number
+  headLr: number
+  seed: number
+  /** Evaluate every N steps; 0 = at the end of each epoch. */
+  evalEvery: number
+  spectraEvery: number
+}
+
+export type HyperparameterName = keyof Hyperparameters
+
+/** The engine's defaults for a task and method (training/loop.ts defaultTrainConfig), shown before the user edits them. */
+export function defaultHyperparameters(task: TrainTask, method: TrainMethod): Hyperparameters {
+  const spectral = spectralMethods.includes(method)
+  return {
+    epochs: 3,
+    batchSize: task === 'causal-lm' ? 8 : 16,
+    // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
+    lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
+    headLr: 1e-3,
+    seed: 42,
+    evalEvery: 0,
+    spectraEvery: 10
+  }
+}
+
+export interface MethodSettings {
+  method: TrainMethod
+  /** Global amount: perc or k for spectral methods, rank for LoRA. */
+  amount: Amount
+  /** Selected targets as a pattern, or undefined for the family's default. */
+  targets?: TargetsSetting
+  /** Per-target amounts, target name → amount. */
+  overrides: Readonly<Record<string, Amount>>
+}
+
+export interface RunInputs {
+  model: string
+  data: string
+  task: TrainTask
+  validation?: string
+  columns?: TrainConfigInput['columns']
+  maxLength?: number
+}
+
+/** The startRun request from the wizard's steps. */
+export function buildTrainConfig(inputs: RunInputs, settings: MethodSettings, hyper: Hyperparameters): TrainConfigInput {
+  const { method, amount } = settings
+  const config: TrainConfigInput = {
+    model: inputs.model,
+    data: inputs.data,
+    task: inputs.task,
+    method,
+    epochs: hyper.epochs,
+    batchSize: hyper.batchSize,
+    lr: hyper.lr,
+    headLr: hyper.headLr,
+    seed: hyper.seed,
+    evalEvery: hyper.evalEvery,
+    spectraEvery: hyper.spectraEvery
+  }
+  if (hyper.maxSteps !== undefined) config.maxSteps = hyper.maxSteps
+  if (inputs.validation) config.validation = inputs.validation
+  if (inputs.maxLength !== undefined) config.maxLength = inputs.maxLength
+  const columns = Object.fromEntries(Object.entries(inputs.columns ?? {}).filter(([, v]) => v !== undefined && v !== ''))
+  if (Object.keys(columns).length > 0) config.columns = columns
+  const adapts = method !== 'full' && method !== 'head'
+  if (spectralMethods.includes(method)) {
+    if (amount.k !== undefined) config.k = amount.k
+    else if (amount.perc !== undefined) config.perc = amount.perc
+  }
+  if (method === 'lora' && amount.rank !== undefined) config.rank = amount.rank
+  if (adapts && settings.targets) {
+    config.targets = settings.targets.targets
+    const overrides: NonNullable<TrainConfigInput['overrides']> = settings.targets.skip.map((name) => ({ pattern: exactPattern(name), skip: true }))
+    const perLayerAmounts = method === 'siva' || method === 'topk' || method === 'lora'
+    for (const [name, o] of perLayerAmounts ? Object.entries(settings.overrides) : []) {
+      const entry = {
+        pattern: exactPattern(name),
+        ...(method === 'lora' ? o.rank !== undefined && { rank: o.rank } : o.k !== undefined ? { k: o.k } : o.perc !== undefined && { perc: o.perc })
+      }
+      if (Object.keys(entry).length > 1) overrides.push(entry)
+    }
+    if (overrides.length > 0) config.overrides = overrides
+  }
+  return config
+}

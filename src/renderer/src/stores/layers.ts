@@ -1,0 +1,300 @@
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import type { InspectReport, LayerSpectrum, ModelSummary, TargetRow } from '@shared/api'
+import type { TrainMethod } from '@shared/training'
+import { useApi } from '../api'
+import { messageOf } from '../lib/errors'
+import { frameScheduler } from '../lib/frame'
+import { heatmapCells } from '../lib/heatmap'
+import { effectiveAmount, estimateParameters, spectralMethods, trainableFor, type Amount } from '../lib/parameterCount'
+import { spectraByTarget } from '../lib/targetSpectra'
+import { compilePattern, matchingTargets, presetPattern, targetsSetting, type SelectionPreset } from '../lib/targetSelection'
+import type { MethodSettings } from '../lib/trainConfig'
+
+/** One row of the Layers table: a target, its spectrum once analysed, and what training it would cost. */
+export interface LayerRow {
+  name: string
+  block: number
+  role: TargetRow['role']
+  shape: [number, number]
+  spectrum?: LayerSpectrum
+  selected: boolean
+  /** Trainable parameters this target adds under the current method (were it selected). */
+  trainable: number
+  /** Its own amount, when it overrides the global one. */
+  override?: Amount
+  /** The trained band [start, end) of its descending singular values, for spectral methods. */
+  band?: [number, number]
+}
+
+export type AmountMode = 'perc' | 'k'
+
+/** The trained band a method gives a matrix with r singular values: the k smallest, the k largest, or all. */
+export function trainedBand(method: TrainMethod, r: number, k: number): [number, number] | undefined {
+  if (method === 'siva') return [r - k, r]
+  if (method === 'topk') return [0, k]
+  if (method === 'svdiff') return [0, r]
+  return undefined
+}
+
+/**
+ * The Layers step: the model's adaptable matrices, their spectra as they stream in, which of them to
+ * train and how much. Selection is by pattern (PEFT's target_modules as a regex), narrowed to a block
+ * range, then row by row; a new pattern or range starts the selection afresh.
+ */
+export const useLayersStore = defineStore('layers', () => {
+  const modelPath = ref<string>()
+  const targets = shallowRef<readonly TargetRow[]>([])
+  const modelParameters = ref(0)
+  const defaultTargets = ref<string>()
+
+  // ---- spectra
+  const spectra = shallowRef<ReadonlyMap<string, LayerSpectrum>>(new Map())
+  const report = shallowRef<InspectReport>()
+  const progress = ref<{ done: number; total: number }>()
+  const analysing = ref(false)
+  const analysisError = ref<string>()
+  /** Matrices that could not be analysed (NaN/Inf), name → message. */
+  const layerErrors = ref<Record<string, string>>({})
+  let pending = new Map<string, LayerSpectrum>()
+  let closeStream: (() => void) | undefined
+  const flusher = frameScheduler(() => {
+    if (pending.size === 0) return
+    const next = new Map(spectra.value)
+    for (const [name, s] of pending) next.set(name, s)
+    pending = new Map()
+    spectra.value = next
+  })
+
+  // ---- selection and method
+  const pattern = ref('')
+  const blockFrom = ref(0)
+  const blockTo = ref(0)
+  const selected = shallowRef<ReadonlySet<string>>(new Set())
+  const method = ref<TrainMethod>('siva')
+  const amountMode = ref<AmountMode>('perc')
+  const perc = ref(0.1)
+  const k = ref(4)
+  const rank = ref(8)
+  const overrides = ref<Record<string, Amount>>({})
+  const focused = ref<string>()
+
+  const blockCount = computed(() => (targets.value.length === 0 ? 0 : Math.max(...targets.value.map((t) => t.block)) + 1))
+  const compiled = computed(() => compilePattern(pattern.value))
+  const patternError = computed(() => compiled.value.error)
+  const amount = computed<Amount>(() => {
+    if (method.value === 'lora') return { rank: rank.value }
+    return amountMode.value === 'k' ? { k: k.value } : { perc: perc.value }
+  })
+  const byTarget = computed(() => spectraByTarget(targets.value, spectra.value.values()))
+
+  const rows = computed<LayerRow[]>(() =>
+    targets.value.map((t) => {
+      const override = overrides.value[t.name]
+      const effective = effectiveAmount(amount.value, override)
+      const trainable = trainableFor(method.value, t.shape, effective)
+      const r = Math.min(t.shape[0], t.shape[1])
+      const band = spectralMethods.includes(method.value) ? trainedBand(method.value, r, trainable) : undefined
+      const spectrum = byTarget.value.get(t.name)
+      return {
+        name: t.name,
+        block: t.block,
+        role: t.role,
+        shape: t.shape,
+        selected: selected.value.has(t.name),
+        trainable,
+        ...(spectrum && { spectrum }),
+        ...(override && { override }),
+        ...(band && { band })
+      }
+    })
+  )
+  const selectedTargets = computed(() => targets.value.filter((t) => selected.value.has(t.name)))
+  const estimate = computed(() => estimateParameters(method.value, selectedTargets.value, amount.value, overrides.value, modelParameters.value))
+  const adapts = computed(() => method.value !== 'full' && method.value !== 'head')
+  /** What the Train step sends for the method and targets. */
+  const settings = computed<MethodSettings>(() => {
+    const target = adapts.value ? targetsSetting(targets.value, selected.value, pattern.value) : undefined
+    return { method: method.value, amount: amount.value, overrides: overrides.value, ...(target && { targets: target }) }
+  })
+  const canTrain = computed(() => !adapts.value || selected.value.size > 0)
+  const focusedRow = computed(() => rows.value.find((r) => r.name === focused.value) ?? rows.value[0])
+  const heatmap = computed(() => heatmapCells(rows.value.map((r) => ({ block: r.block, role: r.role, ...(r.spectrum && !r.spectrum.error && { value: r.spectrum.effectiveRank }) })), 'erank'))
+
+  // ---- actions
+  function select(names: ReadonlySet<string>): void {
+    selected.value = names
+  }
+
+  function reselect(): void {
+    select(matchingTargets(targets.value, compiled.value.regex, { from: blockFrom.value, to: blockTo.value }))
+  }
+
+  function setPattern(source: string): void {
+    pattern.value = source
+    if (!compiled.value.error) reselect()
+  }
+
+  function applyPreset(preset: SelectionPreset): void {
+    setPattern(presetPattern(preset, targets.value, defaultTargets.value))
+  }
+
+  function setBlockRange(from: number, to: number): void {
+    const last = Math.max(0, blockCount.value - 1)
+    const clamp = (b: number): number => Math.min(last, Math.max(0, Math.round(Number.isFinite(b) ? b : 0)))
+    blockFrom.value = Math.min(clamp(from), clamp(to))
+    blockTo.value = Math.max(clamp(from), clamp(to))
+    reselect()
+  }
+
+  function setSelected(name: string, on: boolean): void {
+    const next = new Set(selected.value)
+    if (on) next.add(name)
+    else next.delete(name)
+    select(next)
+  }
+
+  function toggle(name: string): void {
+    setSelected(name, !selected.value.has(name))
+  }
+
+  function selectNone(): void {
+    select(new Set())
+  }
+
+  function setOverride(name: string, value: Amount | undefined): void {
+    const next = { ...overrides.value }
+    if (value && Object.values(value).some((v) => v !== undefined)) next[name] = value
+    else delete next[name]
+    overrides.value = next
+  }
+
+  function focus(name: string): void {
+    focused.value = name
+  }
+
+  /** Each analysis counts up: events of a stream that was replaced or stopped are ignored. */
+  let generation = 0
+
+  function stopAnalysis(): void {
+    generation++
+    closeStream?.()
+    closeStream = undefined
+    flusher.cancel()
+    pending = new Map()
+    analysing.value = false
+  }
+
+  /** Stream the spectra of a checkpoint's matrices; each one shows as soon as it is done. */
+  function analyse(path = modelPath.value): void {
+    if (!path) return
+    stopAnalysis()
+    const mine = generation
+    spectra.value = new Map()
+    report.value = undefined
+    layerErrors.value = {}
+    analysisError.value = undefined
+    progress.value = undefined
+    analysing.value = true
+    try {
+      closeStream = useApi().stream(
+        'analyseLayers',
+        { path, valuesOnly: true },
+        (event) => {
+          if (mine !== generation) return
+          if (event.type === 'progress') {
+            progress.value = { done: event.done, total: event.total }
+            if (event.layer) {
+              pending.set(event.layer.name, event.layer)
+              flusher.schedule()
+            }
+            if (event.error) layerErrors.value = { ...layerErrors.value, [event.layer?.name ?? `matrix ${event.done}`]: event.error }
+          } else {
+            flusher.cancel()
+            pending = new Map()
+            report.value = event.report
+            spectra.value = new Map(event.report.tensors.map((s) => [s.name, s]))
+            layerErrors.value = Object.fromEntries(event.report.tensors.filter((s) => s.error).map((s) => [s.name, s.error!]))
+          }
+        },
+        (error) => {
+          if (mine !== generation) return
+          flusher.flush()
+          closeStream = undefined
+          analysing.value = false
+          if (error) analysisError.value = error
+        }
+      )
+    } catch (e) {
+      analysing.value = false
+      analysisError.value = messageOf(e)
+    }
+  }
+
+  /** A model was opened: its targets, the family's default selection, and its spectra. */
+  function load(summary: ModelSummary): void {
+    stopAnalysis()
+    modelPath.value = summary.path
+    targets.value = summary.targets
+    modelParameters.value = summary.parameters
+    defaultTargets.value = summary.defaultTargets
+    overrides.value = {}
+    focused.value = undefined
+    blockFrom.value = 0
+    blockTo.value = Math.max(0, blockCount.value - 1)
+    applyPreset('default')
+    if (summary.targets.length > 0) analyse(summary.path)
+    else spectra.value = new Map()
+  }
+
+  /** For tests and teardown: apply streamed spectra now rather than at the next frame. */
+  function flush(): void {
+    flusher.flush()
+  }
+
+  return {
+    modelPath,
+    targets,
+    modelParameters,
+    defaultTargets,
+    spectra,
+    report,
+    progress,
+    analysing,
+    analysisError,
+    layerErrors,
+    pattern,
+    blockFrom,
+    blockTo,
+    blockCount,
+    selected,
+    method,
+    amountMode,
+    perc,
+    k,
+    rank,
+    overrides,
+    focused,
+    patternError,
+    amount,
+    rows,
+    selectedTargets,
+    estimate,
+    settings,
+    canTrain,
+    focusedRow,
+    heatmap,
+    setPattern,
+    applyPreset,
+    setBlockRange,
+    setSelected,
+    toggle,
+    selectNone,
+    setOverride,
+    focus,
+    analyse,
+    stopAnalysis,
+    load,
+    flush
+  }
+})

@@ -1,0 +1,46 @@
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import type { ModelSummary } from '@shared/api'
+import { useApi } from '../api'
+import { messageOf } from '../lib/errors'
+import { useLayersStore } from './layers'
+
+/** The Model step: the checkpoint folder the run starts from. */
+export const useModelStore = defineStore('model', () => {
+  const path = ref('')
+  const summary = shallowRef<ModelSummary>()
+  const opening = ref(false)
+  const error = ref<string>()
+
+  const trainable = computed(() => summary.value !== undefined && summary.value.targets.length > 0 && !summary.value.notTrainable)
+
+  /** Open a checkpoint; on success the Layers step gets its targets and starts analysing their spectra. */
+  async function open(at: string = path.value): Promise<boolean> {
+    const folder = at.trim()
+    path.value = folder
+    if (folder === '') {
+      error.value = 'Enter the folder of a Hugging Face checkpoint (config.json and *.safetensors).'
+      return false
+    }
+    opening.value = true
+    error.value = undefined
+    try {
+      const opened = await useApi().call('openModel', { path: folder })
+      summary.value = opened
+      useLayersStore().load(opened)
+      return true
+    } catch (e) {
+      error.value = messageOf(e)
+      return false
+    } finally {
+      opening.value = false
+    }
+  }
+
+  function close(): void {
+    summary.value = undefined
+    error.value = undefined
+  }
+
+  return { path, summary, opening, error, trainable, open, close }
+})

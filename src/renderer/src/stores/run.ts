@@ -1,0 +1,257 @@
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import type { RunSummary } from '@shared/api'
+import type { TrainEvent } from '@shared/training'
+import { useApi } from '../api'
+import { messageOf } from '../lib/errors'
+import { frameScheduler } from '../lib/frame'
+import { RunFolder, type LayerTrace, type Point, type RunStatus, type RunTrace } from '../lib/runTrace'
+import { buildTrainConfig, defaultHyperparameters, type HyperparameterName, type Hyperparameters } from '../lib/trainConfig'
+import { useDataStore } from './data'
+import { useLayersStore } from './layers'
+import { useModelStore } from './model'
+
+/** What the Train step shows besides the curves: a snapshot of the trace's scalars. */
+export type RunInfo = Omit<RunTrace, 'loss' | 'lossSmoothed' | 'lr' | 'gradNorm' | 'metrics' | 'layers' | 'lastIndex'>
+
+const activeStatuses: readonly RunStatus[] = ['queued', 'running', 'paused']
+
+/**
+ * The run on the Train step: starting it from the wizard's choices, its controls, and its events folded
+ * into chart series. Events can come hundreds a second; the series Vue sees are replaced at most once
+ * per animation frame, as shallow refs (ECharts gets new arrays, nothing deep-reactive).
+ */
+export const useRunStore = defineStore('run', () => {
+  const runId = ref<string>()
+  const summary = shallowRef<RunSummary>()
+  const starting = ref(false)
+  const controlling = ref(false)
+  const error = ref<string>()
+  const connected = ref(false)
+  const hyperOverrides = ref<Partial<Hyperparameters>>({})
+
+  // Chart data: replaced whole on each flush.
+  const loss = shallowRef<Point[]>([])
+  const lossSmoothed = shallowRef<Point[]>([])
+  const lr = shallowRef<Point[]>([])
+  const gradNorm = shallowRef<Point[]>([])
+  const metrics = shallowRef<Record<string, Point[]>>({})
+  const layers = shallowRef<ReadonlyMap<string, LayerTrace>>(new Map())
+  const info = shallowRef<RunInfo>(snapshotInfo(new RunFolder().trace))
+
+  let folder = new RunFolder()
+  let closeStream: (() => void) | undefined
+  let generation = 0
+  const flusher = frameScheduler(publish)
+
+  function snapshotInfo(t: RunTrace): RunInfo {
+    const { loss: _l, lossSmoothed: _s, lr: _r, gradNorm: _g, metrics: _m, layers: _y, lastIndex: _i, ...rest } = t
+    return { ...rest, checkpoints: [...rest.checkpoints] }
+  }
+
+  /** Hand the folded trace to Vue: new arrays, so charts see a change. */
+  function publish(): void {
+    const t = folder.trace
+    loss.value = t.loss.slice()
+    lossSmoothed.value = t.lossSmoothed.slice()
+    lr.value = t.lr.slice()
+    gradNorm.value = t.gradNorm.slice()
+    metrics.value = Object.fromEntries(Object.entries(t.metrics).map(([name, points]) => [name, points.slice()]))
+    layers.value = new Map([...t.layers].map(([name, layer]) => [name, { ...layer, erank: layer.erank.slice() }]))
+    info.value = snapshotInfo(t)
+  }
+
+  // ---- the form
+  const defaults = computed(() => defaultHyperparameters(useDataStore().task, useLayersStore().method))
+  const hyperparameters = computed<Hyperparameters>(() => ({ ...defaults.value, ...hyperOverrides.value }))
+
+  function setHyperparameter<K extends HyperparameterName>(name: K, value: Hyperparameters[K] | undefined): void {
+    const next = { ...hyperOverrides.value }
+    if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) delete next[name]
+    else next[name] = value
+    hyperOverrides.value = next
+  }
+
+  function resetHyperparameters(): void {
+    hyperOverrides.value = {}
+  }
+
+  // ---- state
+  const status = computed<RunStatus | undefined>(() => (runId.value ? info.value.status : undefined))
+  const active = computed(() => status.value !== undefined && activeStatuses.includes(status.value))
+  const progress = computed(() => {
+    const total = info.value.totalSteps
+    return total ? Math.min(1, info.value.step / total) : 0
+  })
+  const layerNames = computed(() => [...layers.value.keys()])
+  /** Why Start is not possible yet, in the user's words; undefined when it is. */
+  const missing = computed(() => {
+    const model = useModelStore()
+    const data = useDataStore()
+    const layersStore = useLayersStore()
+    if (!model.summary) return 'Open a model first (step Model).'
+    if (!model.trainable) return model.summary.notTrainable ?? 'This model has no adaptable layers.'
+    if (data.path.trim() === '') return 'Choose the training data first (step Data).'
+    if (!layersStore.canTrain) return 'Select at least one layer to train (step Layers).'
+    return undefined
+  })
+
+  // ---- actions
+  function reset(): void {
+    generation++
+    closeStream?.()
+    closeStream = undefined
+    flusher.cancel()
+    folder = new RunFolder()
+    connected.value = false
+    publish()
+  }
+
+  function onEvent(event: TrainEvent): void {
+    if (folder.fold(event)) flusher.schedule()
+  }
+
+  /** Show a run: replay its events from the start, then follow it live. */
+  function attach(id: string, known?: RunSummary): void {
+    reset()
+    const mine = generation
+    runId.value = id
+    summary.value = known
+    error.value = undefined
+    if (known) {
+      folder.trace.status = known.status
+      flusher.schedule()
+    }
+    try {
+      connected.value = true
+      closeStream = useApi().stream(
+        'runEvents',
+        { runId: id, after: -1 },
+        (message) => {
+          if (mine !== generation) return
+          if (message.type === 'event') onEvent(message.event)
+          else {
+            summary.value = message.run
+            folder.trace.status = message.run.status
+            if (message.run.error) folder.trace.error = message.run.error
+            flusher.schedule()
+          }
+        },
+        (streamError) => {
+          if (mine !== generation) return
+          flusher.flush()
+          connected.value = false
+          closeStream = undefined
+          if (streamError) error.value = streamError
+        }
+      )
+    } catch (e) {
+      connected.value = false
+      error.value = messageOf(e)
+    }
+  }
+
+  /** Start a run from the Model, Data and Layers steps and this step's hyperparameters. */
+  async function start(): Promise<boolean> {
+    // One run from this form at a time (a double submit would queue two).
+    if (starting.value || active.value) return false
+    if (missing.value) {
+      error.value = missing.value
+      return false
+    }
+    const model = useModelStore()
+    const data = useDataStore()
+    const config = buildTrainConfig(
+      {
+        model: model.summary!.path,
+        data: data.path.trim(),
+        task: data.task,
+        ...(data.validation.trim() && { validation: data.validation.trim() }),
+        columns: data.usedColumns,
+        ...(data.maxLength !== undefined && { maxLength: data.maxLength })
+      },
+      useLayersStore().settings,
+      hyperparameters.value
+    )
+    starting.value = true
+    error.value = undefined
+    try {
+      const run = await useApi().call('startRun', { config })
+      attach(run.id, run)
+      return true
+    } catch (e) {
+      error.value = messageOf(e)
+      return false
+    } finally {
+      starting.value = false
+    }
+  }
+
+  async function control(method: 'pauseRun' | 'resumeRun' | 'cancelRun'): Promise<void> {
+    if (!runId.value) return
+    controlling.value = true
+    error.value = undefined
+    try {
+      const run = await useApi().call(method, { runId: runId.value })
+      summary.value = run
+      // A control's answer shows at once, not at the next frame: the buttons depend on it.
+      folder.trace.status = run.status
+      flusher.schedule()
+      flusher.flush()
+    } catch (e) {
+      error.value = messageOf(e)
+    } finally {
+      controlling.value = false
+    }
+  }
+
+  const pause = (): Promise<void> => control('pauseRun')
+  const resume = (): Promise<void> => control('resumeRun')
+  /** Cancel the run (the view asks for confirmation first). */
+  const cancel = (): Promise<void> => control('cancelRun')
+
+  /** Stop following the run (it goes on training). */
+  function detach(): void {
+    reset()
+    runId.value = undefined
+    summary.value = undefined
+  }
+
+  /** Apply folded events now rather than at the next frame (tests, and before reading a final state). */
+  function flush(): void {
+    flusher.flush()
+  }
+
+  return {
+    runId,
+    summary,
+    starting,
+    controlling,
+    error,
+    connected,
+    hyperOverrides,
+    hyperparameters,
+    defaults,
+    loss,
+    lossSmoothed,
+    lr,
+    gradNorm,
+    metrics,
+    layers,
+    info,
+    status,
+    active,
+    progress,
+    layerNames,
+    missing,
+    setHyperparameter,
+    resetHyperparameters,
+    attach,
+    start,
+    pause,
+    resume,
+    cancel,
+    detach,
+    flush
+  }
+})

@@ -1,0 +1,125 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { repoRoot, tempDir } from '../helpers/paths'
+import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+
+/**
+ * The real UI in a real browser: the built renderer served by `siva serve`, Debian's Chromium driven by
+ * playwright-core, and real engine work behind every click. Each step saves a screenshot in test-results/.
+ */
+const chromiumPath = '/usr/bin/chromium'
+const shots = join(repoRoot, 'test-results')
+
+let server: ChildProcess
+let url: string
+let browser: BrowserContext
+let page: Page
+let root: string
+let model: string
+let data: string
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva serve', () => {
+  beforeAll(async () => {
+    root = tempDir('wizard')
+    model = tinyBertWithTokenizer(join(root, 'tiny-bert'))
+    data = sentimentCsv(join(root, 'sentiment.csv'), 64)
+    const out = join(root, 'build')
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--outDir', out], { cwd: repoRoot, stdio: 'pipe' })
+    mkdirSync(shots, { recursive: true })
+    server = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'serve', '--port', '0', '--runs-dir', join(root, 'runs'), '--svd-cache', join(root, 'cache'), '--renderer', join(out, 'renderer'), '--quiet'], { cwd: repoRoot })
+    url = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      server.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString()
+        const match = /serving at (\S+)/.exec(text)
+        if (match) resolve(match[1]!)
+      })
+      server.on('exit', (code) => reject(new Error(`siva serve exited with ${code}`)))
+    })
+    // A fresh profile each run (Playwright takes it as the persistent context's folder, not as a flag).
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'siva-chromium-')), {
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1366, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    })
+    page = browser.pages()[0] ?? (await browser.newPage())
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+  }, 240_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    server?.kill('SIGTERM')
+  })
+
+  it('opens a checkpoint and shows what it is', async () => {
+    await page.goto(url)
+    await page.getByTestId('model-path').fill(model)
+    await page.getByTestId('model-open').click()
+    const summary = page.getByTestId('model-summary')
+    await summary.waitFor()
+    await expect.poll(() => summary.textContent()).toMatch(/bert/i)
+    await shot('1-model')
+  })
+
+  it('checks the data and lists what it found', async () => {
+    await page.getByTestId('nav-data').click()
+    await page.getByTestId('data-path').fill(data)
+    await page.getByTestId('data-task').selectOption('classify')
+    await page.getByTestId('data-check').click()
+    await expect.poll(() => page.getByTestId('data-result').textContent(), { timeout: 60_000 }).toMatch(/64/)
+    await shot('2-data')
+  })
+
+  it('analyses the layers and selects targets by pattern, with the parameter count', async () => {
+    await page.getByTestId('nav-layers').click()
+    const table = page.getByTestId('layers-table')
+    await table.waitFor()
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 60_000 }).toBe(12)
+    await page.getByTestId('layers-pattern').fill('attention\\.self\\.(query|value)')
+    await page.getByTestId('layers-pattern').press('Enter')
+    // 4 matrices of 32×32 at perc 0.1: k = 3 each.
+    await expect.poll(() => page.getByTestId('param-count-adapter').textContent(), { timeout: 30_000 }).toMatch(/^\s*12\s*$/)
+    await shot('3-layers')
+  })
+
+  it('trains, with the charts updating; pauses, resumes and cancels', async () => {
+    await page.getByTestId('nav-train').click()
+    // Enough steps, evaluations and spectra for the charts to show something.
+    for (const [field, value] of [['batchSize', '8'], ['epochs', '200'], ['evalEvery', '4'], ['spectraEvery', '2'], ['lr', '0.05']] as const) await page.getByTestId(`train-${field}`).fill(value)
+    await page.getByTestId('train-start').click()
+    await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThanOrEqual(16)
+    await page.getByTestId('loss-chart').waitFor()
+    await shot('4-train')
+    await page.getByTestId('train-pause').click()
+    await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/paused/i)
+    await page.getByTestId('train-resume').click()
+    await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/running|step/i)
+    page.once('dialog', (dialog) => void dialog.accept())
+    await page.getByTestId('train-cancel').click()
+    const confirm = page.getByTestId('confirm-accept')
+    if (await confirm.isVisible().catch(() => false)) await confirm.click()
+    await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/cancelled/i)
+    await shot('5-train-cancelled')
+  })
+
+  it('exports the run and shows what was written', async () => {
+    await page.getByTestId('nav-export').click()
+    await shot('6-export-form')
+    await page.getByTestId('export-start').click()
+    const outcome = page.getByTestId('export-result').or(page.getByTestId('export-error'))
+    await outcome.first().waitFor({ timeout: 100_000 })
+    if ((await page.getByTestId('export-error').count()) > 0) throw new Error(`the export failed: ${await page.getByTestId('export-error').textContent()}`)
+    expect(await page.getByTestId('export-result').textContent()).toMatch(/adapter/i)
+    await shot('6-export')
+    expect(readdirSync(join(root, 'runs')).length).toBe(1)
+  })
+})
