@@ -183,7 +183,7 @@ export class SivaBackend {
         signal,
         ...(p.layers !== undefined && { layers: new RegExp(p.layers) }),
         ...(p.valuesOnly !== undefined && { valuesOnly: p.valuesOnly }),
-        onProgress: (progress) => emit({ type: 'progress', done: progress.done, total: progress.total, ...(progress.error && { error: progress.error }) })
+        onProgress: (progress) => emit({ type: 'progress', done: progress.done, total: progress.total, ...(progress.layer && { layer: progress.layer }), ...(progress.error && { error: progress.error }) })
       })
       emit({ type: 'report', report })
     } finally {

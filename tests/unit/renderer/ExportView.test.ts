@@ -36,7 +36,7 @@ describe('the Export view', () => {
     await w.get('[data-testid="export-report"]').setValue(false)
     await w.get('[data-testid="export-start"]').trigger('submit')
     await flushPromises()
-    expect(api.callsOf('exportRun')).toEqual([{ runId: 'run-7', checkpoint: 'best', outputs: { merged: '/runs/run-7/exports/merged', adapter: '/runs/run-7/exports/adapter' } }])
+    expect(api.callsOf('exportRun')).toEqual([{ runId: 'run-7', outputs: { merged: '/runs/run-7/exports/merged', adapter: '/runs/run-7/exports/adapter' } }])
     const shown = w.get('[data-testid="export-result"]')
     expect(shown.text()).toContain('step-40')
     expect(shown.findAll('[data-testid="export-bytes"]').map((b) => b.text())).toEqual(['17.6 MB', '4.3 kB'])

@@ -35,6 +35,8 @@ export interface InspectProgress {
   /** Seconds its SVD took, or undefined when it was not computed (NaN/Inf values). */
   seconds?: number
   error?: string
+  /** The finished matrix's spectrum (the UI fills its table as they come). */
+  layer?: LayerSpectrum
 }
 
 export interface InspectOptions {
@@ -127,7 +129,7 @@ export async function inspectSource(source: TensorSource, options: InspectOption
       }
     }
     done++
-    options.onProgress?.({ done, total: matrices.length, name: plan.name, shape: plan.shape, seconds, error: results[index]!.error })
+    options.onProgress?.({ done, total: matrices.length, name: plan.name, shape: plan.shape, seconds, error: results[index]!.error, layer: results[index]! })
   }
 
   let failed = false
