@@ -99,6 +99,10 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThanOrEqual(16)
     await page.getByTestId('loss-chart').waitFor()
     await shot('4-train')
+    // The run outlives the page: a reload finds it again and replays its events into the charts.
+    await page.reload()
+    await page.getByTestId('nav-train').click()
+    await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 60_000 }).toBeGreaterThanOrEqual(16)
     await page.getByTestId('train-pause').click()
     await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/paused/i)
     await page.getByTestId('train-resume').click()

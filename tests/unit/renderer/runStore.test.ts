@@ -133,6 +133,19 @@ describe('the run store', () => {
     expect(run.connected).toBe(false)
   })
 
+  it('after a reload, follows the run still training (and none when nothing trains)', async () => {
+    const finished = { ...runSummary('finished'), id: 'old' }
+    setApi(new FakeApi({ listRuns: () => [finished] }))
+    expect(await useRunStore().reattach()).toBeUndefined()
+    expect(useRunStore().runId).toBeUndefined()
+    const live = setApi(new FakeApi({ listRuns: () => [finished, { ...runSummary('running'), step: 7 }] }))
+    const run = useRunStore()
+    expect(await run.reattach()).toBe('run-1')
+    expect(run.runId).toBe('run-1')
+    // Its events are asked for from the very first, so every chart fills in.
+    expect(live.last('runEvents').params).toEqual({ runId: 'run-1', after: -1 })
+  })
+
   it('pauses, resumes and cancels through the API', async () => {
     await prepareWizard()
     const run = useRunStore()

@@ -217,12 +217,30 @@ export const useRunStore = defineStore('run', () => {
     summary.value = undefined
   }
 
+  /**
+   * After a reload (or a new window on a running server): follow the run that is still training, if
+   * there is one and this view follows none. Its events replay from the start, so every chart fills in.
+   */
+  async function reattach(): Promise<string | undefined> {
+    if (runId.value) return runId.value
+    try {
+      const runs = await useApi().call('listRuns', {})
+      const live = runs.find((r) => r.status === 'running' || r.status === 'paused' || r.status === 'queued')
+      if (live && !runId.value) attach(live.id, live)
+      return live?.id
+    } catch (e) {
+      error.value = messageOf(e)
+      return undefined
+    }
+  }
+
   /** Apply folded events now rather than at the next frame (tests, and before reading a final state). */
   function flush(): void {
     flusher.flush()
   }
 
   return {
+    reattach,
     runId,
     summary,
     starting,
