@@ -26,6 +26,8 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 }
 
+if (!existsSync(chromiumPath)) console.warn(`[wizard end-to-end test skipped] no ${chromiumPath}: install Debian's chromium (apt-get install chromium; .ci/run does).`)
+
 describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva serve', () => {
   beforeAll(async () => {
     root = tempDir('wizard')
