@@ -128,4 +128,33 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await shot('6-export')
     expect(readdirSync(join(root, 'runs')).length).toBe(1)
   })
+
+  it('every control on every step has an accessible name, and the steps are reachable by keyboard', async () => {
+    const unnamed: string[] = []
+    for (const step of ['model', 'data', 'layers', 'train', 'export', 'runs', 'inspect']) {
+      await page.getByTestId(`nav-${step}`).click()
+      unnamed.push(
+        ...(await page.evaluate((where) => {
+          const named = (el: HTMLElement): boolean => {
+            if (el.getAttribute('aria-label')?.trim() || el.getAttribute('aria-labelledby') || el.getAttribute('title')?.trim()) return true
+            const labels = (el as HTMLInputElement).labels
+            if (labels && [...labels].some((l) => l.textContent?.trim())) return true
+            return el.tagName === 'BUTTON' && Boolean(el.textContent?.trim())
+          }
+          return [...document.querySelectorAll<HTMLElement>('main input, main select, main textarea, main button, nav button')]
+            .filter((el) => el.offsetParent !== null && (el as HTMLInputElement).type !== 'hidden')
+            .filter((el) => !named(el))
+            .map((el) => `${where}: <${el.tagName.toLowerCase()} ${el.getAttribute('data-testid') ?? el.id ?? ''}>`)
+        }, step))
+      )
+    }
+    expect(unnamed).toEqual([])
+    // From the step bar, the arrow keys move between steps and the current one is marked for assistive technology.
+    await page.getByTestId('nav-model').focus()
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('nav-data')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.getByTestId('nav-data').getAttribute('aria-current')).toBe('step')
+    await shot('7-keyboard')
+  })
 })
