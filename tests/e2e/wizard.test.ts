@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -135,27 +134,35 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     for (const step of ['model', 'data', 'layers', 'train', 'export', 'runs', 'inspect']) {
       await page.getByTestId(`nav-${step}`).click()
       unnamed.push(
-        ...(await page.evaluate((where) => {
-          const named = (el: HTMLElement): boolean => {
-            if (el.getAttribute('aria-label')?.trim() || el.getAttribute('aria-labelledby') || el.getAttribute('title')?.trim()) return true
-            const labels = (el as HTMLInputElement).labels
-            if (labels && [...labels].some((l) => l.textContent?.trim())) return true
-            return el.tagName === 'BUTTON' && Boolean(el.textContent?.trim())
-          }
-          return [...document.querySelectorAll<HTMLElement>('main input, main select, main textarea, main button, nav button')]
-            .filter((el) => el.offsetParent !== null && (el as HTMLInputElement).type !== 'hidden')
-            .filter((el) => !named(el))
-            .map((el) => `${where}: <${el.tagName.toLowerCase()} ${el.getAttribute('data-testid') ?? el.id ?? ''}>`)
-        }, step))
+        ...((await page.evaluate(unnamedControlsScript(step))) as string[])
       )
     }
     expect(unnamed).toEqual([])
     // From the step bar, the arrow keys move between steps and the current one is marked for assistive technology.
     await page.getByTestId('nav-model').focus()
     await page.keyboard.press('ArrowRight')
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('nav-data')
+    await expect.poll(() => page.evaluate('document.activeElement?.getAttribute("data-testid")')).toBe('nav-data')
     await page.keyboard.press('Enter')
     await expect.poll(() => page.getByTestId('nav-data').getAttribute('aria-current')).toBe('step')
     await shot('7-keyboard')
   })
 })
+
+/**
+ * A page script listing the visible controls that have no accessible name: no aria-label, aria-labelledby,
+ * title or non-empty <label>, and (for buttons) no text. Kept as a string: it runs in the page, where the
+ * DOM is, and this project's Node type-check has no DOM types.
+ */
+function unnamedControlsScript(where: string): string {
+  return `(() => {
+    const named = (el) => {
+      if (el.getAttribute('aria-label')?.trim() || el.getAttribute('aria-labelledby') || el.getAttribute('title')?.trim()) return true
+      if (el.labels && [...el.labels].some((l) => l.textContent?.trim())) return true
+      return el.tagName === 'BUTTON' && Boolean(el.textContent?.trim())
+    }
+    return [...document.querySelectorAll('main input, main select, main textarea, main button, nav button')]
+      .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+      .filter((el) => !named(el))
+      .map((el) => ${JSON.stringify(where)} + ': <' + el.tagName.toLowerCase() + ' ' + (el.getAttribute('data-testid') ?? el.id ?? '') + '>')
+  })()`
+}
