@@ -56,6 +56,14 @@ export interface ModelSummary {
   imageProcessor: boolean
 }
 
+/** A checkpoint opened before, newest first. */
+export interface RecentModel {
+  path: string
+  modelType?: string
+  architectures: string[]
+  openedAt: string
+}
+
 export interface DataProblemRow {
   severity: 'error' | 'warning' | 'info'
   code: string
@@ -170,6 +178,7 @@ export type TrainConfigInput = z.infer<typeof trainConfigInput>
 export const methods = {
   appInfo: { kind: 'call', params: z.object({}).strict() },
   openModel: { kind: 'call', params: z.object({ path }).strict() },
+  recentModels: { kind: 'call', params: z.object({}).strict() },
   checkData: { kind: 'call', params: z.object({ path, task, model: path.optional(), validation: path.optional(), columns: columns.optional(), maxLength: z.number().int().min(2).max(8192).optional() }).strict() },
   listRuns: { kind: 'call', params: z.object({}).strict() },
   startRun: { kind: 'call', params: z.object({ config: trainConfigInput, name: z.string().max(100).optional() }).strict() },
@@ -204,6 +213,7 @@ export type Params<M extends MethodName> = z.input<(typeof methods)[M]['params']
 export interface CallResults {
   appInfo: AppInfo
   openModel: ModelSummary
+  recentModels: RecentModel[]
   checkData: DataCheckResult
   listRuns: RunSummary[]
   startRun: RunSummary

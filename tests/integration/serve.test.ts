@@ -101,6 +101,8 @@ describe('siva serve', () => {
     expect(summary).toMatchObject({ modelType: 'bert', architectures: ['BertForSequenceClassification'], layers: 2, tokenizer: true })
     expect(summary.targets).toHaveLength(12)
     expect(summary.defaultTargets).toBeDefined()
+    // Opened models are remembered (newest first) beside the runs folder, across restarts of the server.
+    expect((await call(api, 'recentModels', {})).map((m) => [m.path, m.modelType])).toEqual([[model, 'bert']])
 
     const spectra = await collect(api, 'analyseLayers', { path: model, layers: 'attention\\.self\\.query' })
     const report = spectra.at(-1)

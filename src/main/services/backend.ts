@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
@@ -11,6 +11,7 @@ import {
   type DataCheckResult,
   type MethodName,
   type ModelSummary,
+  type RecentModel,
   type Params,
   type RunSummary,
   type StreamEvents,
@@ -20,7 +21,7 @@ import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { encodeExample, readTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
-import { openCheckpoint } from '../engine/io'
+import { openCheckpoint, writeFileAtomically } from '../engine/io'
 import { familyFor } from '../engine/models/registry'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
@@ -66,6 +67,7 @@ export class SivaBackend {
     const handlers: { [M in CallName]: (p: Params<M>) => Promise<CallResults[M]> } = {
       appInfo: () => this.appInfo(),
       openModel: (p) => this.openModel(p.path),
+      recentModels: () => this.recentModels(),
       checkData: (p) => this.checkData(p),
       listRuns: () => this.listRuns(),
       startRun: (p) => this.startRun(p.config, p.name),
@@ -109,7 +111,37 @@ export class SivaBackend {
     return { ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, ...(this.options.demo && { demo: this.options.demo }) }
   }
 
+  /** Where the recent-models list is kept: beside the runs folder. */
+  private get recentFile(): string {
+    return join(dirname(this.options.runsDir), 'recent-models.json')
+  }
+
+  private async recentModels(): Promise<RecentModel[]> {
+    try {
+      const list = JSON.parse(await readFile(this.recentFile, 'utf8')) as unknown
+      // Folders that are gone are left out; a damaged file is as good as none.
+      return Array.isArray(list) ? (list as RecentModel[]).filter((m) => typeof m?.path === 'string' && existsSync(m.path)) : []
+    } catch {
+      return []
+    }
+  }
+
+  /** Put a model at the top of the recent list (at most 10), written atomically. */
+  private async remember(summary: ModelSummary): Promise<void> {
+    const entry: RecentModel = { path: summary.path, ...(summary.modelType && { modelType: summary.modelType }), architectures: summary.architectures, openedAt: new Date().toISOString() }
+    const list = [entry, ...(await this.recentModels()).filter((m) => m.path !== summary.path)].slice(0, 10)
+    await mkdir(dirname(this.recentFile), { recursive: true })
+    const text = `${JSON.stringify(list, null, 2)}\n`
+    await writeFileAtomically(this.recentFile, (handle) => writeFile(handle, text))
+  }
+
   private async openModel(path: string): Promise<ModelSummary> {
+    const summary = await this.describeModel(resolve(path))
+    await this.remember(summary).catch(() => undefined)
+    return summary
+  }
+
+  private async describeModel(path: string): Promise<ModelSummary> {
     const source = await openCheckpoint(path)
     try {
       const dtypes: Record<string, number> = {}

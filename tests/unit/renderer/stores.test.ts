@@ -47,6 +47,27 @@ describe('the model store', () => {
   })
 })
 
+describe('the recent models', () => {
+  it('are refreshed after a model opens, and shown on the Model step to open again', async () => {
+    const recent = [{ path: '/models/tiny-bert', modelType: 'bert', architectures: ['BertForSequenceClassification'], openedAt: '2026-11-29T06:00:00Z' }, { path: '/models/gpt2', modelType: 'gpt2', architectures: ['GPT2LMHeadModel'], openedAt: '2026-11-28T06:00:00Z' }]
+    const api = setApi(new FakeApi({ openModel: ({ path }) => ({ ...bertSummary(1), path }), recentModels: () => recent }))
+    const model = useModelStore()
+    await model.loadRecent()
+    expect(model.recent.map((m) => m.path)).toEqual(['/models/tiny-bert', '/models/gpt2'])
+    await model.open('/models/gpt2')
+    await new Promise((r) => setTimeout(r, 0))
+    expect(api.callsOf('recentModels')).toHaveLength(2)
+  })
+
+  it('a back end that cannot list them leaves the list empty, not an error', async () => {
+    setApi(new FakeApi({}))
+    const model = useModelStore()
+    await model.loadRecent()
+    expect(model.recent).toEqual([])
+    expect(model.error).toBeUndefined()
+  })
+})
+
 describe('the data store', () => {
   it('checks the file with the task, the columns the task reads, and the open model’s tokenizer', async () => {
     const api = setApi(

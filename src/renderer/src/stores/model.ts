@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import type { ModelSummary } from '@shared/api'
+import type { ModelSummary, RecentModel } from '@shared/api'
 import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
 import { useLayersStore } from './layers'
@@ -11,6 +11,8 @@ export const useModelStore = defineStore('model', () => {
   const summary = shallowRef<ModelSummary>()
   const opening = ref(false)
   const error = ref<string>()
+  /** Checkpoints opened before, newest first (kept by the back end, across sessions). */
+  const recent = shallowRef<RecentModel[]>([])
 
   const trainable = computed(() => summary.value !== undefined && summary.value.targets.length > 0 && !summary.value.notTrainable)
 
@@ -28,6 +30,7 @@ export const useModelStore = defineStore('model', () => {
       const opened = await useApi().call('openModel', { path: folder })
       summary.value = opened
       useLayersStore().load(opened)
+      void loadRecent()
       return true
     } catch (e) {
       error.value = messageOf(e)
@@ -37,10 +40,19 @@ export const useModelStore = defineStore('model', () => {
     }
   }
 
+  async function loadRecent(): Promise<void> {
+    try {
+      recent.value = await useApi().call('recentModels', {})
+    } catch {
+      // The list is a convenience: without it the step still works.
+      recent.value = []
+    }
+  }
+
   function close(): void {
     summary.value = undefined
     error.value = undefined
   }
 
-  return { path, summary, opening, error, trainable, open, close }
+  return { path, summary, opening, error, trainable, recent, open, close, loadRecent }
 })
