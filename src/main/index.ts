@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, shell, type IpcMainEvent } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Menu, shell, type IpcMainEvent, type MenuItemConstructorOptions } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SivaBackend } from './services/backend'
@@ -54,7 +54,16 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow?.focus()
   })
   void app.whenReady().then(() => {
-    backend = new SivaBackend({ runsDir: join(app.getPath('userData'), 'runs'), svdCacheDir: join(app.getPath('userData'), 'svd-cache') })
+    backend = new SivaBackend({
+      runsDir: join(app.getPath('userData'), 'runs'),
+      svdCacheDir: join(app.getPath('userData'), 'svd-cache'),
+      pickPath: async (kind, title) => {
+        if (!mainWindow) return undefined
+        const result = await dialog.showOpenDialog(mainWindow, { title: title ?? (kind === 'folder' ? 'Choose a folder' : 'Choose a file'), properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] })
+        return result.canceled ? undefined : result.filePaths[0]
+      }
+    })
+    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate()))
     // One connection per window load: a reload drops the old one's streams (runs keep training) and re-attaches.
     ipcMain.on(channels.toMain, (event, message: unknown) => {
       if (!fromOurWindow(event)) return
@@ -76,4 +85,16 @@ if (!app.requestSingleInstanceLock()) {
     if (process.platform !== 'darwin') app.quit()
   })
   app.on('will-quit', () => void backend?.close())
+}
+
+/** The app menu: the platform's usual menus (file, edit, view, window) and an About panel. */
+function menuTemplate(): MenuItemConstructorOptions[] {
+  return [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    { role: 'viewMenu' },
+    { role: 'windowMenu' },
+    { role: 'help', submenu: [{ role: 'about' }] }
+  ]
 }

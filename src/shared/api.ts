@@ -21,6 +21,8 @@ export interface AppInfo {
   backend?: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }
   /** Where runs are kept. */
   runsDir?: string
+  /** Whether `pickPath` opens the system's file dialog (the desktop app) or is unavailable (a browser). */
+  canPickPaths?: boolean
   /** The demo model and data that ship with the app, when present. */
   demo?: { model: string; data: string; task: TrainConfig['task'] }
 }
@@ -179,6 +181,8 @@ export const methods = {
   appInfo: { kind: 'call', params: z.object({}).strict() },
   openModel: { kind: 'call', params: z.object({ path }).strict() },
   recentModels: { kind: 'call', params: z.object({}).strict() },
+  /** The desktop app's native open dialog: a folder (a checkpoint, an image dataset) or a file (a data file). */
+  pickPath: { kind: 'call', params: z.object({ kind: z.enum(['folder', 'file']), title: z.string().max(200).optional() }).strict() },
   checkData: { kind: 'call', params: z.object({ path, task, model: path.optional(), validation: path.optional(), columns: columns.optional(), maxLength: z.number().int().min(2).max(8192).optional() }).strict() },
   listRuns: { kind: 'call', params: z.object({}).strict() },
   startRun: { kind: 'call', params: z.object({ config: trainConfigInput, name: z.string().max(100).optional() }).strict() },
@@ -214,6 +218,7 @@ export interface CallResults {
   appInfo: AppInfo
   openModel: ModelSummary
   recentModels: RecentModel[]
+  pickPath: { path?: string }
   checkData: DataCheckResult
   listRuns: RunSummary[]
   startRun: RunSummary

@@ -95,6 +95,9 @@ describe('siva serve', () => {
     const { api, ws } = await connect()
     const info = await call(api, 'appInfo', {})
     expect(info.name).toBe('SiVA Studio')
+    // A browser has no file dialog: the UI hides its Browse buttons, and the call says why.
+    expect(info.canPickPaths).toBe(false)
+    await expect(call(api, 'pickPath', { kind: 'folder' })).rejects.toThrow(/no file dialog in a browser; type or paste the path/)
     expect(info.backend?.name).toBeDefined()
 
     const summary = await call(api, 'openModel', { path: model })

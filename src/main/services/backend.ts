@@ -40,6 +40,8 @@ export interface BackendOptions {
   runsDir: string
   svdCacheDir: string
   demo?: AppInfo['demo']
+  /** The host's native open dialog (the desktop app); without it, pickPath says to type the path. */
+  pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | undefined>
 }
 
 interface LiveRun {
@@ -68,6 +70,11 @@ export class SivaBackend {
       appInfo: () => this.appInfo(),
       openModel: (p) => this.openModel(p.path),
       recentModels: () => this.recentModels(),
+      pickPath: async (p) => {
+        if (!this.options.pickPath) throw new RequestError('pickPath: there is no file dialog in a browser; type or paste the path instead')
+        const path = await this.options.pickPath(p.kind, p.title)
+        return path === undefined ? {} : { path }
+      },
       checkData: (p) => this.checkData(p),
       listRuns: () => this.listRuns(),
       startRun: (p) => this.startRun(p.config, p.name),
@@ -108,7 +115,7 @@ export class SivaBackend {
   // ---------------------------------------------------------------- model and data
 
   private async appInfo(): Promise<AppInfo> {
-    return { ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, ...(this.options.demo && { demo: this.options.demo }) }
+    return { ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.demo && { demo: this.options.demo }) }
   }
 
   /** Where the recent-models list is kept: beside the runs folder. */

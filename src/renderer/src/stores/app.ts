@@ -44,6 +44,16 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
+  /** The desktop app's open dialog; undefined when cancelled (or in a browser, which has none: the button is hidden there). */
+  async function pickPath(kind: 'folder' | 'file', title?: string): Promise<string | undefined> {
+    try {
+      return (await useApi().call('pickPath', { kind, ...(title && { title }) })).path
+    } catch (e) {
+      error.value = messageOf(e)
+      return undefined
+    }
+  }
+
   function applyTheme(): void {
     if (typeof document === 'undefined') return
     document.documentElement.dataset.theme = theme.value
@@ -82,5 +92,5 @@ export const useAppStore = defineStore('app', () => {
     step.value = to
   }
 
-  return { info, error, loading, theme, chosenTheme, step, load, setTheme, toggleTheme, followSystem, go }
+  return { info, error, loading, theme, chosenTheme, step, load, pickPath, setTheme, toggleTheme, followSystem, go }
 })
