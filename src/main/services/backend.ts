@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
@@ -21,7 +21,7 @@ import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { encodeExample, readTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
-import { openCheckpoint, writeFileAtomically } from '../engine/io'
+import { openCheckpoint, writeJsonAtomically } from '../engine/io'
 import { familyFor } from '../engine/models/registry'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
@@ -138,8 +138,7 @@ export class SivaBackend {
     const entry: RecentModel = { path: summary.path, ...(summary.modelType && { modelType: summary.modelType }), architectures: summary.architectures, openedAt: new Date().toISOString() }
     const list = [entry, ...(await this.recentModels()).filter((m) => m.path !== summary.path)].slice(0, 10)
     await mkdir(dirname(this.recentFile), { recursive: true })
-    const text = `${JSON.stringify(list, null, 2)}\n`
-    await writeFileAtomically(this.recentFile, (handle) => writeFile(handle, text))
+    await writeJsonAtomically(this.recentFile, list)
   }
 
   private async openModel(path: string): Promise<ModelSummary> {

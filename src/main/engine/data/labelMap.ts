@@ -1,6 +1,4 @@
-import { writeFile } from 'node:fs/promises'
-import { writeFileAtomically } from '../io/atomicWrite'
-import { readJsonObject } from '../io/jsonFile'
+import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
 
 /**
  * Class names in id order: id i is `names[i]`. Integers sort as numbers (so "2" < "10" and labels 0/1
@@ -32,8 +30,7 @@ export function labelMapFile(names: readonly string[]): LabelMapFile {
 
 /** Save the map with the run (written to a temp file and renamed: never half-written). */
 export async function saveLabelMap(file: string, names: readonly string[]): Promise<void> {
-  const text = `${JSON.stringify(labelMapFile(names), null, 2)}\n`
-  await writeFileAtomically(file, (handle) => writeFile(handle, text))
+  await writeJsonAtomically(file, labelMapFile(names))
 }
 
 /** Read a saved map back; a file that is not a dense id2label map is refused with its name. */

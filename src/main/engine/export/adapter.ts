@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { openCheckpoint, openSafetensors, type TensorSource, writeSafetensors, type TensorToWrite } from '../io'
+import { openCheckpoint, openSafetensors, type TensorSource, writeJsonAtomically, writeSafetensors, type TensorToWrite } from '../io'
 import { readTargetWeights } from '../models/ops'
 import type { AdaptableLinear } from '../models/types'
 import { methodNamed, weightHash, type Decompose, type LowRank, type MethodName, type StoredParameters } from '../peft'
-import { mergedSize, writeJsonFile, writeMergedCheckpoint, type WeightUpdates } from './merged'
+import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
 import { checkDestination, checkFreeSpace, writeInPlace } from './outputFolder'
 import type { TrainedTensor } from './restoreRun'
 
@@ -96,7 +96,7 @@ export async function writeAdapter(dir: string, adapter: AdapterSource, document
     trainableParameters: trainable
   }
   await writeSafetensors(join(dir, 'adapter.safetensors'), tensors, { format: adapterFormat })
-  await writeJsonFile(join(dir, 'adapter.json'), full)
+  await writeJsonAtomically(join(dir, 'adapter.json'), full)
 }
 
 export async function readAdapterDocument(dir: string): Promise<AdapterDocument> {

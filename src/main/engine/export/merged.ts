@@ -1,8 +1,8 @@
-import { copyFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { copyFile, readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { decodeToFloat64, dtypeByteSize, encodeFloat64, elementCount, isFloatDtype, type Dtype, type FloatEncoding } from '../io/dtypes'
-import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeFileAtomically, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
-import { readJsonObject } from '../io/jsonFile'
+import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
+import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
 import type { AdaptableLinear } from '../models/types'
 import { lowRankProduct, type LowRank } from '../peft'
 import type { TrainedTensor } from './restoreRun'
@@ -170,10 +170,10 @@ export async function writeMergedCheckpoint(
     const metadata = typeof document['metadata'] === 'object' && document['metadata'] !== null ? { ...(document['metadata'] as Record<string, unknown>) } : {}
     metadata['total_size'] = tensorBytes
     const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    await writeJson(join(outDir, basename(index)), { ...document, metadata, weight_map: sortedMap })
+    await writeJsonAtomically(join(outDir, basename(index)), { ...document, metadata, weight_map: sortedMap })
   }
   const config = (await readJsonObject(join(modelDir, 'config.json'), { optional: true })) ?? {}
-  await writeJson(join(outDir, 'config.json'), { ...config, ...configFields })
+  await writeJsonAtomically(join(outDir, 'config.json'), { ...config, ...configFields })
   const copied = await copiedFiles(modelDir)
   for (const name of copied) await copyFile(join(modelDir, name), join(outDir, name))
   return {
@@ -217,9 +217,3 @@ function encodeChecked(values: ArrayLike<number>, dtype: Dtype, name: string, so
   return bytes
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
-  const text = `${JSON.stringify(value, null, 2)}\n`
-  await writeFileAtomically(file, (handle) => writeFile(handle, text))
-}
-
-export { writeJson as writeJsonFile }

@@ -1,8 +1,7 @@
 import { join } from 'node:path'
-import { writeSafetensors, type TensorToWrite } from '../io'
+import { writeJsonAtomically, writeSafetensors, type TensorToWrite } from '../io'
 import type { AdaptableLinear, ModelTask } from '../models/types'
 import type { LowRank } from '../peft'
-import { writeJsonFile } from './merged'
 import type { TrainedTensor } from './restoreRun'
 
 /**
@@ -84,7 +83,7 @@ export async function writePeftLora(
   ])
   for (const t of options.head) tensors.push({ name: `base_model.model.${t.name}`, dtype: 'F32', shape: t.shape, data: t.values })
   await writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' })
-  await writeJsonFile(join(dir, 'adapter_config.json'), {
+  await writeJsonAtomically(join(dir, 'adapter_config.json'), {
     peft_type: 'LORA',
     task_type: taskTypes[options.task] ?? null,
     base_model_name_or_path: options.baseModel,

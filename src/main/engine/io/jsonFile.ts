@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { writeFileAtomically } from './atomicWrite'
 import { CheckpointFormatError, describeSystemError } from './errors'
 
 export type JsonObject = Record<string, unknown>
@@ -25,4 +26,10 @@ export async function readJsonObject(file: string, options: { optional?: boolean
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new CheckpointFormatError(file, 'must hold a JSON object')
   return document as JsonObject
+}
+
+/** Write `value` as indented JSON (with a final newline) through a temp file renamed into place: never half-written. */
+export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  const text = `${JSON.stringify(value, null, 2)}\n`
+  await writeFileAtomically(file, (handle) => writeFile(handle, text))
 }

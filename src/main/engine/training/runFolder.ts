@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { openSafetensors, writeFileAtomically, writeSafetensors } from '../io'
+import { openSafetensors, writeJsonAtomically, writeSafetensors } from '../io'
 import type { TrainConfig, TrainEvent } from '../../../shared/training'
 import type { DataFingerprint } from './fingerprint'
 
@@ -36,7 +36,7 @@ export async function createRunFolder(dir: string, info: RunInfo): Promise<void>
   }
   if (existing.length > 0) throw new Error(`${dir} already holds a run (or other files); choose a new folder, or resume it with --resume`)
   await mkdir(join(dir, 'checkpoints'), { recursive: true })
-  await writeJson(join(dir, 'run.json'), info)
+  await writeJsonAtomically(join(dir, 'run.json'), info)
 }
 
 export async function readRunInfo(dir: string): Promise<RunInfo> {
@@ -45,11 +45,6 @@ export async function readRunInfo(dir: string): Promise<RunInfo> {
   } catch (error) {
     throw new Error(`${dir}: not a run folder (no readable run.json): ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
-}
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  const text = `${JSON.stringify(value, null, 2)}\n`
-  await writeFileAtomically(file, (handle) => writeFile(handle, text))
 }
 
 /** events.jsonl, appended one line per event; indices continue across resumes. */
@@ -136,15 +131,15 @@ export async function writeCheckpoint(dir: string, state: CheckpointState, tenso
         { name: `moment.v.${i}`, dtype: 'F32' as const, shape: v.shape, data: tensors.moments[i]!.v }
       ])
     )
-    await writeJson(join(temp, 'state.json'), state)
+    await writeJsonAtomically(join(temp, 'state.json'), state)
     await rm(join(root, name), { recursive: true, force: true })
     await rename(temp, join(root, name))
   } catch (error) {
     await rm(temp, { recursive: true, force: true })
     throw error
   }
-  await writeJson(join(root, 'latest.json'), { name, step: state.step })
-  if (state.best?.step === state.step) await writeJson(join(root, 'best.json'), { name, step: state.step, metrics: state.best.metrics })
+  await writeJsonAtomically(join(root, 'latest.json'), { name, step: state.step })
+  if (state.best?.step === state.step) await writeJsonAtomically(join(root, 'best.json'), { name, step: state.step, metrics: state.best.metrics })
   await prune(root, keep)
   return name
 }
