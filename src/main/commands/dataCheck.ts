@@ -1,6 +1,5 @@
 import { basename, relative } from 'node:path'
 import {
-  encodeExample,
   labelNames,
   listImageDataset,
   loadImageProcessorConfig,
@@ -8,11 +7,12 @@ import {
   readImageHeader,
   validateImageDataset,
   type ImageProcessorConfig,
-  readTextExamples,
+  previewTextExamples,
   TextTokenizer,
   validateTextDataset,
   type DataProblem,
   type LengthSummary,
+  type PreviewExample,
   type TextTask,
   type ValidationReport
 } from '../engine/data'
@@ -55,16 +55,6 @@ options:
 
 const previewRows = 5
 const textTasks: Record<string, TextTask> = { classify: 'classification', regress: 'regression', 'causal-lm': 'causal-lm' }
-
-interface PreviewRow {
-  row: number
-  text: string
-  textPair?: string
-  prompt?: string
-  label?: string | number
-  tokens?: number
-  ids?: number[]
-}
 
 export async function dataCheckCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('data check', {
@@ -123,7 +113,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     const knownLabels = task === 'classification' && report.summary.classes ? labelNames(report.summary.classes.map((c) => c.label)) : undefined
     validation = await validateTextDataset(values.validation, { ...options, ...(knownLabels && { knownLabels }), onProgress: progressFor(progress, values.validation) })
   }
-  const preview = await previewOf(values.data, options, tokenizer)
+  const preview = await previewTextExamples(values.data, options, previewRows)
   progress?.done()
 
   const usable = report.usable && (validation?.usable ?? true)
@@ -231,28 +221,10 @@ function closing(report: ValidationReport, validation: ValidationReport | undefi
 }
 
 /** The first examples as the model will see them: the same reader training uses, token ids when a tokenizer is given. */
-async function previewOf(file: string, options: { task: TextTask; columns: object; paragraphs: boolean; maxLength: number }, tokenizer: TextTokenizer | undefined): Promise<PreviewRow[]> {
-  const rows: PreviewRow[] = []
-  for await (const example of readTextExamples(file, { ...options, onProblem: () => {} })) {
-    const row: PreviewRow = { row: example.row, text: example.text }
-    if (example.pair !== undefined) row.textPair = example.pair
-    if (example.prompt !== undefined) row.prompt = example.prompt
-    const label = example.label ?? example.target
-    if (label !== undefined) row.label = label
-    if (tokenizer) {
-      const encoded = encodeExample(tokenizer, options.task, example, options.maxLength)
-      row.tokens = encoded.fullLength
-      row.ids = encoded.ids.slice(0, 16)
-    }
-    rows.push(row)
-    if (rows.length === previewRows) break
-  }
-  return rows
-}
 
 const errorCount = (report: ValidationReport): number => report.problems.filter((p) => p.severity === 'error').length
 
-function formatReport(report: ValidationReport, preview: PreviewRow[] | undefined): string {
+function formatReport(report: ValidationReport, preview: PreviewExample[] | undefined): string {
   const out: string[] = []
   const bySeverity = (severity: DataProblem['severity']): DataProblem[] => report.problems.filter((p) => p.severity === severity)
   const { summary } = report
@@ -292,7 +264,7 @@ function formatReport(report: ValidationReport, preview: PreviewRow[] | undefine
   return `${out.join('\n')}\n`
 }
 
-function previewLine(row: PreviewRow): string {
+function previewLine(row: PreviewExample): string {
   const short = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)
   const prompt = row.prompt === undefined ? '' : `${short(row.prompt)} ⇒ `
   const pair = row.textPair === undefined ? '' : ` | ${short(row.textPair)}`

@@ -18,7 +18,7 @@ import {
   type TrainConfigInput
 } from '../../shared/api'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
-import { encodeExample, readTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
+import { previewTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint, writeJsonAtomically } from '../engine/io'
@@ -197,16 +197,13 @@ export class SivaBackend {
     const maxLength = p.maxLength ?? tokenizer?.modelMaxLength ?? 512
     const options = { task, columns: p.columns ?? {}, maxLength, ...(tokenizer && { tokenizer }) } as const
     const report = await validateTextDataset(p.path, options)
-    const preview: DataCheckResult['preview'] = []
-    for await (const example of readTextExamples(p.path, { ...options, paragraphs: false, onProblem: () => {} })) {
-      const row: DataCheckResult['preview'][number] = { row: example.row, text: example.prompt !== undefined ? `${example.prompt} ⟶ ${example.text}` : example.text }
-      if (example.pair !== undefined) row.textPair = example.pair
-      const label = example.label ?? example.target
-      if (label !== undefined) row.label = String(label)
-      if (tokenizer) row.tokens = encodeExample(tokenizer, task, example, maxLength).fullLength
-      preview.push(row)
-      if (preview.length === 8) break
-    }
+    const preview = (await previewTextExamples(p.path, options, 8)).map((example) => ({
+      row: example.row,
+      text: example.prompt !== undefined ? `${example.prompt} ⟶ ${example.text}` : example.text,
+      ...(example.textPair !== undefined && { textPair: example.textPair }),
+      ...(example.label !== undefined && { label: String(example.label) }),
+      ...(example.tokens !== undefined && { tokens: example.tokens })
+    }))
     return checkResult(report, p.task, preview)
   }
 

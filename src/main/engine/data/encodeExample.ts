@@ -1,4 +1,4 @@
-import type { TextExample, TextTask } from './examples'
+import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import type { TextTokenizer } from './tokenizer'
 
 /** One example as token ids, cut to the model's limit. */
@@ -31,4 +31,41 @@ export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example:
   const fullLength = ids.length
   const kept = fullLength > maxLength ? ids.slice(0, maxLength) : ids
   return { ids: kept, typeIds: new Array<number>(kept.length).fill(0), promptLength: Math.min(prompt.length, kept.length), fullLength }
+}
+
+/** One of the first examples of a file, as `siva data check` and the app's Data step show it. */
+export interface PreviewExample {
+  row: number
+  text: string
+  textPair?: string
+  prompt?: string
+  label?: string | number
+  /** With a tokenizer: ids before truncation, and the first 16 ids. */
+  tokens?: number
+  ids?: number[]
+}
+
+/** The first `count` usable examples of a file, read the way training reads them (problems are the validator's to report). */
+export async function previewTextExamples(
+  file: string,
+  options: { task: TextTask; columns?: ExampleReadOptions['columns']; paragraphs?: boolean; maxLength: number; tokenizer?: TextTokenizer },
+  count: number
+): Promise<PreviewExample[]> {
+  const rows: PreviewExample[] = []
+  if (count <= 0) return rows
+  for await (const example of readTextExamples(file, { task: options.task, ...(options.columns && { columns: options.columns }), ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }), onProblem: () => {} })) {
+    const row: PreviewExample = { row: example.row, text: example.text }
+    if (example.pair !== undefined) row.textPair = example.pair
+    if (example.prompt !== undefined) row.prompt = example.prompt
+    const label = example.label ?? example.target
+    if (label !== undefined) row.label = label
+    if (options.tokenizer) {
+      const encoded = encodeExample(options.tokenizer, options.task, example, options.maxLength)
+      row.tokens = encoded.fullLength
+      row.ids = encoded.ids.slice(0, 16)
+    }
+    rows.push(row)
+    if (rows.length === count) break
+  }
+  return rows
 }

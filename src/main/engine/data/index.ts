@@ -6,7 +6,7 @@ export type { DataProblem, DataProblemCode, ProblemSink, Severity } from './prob
 export { formatOf, readRecords, type DataFormat, type DataRecord, type ReadOptions } from './records'
 export { validateTextDataset, type ValidateOptions } from './validate'
 export { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
-export { encodeExample, type EncodedExample } from './encodeExample'
+export { encodeExample, previewTextExamples, type EncodedExample, type PreviewExample } from './encodeExample'
 export type { DataTask, ImageSummary, TokenSummary, ValidationReport, ValidationSummary } from './report'
 export { TextTokenizer, TokenizerLoadError, type EncodeOptions, type EncodedText } from './tokenizer'
 export { epochOrder, seededRandom, shuffleInPlace, stratifiedSplit, type Split } from './split'
