@@ -10,13 +10,13 @@ import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../src/main/engine/backend'
 import { openCheckpoint } from '../src/main/engine/io'
-import { svd } from '../src/main/engine/linalg'
 import { taskLoss } from '../src/main/engine/models/loss'
 import { familyFor } from '../src/main/engine/models/registry'
-import { adaptTargets, methods, selectTargets, type Decompose, type MethodName } from '../src/main/engine/peft'
+import { adaptTargets, methods, selectTargets, type MethodName } from '../src/main/engine/peft'
 import { AdamW } from '../src/main/engine/training/optimizer'
 import { gemmThreadCount, startGemmThreads } from '../src/main/workers/gemmThreads'
 import { availableParallelism } from 'node:os'
+import { inProcessDecompose as decompose } from '../tests/helpers/decompose'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values } = parseArgs({
@@ -45,11 +45,6 @@ interface Measurement {
   threads?: number
 }
 
-const decompose: Decompose = async (weights) => {
-  const { outFeatures: m, inFeatures: n } = weights.target
-  const result = svd(Float64Array.from(weights.weight), m, n)
-  return { s: result.s, u: result.u!, vt: result.vt! }
-}
 
 function seededIds(count: number, vocab: number): Int32Array {
   let state = 12345

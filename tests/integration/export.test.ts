@@ -5,23 +5,17 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { applyAdapter, exportRun, restoreRun, type ExportRequest } from '../../src/main/engine/export'
 import { openSafetensors, writeSafetensors } from '../../src/main/engine/io'
-import { svd } from '../../src/main/engine/linalg'
-import type { Decompose } from '../../src/main/engine/peft'
 import { defaultTrainConfig, trainRun } from '../../src/main/engine/training/loop'
 import type { TrainConfig } from '../../src/shared/training'
 import { pythonWithNumpy, repoRoot, tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+import { inProcessDecompose as decompose } from '../helpers/decompose'
 
 /**
  * `siva export` end to end: real runs trained on the tiny checkpoints, exported, and the files read back
  * by numpy (tests/reference/check_export.py), by the torch reference forward pass, and by the engine.
  */
 
-const decompose: Decompose = async (weights) => {
-  const { outFeatures: m, inFeatures: n } = weights.target
-  const result = svd(Float64Array.from(weights.weight), m, n)
-  return { s: result.s, u: result.u!, vt: result.vt! }
-}
 
 const models = join(repoRoot, 'tests/fixtures/models')
 const samples = join(repoRoot, 'tests/fixtures/samples')

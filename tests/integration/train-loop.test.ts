@@ -3,19 +3,13 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { svd } from '../../src/main/engine/linalg'
-import type { Decompose } from '../../src/main/engine/peft'
 import { defaultTrainConfig, TrainControl, trainRun } from '../../src/main/engine/training/loop'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../src/shared/training'
 import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+import { inProcessDecompose as decompose } from '../helpers/decompose'
 
-const decompose: Decompose = async (weights) => {
-  const { outFeatures: m, inFeatures: n } = weights.target
-  const result = svd(Float64Array.from(weights.weight), m, n)
-  return { s: result.s, u: result.u!, vt: result.vt! }
-}
 
 let model: string
 let data: string

@@ -4,22 +4,16 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildReport, runReportFormat, runReportVersion, type RunReport } from '../../../src/main/engine/export/report'
 import { renderReportHtml } from '../../../src/main/engine/export/reportHtml'
-import { svd } from '../../../src/main/engine/linalg'
-import type { Decompose } from '../../../src/main/engine/peft'
 import { defaultTrainConfig, TrainControl, trainRun } from '../../../src/main/engine/training/loop'
 import { EventLog, readCheckpoint } from '../../../src/main/engine/training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../../src/shared/training'
 import { pythonWithNumpy, repoRoot, tempDir, tinyGpt2 } from '../../helpers/paths'
 import { tinyBertWithTokenizer } from '../../helpers/tinyModels'
+import { inProcessDecompose as decompose } from '../../helpers/decompose'
 
 // Reports of real runs: tiny-bert (and tiny-random-gpt2) trained a few steps by the real loop, checked
 // against what the run folder holds and against numpy's singular values of the checkpoint.
 
-const decompose: Decompose = async (weights) => {
-  const { outFeatures: m, inFeatures: n } = weights.target
-  const result = svd(Float64Array.from(weights.weight), m, n)
-  return { s: result.s, u: result.u!, vt: result.vt! }
-}
 
 /** A class name a user could write, that HTML must not take for markup. */
 const hostileLabel = '<b>&"'

@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openCheckpoint, writeSafetensors, type TensorSource } from '../../../src/main/engine/io'
-import { svd } from '../../../src/main/engine/linalg'
 import type { AdaptableLinear } from '../../../src/main/engine/models/types'
-import { adaptTargets, cachedDecompose, countTrainable, methods, selectTargets, type Adapter, type Decompose, type MethodName } from '../../../src/main/engine/peft'
+import { adaptTargets, cachedDecompose, countTrainable, methods, selectTargets, type Adapter, type MethodName } from '../../../src/main/engine/peft'
 import { AnalysisPool } from '../../../src/main/workers/analysisPool'
 import { pythonWithNumpy, repoRoot, tempDir, tinyGpt2 } from '../../helpers/paths'
+import { inProcessDecompose as inProcess } from '../../helpers/decompose'
 
 /**
  * One matrix of tests every method goes through, on real weights (tiny-random-gpt2's block-0 query block
@@ -19,11 +19,6 @@ const targets: AdaptableLinear[] = [
   { name: 'transformer.h.1.mlp.c_fc', weightTensor: 'transformer.h.1.mlp.c_fc.weight', biasTensor: 'transformer.h.1.mlp.c_fc.bias', conv1d: true, outFeatures: 128, inFeatures: 32, block: 1, role: 'mlp.in' }
 ]
 
-const inProcess: Decompose = async (weights) => {
-  const { outFeatures: m, inFeatures: n } = weights.target
-  const result = svd(Float64Array.from(weights.weight), m, n)
-  return { s: result.s, u: result.u!, vt: result.vt! }
-}
 
 let source: TensorSource
 beforeAll(async () => {
