@@ -19,6 +19,7 @@ import {
 } from '../../shared/api'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { previewTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
+import { nativePackages, notInstalledReason } from '../engine/backend'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint, writeJsonAtomically } from '../engine/io'
@@ -442,12 +443,12 @@ function checkResult(report: ValidationReport, task: DataCheckResult['task'], pr
 function probeBackend(): AppInfo['backend'] {
   const require = createRequire(import.meta.url)
   const skipped: { name: string; reason: string }[] = []
-  for (const [name, pkg] of [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']] as const) {
+  for (const { name, specifier } of nativePackages) {
     try {
-      require.resolve(pkg)
+      require.resolve(specifier)
       return { name, skipped }
     } catch {
-      skipped.push({ name, reason: `${pkg} is not installed (an optional dependency: its install downloads libtensorflow)` })
+      skipped.push({ name, reason: notInstalledReason(specifier) })
     }
   }
   return { name: 'wasm', skipped, matmul: 'siva' }

@@ -11,6 +11,17 @@ export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
 
 export const backendOrder: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
 
+/** The optional native packages, fastest first, and the backend each gives. */
+export const nativePackages = [
+  { name: 'tensorflow-gpu', specifier: '@tensorflow/tfjs-node-gpu' },
+  { name: 'tensorflow', specifier: '@tensorflow/tfjs-node' }
+] as const satisfies readonly { name: BackendName; specifier: string }[]
+
+/** Why a native backend is passed over when its package is missing (shown by the CLI and the app). */
+export function notInstalledReason(specifier: string): string {
+  return `${specifier} is not installed (an optional dependency: its install downloads libtensorflow)`
+}
+
 export interface BackendChoice {
   name: BackendName
   /** tfjs's own name for it ('tensorflow' for both native packages). */
@@ -79,7 +90,7 @@ async function importOptional(specifier: string): Promise<void> {
     await import(specifier)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`${specifier} is not installed (an optional dependency: its install downloads libtensorflow)`, { cause: error })
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(notInstalledReason(specifier), { cause: error })
     throw error
   }
 }
