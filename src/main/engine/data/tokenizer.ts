@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
+import { UnigramVocabulary } from './sentencePiece'
 
 /** A checkpoint's tokenizer files are missing or unreadable; the message names the file. */
 export class TokenizerLoadError extends Error {
@@ -183,12 +184,52 @@ export function longestFirstLengths(first: number, second: number, budget: numbe
 type SpecialTokenName = 'bos' | 'eos' | 'unk' | 'sep' | 'cls' | 'pad' | 'mask'
 
 /**
+ * What TextTokenizer needs of a segmenter: Hugging Face's Tokenizer for tokenizer.json checkpoints, or
+ * the Universal Sentence Encoder's SentencePiece vocabulary.
+ */
+interface SegmenterCore {
+  readonly vocabularySize: number
+  tokenize(text: string): string[]
+  tokenToId(token: string): number | undefined
+  decode(ids: number[], skipSpecialTokens: boolean): string
+  readonly postProcessor: PostProcessor | null
+}
+
+function huggingFaceCore(tokenizer: Tokenizer): SegmenterCore {
+  return {
+    get vocabularySize() {
+      return tokenizer.get_vocab(true).size
+    },
+    tokenize: (text) => tokenizer.tokenize(text, { add_special_tokens: false }),
+    tokenToId: (token) => tokenizer.token_to_id(token),
+    decode: (ids, skipSpecialTokens) => tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens }),
+    postProcessor: tokenizer.post_processor as unknown as PostProcessor | null
+  }
+}
+
+/** SentencePiece pieces carry their id through as a token string "#id", so a repeated spelling keeps the id the lattice chose. */
+function unigramCore(vocabulary: UnigramVocabulary): SegmenterCore {
+  return {
+    vocabularySize: vocabulary.size,
+    tokenize: (text) => vocabulary.encode(text).map((id) => `#${id}`),
+    tokenToId: (token) => {
+      const id = token.startsWith('#') ? Number(token.slice(1)) : NaN
+      return Number.isInteger(id) && id >= 0 && id < vocabulary.size ? id : undefined
+    },
+    decode: (ids) => vocabulary.decode(ids),
+    postProcessor: null
+  }
+}
+
+/**
  * The checkpoint's own tokenizer (tokenizer.json + tokenizer_config.json + special_tokens_map.json),
- * with the truncation and padding Hugging Face applies when a model is fed batches.
+ * with the truncation and padding Hugging Face applies when a model is fed batches. A folder without
+ * tokenizer.json but with a Universal Sentence Encoder `vocab.json` gets that model's SentencePiece
+ * segmentation (no special tokens; padding is masked out).
  */
 export class TextTokenizer {
   private constructor(
-    private readonly tokenizer: Tokenizer,
+    private readonly tokenizer: SegmenterCore,
     /** Id used for padding: pad_token, else eos_token (GPT-2 has no pad token). */
     readonly padId: number,
     readonly padLeft: boolean,
@@ -200,6 +241,8 @@ export class TextTokenizer {
 
   static async load(dir: string): Promise<TextTokenizer> {
     const tokenizerFile = join(dir, 'tokenizer.json')
+    const unigram = await loadUnigramVocabulary(dir, tokenizerFile)
+    if (unigram) return new TextTokenizer(unigramCore(unigram), 0, false, useMaxLength, {}, true)
     const config = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {}
     const json = applyConfig((await readJson(tokenizerFile, true))!, config)
     const specials = (await readJson(join(dir, 'special_tokens_map.json'), false)) ?? {}
@@ -227,11 +270,11 @@ export class TextTokenizer {
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
     const postProcessor = json['post_processor']
     const singleSegment = isObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
-    return new TextTokenizer(tokenizer, padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
+    return new TextTokenizer(huggingFaceCore(tokenizer), padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
   }
 
   get vocabularySize(): number {
-    return this.tokenizer.get_vocab(true).size
+    return this.tokenizer.vocabularySize
   }
 
   /** Beginning-of-sequence token (<s>, <|endoftext|>), if the checkpoint names one. */
@@ -262,8 +305,8 @@ export class TextTokenizer {
 
   encode(text: string, options: EncodeOptions = {}): EncodedText {
     const addSpecialTokens = options.addSpecialTokens ?? true
-    let first = this.tokenizer.tokenize(text, { add_special_tokens: false })
-    let second = options.pair === undefined ? undefined : this.tokenizer.tokenize(options.pair, { add_special_tokens: false })
+    let first = this.tokenizer.tokenize(text)
+    let second = options.pair === undefined ? undefined : this.tokenizer.tokenize(options.pair)
     let processed = this.postProcess(first, second, addSpecialTokens)
     const fullLength = processed.tokens.length
     const { maxLength } = options
@@ -284,7 +327,7 @@ export class TextTokenizer {
       truncated = true
     }
     const ids = processed.tokens.map((token) => {
-      const id = this.tokenizer.token_to_id(token)
+      const id = this.tokenizer.tokenToId(token)
       if (id === undefined) throw new Error(`token ${JSON.stringify(token)} is not in the vocabulary`)
       return id
     })
@@ -300,11 +343,11 @@ export class TextTokenizer {
   }
 
   decode(ids: number[], skipSpecialTokens = true): string {
-    return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens })
+    return this.tokenizer.decode(ids, skipSpecialTokens)
   }
 
   private postProcess(first: string[], second: string[] | undefined, addSpecialTokens: boolean): { tokens: string[]; token_type_ids?: number[] } {
-    const processor = this.tokenizer.post_processor as unknown as PostProcessor | null
+    const processor = this.tokenizer.postProcessor
     if (processor) {
       const out = processor.post_process(first, second ?? null, addSpecialTokens)
       // Some processors (GPT-2's ByteLevel) hand the pair back separately: the model sees them joined.
@@ -316,5 +359,38 @@ export class TextTokenizer {
     }
     const tokens = second ? [...first, ...second] : first
     return { tokens, token_type_ids: second ? [...first.map(() => 0), ...second.map(() => 1)] : undefined }
+  }
+}
+
+/** The Universal Sentence Encoder lite clips every text to its first 128 pieces. */
+const useMaxLength = 128
+
+/**
+ * A Universal Sentence Encoder vocab.json beside a model.json, when the folder has no tokenizer.json.
+ * undefined when there is a tokenizer.json or no such vocabulary (the caller then reports tokenizer.json missing).
+ */
+async function loadUnigramVocabulary(dir: string, tokenizerFile: string): Promise<UnigramVocabulary | undefined> {
+  const hasTokenizerJson = await access(tokenizerFile).then(
+    () => true,
+    () => false
+  )
+  if (hasTokenizerJson) return undefined
+  const file = join(dir, 'vocab.json')
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new TokenizerLoadError(file, `not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+  try {
+    return UnigramVocabulary.fromJson(value, file)
+  } catch (error) {
+    throw new TokenizerLoadError(file, error instanceof Error ? error.message : String(error), { cause: error })
   }
 }
