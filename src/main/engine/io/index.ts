@@ -24,3 +24,4 @@ export { openShardedSafetensors, ShardedSafetensors } from './shardedSafetensors
 export { openTfjsModel, TfjsWeights } from './tfjsWeights'
 export { writeFileAtomically } from './atomicWrite'
 export { writeJsonAtomically } from './jsonFile'
+export { describeUseGraph, useTensors } from './useGraph'

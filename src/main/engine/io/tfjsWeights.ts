@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from 'node:path'
 import { decodeToFloat64, elementCount, float16BitsToNumber, type Dtype } from './dtypes'
+import { describeUseGraph } from './useGraph'
 import { ConcatenatedFiles } from './concatenatedFiles'
 import { CheckpointFormatError } from './errors'
 import type { ModelDescription } from './hfConfig'
@@ -135,7 +136,7 @@ export async function openTfjsModel(modelJson: string, options: TfjsOpenOptions 
         throw new CheckpointFormatError(modelJson, `weights group [${group.paths.join(', ')}] describes ${position} bytes but its files hold ${files.size}`)
       }
     }
-    return new TfjsWeights(modelJson, tensors, unreadable, describeModelJson(document), located, opened, options.source ?? modelJson, options.config)
+    return new TfjsWeights(modelJson, tensors, unreadable, describeModelJson(document), located, opened, options.source ?? modelJson, options.config ?? describeUseGraph(tensors))
   } catch (error) {
     await Promise.all(opened.map((files) => files.close()))
     throw error

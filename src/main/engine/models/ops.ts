@@ -56,7 +56,10 @@ export async function readTargetWeights(
   const info = source.tensors.find((t) => t.name === target.weightTensor)
   if (!info) throw new Error(`${source.source}: no tensor ${target.weightTensor} (needed for ${target.name})`)
   const stored = await read(target.weightTensor)
-  const [rows, cols] = info.shape as [number, number]
+  // 1×1 convolution kernels ([1, 1, in, out]) are matrices with two unit axes in front.
+  const leading = info.shape.slice(0, -2)
+  if (info.shape.length < 2 || leading.some((size) => size !== 1)) throw new Error(`${target.weightTensor}: shape [${info.shape.join(', ')}] is not a matrix`)
+  const [rows, cols] = info.shape.slice(-2) as [number, number]
   const { inFeatures, outFeatures } = target
   const [start] = target.slice ?? [0, outFeatures]
   const weight = new Float64Array(outFeatures * inFeatures)

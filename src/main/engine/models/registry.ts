@@ -3,10 +3,11 @@ import { bertFamily } from './bert'
 import { gpt2Family } from './gpt2'
 import { robertaFamily } from './roberta'
 import type { ModelFamily } from './types'
+import { useFamily } from './use'
 import { vitFamily } from './vit'
 
 /** Every family the engine can train, looked up by config.json's model_type (or its architectures). */
-export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, vitFamily]
+export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, vitFamily, useFamily]
 
 const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', ViT: 'vit' }
 
