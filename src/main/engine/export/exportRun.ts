@@ -121,12 +121,15 @@ async function reportBytes(runDir: string): Promise<number> {
 function refuseUnsupported(restored: RestoredRun, kinds: ExportKind[]): void {
   const method = restored.plan.method
   if (method.kind === 'full' && kinds.includes('adapter')) throw new Error('full fine-tuning changes every weight, so there is no adapter to write: export --merged instead')
+  if (kinds.includes('peft-lora') && Object.keys(restored.plan.family.transformers.architectures).length === 0) {
+    throw new Error(`PEFT loads Hugging Face transformers models, and ${restored.source.config?.modelType ?? 'this model'} is not one: export --merged or --adapter instead`)
+  }
   if (method.kind !== 'adapter' && kinds.includes('peft-lora')) throw new Error(`a ${method.name === 'head' ? 'head-only' : 'full fine-tuning'} run has no low-rank update to write as LoRA: export --merged${method.name === 'head' ? ' or --adapter' : ''} instead`)
 }
 
 /** A bare checkpoint (BertModel's names, no `bert.` prefix) that now has a head: transformers only loads it with the prefix. */
 function bareWithNewHead(restored: RestoredRun): boolean {
-  if (restored.head.tensors.length === 0) return false
+  if (restored.head.tensors.length === 0 || restored.plan.family.transformers.basePrefix === '') return false
   const prefix = `${restored.plan.family.transformers.basePrefix}.`
   return !restored.source.tensors.some((t) => t.name.startsWith(prefix))
 }

@@ -4,7 +4,9 @@ import { decodeToFloat64, dtypeByteSize, encodeFloat64, elementCount, isFloatDty
 import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
 import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
 import type { AdaptableLinear } from '../models/types'
-import { lowRankProduct, type LowRank } from '../peft'
+import type { LowRank } from '../peft'
+import { addLowRank } from './lowRankMerge'
+import { mergedGraphSize, writeMergedGraphModel } from './mergedGraph'
 import type { TrainedTensor } from './restoreRun'
 
 /** What training changed, in terms of the checkpoint: low-rank updates of targets and tensors replaced whole. */
@@ -75,6 +77,7 @@ function headDtype(source: TensorSource): FloatEncoding {
 
 /** Bytes a merged checkpoint of `source` will take on disk (tensors plus the folder's other files), for the free-space check. */
 export async function mergedSize(source: TensorSource, modelDir: string, updates: WeightUpdates): Promise<number> {
+  if (source.format === 'tfjs') return mergedGraphSize(source, updates)
   const { tensorBytes, files } = await planFiles(source, updates)
   let others = 0
   for (const name of await copiedFiles(modelDir)) others += (await stat(join(modelDir, name))).size
@@ -106,6 +109,7 @@ export async function writeMergedCheckpoint(
   outDir: string,
   options: { onProgress?: MergeProgress; signal?: AbortSignal } = {}
 ): Promise<{ files: string[]; bytes: number; changed: string[]; added: string[] }> {
+  if (source.format === 'tfjs') return writeMergedGraphModel(source, updates, configFields, outDir, options)
   const { files, index, tensorBytes } = await planFiles(source, updates)
   const byTensor = new Map<string, { target: AdaptableLinear; factors: LowRank }[]>()
   for (const update of updates.lowRank) {
@@ -188,18 +192,7 @@ export async function writeMergedCheckpoint(
 function mergeLowRank(info: TensorInfo, raw: Uint8Array, updates: { target: AdaptableLinear; factors: LowRank }[]): Float64Array {
   if (!isFloatDtype(info.dtype)) throw new Error(`${info.name}: stored as ${info.dtype}, which cannot take a weight update`)
   const merged = decodeToFloat64(raw, info.dtype)
-  const [, cols] = info.shape as [number, number]
-  for (const { target, factors } of updates) {
-    const { outFeatures: m, inFeatures: n } = target
-    const delta = lowRankProduct(factors, m, n)
-    const [start] = target.slice ?? [0, m]
-    if (target.conv1d) {
-      // Stored [in, total out]: ΔW[o, i] lands at row i, column start + o.
-      for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) merged[i * cols + start + o] += delta[o * n + i]!
-    } else {
-      for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) merged[(start + o) * n + i] += delta[o * n + i]!
-    }
-  }
+  addLowRank(merged, info.shape, updates)
   return merged
 }
 
