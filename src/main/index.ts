@@ -24,7 +24,8 @@ function createWindow(): void {
   })
   mainWindow.once('ready-to-show', () => mainWindow?.show())
 
-  // The window only ever shows our own renderer: navigation elsewhere is refused, links open outside.
+  // The window only ever shows our own renderer: navigation elsewhere is refused (a file dropped outside
+  // the page's drop zones included: Chromium would open it in place of the app), links open outside.
   mainWindow.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url)
     return { action: 'deny' }

@@ -37,7 +37,16 @@ describe.skipIf(!binary.path)('Electron app smoke test', () => {
       await expect(page.evaluate(() => (globalThis as unknown as { api: { call(m: string, p: object): Promise<unknown> } }).api.call('openModel', { path: 42 }))).rejects.toThrow(/openModel: path/)
       // No Node in the page, and no ipcRenderer leaked through the bridge.
       expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')
-      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { api: object }).api))).toEqual(['call', 'stream'])
+      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { api: object }).api))).toEqual(['call', 'stream', 'pathForFile'])
+      // The path of a dropped file comes from webUtils in the sandboxed preload: a File made in script has none.
+      expect(await page.evaluate(() => (globalThis as unknown as { api: { pathForFile(file: File): string } }).api.pathForFile(new File(['x'], 'made-in-script.txt')))).toBe('')
+      // A file dropped outside a drop zone would navigate to it: main refuses every navigation away (will-navigate).
+      const shown = page.url()
+      await page.evaluate(() => {
+        ;(globalThis as unknown as { location: { href: string } }).location.href = 'file:///'
+      })
+      await page.waitForTimeout(500)
+      expect(page.url()).toBe(shown)
       // contextIsolation: the page's globals are not the preload's; no Node process object either.
       expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')
       expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)

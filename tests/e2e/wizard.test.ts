@@ -72,6 +72,37 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await shot('1-model')
   })
 
+  it('opens a checkpoint dropped on the Model step as a path, and says why a dropped file cannot be opened in a browser', async () => {
+    // A fresh page: nothing open.
+    await page.reload()
+    await page.getByTestId('model-drop').waitFor()
+    expect(await page.getByTestId('model-summary').count()).toBe(0)
+    const zone = page.getByTestId('model-drop')
+    // A file from the user's disk: a browser never tells the page where it is, so the zone says so instead of failing silently.
+    await page.evaluate(dragScript('model-drop', { file: 'config.json' }, ['dragenter', 'dragover']))
+    await expect.poll(() => zone.getAttribute('data-over')).toBe('true')
+    expect(await zone.textContent()).toMatch(/Dropping files works in the desktop app/)
+    await shot('1-model-drop-file')
+    await page.evaluate(dragScript('model-drop', { file: 'config.json' }, ['drop']))
+    expect(await page.getByTestId('model-drop-problem').textContent()).toMatch(/type or paste the path on the server/)
+    // The path as text: the zone lights up while it is dragged over (both themes), and the drop opens the model.
+    await page.evaluate(dragScript('model-drop', { text: model }, ['dragenter', 'dragover']))
+    await expect.poll(() => zone.textContent()).toMatch(/Drop to open it/)
+    await shot('1-model-drop-light')
+    await page.getByTestId('theme-toggle').click()
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark')
+    await shot('1-model-drop-dark')
+    await page.getByTestId('theme-toggle').click()
+    await page.evaluate(dragScript('model-drop', { text: model }, ['drop']))
+    const summary = page.getByTestId('model-summary')
+    await summary.waitFor()
+    await expect.poll(() => summary.textContent()).toMatch(/bert/i)
+    expect(await page.getByTestId('model-path').inputValue()).toBe(model)
+    expect(await zone.getAttribute('data-over')).toBeNull()
+    expect(await page.getByTestId('model-drop-problem').count()).toBe(0)
+    await shot('1-model-dropped')
+  })
+
   it('checks the data and lists what it found', async () => {
     await page.getByTestId('nav-data').click()
     await page.getByTestId('data-path').fill(data)
@@ -146,7 +177,65 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await expect.poll(() => page.getByTestId('nav-data').getAttribute('aria-current')).toBe('step')
     await shot('7-keyboard')
   })
+
+  it('compares a run that is still training with the cancelled one, its curves and steps following it live', async () => {
+    // The train test reloaded the page: open the model and the data again, and start a second run.
+    await page.getByTestId('nav-model').click()
+    await page.getByTestId('model-path').fill(model)
+    await page.getByTestId('model-open').click()
+    await page.getByTestId('model-summary').waitFor()
+    await page.getByTestId('nav-data').click()
+    await page.getByTestId('data-path').fill(data)
+    await page.getByTestId('data-task').selectOption('classify')
+    await page.getByTestId('data-check').click()
+    await expect.poll(() => page.getByTestId('data-result').textContent(), { timeout: 60_000 }).toMatch(/64/)
+    await page.getByTestId('nav-train').click()
+    for (const [field, value] of [['batchSize', '8'], ['epochs', '200'], ['evalEvery', '4'], ['spectraEvery', '2'], ['lr', '0.05']] as const) await page.getByTestId(`train-${field}`).fill(value)
+    await page.getByTestId('train-start').click()
+    await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThanOrEqual(4)
+
+    await page.getByTestId('nav-runs').click()
+    const ticks = page.getByTestId('run-compare')
+    await expect.poll(() => ticks.count(), { timeout: 30_000 }).toBe(2)
+    for (const tick of await ticks.all()) await tick.check()
+    await page.getByTestId('runs-compare').click()
+    const live = page.getByTestId('compare-live')
+    await live.waitFor({ timeout: 60_000 })
+    expect(await live.count()).toBe(1)
+    expect(await page.getByTestId('compare-following').textContent()).toMatch(/following 1 live/)
+    // Its steps (and curves, drawn from the same fold) keep moving while the view is open.
+    const liveRow = page.getByTestId('compare-summary').locator('tbody tr', { has: live })
+    const steps = async (): Promise<number> => Number(/^\s*(\d+)/.exec((await liveRow.locator('td').nth(2).textContent()) ?? '')?.[1] ?? 0)
+    const first = await steps()
+    await expect.poll(steps, { timeout: 60_000 }).toBeGreaterThan(first + 2)
+    await page.getByTestId('compare-loss-chart').waitFor()
+    await shot('8-runs-compare-live')
+
+    // Done: cancel the second run, and the comparison marks it live no more.
+    await page.getByTestId('nav-train').click()
+    await page.getByTestId('train-cancel').click()
+    await page.getByTestId('confirm-accept').click()
+    await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/cancelled/i)
+    await page.getByTestId('nav-runs').click()
+    await expect.poll(() => live.count(), { timeout: 30_000 }).toBe(0)
+    expect(await liveRow.count()).toBe(0)
+  })
 })
+
+/**
+ * A page script that drags something over a drop zone as a file manager would: `text` as text/plain (a
+ * path), or `file` as a File built in the page (which, like any file a page is handed, has no path).
+ * The drag events are dispatched on the zone; a string for the same reason as unnamedControlsScript.
+ */
+function dragScript(testid: string, carry: { text?: string; file?: string }, types: string[]): string {
+  return `(() => {
+    const zone = document.querySelector('[data-testid=' + ${JSON.stringify(JSON.stringify(testid))} + ']')
+    const data = new DataTransfer()
+    ${carry.text !== undefined ? `data.setData('text/plain', ${JSON.stringify(carry.text)})` : ''}
+    ${carry.file !== undefined ? `data.items.add(new File(['{}'], ${JSON.stringify(carry.file)}, { type: 'application/json' }))` : ''}
+    for (const type of ${JSON.stringify(types)}) zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }))
+  })()`
+}
 
 /**
  * A page script listing the visible controls that have no accessible name: no aria-label, aria-labelledby,

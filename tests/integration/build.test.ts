@@ -24,7 +24,11 @@ describe('electron-vite build', () => {
     }
     const html = readFileSync(join(out, 'renderer/index.html'), 'utf8')
     expect(html).toContain("script-src 'self'")
-    expect(readFileSync(join(out, 'preload/index.cjs'), 'utf8')).toContain('exposeInMainWorld')
+    const preload = readFileSync(join(out, 'preload/index.cjs'), 'utf8')
+    expect(preload).toContain('exposeInMainWorld')
+    // The path of a dropped file is read in the sandboxed preload, from electron's own webUtils (not bundled).
+    expect(preload).toMatch(/require\("electron"\)/)
+    expect(preload).toContain('webUtils.getPathForFile')
   })
 
   it('the bundled siva inspect runs its SVD workers from the bundle', () => {

@@ -1,14 +1,16 @@
 // @vitest-environment happy-dom
 import { createTestingPinia } from '@pinia/testing'
-import { flushPromises, mount } from '@vue/test-utils'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { nextTick } from 'vue'
 import { describe, expect, it, vi } from 'vitest'
 import type { RunSummary } from '@shared/api'
 import type { TrainConfig } from '@shared/training'
 import type { ChartOption } from '@renderer/charts/echarts'
 import { useAppStore } from '@renderer/stores/app'
 import { useRunStore } from '@renderer/stores/run'
+import { useRunsStore } from '@renderer/stores/runs'
 import RunsView from '@renderer/views/RunsView.vue'
-import { FakeApi, setApi } from './fakeApi'
+import { FakeApi, setApi, type OpenStream } from './fakeApi'
 import { config, numbered, shortRun } from './trainEvents'
 
 vi.mock('@renderer/api', () => import('./fakeApi'))
@@ -160,10 +162,132 @@ describe('the Runs view', () => {
     // The summary: final key metric, trainable parameters, mean erank gain (– for LoRA: no spectra).
     const summary = w.get('[data-testid="compare-summary"]')
     const row = (id: string): string[] => summary.get(`tbody [data-run="${id}"]`).findAll('th, td').map((c) => c.text())
-    expect(row('r-siva')).toEqual(['r-siva', 'siva', 'finished', 'accuracy 0.75', '20', '+0.25'])
-    expect(row('r-lora')).toEqual(['r-lora', 'lora', 'finished', 'accuracy 0.6', '146', '–'])
+    expect(row('r-siva')).toEqual(['r-siva', 'siva', 'finished', '4 / 4', 'accuracy 0.75', '20', '+0.25', 'Remove'])
+    expect(row('r-lora')).toEqual(['r-lora', 'lora', 'finished', '2 / 2', 'accuracy 0.6', '146', '–', 'Remove'])
+    // Neither is training: nothing is followed live.
+    expect(w.find('[data-testid="compare-live"]').exists()).toBe(false)
 
     await w.get('[data-testid="compare-close"]').trigger('click')
     expect(w.find('[data-testid="runs-comparison"]').exists()).toBe(false)
+  })
+})
+
+describe('comparing a run that is still training', () => {
+  const listed: RunSummary[] = [
+    { id: 'r-live', dir: '/runs/r-live', created: '2025-03-03T00:00:00Z', model: '/m', data: '/d', task: 'classify', method: 'siva', status: 'running', step: 2, totalSteps: 4 },
+    { id: 'r-other', dir: '/runs/r-other', created: '2025-03-02T00:00:00Z', model: '/m', data: '/d', task: 'classify', method: 'siva', status: 'running', step: 1, totalSteps: 4 },
+    { id: 'r-done', dir: '/runs/r-done', created: '2025-03-01T00:00:00Z', model: '/m', data: '/d', task: 'classify', method: 'siva', status: 'finished', step: 4, totalSteps: 4 }
+  ]
+  const events = shortRun()
+  // started, stage, prepared, step 1, step 2: what a run two steps in has written.
+  const firstPart = events.slice(0, 5)
+  const lossSeries = (w: VueWrapper): [string, [number, number][]][] =>
+    ((w.get('[data-testid="compare-loss-chart"]').findComponent({ name: 'BaseChart' }).props('option') as ChartOption).series as { name: string; data: [number, number][] }[]).map((s) => [s.name, s.data])
+
+  async function compareTicked(ids: string[]): Promise<{ w: VueWrapper; api: FakeApi; stream: (id: string) => OpenStream<'runEvents'> }> {
+    const api = setApi(new FakeApi({ listRuns: () => listed }))
+    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true } } })
+    await flushPromises()
+    for (const id of ids) await w.get(`[data-run="${id}"] [data-testid="run-compare"]`).setValue(true)
+    await w.get('[data-testid="runs-compare"]').trigger('click')
+    const stream = (id: string): OpenStream<'runEvents'> => api.streams.filter((s) => s.method === 'runEvents' && (s.params as { runId: string }).runId === id).at(-1) as OpenStream<'runEvents'>
+    return { w, api, stream }
+  }
+
+  it('keeps the stream open past the replay, marks the run live, and redraws its curves as events arrive, once per frame', async () => {
+    const { w, stream } = await compareTicked(['r-live', 'r-done'])
+    for (const event of events) stream('r-done').emit({ type: 'event', event })
+    stream('r-done').emit({ type: 'status', run: listed[2]! })
+    for (const event of firstPart) stream('r-live').emit({ type: 'event', event })
+    stream('r-live').emit({ type: 'status', run: listed[0]! })
+    await flushPromises()
+    // The finished run's stream is closed; the running one stays open and is marked live.
+    expect(stream('r-done').closed).toBe(true)
+    expect(stream('r-live').closed).toBe(false)
+    expect(w.get('[data-testid="compare-following"]').text()).toContain('following 1 live')
+    const summary = w.get('[data-testid="compare-summary"]')
+    expect(summary.find('[data-run="r-live"] [data-testid="compare-live"]').exists()).toBe(true)
+    expect(summary.find('[data-run="r-done"] [data-testid="compare-live"]').exists()).toBe(false)
+    expect(lossSeries(w).find(([name]) => name === 'r-live')![1].map(([step]) => step)).toEqual([1, 2])
+    expect(summary.get('[data-run="r-live"]').text()).toContain('2 / 4')
+
+    // Two more steps arrive after mount: folded at once, drawn at the next frame.
+    const runs = useRunsStore()
+    const before = runs.compareLoss
+    for (const event of events.slice(5, 12)) stream('r-live').emit({ type: 'event', event })
+    expect(runs.compareLoss).toBe(before)
+    runs.flush()
+    await nextTick()
+    expect(lossSeries(w).find(([name]) => name === 'r-live')![1].map(([step]) => step)).toEqual([1, 2, 3, 4])
+    expect(w.get('[data-testid="compare-summary"] [data-run="r-live"]').text()).toContain('4 / 4')
+    // The series handed to the chart are new arrays each time, not the store's folded ones.
+    expect(runs.compareLoss['r-live']).not.toBe(before['r-live'])
+
+    // It finishes: the stream closes itself and the mark goes.
+    for (const event of events.slice(12)) stream('r-live').emit({ type: 'event', event })
+    stream('r-live').emit({ type: 'status', run: { ...listed[0]!, status: 'finished', step: 4 } })
+    await nextTick()
+    expect(stream('r-live').closed).toBe(true)
+    expect(w.find('[data-testid="compare-live"]').exists()).toBe(false)
+    expect(w.get('[data-testid="compare-summary"] [data-run="r-live"]').text()).toContain('finished')
+  })
+
+  it('closes the stream of a run taken out of the comparison, and every stream when the view unmounts', async () => {
+    const { w, stream } = await compareTicked(['r-live', 'r-other', 'r-done'])
+    for (const id of ['r-live', 'r-other']) {
+      for (const event of firstPart) stream(id).emit({ type: 'event', event })
+      stream(id).emit({ type: 'status', run: listed.find((r) => r.id === id)! })
+    }
+    stream('r-done').emit({ type: 'status', run: listed[2]! })
+    await flushPromises()
+    expect(w.get('[data-testid="compare-following"]').text()).toContain('following 2 live')
+
+    await w.get('[aria-label="Remove r-other from the comparison"]').trigger('click')
+    expect(stream('r-other').closed).toBe(true)
+    expect(stream('r-live').closed).toBe(false)
+    expect(w.find('[data-testid="compare-summary"] [data-run="r-other"]').exists()).toBe(false)
+    expect(lossSeries(w).map(([name]) => name)).toEqual(['r-live', 'r-done'])
+    // Taken out means unticked too.
+    expect((w.get('[data-run="r-other"] [data-testid="run-compare"]').element as HTMLInputElement).checked).toBe(false)
+    // A late event on the closed stream changes nothing.
+    stream('r-other').emit({ type: 'event', event: events[5]! })
+    expect(useRunsStore().comparison.map((r) => r.id)).toEqual(['r-live', 'r-done'])
+
+    w.unmount()
+    expect(stream('r-live').closed).toBe(true)
+  })
+
+  it('off screen the streams close; back on screen a live run is followed again from the last event it saw', async () => {
+    const { w, api, stream } = await compareTicked(['r-live', 'r-done'])
+    stream('r-done').emit({ type: 'status', run: listed[2]! })
+    for (const event of firstPart) stream('r-live').emit({ type: 'event', event })
+    stream('r-live').emit({ type: 'status', run: listed[0]! })
+    const runs = useRunsStore()
+    const first = stream('r-live')
+
+    runs.unfollow()
+    expect(first.closed).toBe(true)
+    expect(runs.comparison.find((r) => r.id === 'r-live')!.live).toBe(false)
+    runs.follow()
+    const again = stream('r-live')
+    expect(again).not.toBe(first)
+    expect(again.params).toEqual({ runId: 'r-live', after: firstPart.at(-1)!.index })
+    // The finished run is not asked again.
+    expect(api.streams.filter((s) => (s.params as { runId: string }).runId === 'r-done')).toHaveLength(1)
+    for (const event of events.slice(5, 12)) again.emit({ type: 'event', event })
+    again.emit({ type: 'status', run: listed[0]! })
+    await nextTick()
+    expect(runs.comparison.find((r) => r.id === 'r-live')!.live).toBe(true)
+    expect(lossSeries(w).find(([name]) => name === 'r-live')![1].map(([step]) => step)).toEqual([1, 2, 3, 4])
+
+    // A connection lost while following: the curves stay, the view says so, and Refresh follows it again.
+    again.end('the connection to the SiVA Studio server was lost; try again')
+    await nextTick()
+    expect(w.get('[data-testid="runs-comparison"]').text()).toContain('r-live is no longer followed live')
+    expect(lossSeries(w).find(([name]) => name === 'r-live')![1]).toHaveLength(4)
+    await w.get('[data-testid="runs-refresh"]').trigger('click')
+    await flushPromises()
+    expect(stream('r-live').params).toEqual({ runId: 'r-live', after: events[11]!.index })
+    w.unmount()
   })
 })

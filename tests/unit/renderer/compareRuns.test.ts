@@ -122,7 +122,8 @@ describe('the summary and the curves', () => {
     const [s, l] = summaryRows([siva, lora])
     expect(s).toMatchObject({ id: 'r-siva', task: 'classify', method: 'siva', status: 'finished', metric: 'accuracy', finalMetric: 0.75, trainable: 20 })
     expect(s!.erankGain).toBeCloseTo(0.25, 12)
-    expect(l).toEqual({ id: 'r-lora', task: 'classify', method: 'lora', status: 'finished', metric: 'accuracy', finalMetric: 0.6, trainable: 146 })
+    expect(s).toMatchObject({ step: 4, totalSteps: 4 })
+    expect(l).toEqual({ id: 'r-lora', task: 'classify', method: 'lora', status: 'finished', step: 2, totalSteps: 2, metric: 'accuracy', finalMetric: 0.6, trainable: 146 })
   })
 
   it('falls back to the run list for a run whose events say little', () => {
@@ -130,9 +131,9 @@ describe('the summary and the curves', () => {
     const row = summaryRow({
       id: 'r-q',
       trace,
-      summary: { id: 'r-q', dir: '/r', created: '', model: '/m', data: '/d', task: 'regress', method: 'head', status: 'queued', step: 0, trainable: 99 }
+      summary: { id: 'r-q', dir: '/r', created: '', model: '/m', data: '/d', task: 'regress', method: 'head', status: 'queued', step: 3, totalSteps: 10, trainable: 99 }
     })
-    expect(row).toEqual({ id: 'r-q', task: 'regress', method: 'head', status: 'queued', metric: 'pearson', trainable: 99 })
+    expect(row).toEqual({ id: 'r-q', task: 'regress', method: 'head', status: 'queued', step: 3, totalSteps: 10, metric: 'pearson', trainable: 99 })
   })
 
   it('overlays the smoothed loss and the key metric, one series per run', () => {

@@ -134,6 +134,9 @@ export interface SummaryRow {
   task?: TrainTask
   method?: TrainMethod
   status: RunSummary['status']
+  /** The last optimiser step reported, of how many. */
+  step: number
+  totalSteps?: number
   metric?: KeyMetric
   /** The key metric at the last evaluation. */
   finalMetric?: number
@@ -150,9 +153,13 @@ export function summaryRow(run: ComparedRun): SummaryRow {
   const value = metric ? finalMetric(run.trace, metric) : undefined
   const trainable = run.trace.parameters?.total ?? run.summary?.trainable
   const gain = meanErankGain(run.trace)
+  const totalSteps = run.trace.totalSteps ?? run.summary?.totalSteps
   return {
     id: run.id,
     status: run.trace.status,
+    // Before any event is folded in, the run list's word.
+    step: run.trace.lastIndex >= 0 ? run.trace.step : (run.summary?.step ?? 0),
+    ...(totalSteps !== undefined && { totalSteps }),
     ...(task && { task }),
     ...(method && { method }),
     ...(metric && { metric }),
