@@ -3,6 +3,7 @@ import { dataCheckCommand } from './commands/dataCheck'
 import { trainCommand } from './commands/train'
 import { exportCommand } from './commands/export'
 import { serveCommand } from './commands/serve'
+import { doctorCommand } from './commands/doctor'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -17,6 +18,7 @@ commands:
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
   serve            the app in a browser, for a machine without a screen (token-protected)
+  doctor           which TensorFlow.js backend trains here (GPU, CPU, WebAssembly) and why
 
 Run 'siva <command> --help' for a command's options.`
 
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         return await exportCommand(rest)
       case 'serve':
         return await serveCommand(rest)
+      case 'doctor':
+        return await doctorCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

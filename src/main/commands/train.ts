@@ -3,6 +3,7 @@ import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
+import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
@@ -225,7 +226,8 @@ class ProgressView {
   show(event: TrainEvent): void {
     switch (event.type) {
       case 'started':
-        this.progress?.update(`siva train: backend ${event.backend.name}${event.backend.threads && event.backend.threads > 1 ? ` (${event.backend.threads} threads)` : ''}${event.resumedFrom !== undefined ? `, resuming from step ${event.resumedFrom}` : ''}`)
+        // A line of its own (not rewritten by the next one): which backend trains, and why not the GPU.
+        this.progress?.done(backendNotice(event))
         break
       case 'stage':
         this.progress?.update(`siva train: ${event.stage === 'svd' ? 'SVD' : event.stage} ${event.done}/${event.total}${event.detail ? ` ${event.detail}` : ''}`)

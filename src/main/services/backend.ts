@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import {
@@ -19,7 +18,7 @@ import {
 } from '../../shared/api'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { previewTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
-import { nativePackages, notInstalledReason } from '../engine/backend'
+import { probeBackend } from '../engine/backend'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint, writeJsonAtomically } from '../engine/io'
@@ -437,21 +436,6 @@ function checkResult(report: ValidationReport, task: DataCheckResult['task'], pr
     ...(summary.tokens && { tokens: { maxLength: summary.tokens.maxLength, tooLong: summary.tokens.tooLong, mean: summary.tokens.mean, max: summary.tokens.max } }),
     preview
   }
-}
-
-/** The backend training would pick, said without loading TensorFlow.js here (the main thread does no tensor work). */
-function probeBackend(): AppInfo['backend'] {
-  const require = createRequire(import.meta.url)
-  const skipped: { name: string; reason: string }[] = []
-  for (const { name, specifier } of nativePackages) {
-    try {
-      require.resolve(specifier)
-      return { name, skipped }
-    } catch {
-      skipped.push({ name, reason: notInstalledReason(specifier) })
-    }
-  }
-  return { name: 'wasm', skipped, matmul: 'siva' }
 }
 
 export type { MethodName }

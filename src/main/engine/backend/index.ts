@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
+import { listNvidiaGpus, scanCudaLibraries } from './cudaLibraries'
 import { installFastMatMul } from './fastMatMul'
+import { cpuPackage, gpuDeviceSeen, gpuPackage, importFailureReason, noGpuReason } from './reasons'
+
+export { probeBackend } from './probe'
 
 /**
  * Which TensorFlow.js backend runs training, chosen once per process: CUDA through tfjs-node-gpu, else
@@ -11,30 +15,23 @@ export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
 
 export const backendOrder: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
 
-/** The optional native packages, fastest first, and the backend each gives. */
-export const nativePackages = [
-  { name: 'tensorflow-gpu', specifier: '@tensorflow/tfjs-node-gpu' },
-  { name: 'tensorflow', specifier: '@tensorflow/tfjs-node' }
-] as const satisfies readonly { name: BackendName; specifier: string }[]
-
-/** Why a native backend is passed over when its package is missing (shown by the CLI and the app). */
-export function notInstalledReason(specifier: string): string {
-  return `${specifier} is not installed (an optional dependency: its install downloads libtensorflow)`
-}
-
 export interface BackendChoice {
   name: BackendName
   /** tfjs's own name for it ('tensorflow' for both native packages). */
   tfBackend: string
   /** Each backend tried before the chosen one, and why it was passed over. */
   skipped: { name: BackendName; reason: string }[]
-  /** CUDA devices seen (tfjs-node-gpu only). */
+  /** CUDA devices seen (tfjs-node-gpu only): the names nvidia-smi gives, where it runs. */
   gpu?: string
+  /** The native backends: which npm package's libtensorflow runs. */
+  nativePackage?: string
   /** wasm only: which matrix multiply runs (ours, see fastMatMul.ts, unless SIVA_TFJS_MATMUL=1). */
   matmul?: 'siva relaxed-simd' | 'siva simd' | 'tfjs'
 }
 
 let chosen: BackendChoice | undefined
+/** tfjs-node-gpu was imported; it registers the 'tensorflow' backend whether or not it finds a GPU. */
+let gpuPackageLoaded = false
 
 /**
  * Choose and initialise the backend. `preferred` 'auto' (default) walks the order above; a named backend
@@ -65,14 +62,29 @@ export async function selectBackend(preferred: BackendName | 'auto' = 'auto'): P
 async function start(name: BackendName): Promise<Omit<BackendChoice, 'skipped'>> {
   switch (name) {
     case 'tensorflow-gpu': {
-      await importOptional('@tensorflow/tfjs-node-gpu')
+      await importOptional(gpuPackage)
+      gpuPackageLoaded = true
       await activate('tensorflow')
-      return { name, tfBackend: 'tensorflow', gpu: 'CUDA (tfjs-node-gpu)' }
+      // tfjs-node-gpu loads without CUDA and then runs on the CPU, saying so only in TensorFlow's log: ask it.
+      const seen = gpuDeviceSeen(tf.backend())
+      if (seen === undefined) throw new Error(`${gpuPackage} loaded, but its backend does not say whether TensorFlow found a GPU (no isUsingGpuDevice)`)
+      const gpus = listNvidiaGpus()
+      if (!seen) {
+        const { libraries } = scanCudaLibraries()
+        throw new Error(noGpuReason({ platform: process.platform, arch: process.arch, libraries, visibleDevices: process.env['CUDA_VISIBLE_DEVICES'], gpus }))
+      }
+      return { name, tfBackend: 'tensorflow', gpu: gpus && gpus.length > 0 ? gpus.map((gpu) => gpu.name).join(', ') : 'a CUDA device', nativePackage: gpuPackage }
     }
     case 'tensorflow':
-      await importOptional('@tensorflow/tfjs-node')
+      // After tfjs-node-gpu found no GPU, its libtensorflow is the CPU one we want: loading tfjs-node's too
+      // would put a second libtensorflow in the process for the same backend name.
+      if (gpuPackageLoaded) {
+        await activate('tensorflow')
+        return { name, tfBackend: 'tensorflow', nativePackage: gpuPackage }
+      }
+      await importOptional(cpuPackage)
       await activate('tensorflow')
-      return { name, tfBackend: 'tensorflow' }
+      return { name, tfBackend: 'tensorflow', nativePackage: cpuPackage }
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm')
       await activate('wasm')
@@ -89,9 +101,7 @@ async function importOptional(specifier: string): Promise<void> {
   try {
     await import(specifier)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(notInstalledReason(specifier), { cause: error })
-    throw error
+    throw new Error(importFailureReason(specifier, error), { cause: error })
   }
 }
 
