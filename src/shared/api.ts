@@ -34,6 +34,8 @@ export interface TargetRow {
   role: 'query' | 'key' | 'value' | 'attention.output' | 'mlp.in' | 'mlp.out'
   /** [out, in] in nn.Linear terms. */
   shape: [number, number]
+  /** The name analyseLayers gives this target's matrix (its tensor, plus .q/.k/.v for a block of a fused one). */
+  matrix?: string
 }
 
 export interface ModelSummary {

@@ -169,12 +169,20 @@ export class SivaBackend {
         layers: config?.numLayers ?? 0,
         ...(config?.hiddenSize !== undefined && { hiddenSize: config.hiddenSize }),
         targets: [],
-        tokenizer: existsSync(join(folder, 'tokenizer.json')),
+        // The sentence encoder's SentencePiece vocabulary stands in for tokenizer.json.
+        tokenizer: existsSync(join(folder, 'tokenizer.json')) || (config?.modelType === 'use-lite' && existsSync(join(folder, 'vocab.json'))),
         imageProcessor: existsSync(join(folder, 'preprocessor_config.json'))
       }
       try {
         const family = familyFor(config, path)
-        summary.targets = family.targets(config!, source.tensors).map((t) => ({ name: t.name, block: t.block, role: t.role, shape: [t.outFeatures, t.inFeatures] }))
+        summary.targets = family.targets(config!, source.tensors).map((t) => ({
+          name: t.name,
+          block: t.block,
+          role: t.role,
+          shape: [t.outFeatures, t.inFeatures],
+          // The spectrum's name: a fused block is analysed as its tensor plus the part (q, k or v), as the target name ends.
+          matrix: t.slice ? `${t.weightTensor}.${t.name.split('.').at(-1)}` : t.weightTensor
+        }))
         summary.defaultTargets = family.defaultTargets.source
       } catch (error) {
         summary.notTrainable = error instanceof Error ? error.message : String(error)

@@ -7,6 +7,7 @@ import { TextTokenizer } from '../../../src/main/engine/data'
 import { openCheckpoint, useTensors, type TensorSource } from '../../../src/main/engine/io'
 import { readTargetWeights } from '../../../src/main/engine/models/ops'
 import { familyFor } from '../../../src/main/engine/models/registry'
+import { planMatrices } from '../../../src/main/engine/spectra/targets'
 import { useFamily, type UseModel } from '../../../src/main/engine/models/use'
 import type { ModelInputs } from '../../../src/main/engine/models/types'
 import { adaptTargets, methodNamed, selectTargets } from '../../../src/main/engine/peft'
@@ -100,6 +101,17 @@ describe('use-lite family', () => {
     ])
   })
 
+  it('is analysed matrix by matrix: 1×1 kernels as matrices, the fused kernel split into q, k and v', () => {
+    const { matrices } = planMatrices(source.tensors, { modelType: 'use-lite' })
+    const names = new Set(matrices.map((m) => m.name))
+    for (const target of useFamily.targets(source.config!, source.tensors)) {
+      const part = target.slice ? `.${target.name.split('.').at(-1)}` : ''
+      expect(names, target.name).toContain(`${target.weightTensor}${part}`)
+    }
+    const q0 = matrices.find((m) => m.name.endsWith('Layer_0/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0.q'))!
+    expect([q0.shape, q0.columns]).toEqual([[256, 256], [0, 256]])
+  })
+
   it('reads a block of the fused 1×1 attention kernel as an nn.Linear weight', async () => {
     const value = useFamily.targets(source.config!, source.tensors)[8]! // layer 1, v: columns 1024..1535 of [1, 1, 512, 1536]
     const { weight, bias } = await readTargetWeights(source, value)
@@ -129,7 +141,7 @@ describe('use-lite family', () => {
 
   it('with SiVA on q and v at δ = 0, and with every weight a variable, the embeddings are the graph\'s', async () => {
     const targets = selectTargets(useFamily.targets(source.config!, source.tensors), useFamily.defaultTargets)
-    const { adapters, linears } = await adaptTargets(source, targets, methodNamed('siva'), { perc: 0.1, decompose: inProcessDecompose })
+    const { adapters, linears } = await adaptTargets(source, targets, methodNamed('siva'), { perc: 0.1, seed: 1, decompose: inProcessDecompose })
     const before = tf.memory().numTensors
     const adapted = await useFamily.build(source, source.config!, { task: 'classification', numLabels: 2, linears })
     const full = await useFamily.build(source, source.config!, { task: 'classification', numLabels: 2, trainAll: true })

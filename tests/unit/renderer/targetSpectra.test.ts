@@ -52,4 +52,15 @@ describe('target ↔ spectrum names', () => {
       expect(moduleNameOfTensor(s.name)).toBe(target.name)
     }
   })
+
+  it('uses the matrix a target names when the back end gives one (the sentence encoder\'s TF scope names share nothing with its module names)', () => {
+    const targets = [
+      { name: 'encoder.layer.0.attention.qkv.v', matrix: 'module/Encoder_en/KonaTransformer/Encode/Layer_0/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0.v' },
+      { name: 'encoder.layer.0.ffn.conv1', matrix: 'module_apply_default/Encoder_en/KonaTransformer/Encode/TransformerStack/Layer_0/TransformerLayer/FFN/conv1/Tensordot/Reshape_1' }
+    ]
+    const spectra = [...targets.map((t) => spectrum(t.matrix, [4, 4])), spectrum('encoder.layer.0.attention.qkv.weight.v', [4, 4])]
+    const found = spectraByTarget(targets, spectra)
+    expect(found.get('encoder.layer.0.attention.qkv.v')?.name).toBe(targets[0]!.matrix)
+    expect(found.get('encoder.layer.0.ffn.conv1')?.name).toBe(targets[1]!.matrix)
+  })
 })

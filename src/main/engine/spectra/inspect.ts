@@ -80,7 +80,8 @@ class MatrixReader {
     }
     const entry = this.shared.get(plan.tensor.name)!
     entry.data ??= this.source.readFloat64(plan.tensor.name)
-    const [rows, cols] = plan.tensor.shape as [number, number]
+    // The stored matrix: the last two axes (a 1×1 convolution kernel has unit axes in front).
+    const [rows, cols] = plan.tensor.shape.slice(-2) as [number, number]
     try {
       return columnBlock(await entry.data, rows, cols, plan.columns[0], plan.columns[1])
     } finally {

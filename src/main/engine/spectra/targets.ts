@@ -30,10 +30,20 @@ const embeddingName = /(^|[._/])(wte|wpe|embeddings?|word_embeddings|position_em
  * GPT-2's Conv1D `c_attn` stores q|k|v side by side as [in, 3·out]. Each block is its own matrix
  * with its own spectrum (DESIGN.md §1), so it is analysed per block.
  */
-function isFusedQkv(tensor: TensorInfo, modelType: string | undefined): boolean {
+function isFusedQkv(tensor: TensorInfo, shape: readonly number[], modelType: string | undefined): boolean {
+  const [rows, cols] = shape
+  if (rows === undefined || cols !== 3 * rows) return false
+  // The sentence encoder's 1×1 convolution kernel holds q|k|v the same way ([1, 1, in, 3·in]).
+  if (modelType === 'use-lite') return /\/qkv_transform_single\/kernel\//.test(tensor.name)
   if (modelType !== undefined && modelType !== 'gpt2') return false
-  const [rows, cols] = tensor.shape
-  return /(^|\.)attn\.c_attn\.weight$/.test(tensor.name) && rows !== undefined && cols === 3 * rows
+  return /(^|\.)attn\.c_attn\.weight$/.test(tensor.name)
+}
+
+/** A 1×1 convolution kernel [1, 1, in, out] is the matrix [in, out]: unit axes in front are dropped. */
+function matrixShape(shape: readonly number[]): readonly number[] {
+  let start = 0
+  while (shape.length - start > 2 && shape[start] === 1) start++
+  return shape.slice(start)
 }
 
 export function planMatrices(tensors: readonly TensorInfo[], options: PlanOptions = {}): { matrices: MatrixPlan[]; skipped: SkippedTensor[] } {
@@ -43,7 +53,7 @@ export function planMatrices(tensors: readonly TensorInfo[], options: PlanOption
     skipped.push({ name: tensor.name, shape: [...tensor.shape], dtype: tensor.dtype, reason })
   }
   for (const tensor of tensors) {
-    const { shape } = tensor
+    const shape = matrixShape(tensor.shape)
     if (shape.length !== 2) {
       skip(tensor, shape.length === 1 ? '1-D tensor (bias or norm), not a matrix' : `${shape.length}-D tensor, not a matrix`)
       continue
@@ -52,7 +62,8 @@ export function planMatrices(tensors: readonly TensorInfo[], options: PlanOption
       skip(tensor, `${tensor.dtype} tensor, not floating-point weights`)
       continue
     }
-    if (shape[0] === 0 || shape[1] === 0) {
+    const [rows, cols] = shape as [number, number]
+    if (rows === 0 || cols === 0) {
       skip(tensor, 'empty matrix')
       continue
     }
@@ -61,13 +72,13 @@ export function planMatrices(tensors: readonly TensorInfo[], options: PlanOption
       continue
     }
     const candidates: MatrixPlan[] = []
-    if (isFusedQkv(tensor, options.modelType)) {
-      const width = shape[0]
+    if (isFusedQkv(tensor, shape, options.modelType)) {
+      const width = rows
       ;(['q', 'k', 'v'] as const).forEach((part, i) =>
         candidates.push({ name: `${tensor.name}.${part}`, tensor, shape: [width, width], columns: [i * width, (i + 1) * width] })
       )
     } else {
-      candidates.push({ name: tensor.name, tensor, shape: [shape[0], shape[1]] })
+      candidates.push({ name: tensor.name, tensor, shape: [rows, cols] })
     }
     const chosen = options.layers ? candidates.filter((c) => options.layers!.test(c.name)) : candidates
     if (chosen.length === 0) skip(tensor, 'does not match --layers')

@@ -33,12 +33,24 @@ export function spectrumMatchesTarget(tensorName: string, targetName: string): b
   return moduleNameCandidates(targetName).includes(moduleNameOfTensor(tensorName))
 }
 
-/** Each target's spectrum, where one was analysed: target name → spectrum. */
-export function spectraByTarget(targets: readonly { name: string }[], spectra: Iterable<LayerSpectrum>): Map<string, LayerSpectrum> {
+/**
+ * Each target's spectrum, where one was analysed: target name → spectrum. A target that names its matrix
+ * (the back end says which analysed matrix it is) is matched by that; others by module name.
+ */
+export function spectraByTarget(targets: readonly { name: string; matrix?: string }[], spectra: Iterable<LayerSpectrum>): Map<string, LayerSpectrum> {
   const byModule = new Map<string, LayerSpectrum>()
-  for (const spectrum of spectra) byModule.set(moduleNameOfTensor(spectrum.name), spectrum)
+  const byMatrix = new Map<string, LayerSpectrum>()
+  for (const spectrum of spectra) {
+    byModule.set(moduleNameOfTensor(spectrum.name), spectrum)
+    byMatrix.set(spectrum.name, spectrum)
+  }
   const found = new Map<string, LayerSpectrum>()
   for (const target of targets) {
+    const exact = target.matrix === undefined ? undefined : byMatrix.get(target.matrix)
+    if (exact) {
+      found.set(target.name, exact)
+      continue
+    }
     for (const candidate of moduleNameCandidates(target.name)) {
       const spectrum = byModule.get(candidate)
       if (spectrum) {
