@@ -4,6 +4,7 @@ import { trainCommand } from './commands/train'
 import { exportCommand } from './commands/export'
 import { serveCommand } from './commands/serve'
 import { doctorCommand } from './commands/doctor'
+import { demoCommand } from './commands/demo'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -19,6 +20,7 @@ commands:
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
   serve            the app in a browser, for a machine without a screen (token-protected)
   doctor           which TensorFlow.js backend trains here (GPU, CPU, WebAssembly) and why
+  demo             the bundled demo end to end: inspect, train SiVA against a linear probe, export
 
 Run 'siva <command> --help' for a command's options.`
 
@@ -37,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serveCommand(rest)
       case 'doctor':
         return await doctorCommand(rest)
+      case 'demo':
+        return await demoCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

@@ -1,6 +1,7 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, shell, type IpcMainEvent, type MenuItemConstructorOptions } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { demoForApp } from './services/demoAssets'
 import { SivaBackend } from './services/backend'
 import { Connection } from './services/connection'
 import { channels } from '../shared/api'
@@ -55,9 +56,11 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow?.focus()
   })
   void app.whenReady().then(() => {
+    const demo = demoForApp()
     backend = new SivaBackend({
       runsDir: join(app.getPath('userData'), 'runs'),
       svdCacheDir: join(app.getPath('userData'), 'svd-cache'),
+      ...(demo && { demo }),
       pickPath: async (kind, title) => {
         if (!mainWindow) return undefined
         const result = await dialog.showOpenDialog(mainWindow, { title: title ?? (kind === 'folder' ? 'Choose a folder' : 'Choose a file'), properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] })

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isLoopback, startServer } from '../server/server'
 import { SivaBackend } from '../services/backend'
+import { demoForApp } from '../services/demoAssets'
 import { commonFlags, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
 
@@ -40,7 +41,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliUsageError(`--port must be a port number, got '${values.port}'`)
   if (values.token !== undefined && !/^[A-Za-z0-9_-]{16,}$/.test(values.token)) throw new CliUsageError('--token must be at least 16 letters, digits, - or _')
   const runsDir = values['runs-dir'] ? resolve(values['runs-dir']) : join(process.env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'siva-studio', 'runs')
-  const backend = new SivaBackend({ runsDir, svdCacheDir: svdCacheFolder(values['svd-cache']) })
+  const demo = demoForApp()
+  const backend = new SivaBackend({ runsDir, svdCacheDir: svdCacheFolder(values['svd-cache']), ...(demo && { demo }) })
   const server = await startServer({ host: values.host, port, rendererDir: values.renderer ? resolve(values.renderer) : defaultRenderer(), backend, ...(values.token && { token: values.token }) }).catch(async (error: unknown) => {
     await backend.close()
     throw error

@@ -11,9 +11,9 @@ import pkg from '../../../package.json' with { type: 'json' }
 const help = `usage: siva train --model DIR --data FILE|DIR --task TASK --out RUN_DIR [options]
        siva train --resume RUN_DIR [--json-events] [--quiet]
 
-Fine-tunes a Hugging Face checkpoint (gpt2, bert, roberta or vit) with SiVA or one of its siblings, in
-a worker thread, writing everything to RUN_DIR: run.json, events.jsonl, the encoded data and
-checkpoints. Ctrl-C stops after the current step with a checkpoint (press it twice to stop at once);
+Fine-tunes a Hugging Face checkpoint (gpt2, bert, roberta or vit) or the Universal Sentence Encoder lite
+(a tfjs graph model; see 'siva demo') with SiVA or one of its siblings, in a worker thread, writing
+everything to RUN_DIR: run.json, events.jsonl, the encoded data and checkpoints. Ctrl-C stops after the current step with a checkpoint (press it twice to stop at once);
 --resume continues from the last checkpoint exactly as if the run had not stopped.
 
 required:
@@ -212,14 +212,14 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
   return defaultTrainConfig(partial as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
 }
 
-/** The progress line and the closing summary, from the event stream alone. */
-class ProgressView {
+/** The progress line and the closing summary, from the event stream alone (also what `siva demo` shows and reads). */
+export class ProgressView {
   private totalSteps = 0
-  private lastStep: Extract<TrainEvent, { type: 'step' }> | undefined
-  private lastEval: Extract<TrainEvent, { type: 'eval' }> | undefined
-  private prepared: Extract<TrainEvent, { type: 'prepared' }> | undefined
-  private finished: Extract<TrainEvent, { type: 'finished' }> | undefined
-  private lastSpectra: Extract<TrainEvent, { type: 'spectra' }> | undefined
+  lastStep: Extract<TrainEvent, { type: 'step' }> | undefined
+  lastEval: Extract<TrainEvent, { type: 'eval' }> | undefined
+  prepared: Extract<TrainEvent, { type: 'prepared' }> | undefined
+  finished: Extract<TrainEvent, { type: 'finished' }> | undefined
+  lastSpectra: Extract<TrainEvent, { type: 'spectra' }> | undefined
 
   constructor(private readonly progress: ProgressLine | undefined) {}
 
@@ -284,7 +284,7 @@ class ProgressView {
   }
 }
 
-function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?'
   const s = Math.round(seconds)
   const h = Math.floor(s / 3600)
