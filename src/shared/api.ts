@@ -23,8 +23,13 @@ export interface AppInfo {
   runsDir?: string
   /** Whether `pickPath` opens the system's file dialog (the desktop app) or is unavailable (a browser). */
   canPickPaths?: boolean
-  /** The demo model and data that ship with the app, when present. */
-  demo?: { model: string; data: string; task: TrainConfig['task'] }
+  /** The demo model and data that ship with the app, when present, and the settings `siva demo` trains them with. */
+  demo?: {
+    model: string
+    data: string
+    task: TrainConfig['task']
+    recipe?: { validation: string; targets: string; perc: number; lr: number; headLr: number; maxLength: number; epochs: number }
+  }
 }
 
 /** One projection a method may adapt (engine AdaptableLinear, as the UI needs it). */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { AppInfo } from '../../shared/api'
 import type { TrainConfig } from '../../shared/training'
 
 /**
@@ -52,8 +53,15 @@ export function findDemo(): DemoAssets | undefined {
   }
 }
 
-/** The demo as the app offers it (AppInfo.demo). */
-export function demoForApp(): { model: string; data: string; task: 'classify' } | undefined {
+/** The demo as the app offers it (AppInfo.demo): its files, and the settings `siva demo` trains SiVA with. */
+export function demoForApp(): AppInfo['demo'] {
   const demo = findDemo()
-  return demo && { model: resolve(demo.model), data: resolve(demo.train), task: 'classify' }
+  if (!demo) return undefined
+  const { siva, headLr, maxLength, epochs } = demoRecipe
+  return {
+    model: resolve(demo.model),
+    data: resolve(demo.train),
+    task: 'classify',
+    recipe: { validation: resolve(demo.test), targets: siva.targets, perc: siva.perc, lr: siva.lr, headLr, maxLength, epochs }
+  }
 }
