@@ -220,6 +220,31 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await expect.poll(() => live.count(), { timeout: 30_000 }).toBe(0)
     expect(await liveRow.count()).toBe(0)
   })
+
+  it('opens the bundled demo in one click: the sentence encoder analysed, the layers SiVA trains chosen, the e-mails checked', async () => {
+    // A fresh page: nothing open, so the Model step offers the demo.
+    await page.goto(url)
+    await page.getByTestId('demo-start').click()
+    const summary = page.getByTestId('model-summary')
+    await summary.waitFor()
+    await expect.poll(() => summary.textContent()).toMatch(/use-lite/)
+    await page.getByTestId('nav-layers').click()
+    const table = page.getByTestId('layers-table')
+    await table.waitFor()
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 60_000 }).toBe(12)
+    // Layer 1's six projections at perc 0.25: 3 × 128 + 128 + 128 + 128 = 768 singular values.
+    await expect.poll(() => page.getByTestId('param-count-adapter').textContent(), { timeout: 60_000 }).toMatch(/^\s*768\s*$/)
+    // Every row gets its spectrum: the graph's matrices are matched to the targets by name.
+    await expect.poll(() => table.textContent(), { timeout: 60_000 }).not.toMatch(/analysing/i)
+    expect(await table.textContent()).not.toMatch(/–\s*$/)
+    await shot('9-demo-layers')
+    await page.getByTestId('nav-data').click()
+    expect(await page.getByTestId('data-path').inputValue()).toMatch(/resources\/demo\/train\.csv$/)
+    expect(await page.getByTestId('data-validation').inputValue()).toMatch(/resources\/demo\/test\.csv$/)
+    await page.getByTestId('data-check').click()
+    await expect.poll(() => page.getByTestId('data-status').textContent(), { timeout: 60_000 }).toMatch(/600/)
+    await shot('9-demo-data')
+  })
 })
 
 /**
