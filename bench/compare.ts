@@ -14,8 +14,7 @@ import { readTargetWeights } from '../src/main/engine/models/ops'
 import { lowRankProduct } from '../src/main/engine/peft'
 import { svd } from '../src/main/engine/linalg'
 import { effectiveRank } from '../src/main/engine/spectra/metrics'
-import { defaultTrainConfig } from '../src/main/engine/training/loop'
-import { demoRecipe, findDemo } from '../src/main/services/demoAssets'
+import { demoRecipe, demoTrainConfig, findDemo } from '../src/main/services/demoAssets'
 import { TrainingSession } from '../src/main/workers/trainingSession'
 import type { TrainConfig, TrainEvent } from '../src/shared/training'
 import { inProcessDecompose as decompose } from '../tests/helpers/decompose'
@@ -156,19 +155,7 @@ async function main(): Promise<void> {
   for (const variant of chosen) {
     for (const seed of seeds) {
       const runDir = join(out, 'runs', `${variant.id}-seed${seed}`)
-      const config = defaultTrainConfig({
-        model: demo.model,
-        data: demo.train,
-        validation: demo.test,
-        task: demoRecipe.task,
-        epochs,
-        batchSize: demoRecipe.batchSize,
-        maxLength: demoRecipe.maxLength,
-        headLr: demoRecipe.headLr,
-        evalEvery: 1_000_000_000,
-        seed,
-        ...variant.config
-      })
+      const config = demoTrainConfig(demo, { epochs, seed, ...variant.config })
       const t0 = performance.now()
       const { events } = await train(config, runDir)
       const prepared = events.find((e) => e.type === 'prepared')

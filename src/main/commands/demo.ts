@@ -4,9 +4,8 @@ import { exportRun, type ExportResult } from '../engine/export'
 import { openCheckpoint } from '../engine/io'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
-import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig } from '../../shared/training'
-import { demoRecipe, findDemo } from '../services/demoAssets'
+import { demoRecipe, demoTrainConfig, findDemo } from '../services/demoAssets'
 import { AnalysisPool } from '../workers/analysisPool'
 import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
@@ -100,20 +99,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const layer1 = report.tensors.filter((t) => /Layer_1\/.*(qkv_transform|output_transform|FFN)/.test(t.name) && !t.error)
     say(`[1/5] inspect: ${report.tensors.length} matrices in ${report.seconds.toFixed(1)} s; layer 1's projections: ${layer1.map((t) => `${shortName(t.name)} erank ${t.effectiveRank.toFixed(0)}/${t.singularValues.length}`).join(', ')}`)
 
-    // 2–4. The linear probe, then SiVA, both evaluated on the held-out e-mails each epoch.
-    const common: Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'> = {
-      model: demo.model,
-      data: demo.train,
-      validation: demo.test,
-      task: demoRecipe.task,
-      epochs,
-      batchSize: demoRecipe.batchSize,
-      maxLength: demoRecipe.maxLength,
-      headLr: demoRecipe.headLr,
-      seed: demoRecipe.seed,
-      // One evaluation, at the end: the held-out set is the demo's test set, not something to choose a checkpoint by.
-      evalEvery: 1_000_000_000
-    }
+    // 2–4. The linear probe, then SiVA, each scored once on the held-out e-mails after its last epoch.
     const runs: DemoRunResult[] = []
     const plans: [string, string, Partial<TrainConfig>][] = [
       ['2/5', 'head', { method: 'head' }],
@@ -126,7 +112,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       const t0 = performance.now()
       session = new TrainingSession({
         runDir,
-        config: defaultTrainConfig({ ...common, ...extra }),
+        config: demoTrainConfig(demo, { epochs, ...extra }),
         svdCacheDir,
         versions: { 'siva-studio': pkg.version, node: process.versions.node },
         onEvent: (event) => {

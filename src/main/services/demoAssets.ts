@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AppInfo } from '../../shared/api'
+import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig } from '../../shared/training'
 
 /**
@@ -64,4 +65,26 @@ export function demoForApp(): AppInfo['demo'] {
     task: 'classify',
     recipe: { validation: resolve(demo.test), targets: siva.targets, perc: siva.perc, lr: siva.lr, headLr, maxLength, epochs }
   }
+}
+
+/**
+ * A training run on the demo: its e-mails, the held-out ones as validation, the recipe's epochs, batch,
+ * token limit and head learning rate, and `extra` (the method and its settings, a seed, other epochs).
+ * One evaluation, at the end: the held-out set is the demo's test set, not something to choose a
+ * checkpoint by.
+ */
+export function demoTrainConfig(demo: DemoAssets, extra: Partial<TrainConfig>): TrainConfig {
+  return defaultTrainConfig({
+    model: demo.model,
+    data: demo.train,
+    validation: demo.test,
+    task: demoRecipe.task,
+    epochs: demoRecipe.epochs,
+    batchSize: demoRecipe.batchSize,
+    maxLength: demoRecipe.maxLength,
+    headLr: demoRecipe.headLr,
+    seed: demoRecipe.seed,
+    evalEvery: 1_000_000_000,
+    ...extra
+  })
 }
