@@ -105,8 +105,9 @@ async function plan(source: TensorSource, updates: WeightUpdates): Promise<{ doc
   return { document, weights, head: { output: outputNode(document.modelTopology.node, file).name, labels } }
 }
 
+/** Bytes of a weight as the manifest describes it (quantised weights are written dequantised, float32). */
 function byteLength(entry: ManifestEntry): number {
-  return entry.shape.reduce((a, b) => a * b, 1) * (entry.dtype === 'float32' || entry.dtype === 'int32' ? 4 : entry.dtype === 'bool' ? 1 : 4)
+  return entry.shape.reduce((a, b) => a * b, 1) * (entry.dtype === 'bool' || entry.dtype === 'uint8' ? 1 : entry.dtype === 'uint16' || entry.dtype === 'float16' ? 2 : 4)
 }
 
 export async function mergedGraphSize(source: TensorSource, updates: WeightUpdates): Promise<number> {
@@ -139,14 +140,13 @@ export async function writeMergedGraphModel(
   const changed: string[] = []
   const paths: string[] = []
   const shardCount = Math.max(1, Math.ceil(total / shardBytes))
-  let shard = new Uint8Array(Math.min(shardBytes, total))
+  const shard = new Uint8Array(shardBytes)
   let filled = 0
   let done = 0
   const flush = async (): Promise<void> => {
     const name = `group1-shard${paths.length + 1}of${shardCount}`
     await writeFile(join(outDir, name), shard.subarray(0, filled))
     paths.push(name)
-    shard = new Uint8Array(Math.min(shardBytes, total - done))
     filled = 0
   }
   for (const weight of weights) {
@@ -161,6 +161,7 @@ export async function writeMergedGraphModel(
       bytes = finiteFloat32(weight.values, weight.entry.name, source.source)
       if (weight.info) changed.push(weight.entry.name)
     } else bytes = await source.readRaw(weight.entry.name)
+    if (bytes.length !== byteLength(weight.entry)) throw new Error(`${source.source}: weight ${weight.entry.name} holds ${bytes.length} bytes, its manifest entry says ${byteLength(weight.entry)}`)
     // A weight may run on into the next shard, as the converter writes them.
     let offset = 0
     while (offset < bytes.length) {
