@@ -4,8 +4,8 @@
 // worker exactly as `siva train` does and is scored once, after its last epoch, on the 400 held-out e-mails.
 // Prints a table (mean ± sample std over seeds) and writes results.json, table.md and scatter.svg
 // (held-out accuracy against mean effective-rank gain, one point per run).
-//   npm run bench:compare [-- --seeds 3 --epochs 3 --methods siva-0.05,head --out bench/results/compare]
-import { mkdir, writeFile } from 'node:fs/promises'
+//   npm run bench:compare [-- --seeds 3 --epochs 3 --methods siva-0.05,head --out bench/results/compare] [--replot]
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '3' },
     epochs: { type: 'string', default: String(demoRecipe.epochs) },
     methods: { type: 'string' },
+    // Redraw table.md and scatter.svg from an earlier run's results.json, without training.
+    replot: { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench/results/compare') }
   }
 })
@@ -117,9 +119,9 @@ function meanStd(xs: number[]): string {
 }
 
 function scatter(results: RunResult[]): string {
-  const width = 640
+  const width = 720
   const height = 400
-  const pad = { left: 60, right: 180, top: 20, bottom: 50 }
+  const pad = { left: 60, right: 210, top: 20, bottom: 50 }
   const xs = results.map((r) => r.erankGain)
   const ys = results.map((r) => r.accuracy)
   const [x0, x1] = [Math.min(0, ...xs), Math.max(...xs, 1e-9)]
@@ -148,10 +150,15 @@ ${legend.join('\n')}
 }
 
 async function main(): Promise<void> {
-  const demo = findDemo() ?? fail('the demo is not installed (npm ci)')
   await mkdir(out, { recursive: true })
-  const results: RunResult[] = []
   const started = performance.now()
+  const results: RunResult[] = values.replot ? (JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: RunResult[] }).results : await measureAll()
+  await report(results, started)
+}
+
+async function measureAll(): Promise<RunResult[]> {
+  const demo = findDemo() ?? fail('the demo is not installed (npm ci)')
+  const results: RunResult[] = []
   for (const variant of chosen) {
     for (const seed of seeds) {
       const runDir = join(out, 'runs', `${variant.id}-seed${seed}`)
@@ -181,6 +188,10 @@ async function main(): Promise<void> {
       await writeFile(join(out, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), epochs, seeds, recipe: demoRecipe, results }, null, 1)}\n`)
     }
   }
+  return results
+}
+
+async function report(results: RunResult[], started: number): Promise<void> {
   const rows = chosen.map((variant) => {
     const mine = results.filter((r) => r.variant === variant.id)
     return `| ${variant.label} | ${mine[0]!.trainable.toLocaleString('en')} | ${meanStd(mine.map((r) => r.accuracy))} | ${meanStd(mine.map((r) => r.f1))} | ${meanStd(mine.map((r) => r.erankGain))} | ${(mine.reduce((a, r) => a + r.secondsPerStep, 0) / mine.length).toFixed(3)} | ${variant.config.lr ?? '–'} |`
