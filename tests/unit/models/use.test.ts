@@ -150,6 +150,8 @@ describe('use-lite family', () => {
       expect(maxAbs(tf.tidy(() => (adapted as UseModel).embed(batchOf(sequences)).dataSync()), reference)).toBeLessThan(1e-4)
       expect(maxAbs(tf.tidy(() => (full as UseModel).embed(batchOf(sequences)).dataSync()), reference)).toBeLessThan(1e-4)
       expect(full.baseVariables.length).toBe(full.baseTensors!.length)
+      // One variable per stored tensor: q, k and v slice the same fused kernel, so it trains (and is exported) once.
+      expect(new Set(full.baseTensors).size).toBe(full.baseTensors!.length)
       expect(new Set(full.baseTensors)).toContain(useTensors.qkvKernel(0))
     } finally {
       adapted.dispose()

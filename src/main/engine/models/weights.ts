@@ -1,20 +1,25 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TensorSource } from '../io'
-import { matMul, readFloat32 } from './ops'
-import type { LinearFn } from './types'
+import { matMul, plainLinear, readFloat32 } from './ops'
+import type { AdaptableLinear, LinearFn } from './types'
 
 /**
  * What every family's weight loader shares: it reads tensors out of a checkpoint after checking their
  * shapes, and owns every tensor it makes, so a failed build or `dispose()` frees them all. Frozen weights
  * are plain tensors; with `trainAll` they are variables in the checkpoint's own layout, listed with their
- * tensor names so full fine-tuning can be exported name for name. Each family adds how its projections
- * are laid out.
+ * tensor names so full fine-tuning can be exported name for name. A tensor read twice (the q, k and v
+ * blocks of a fused kernel) is the same tensor, or the same variable: one stored tensor trains as one.
+ * Each family adds how its projections are laid out.
  */
 export class CheckpointWeights {
   readonly baseVariables: tf.Variable[] = []
   readonly baseTensors: string[] = []
   private readonly owned: tf.Tensor[] = []
   private readonly shapes: ReadonlyMap<string, readonly number[]>
+  /** What `read` made, by tensor name. */
+  private readonly made = new Map<string, tf.Tensor>()
+  /** The latest values read (a fused kernel and its bias, while its q, k and v blocks are cut out). */
+  private recent = new Map<string, Float32Array>()
 
   constructor(
     readonly source: TensorSource,
@@ -44,17 +49,62 @@ export class CheckpointWeights {
     if (!sameShape(found, shape)) {
       throw new Error(`${this.source.source}: tensor ${name} has shape [${found.join(', ')}], expected [${shape.join(', ')}] (${purpose})`)
     }
-    return readFloat32(this.source, name)
+    let values = this.recent.get(name)
+    if (!values) {
+      if (this.recent.size >= 2) this.recent = new Map()
+      values = await readFloat32(this.source, name)
+      this.recent.set(name, values)
+    }
+    return values
   }
 
   /** A tensor of the expected shape: frozen, or (with trainAll) a variable exported as `name`. */
   async read(name: string, shape: readonly number[], purpose: string): Promise<tf.Tensor> {
+    const known = this.made.get(name)
+    if (known && sameShape(known.shape, shape)) return known
     const values = await this.values(name, shape, purpose)
-    if (!this.trainAll) return this.keep(tf.tensor(values, [...shape], 'float32'))
-    const variable = variableOf(values, shape)
-    this.baseVariables.push(variable)
-    this.baseTensors.push(name)
-    return this.keep(variable)
+    let tensor: tf.Tensor
+    if (!this.trainAll) tensor = tf.tensor(values, [...shape], 'float32')
+    else {
+      tensor = variableOf(values, shape)
+      this.baseVariables.push(tensor as tf.Variable)
+      this.baseTensors.push(name)
+    }
+    this.made.set(name, tensor)
+    return this.keep(tensor)
+  }
+
+  /**
+   * y = x K + b for a target whose weight is stored [in, out] (GPT-2's Conv1D; a 1×1 convolution kernel,
+   * its leading unit axes dropped), or a block of such a fused tensor (`target.slice`). Frozen, a block is
+   * cut out once; with trainAll the stored tensor is one variable kept whole (that is what is exported),
+   * and each linear slices its columns as it runs.
+   */
+  async conv1dLinear(target: Pick<AdaptableLinear, 'name' | 'weightTensor' | 'biasTensor' | 'inFeatures' | 'outFeatures' | 'slice'>): Promise<LinearFn> {
+    const { weightTensor, biasTensor, inFeatures, outFeatures, name } = target
+    if (!biasTensor) throw new Error(`${name}: the projection has no bias`)
+    const stored = this.shapeOf(weightTensor) ?? [inFeatures, outFeatures]
+    const total = stored[stored.length - 1]!
+    const [start, end] = target.slice ?? [0, total]
+    if (end - start !== outFeatures) throw new Error(`${name}: columns [${start}, ${end}) do not hold ${outFeatures} outputs`)
+    if (!target.slice && stored.length === 2) {
+      return plainLinear((await this.read(weightTensor, [inFeatures, outFeatures], name)) as tf.Tensor2D, (await this.read(biasTensor, [outFeatures], name)) as tf.Tensor1D)
+    }
+    if (this.trainAll) {
+      const weight = await this.read(weightTensor, stored, name)
+      const bias = await this.read(biasTensor, [total], name)
+      return (x) => tf.add(matMul(x, weight.reshape([inFeatures, total]).slice([0, start], [inFeatures, outFeatures])), bias.slice([start], [outFeatures])) as tf.Tensor2D
+    }
+    const weight = await this.values(weightTensor, stored, name)
+    const bias = await this.values(biasTensor, [total], name)
+    const block = new Float32Array(inFeatures * outFeatures)
+    for (let i = 0; i < inFeatures; i++) block.set(weight.subarray(i * total + start, i * total + end), i * outFeatures)
+    return plainLinear(this.keep(tf.tensor2d(block, [inFeatures, outFeatures])), this.keep(tf.tensor1d(bias.slice(start, end))))
+  }
+
+  /** Loading is over: drop the values kept for the next block of a fused tensor. */
+  loaded(): void {
+    this.recent = new Map()
   }
 
   /** An embedding table [rows, hidden], however many rows the checkpoint has. */
@@ -71,6 +121,8 @@ export class CheckpointWeights {
   dispose(): void {
     for (const tensor of this.owned) tensor.dispose()
     this.owned.length = 0
+    this.made.clear()
+    this.recent = new Map()
     this.baseVariables.length = 0
     this.baseTensors.length = 0
   }

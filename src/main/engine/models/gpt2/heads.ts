@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { matMul, seededNormal } from '../ops'
 import type { BuildOptions, ModelTask } from '../types'
 import type { Gpt2Settings } from './settings'
-import type { Gpt2Weights } from './weights'
-import { variableOf } from '../weights'
+import { variableOf, type CheckpointWeights } from '../weights'
 
 /**
  * GPT-2's two task heads. Causal LM: transformers' GPT2LMHeadModel, whose lm_head is tied to the token
@@ -33,7 +32,7 @@ function frozenProjection(weight: tf.Tensor2D, weightT: tf.Tensor2D): (x: tf.Ten
 }
 
 /** The LM head: logits [batch, length, vocab] from the tied (or the checkpoint's own) output embedding. */
-export async function languageModelHead(weights: Gpt2Weights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: Gpt2Settings): Promise<Gpt2Head> {
+export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: Gpt2Settings): Promise<Gpt2Head> {
   const [vocab] = tokenEmbeddings.shape
   let output = tokenEmbeddings
   // Tied, transformers overwrites any stored lm_head.weight with wte; untied, the stored one is the head.
@@ -96,7 +95,7 @@ export function lastTokenSelection(mask: Int32Array | undefined, batch: number, 
  * GPT2ForSequenceClassification's `score` ([numLabels, hidden], no bias): the checkpoint's own when it has
  * that shape, else new as transformers initialises it: normal(0, initializer_range) from the seed.
  */
-export async function sequenceClassificationHead(weights: Gpt2Weights, numLabels: number, settings: Gpt2Settings, options: BuildOptions): Promise<Gpt2Head> {
+export async function sequenceClassificationHead(weights: CheckpointWeights, numLabels: number, settings: Gpt2Settings, options: BuildOptions): Promise<Gpt2Head> {
   const name = 'score.weight'
   const shape = [numLabels, settings.hiddenSize]
   const fits = weights.fits(name, shape)

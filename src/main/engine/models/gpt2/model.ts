@@ -5,7 +5,7 @@ import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { labelCount, languageModelHead, sequenceClassificationHead, type Gpt2Head } from './heads'
 import { gpt2Settings, type Gpt2Settings } from './settings'
 import { gpt2Targets, prefixFromTensors } from './targets'
-import { Gpt2Weights } from './weights'
+import { CheckpointWeights } from '../weights'
 
 /**
  * transformers' GPT2Model in eval mode (dropout left out, in training too): token + learned position
@@ -36,7 +36,7 @@ interface Transformer {
   finalNorm: Norm
 }
 
-async function readNorm(weights: Gpt2Weights, module: string, size: number): Promise<Norm> {
+async function readNorm(weights: CheckpointWeights, module: string, size: number): Promise<Norm> {
   return [(await weights.read(`${module}.weight`, [size], module)) as tf.Tensor1D, (await weights.read(`${module}.bias`, [size], module)) as tf.Tensor1D]
 }
 
@@ -49,7 +49,7 @@ function queryScale(settings: Gpt2Settings, block: number): number {
   return (settings.scaleAttentionWeights ? 1 : Math.sqrt(headSize)) / (settings.scaleByInverseLayer ? block + 1 : 1)
 }
 
-async function loadTransformer(weights: Gpt2Weights, settings: Gpt2Settings, prefix: string, options: BuildOptions): Promise<Transformer> {
+async function loadTransformer(weights: CheckpointWeights, settings: Gpt2Settings, prefix: string, options: BuildOptions): Promise<Transformer> {
   const size = settings.hiddenSize
   const tokens = await weights.table(`${prefix}wte.weight`, size)
   const positions = await weights.table(`${prefix}wpe.weight`, size)
@@ -59,7 +59,7 @@ async function loadTransformer(weights: Gpt2Weights, settings: Gpt2Settings, pre
     if (!known.has(name)) throw new Error(`gpt2: an adapted projection is named ${name}, which is not one of this model's targets (such as ${targets[0]?.name})`)
   }
   const linears = new Map<string, LinearFn>()
-  for (const target of targets) linears.set(target.name, options.linears?.get(target.name) ?? (await weights.linear(target)))
+  for (const target of targets) linears.set(target.name, options.linears?.get(target.name) ?? (await weights.conv1dLinear(target)))
   const blocks: Block[] = []
   for (let i = 0; i < settings.numLayers; i++) {
     const get = (path: string): LinearFn => linears.get(`transformer.h.${i}.${path}`)!
@@ -88,7 +88,7 @@ export async function buildGpt2Model(source: TensorSource, config: ModelDescript
   }
   const settings = gpt2Settings(config)
   const prefix = prefixFromTensors(source.tensors, source.source)
-  const weights = new Gpt2Weights(source, options.trainAll ?? false)
+  const weights = new CheckpointWeights(source, options.trainAll ?? false)
   let head: Gpt2Head | undefined
   try {
     const transformer = await loadTransformer(weights, settings, prefix, options)
@@ -119,7 +119,7 @@ export class Gpt2Model implements BuiltModel {
   constructor(
     private readonly transformer: Transformer,
     private readonly taskHead: Gpt2Head,
-    private readonly weights: Gpt2Weights,
+    private readonly weights: CheckpointWeights,
     private readonly settings: Gpt2Settings
   ) {
     this.headVariables = taskHead.variables

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { useTensors, type ModelDescription, type TensorSource } from '../../io'
 import { headLinear } from '../bert/weights'
-import { attention, embed, layerNorm, matMul, plainLinear } from '../ops'
+import { attention, embed, layerNorm } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { CheckpointWeights } from '../weights'
 import { useSettings, useTargets, type UseSettings } from './targets'
@@ -35,22 +35,6 @@ interface UseLayer {
   normB: [tf.Tensor1D, tf.Tensor1D]
   conv1: LinearFn
   conv2: LinearFn
-}
-
-/** A stored [in, out] kernel (its leading 1×1 dropped) and bias as x·K + b; frozen, or variables with trainAll. */
-async function kernelLinear(loader: CheckpointWeights, kernel: string, bias: string, inFeatures: number, outFeatures: number, slice?: [number, number]): Promise<LinearFn> {
-  const shape = loader.shapeOf(kernel) ?? [inFeatures, outFeatures]
-  const stored = await loader.read(kernel, shape, kernel)
-  const storedBias = await loader.read(bias, [shape[shape.length - 1]!], bias)
-  const total = shape[shape.length - 1]!
-  const [start, end] = slice ?? [0, total]
-  if (!loader.trainAll) {
-    const weight = loader.keep(tf.tidy(() => stored.reshape([inFeatures, total]).slice([0, start], [inFeatures, end - start]))) as tf.Tensor2D
-    const b = loader.keep(tf.tidy(() => storedBias.slice([start], [end - start]))) as tf.Tensor1D
-    return plainLinear(weight, b)
-  }
-  // Full fine-tuning: the variables keep the stored layout, so each step slices them afresh.
-  return (x) => tf.add(matMul(x, stored.reshape([inFeatures, total]).slice([0, start], [inFeatures, end - start])), storedBias.slice([start], [end - start])) as tf.Tensor2D
 }
 
 export class UseModel implements BuiltModel {
@@ -126,11 +110,10 @@ export async function buildUseModel(source: TensorSource, config: ModelDescripti
   const loader = new CheckpointWeights(source, options.trainAll ?? false)
   const headVariables: tf.Variable[] = []
   try {
-    const linear = async (name: string, residual = false): Promise<LinearFn> => {
+    const linear = async (name: string): Promise<LinearFn> => {
       const adapted = options.linears?.get(name)
-      if (adapted && !residual) return adapted
-      const target = targets.get(name)!
-      return kernelLinear(loader, target.weightTensor, target.biasTensor!, target.inFeatures, target.outFeatures, target.slice)
+      if (adapted) return adapted
+      return loader.conv1dLinear(targets.get(name)!)
     }
     const norm = async (block: number, where: 'attention' | 'ffn'): Promise<[tf.Tensor1D, tf.Tensor1D]> => {
       const width = where === 'attention' ? settings.inputWidths[block]! : settings.hiddenSize
@@ -154,14 +137,15 @@ export async function buildUseModel(source: TensorSource, config: ModelDescripti
         conv2: await linear(`${module}.ffn.conv2`)
       }
       if (inWidth !== settings.hiddenSize) {
-        layer.residual = await kernelLinear(loader, useTensors.residualKernel(block), useTensors.residualBias(block), inWidth, settings.hiddenSize)
+        layer.residual = await loader.conv1dLinear({ name: `${module}.residual`, weightTensor: useTensors.residualKernel(block), biasTensor: useTensors.residualBias(block), inFeatures: inWidth, outFeatures: settings.hiddenSize })
       }
       layers.push(layer)
     }
     const embeddings = await loader.table(useTensors.embeddings, settings.inputWidths[0]!)
     const scales = await loader.values(useTensors.timingScales, [1, settings.inputWidths[0]! / 2], 'the timing signal')
     const timingScales = loader.keep(tf.tensor1d(scales))
-    const pool = await kernelLinear(loader, useTensors.poolKernel, useTensors.poolBias, settings.hiddenSize, settings.hiddenSize)
+    const pool = await loader.conv1dLinear({ name: 'pool', weightTensor: useTensors.poolKernel, biasTensor: useTensors.poolBias, inFeatures: settings.hiddenSize, outFeatures: settings.hiddenSize })
+    loader.loaded()
     const made = await headLinear(loader, useHeadName, numLabels, settings.hiddenSize, headInitStd, options.seed ?? 0)
     headVariables.push(...made.variables)
     return new UseModel(settings, embeddings, timingScales, layers, pool, made.linear, loader, headVariables, { created: made.created, tensors: made.tensors })
