@@ -13,6 +13,8 @@ export default defineConfig({
     }
   },
   test: {
+    // Scratch folders live in tests/.tmp/run-<pid>, removed when the run ends (and, if it was killed, by the next).
+    globalSetup: ['tests/globalSetup.ts'],
     include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -10,10 +10,16 @@ export const sharedFixtures = join(repoRoot, '..', 'shared', 'fixtures')
 export const tinyGpt2 = join(sharedFixtures, 'tiny-random-gpt2')
 if (!existsSync(tinyGpt2)) throw new Error(`the shared fixtures are missing: expected ${tinyGpt2}`)
 
-/** A fresh folder under tests/.tmp (gitignored). */
-export function tempDir(prefix: string): string {
-  const base = join(repoRoot, 'tests', '.tmp')
+/** This test run's scratch folder: tests/.tmp/run-<pid>, made and removed by tests/globalSetup.ts (gitignored). */
+export function testTmpRoot(): string {
+  const base = process.env.SIVA_TEST_TMP ?? join(repoRoot, 'tests', '.tmp')
   mkdirSync(base, { recursive: true })
+  return base
+}
+
+/** A fresh folder in this run's scratch folder. */
+export function tempDir(prefix: string): string {
+  const base = testTmpRoot()
   const dir = mkdtempSync(join(base, `${prefix}-`))
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   return dir

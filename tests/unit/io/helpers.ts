@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { CheckpointFormatError } from '../../../src/main/engine/io'
-import { pythonWithNumpy, repoRoot, tinyGpt2 } from '../../helpers/paths'
+import { pythonWithNumpy, repoRoot, testTmpRoot, tinyGpt2 } from '../../helpers/paths'
 
 /** The real Hugging Face checkpoint shared by the project (outside the repository, beside it). */
 export const gpt2Dir = tinyGpt2
@@ -36,9 +36,7 @@ export interface ReferenceDump {
 }
 
 export async function makeTempDir(label: string): Promise<string> {
-  const base = join(repoRoot, 'tests/.tmp')
-  await mkdir(base, { recursive: true })
-  return mkdtemp(join(base, `io-${label}-`))
+  return mkdtemp(join(testTmpRoot(), `io-${label}-`))
 }
 
 export async function removeTempDir(dir: string): Promise<void> {

@@ -42,6 +42,21 @@ describe('which tensors inspect analyses', () => {
     expect(skipped.map((s) => [s.name, s.reason])).toEqual([['h.0.mlp.c_fc.weight', 'does not match --layers']])
   })
 
+  it('a vector stored as a 1×n or n×1 matrix is skipped: it has one singular value', () => {
+    const { matrices, skipped } = planMatrices([
+      t('Encoder_en/Embeddings/timing_scales', [1, 128]),
+      t('classifier.weight', [1, 768]),
+      t('lm.proj', [1, 1, 512, 1]),
+      t('h.0.mlp.c_fc.weight', [8, 32])
+    ])
+    expect(matrices.map((m) => m.name)).toEqual(['h.0.mlp.c_fc.weight'])
+    expect(skipped.map((s) => [s.name, s.reason])).toEqual([
+      ['Encoder_en/Embeddings/timing_scales', 'one row or column: a vector, with one singular value, not a matrix'],
+      ['classifier.weight', 'one row or column: a vector, with one singular value, not a matrix'],
+      ['lm.proj', 'one row or column: a vector, with one singular value, not a matrix']
+    ])
+  })
+
   it('columnBlock copies a column range of a row-major matrix', () => {
     const a = Float64Array.from({ length: 12 }, (_, i) => i) // 3×4
     expect(Array.from(columnBlock(a, 3, 4, 1, 3))).toEqual([1, 2, 5, 6, 9, 10])

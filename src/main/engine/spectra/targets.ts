@@ -21,6 +21,8 @@ export interface PlanOptions {
   modelType?: string
 }
 
+const vectorReason = 'one row or column: a vector, with one singular value, not a matrix'
+
 const floatDtypes = new Set(['F64', 'F32', 'F16', 'BF16'])
 
 /** Names of lookup tables, across the families we read (GPT-2, BERT/RoBERTa, ViT, tfjs models). */
@@ -65,6 +67,12 @@ export function planMatrices(tensors: readonly TensorInfo[], options: PlanOption
     const [rows, cols] = shape as [number, number]
     if (rows === 0 || cols === 0) {
       skip(tensor, 'empty matrix')
+      continue
+    }
+    if (rows === 1 || cols === 1) {
+      // A vector stored with a unit axis (the sentence encoder's 1×128 timing scales, a regression head's
+      // 1×768 weight): one singular value, no spectrum to look at.
+      skip(tensor, vectorReason)
       continue
     }
     if (!options.includeEmbeddings && embeddingName.test(tensor.name)) {
