@@ -58,6 +58,8 @@ export interface ModelSummary {
   targets: TargetRow[]
   /** The family's default target pattern (PEFT's), as a regex source. */
   defaultTargets?: string
+  /** The head learning rate training starts from for this family, when it is trainable. */
+  headLr?: number
   /** Why the model cannot be trained, when it cannot (an unsupported family). */
   notTrainable?: string
   /** Tokenizer or image preprocessor present. */

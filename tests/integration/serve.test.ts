@@ -101,7 +101,7 @@ describe('siva serve', () => {
     expect(info.backend?.name).toBeDefined()
 
     const summary = await call(api, 'openModel', { path: model })
-    expect(summary).toMatchObject({ modelType: 'bert', architectures: ['BertForSequenceClassification'], layers: 2, tokenizer: true })
+    expect(summary).toMatchObject({ modelType: 'bert', architectures: ['BertForSequenceClassification'], layers: 2, tokenizer: true, headLr: 1e-3 })
     expect(summary.targets).toHaveLength(12)
     expect(summary.defaultTargets).toBeDefined()
     // Opened models are remembered (newest first) beside the runs folder, across restarts of the server.

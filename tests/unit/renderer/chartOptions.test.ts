@@ -18,6 +18,17 @@ describe('chart options', () => {
     expect(series.markArea!.data[0]![1].xAxis).toBe(8.5)
   })
 
+  it("a layer not chosen shows the band it would train, fainter and labelled so", () => {
+    const input = { series: [{ name: 'σ', values: [4, 2, 1, 0.5] }], band: [3, 4] as const }
+    type Area = { markArea: { itemStyle: { color: string }; data: [{ name: string }, unknown][] } }
+    const chosen = (spectrumOption(input).series as Area[])[0]!.markArea
+    const proposed = (spectrumOption({ ...input, bandLabel: 'if chosen', bandFaint: true }).series as Area[])[0]!.markArea
+    expect(chosen.data[0]![0].name).toBe('trained')
+    expect(proposed.data[0]![0].name).toBe('if chosen')
+    const alpha = (color: string): number => Number(/([\d.]+)\)$/.exec(color)![1])
+    expect(alpha(proposed.itemStyle.color)).toBeLessThan(alpha(chosen.itemStyle.color) / 2)
+  })
+
   it('falls back to a linear loss axis when a loss is not positive', () => {
     expect(lossOption([[1, 0.5]], [[1, 0.5]], true).yAxis).toMatchObject({ type: 'log' })
     expect(lossOption([[1, -0.5]], [[1, -0.5]], true).yAxis).toMatchObject({ type: 'value' })

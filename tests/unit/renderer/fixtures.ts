@@ -25,6 +25,7 @@ export function bertSummary(blocks = 2, hidden = 8, intermediate = 32): ModelSum
     hiddenSize: hidden,
     targets,
     defaultTargets: '\\.attention\\.self\\.(query|value)$',
+    headLr: 1e-3,
     tokenizer: true,
     imageProcessor: false
   }

@@ -89,6 +89,19 @@ describe('the run store', () => {
     expect(api.last('runEvents').params).toEqual({ runId: 'run-1', after: -1 })
   })
 
+  it("the head learning rate starts at the model family's (the sentence encoder's 3e-2), until edited", async () => {
+    await prepareWizard()
+    const run = useRunStore()
+    expect(run.hyperparameters.headLr).toBe(1e-3) // the BERT fixture's summary names the engine's default
+    useModelStore().summary = { ...bertSummary(2), modelType: 'use-lite', headLr: 3e-2 }
+    expect(run.hyperparameters.headLr).toBe(3e-2)
+    run.setHyperparameter('headLr', 5e-3)
+    useModelStore().summary = { ...bertSummary(2), headLr: 1e-3 }
+    expect(run.hyperparameters.headLr).toBe(5e-3)
+    expect(await run.start()).toBe(true)
+    expect((api.callsOf('startRun') as [{ config: Record<string, unknown> }])[0].config.headLr).toBe(5e-3)
+  })
+
   it('starts one run for a double submit', async () => {
     await prepareWizard()
     const run = useRunStore()

@@ -61,6 +61,14 @@ describe('tokenizer files', () => {
     })
   })
 
+  it('a checkpoint named by its weights file finds the tokenizer beside it (as siva inspect accepts a file)', async () => {
+    const byFolder = await TextTokenizer.load(tinyGpt2)
+    const byFile = await TextTokenizer.load(join(tinyGpt2, 'model.safetensors'))
+    const text = 'The same ids, either way.'
+    expect(byFile.encode(text).ids).toEqual(byFolder.encode(text).ids)
+    expect(byFile.vocabularySize).toBe(1000)
+  })
+
   it('names the missing or broken file', async () => {
     const dir = tempDir('no-tokenizer')
     await expect(TextTokenizer.load(dir)).rejects.toThrow(TokenizerLoadError)

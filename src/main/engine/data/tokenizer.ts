@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
+import { checkpointFolder } from './checkpointFolder'
 import { UnigramVocabulary } from './sentencePiece'
 
 /** A checkpoint's tokenizer files are missing or unreadable; the message names the file. */
@@ -239,7 +240,9 @@ export class TextTokenizer {
     private readonly singleSegment: boolean
   ) {}
 
-  static async load(dir: string): Promise<TextTokenizer> {
+  /** `checkpoint`: the model's folder, or its weights file (the tokenizer files are beside it). */
+  static async load(checkpoint: string): Promise<TextTokenizer> {
+    const dir = await checkpointFolder(checkpoint)
     const tokenizerFile = join(dir, 'tokenizer.json')
     const unigram = await loadUnigramVocabulary(dir, tokenizerFile)
     if (unigram) return new TextTokenizer(unigramCore(unigram), 0, false, useMaxLength, {}, true)

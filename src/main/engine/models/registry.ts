@@ -1,4 +1,4 @@
-import type { ModelDescription } from '../io'
+import { openCheckpoint, type ModelDescription } from '../io'
 import { bertFamily } from './bert'
 import { gpt2Family } from './gpt2'
 import { robertaFamily } from './roberta'
@@ -24,4 +24,30 @@ function inferType(architectures: readonly string[] | undefined): string | undef
     for (const [prefix, type] of Object.entries(byArchitecture)) if (architecture.startsWith(prefix)) return type
   }
   return undefined
+}
+
+/** The head learning rate `siva train` and the app start from when none is given: the family's, else this. */
+export const defaultHeadLr = 1e-3
+
+export function familyHeadLr(config: ModelDescription | undefined): number {
+  try {
+    return familyFor(config).headLr ?? defaultHeadLr
+  } catch {
+    return defaultHeadLr // not trainable: training will say why
+  }
+}
+
+/** familyHeadLr for a checkpoint on disk; a checkpoint that cannot be opened gets the default (training says why). */
+export async function checkpointHeadLr(path: string): Promise<number> {
+  let source
+  try {
+    source = await openCheckpoint(path)
+  } catch {
+    return defaultHeadLr
+  }
+  try {
+    return familyHeadLr(source.config)
+  } finally {
+    await source.close()
+  }
 }

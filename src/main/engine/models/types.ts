@@ -100,6 +100,11 @@ export interface ModelFamily {
   targets(config: ModelDescription, tensors?: readonly TensorInfo[]): AdaptableLinear[]
   /** PEFT's default targets for this architecture (e.g. q and v). */
   defaultTargets: RegExp
+  /**
+   * The task head's learning rate when none is given, where the engine's 1e-3 suits this family's
+   * features badly (the sentence encoder's are unit-length 512-d vectors: a new head learns ~25× slower).
+   */
+  readonly headLr?: number
   build(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<BuiltModel>
   /**
    * How transformers names this family, for export: the base model's attribute in the classes with a head

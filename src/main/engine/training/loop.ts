@@ -4,6 +4,7 @@ import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
 import type { BuiltModel, ModelTask } from '../models/types'
+import { defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
@@ -74,7 +75,7 @@ export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainCon
     gradientAccumulation: 1,
     // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
     lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
-    headLr: 1e-3,
+    headLr: defaultHeadLr,
     weightDecay: 0,
     schedule: 'linear',
     warmupRatio: 0.06,

@@ -31,9 +31,11 @@ export interface SpectrumChartInput {
   /** The trained band [start, end) of the descending values, shaded. */
   band?: readonly [number, number]
   bandLabel?: string
+  /** The band of a layer that is not chosen: what would be trained, drawn fainter. */
+  bandFaint?: boolean
 }
 
-export function spectrumOption({ series, band, bandLabel = 'trained' }: SpectrumChartInput): ChartOption {
+export function spectrumOption({ series, band, bandLabel = 'trained', bandFaint = false }: SpectrumChartInput): ChartOption {
   const length = Math.max(1, ...series.map((s) => s.values.length))
   // The label leans away from the nearer edge, so a band at either end keeps its label on the chart.
   const align = band && band[0] + band[1] > length ? 'right' : 'left'
@@ -46,7 +48,7 @@ export function spectrumOption({ series, band, bandLabel = 'trained' }: Spectrum
     ...(i === 0 && band && band[1] > band[0] && {
       markArea: {
         silent: true,
-        itemStyle: { color: 'rgba(245, 158, 11, 0.22)' },
+        itemStyle: { color: `rgba(245, 158, 11, ${bandFaint ? 0.09 : 0.22})` },
         label: { show: true, position: 'top', align, fontSize: 11 },
         data: [[{ name: bandLabel, xAxis: band[0] + 0.5 }, { xAxis: band[1] + 0.5 }]]
       }

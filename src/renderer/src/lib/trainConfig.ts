@@ -19,15 +19,18 @@ export interface Hyperparameters {
 
 export type HyperparameterName = keyof Hyperparameters
 
-/** The engine's defaults for a task and method (training/loop.ts defaultTrainConfig), shown before the user edits them. */
-export function defaultHyperparameters(task: TrainTask, method: TrainMethod): Hyperparameters {
+/**
+ * The engine's defaults for a task and method (training/loop.ts defaultTrainConfig), shown before the user
+ * edits them; the head's learning rate is the model family's (ModelSummary.headLr) where it has one.
+ */
+export function defaultHyperparameters(task: TrainTask, method: TrainMethod, headLr = 1e-3): Hyperparameters {
   const spectral = spectralMethods.includes(method)
   return {
     epochs: 3,
     batchSize: task === 'causal-lm' ? 8 : 16,
     // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
     lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
-    headLr: 1e-3,
+    headLr,
     seed: 42,
     evalEvery: 0,
     spectraEvery: 10

@@ -62,7 +62,7 @@ export const useRunStore = defineStore('run', () => {
   }
 
   // ---- the form
-  const defaults = computed(() => defaultHyperparameters(useDataStore().task, useLayersStore().method))
+  const defaults = computed(() => defaultHyperparameters(useDataStore().task, useLayersStore().method, useModelStore().summary?.headLr))
   const hyperparameters = computed<Hyperparameters>(() => ({ ...defaults.value, ...hyperOverrides.value }))
 
   function setHyperparameter<K extends HyperparameterName>(name: K, value: Hyperparameters[K] | undefined): void {

@@ -57,6 +57,11 @@ describe('loadImageProcessorConfig', () => {
     })
   })
 
+  it('a checkpoint named by its weights file: the config is read from beside it', async () => {
+    const dir = checkpoint({ 'preprocessor_config.json': { size: { height: 96, width: 128 }, image_mean: 0.5, image_std: 0.25 }, 'model.safetensors': '' })
+    expect(await loadImageProcessorConfig(join(dir, 'model.safetensors'))).toMatchObject({ height: 96, width: 128, source: 'preprocessor_config.json' })
+  })
+
   it('reads an older ViTFeatureExtractor config: size as a number, no rescale fields', async () => {
     const dir = checkpoint({
       'preprocessor_config.json': { do_normalize: true, do_resize: true, feature_extractor_type: 'ViTFeatureExtractor', image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], resample: 2, size: 384 }

@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { CheckpointFormatError } from '../../io/errors'
 import { readJsonObject, type JsonObject } from '../../io/jsonFile'
+import { checkpointFolder } from '../checkpointFolder'
 import type { ResampleFilter } from './resample'
 
 export type RgbTriple = readonly [number, number, number]
@@ -50,7 +51,8 @@ const resampleCodes: Record<number, ResampleFilter> = { 2: 'bilinear', 3: 'bicub
  * CheckpointFormatError naming the file and the field, never a silent default: a wrong mean or size
  * would train a model on inputs it was not made for.
  */
-export async function loadImageProcessorConfig(checkpointDir: string): Promise<ImageProcessorConfig> {
+export async function loadImageProcessorConfig(checkpoint: string): Promise<ImageProcessorConfig> {
+  const checkpointDir = await checkpointFolder(checkpoint)
   const processorFile = join(checkpointDir, 'preprocessor_config.json')
   const processor = await readJsonObject(processorFile, { optional: true })
   if (processor !== undefined) return parseImageProcessorConfig(processorFile, processor)
