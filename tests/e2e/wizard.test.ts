@@ -89,10 +89,15 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await page.evaluate(dragScript('model-drop', { text: model }, ['dragenter', 'dragover']))
     await expect.poll(() => zone.textContent()).toMatch(/Drop to open it/)
     await shot('1-model-drop-light')
+    // Each colour is light-dark(light, dark): the chosen theme's color-scheme picks the side.
+    const background = (): Promise<string> => page.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>
+    expect(await background()).toBe('rgb(247, 247, 249)')
     await page.getByTestId('theme-toggle').click()
     await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark')
+    expect(await background()).toBe('rgb(21, 23, 28)')
     await shot('1-model-drop-dark')
     await page.getByTestId('theme-toggle').click()
+    expect(await background()).toBe('rgb(247, 247, 249)')
     await page.evaluate(dragScript('model-drop', { text: model }, ['drop']))
     const summary = page.getByTestId('model-summary')
     await summary.waitFor()

@@ -1,10 +1,9 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { InspectReport, LayerSpectrum } from '@shared/api'
-import { useApi } from '../api'
-import { messageOf } from '../lib/errors'
 import { frameScheduler } from '../lib/frame'
 import { heatmapCells } from '../lib/heatmap'
+import { LatestStream } from '../lib/latestStream'
 import { blockOf, guessRole } from '../lib/roles'
 
 export interface InspectRow {
@@ -25,8 +24,7 @@ export const useInspectStore = defineStore('inspect', () => {
   const error = ref<string>()
   const focused = ref<string>()
   let pending: LayerSpectrum[] = []
-  let closeStream: (() => void) | undefined
-  let generation = 0
+  const analysis = new LatestStream('analyseLayers')
   const flusher = frameScheduler(() => {
     spectra.value = [...spectra.value, ...pending]
     pending = []
@@ -43,9 +41,7 @@ export const useInspectStore = defineStore('inspect', () => {
   const focusedRow = computed(() => rows.value.find((r) => r.name === focused.value) ?? rows.value[0])
 
   function stop(): void {
-    generation++
-    closeStream?.()
-    closeStream = undefined
+    analysis.stop()
     flusher.cancel()
     pending = []
     running.value = false
@@ -59,44 +55,34 @@ export const useInspectStore = defineStore('inspect', () => {
       return
     }
     stop()
-    const mine = generation
     spectra.value = []
     report.value = undefined
     progress.value = undefined
     error.value = undefined
     focused.value = undefined
     running.value = true
-    try {
-      closeStream = useApi().stream(
-        'analyseLayers',
-        { path: file, valuesOnly: true },
-        (event) => {
-          if (mine !== generation) return
-          if (event.type === 'progress') {
-            progress.value = { done: event.done, total: event.total }
-            if (event.layer) {
-              pending.push(event.layer)
-              flusher.schedule()
-            }
-          } else {
-            flusher.cancel()
-            pending = []
-            report.value = event.report
-            spectra.value = event.report.tensors
+    analysis.open(
+      { path: file, valuesOnly: true },
+      (event) => {
+        if (event.type === 'progress') {
+          progress.value = { done: event.done, total: event.total }
+          if (event.layer) {
+            pending.push(event.layer)
+            flusher.schedule()
           }
-        },
-        (streamError) => {
-          if (mine !== generation) return
-          flusher.flush()
-          running.value = false
-          closeStream = undefined
-          if (streamError) error.value = streamError
+        } else {
+          flusher.cancel()
+          pending = []
+          report.value = event.report
+          spectra.value = event.report.tensors
         }
-      )
-    } catch (e) {
-      running.value = false
-      error.value = messageOf(e)
-    }
+      },
+      (streamError) => {
+        flusher.flush()
+        running.value = false
+        if (streamError) error.value = streamError
+      }
+    )
   }
 
   function focus(name: string): void {

@@ -2,10 +2,9 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { InspectReport, LayerSpectrum, ModelSummary, TargetRow } from '@shared/api'
 import type { TrainMethod } from '@shared/training'
-import { useApi } from '../api'
-import { messageOf } from '../lib/errors'
 import { frameScheduler } from '../lib/frame'
 import { heatmapCells } from '../lib/heatmap'
+import { LatestStream } from '../lib/latestStream'
 import { effectiveAmount, estimateParameters, spectralMethods, trainableFor, type Amount } from '../lib/parameterCount'
 import { spectraByTarget } from '../lib/targetSpectra'
 import { compilePattern, matchingTargets, presetPattern, targetsSetting, type SelectionPreset } from '../lib/targetSelection'
@@ -57,7 +56,7 @@ export const useLayersStore = defineStore('layers', () => {
   /** Matrices that could not be analysed (NaN/Inf), name → message. */
   const layerErrors = ref<Record<string, string>>({})
   let pending = new Map<string, LayerSpectrum>()
-  let closeStream: (() => void) | undefined
+  const analysis = new LatestStream('analyseLayers')
   const flusher = frameScheduler(() => {
     if (pending.size === 0) return
     const next = new Map(spectra.value)
@@ -173,13 +172,8 @@ export const useLayersStore = defineStore('layers', () => {
     focused.value = name
   }
 
-  /** Each analysis counts up: events of a stream that was replaced or stopped are ignored. */
-  let generation = 0
-
   function stopAnalysis(): void {
-    generation++
-    closeStream?.()
-    closeStream = undefined
+    analysis.stop()
     flusher.cancel()
     pending = new Map()
     analysing.value = false
@@ -189,46 +183,36 @@ export const useLayersStore = defineStore('layers', () => {
   function analyse(path = modelPath.value): void {
     if (!path) return
     stopAnalysis()
-    const mine = generation
     spectra.value = new Map()
     report.value = undefined
     layerErrors.value = {}
     analysisError.value = undefined
     progress.value = undefined
     analysing.value = true
-    try {
-      closeStream = useApi().stream(
-        'analyseLayers',
-        { path, valuesOnly: true },
-        (event) => {
-          if (mine !== generation) return
-          if (event.type === 'progress') {
-            progress.value = { done: event.done, total: event.total }
-            if (event.layer) {
-              pending.set(event.layer.name, event.layer)
-              flusher.schedule()
-            }
-            if (event.error) layerErrors.value = { ...layerErrors.value, [event.layer?.name ?? `matrix ${event.done}`]: event.error }
-          } else {
-            flusher.cancel()
-            pending = new Map()
-            report.value = event.report
-            spectra.value = new Map(event.report.tensors.map((s) => [s.name, s]))
-            layerErrors.value = Object.fromEntries(event.report.tensors.filter((s) => s.error).map((s) => [s.name, s.error!]))
+    analysis.open(
+      { path, valuesOnly: true },
+      (event) => {
+        if (event.type === 'progress') {
+          progress.value = { done: event.done, total: event.total }
+          if (event.layer) {
+            pending.set(event.layer.name, event.layer)
+            flusher.schedule()
           }
-        },
-        (error) => {
-          if (mine !== generation) return
-          flusher.flush()
-          closeStream = undefined
-          analysing.value = false
-          if (error) analysisError.value = error
+          if (event.error) layerErrors.value = { ...layerErrors.value, [event.layer?.name ?? `matrix ${event.done}`]: event.error }
+        } else {
+          flusher.cancel()
+          pending = new Map()
+          report.value = event.report
+          spectra.value = new Map(event.report.tensors.map((s) => [s.name, s]))
+          layerErrors.value = Object.fromEntries(event.report.tensors.filter((s) => s.error).map((s) => [s.name, s.error!]))
         }
-      )
-    } catch (e) {
-      analysing.value = false
-      analysisError.value = messageOf(e)
-    }
+      },
+      (error) => {
+        flusher.flush()
+        analysing.value = false
+        if (error) analysisError.value = error
+      }
+    )
   }
 
   /** A model was opened: its targets, the family's default selection, and its spectra. */

@@ -5,6 +5,7 @@ import type { TrainEvent } from '@shared/training'
 import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
 import { frameScheduler } from '../lib/frame'
+import { LatestStream } from '../lib/latestStream'
 import { RunFolder, type LayerTrace, type Point, type RunStatus, type RunTrace } from '../lib/runTrace'
 import { buildTrainConfig, defaultHyperparameters, type HyperparameterName, type Hyperparameters } from '../lib/trainConfig'
 import { useDataStore } from './data'
@@ -40,8 +41,7 @@ export const useRunStore = defineStore('run', () => {
   const info = shallowRef<RunInfo>(snapshotInfo(new RunFolder().trace))
 
   let folder = new RunFolder()
-  let closeStream: (() => void) | undefined
-  let generation = 0
+  const events = new LatestStream('runEvents')
   const flusher = frameScheduler(publish)
 
   function snapshotInfo(t: RunTrace): RunInfo {
@@ -98,9 +98,7 @@ export const useRunStore = defineStore('run', () => {
 
   // ---- actions
   function reset(): void {
-    generation++
-    closeStream?.()
-    closeStream = undefined
+    events.stop()
     flusher.cancel()
     folder = new RunFolder()
     connected.value = false
@@ -114,7 +112,6 @@ export const useRunStore = defineStore('run', () => {
   /** Show a run: replay its events from the start, then follow it live. */
   function attach(id: string, known?: RunSummary): void {
     reset()
-    const mine = generation
     runId.value = id
     summary.value = known
     error.value = undefined
@@ -122,33 +119,24 @@ export const useRunStore = defineStore('run', () => {
       folder.trace.status = known.status
       flusher.schedule()
     }
-    try {
-      connected.value = true
-      closeStream = useApi().stream(
-        'runEvents',
-        { runId: id, after: -1 },
-        (message) => {
-          if (mine !== generation) return
-          if (message.type === 'event') onEvent(message.event)
-          else {
-            summary.value = message.run
-            folder.trace.status = message.run.status
-            if (message.run.error) folder.trace.error = message.run.error
-            flusher.schedule()
-          }
-        },
-        (streamError) => {
-          if (mine !== generation) return
-          flusher.flush()
-          connected.value = false
-          closeStream = undefined
-          if (streamError) error.value = streamError
+    connected.value = true
+    events.open(
+      { runId: id, after: -1 },
+      (message) => {
+        if (message.type === 'event') onEvent(message.event)
+        else {
+          summary.value = message.run
+          folder.trace.status = message.run.status
+          if (message.run.error) folder.trace.error = message.run.error
+          flusher.schedule()
         }
-      )
-    } catch (e) {
-      connected.value = false
-      error.value = messageOf(e)
-    }
+      },
+      (streamError) => {
+        flusher.flush()
+        connected.value = false
+        if (streamError) error.value = streamError
+      }
+    )
   }
 
   /** Start a run from the Model, Data and Layers steps and this step's hyperparameters. */
