@@ -72,6 +72,8 @@ const jobBase = 16
 const jobSize = 16
 const maxParticipants = 8
 const controlBytes = 4 * (jobBase + jobSize * maxParticipants)
+/** Where other kernels of this module (fastGelu) may put their operands: past the threads' control block. */
+export const arenaScratchOffset = controlBytes
 
 /** What a helper thread needs: posted to it as workerData (a Module and a shared Memory clone across threads). */
 export interface GemmHelperData {

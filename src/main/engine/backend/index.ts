@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { listNvidiaGpus, scanCudaLibraries } from './cudaLibraries'
 import { installFastMatMul } from './fastMatMul'
 import { installWasmKernels } from './wasmKernels'
+import { installFastGelu } from './fastGelu'
 import { cpuPackage, gpuDeviceSeen, gpuPackage, importFailureReason, noGpuReason } from './reasons'
 
 export { probeBackend } from './probe'
@@ -89,7 +90,10 @@ async function start(name: BackendName): Promise<Omit<BackendChoice, 'skipped'>>
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm')
       await activate('wasm')
-      if (process.env['SIVA_TFJS_KERNELS'] !== '1') installWasmKernels()
+      if (process.env['SIVA_TFJS_KERNELS'] !== '1') {
+        installWasmKernels()
+        installFastGelu()
+      }
       const matmul = process.env['SIVA_TFJS_MATMUL'] === '1' ? 'tfjs' : (`siva ${installFastMatMul()}` as const)
       return { name, tfBackend: 'wasm', matmul }
     }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { transposedMatMulIsFast } from '../backend/fastMatMul'
+import { geluExact } from '../backend/fastGelu'
 import type { TensorSource } from '../io'
 import type { AdaptableLinear, LinearFn } from './types'
 
@@ -123,7 +124,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
 export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu':
-      return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))
+      return geluExact
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
     case 'gelu_fast':
