@@ -26,11 +26,14 @@ interface WasmBackendLike {
 let installed = false
 
 
-/** Run `compute` on the inputs copied into the module's memory (each padded to whole f32x4 lanes); returns the output. */
+/** The kernel takes values in blocks of 16 (four f32x4 vectors side by side). */
+const block = 16
+
+/** Run `compute` on the inputs copied into the module's memory (each padded to whole blocks); returns the output. */
 function inArena(backend: WasmBackendLike, inputs: tf.TensorInfo[], shape: number[], compute: (exports: GeluExports, pointers: number[], out: number, padded: number) => void): tf.TensorInfo {
   const exports = gemmKernel() as unknown as GeluExports
   const n = shape.reduce((a, b) => a * b, 1)
-  const padded = Math.ceil(n / 4) * 4
+  const padded = Math.ceil(n / block) * block
   const base = exports.arena(arenaScratchOffset / 4 + padded * (inputs.length + 1))
   if (base === 0) throw new Error(`GELU: cannot grow the kernel's memory for ${n} values`)
   const first = base + arenaScratchOffset
