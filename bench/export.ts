@@ -11,6 +11,7 @@ import { cachedDecompose } from '../src/main/engine/peft'
 import { defaultTrainConfig, trainRun } from '../src/main/engine/training/loop'
 import { AnalysisPool } from '../src/main/workers/analysisPool'
 import { writeCharWordPiece } from '../tests/helpers/tinyModels'
+import { median } from './median'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values } = parseArgs({ options: { layers: { type: 'string', default: '4' }, perc: { type: 'string', default: '0.1' }, repeats: { type: 'string', default: '3' } } })
@@ -32,7 +33,6 @@ process.stderr.write('training 2 SiVA steps…\n')
 for await (const event of trainRun(config, runDir, { decompose })) if (event.type === 'error') throw new Error(event.message)
 
 const folderBytes = (dir: string): number => readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0)
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const copyTimes: number[] = []
 const mergeTimes: number[] = []
 for (let i = 0; i < repeats; i++) {

@@ -19,6 +19,7 @@ import { AdamW } from '../src/main/engine/training/optimizer'
 import { gemmThreadCount, startGemmThreads } from '../src/main/workers/gemmThreads'
 import { availableParallelism } from 'node:os'
 import { inProcessDecompose as decompose } from '../tests/helpers/decompose'
+import { median } from './median'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const { values } = parseArgs({
@@ -122,30 +123,24 @@ if (values.phase) {
   }
   for (const { phase, label, threads } of phases) results.push(ours(phase, label, threads))
   for (const threads of [...new Set([1, cores])]) results.push(pytorch(threads))
+  const by = (phase: string): Measurement => results.find((r) => r.phase === phase)!
+  const siva = by('siva')
+  const torchOne = by('pytorch siva (1T)')
+  const sivaOne = results.find((r) => r.phase === 'siva (1T)') ?? siva
   // Further one-thread pairs, alternating, for the median ratio (the first pair is the table's).
-  const pairRatios: number[] = []
-  const sivaOneFirst = results.find((r) => r.phase === 'siva (1T)') ?? results.find((r) => r.phase === 'siva')!
-  pairRatios.push(sivaOneFirst.secondsPerStep / results.find((r) => r.phase === 'pytorch siva (1T)')!.secondsPerStep)
+  const pairRatios = [sivaOne.secondsPerStep / torchOne.secondsPerStep]
   for (let round = 2; round <= rounds; round++) {
     const mine = cores > 1 ? ours('siva', `siva (1T), round ${round}`, 1) : ours('siva', `siva, round ${round}`)
     pairRatios.push(mine.secondsPerStep / pytorch(1).secondsPerStep)
   }
-  const by = (phase: string): Measurement => results.find((r) => r.phase === phase)!
-  const siva = by('siva')
   console.log(`\ntrain bench — ${new Date().toISOString().slice(0, 10)}, BERT-base width, ${layers} layers, batch ${batch} × ${length} tokens, SiVA perc ${perc} on query+value, backend ${siva.backend}`)
   console.log('phase                   s/step   peak RSS MiB   trainable     vs siva  threads')
   for (const r of results) {
     console.log(`${r.phase.padEnd(22)} ${r.secondsPerStep.toFixed(3).padStart(7)} ${r.peakRssMiB.toFixed(0).padStart(14)} ${(r.trainable ?? '').toString().padStart(11)} ${(r.secondsPerStep / siva.secondsPerStep).toFixed(2).padStart(10)} ${String(r.threads ?? '').padStart(8)}`)
   }
-  const torchOne = by('pytorch siva (1T)')
-  const sivaOne = results.find((r) => r.phase === 'siva (1T)') ?? siva
   console.log(`\nSiVA step / head-only step: ${(siva.secondsPerStep / by('head').secondsPerStep).toFixed(2)} (target ≤ 1.15)`)
   console.log(`SiVA step / PyTorch SiVA step, one thread each: ${(sivaOne.secondsPerStep / torchOne.secondsPerStep).toFixed(2)} (target ≤ 4, aim 2)`)
-  if (rounds > 1) {
-    const sorted = [...pairRatios].sort((a, b) => a - b)
-    const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
-    console.log(`  over ${rounds} alternating one-thread pairs: median ${median.toFixed(2)} (each: ${pairRatios.map((r) => r.toFixed(2)).join(', ')})`)
-  }
+  if (rounds > 1) console.log(`  over ${rounds} alternating one-thread pairs: median ${median(pairRatios).toFixed(2)} (each: ${pairRatios.map((r) => r.toFixed(2)).join(', ')})`)
   const torchAll = results.find((r) => r.phase === `pytorch siva (${cores}T)`)
   if (cores > 1 && torchAll) {
     console.log(`SiVA step / PyTorch SiVA step, ${cores} threads each (PyTorch's default here): ${(siva.secondsPerStep / torchAll.secondsPerStep).toFixed(2)}`)

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { processAlive } from '../src/main/engine/export/outputFolder'
 
 /**
  * Every test run writes its scratch folders under tests/.tmp/run-<pid> (SIVA_TEST_TMP, which the test
@@ -9,20 +10,11 @@ import { fileURLToPath } from 'node:url'
  */
 const base = fileURLToPath(new URL('./.tmp', import.meta.url))
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 export default function setup(): () => void {
   mkdirSync(base, { recursive: true })
   for (const entry of readdirSync(base)) {
     const pid = /^run-(\d+)$/.exec(entry)?.[1]
-    if (pid !== undefined && alive(Number(pid))) continue // another run, in progress now
+    if (pid !== undefined && processAlive(Number(pid))) continue // another run, in progress now
     rmSync(join(base, entry), { recursive: true, force: true })
   }
   const dir = join(base, `run-${process.pid}`)

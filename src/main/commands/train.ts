@@ -1,6 +1,5 @@
 import { resolve } from 'node:path'
-import { checkpointHeadLr } from '../engine/models/registry'
-import { defaultTrainConfig } from '../engine/training/loop'
+import { resolveTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
@@ -108,9 +107,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } else {
     for (const required of ['model', 'data', 'task', 'out']) if (typeof v[required] !== 'string') throw new CliUsageError(`train needs --${required}; see 'siva train --help'`)
     runDir = resolve(v['out'] as string)
-    config = parseConfig(v)
-    // Without --head-lr, the family's own (the sentence encoder's features want a larger one).
-    if (v['head-lr'] === undefined) config.headLr = await checkpointHeadLr(config.model)
+    config = await resolveTrainConfig(parseConfig(v))
   }
 
   const progress = v['quiet'] ? undefined : new ProgressLine()
@@ -168,7 +165,8 @@ export function parseOverride(text: string): NonNullable<TrainConfig['overrides'
   return { pattern, [match[1]!]: value }
 }
 
-function parseConfig(v: Record<string, string | boolean | string[] | undefined>): TrainConfig {
+/** The run's settings the flags give; resolveTrainConfig fills in the rest. */
+function parseConfig(v: Record<string, string | boolean | string[] | undefined>): Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'> {
   const task = v['task'] as string
   if (!['classify', 'regress', 'causal-lm', 'image-classify'].includes(task)) throw new CliUsageError(`--task must be classify, regress, causal-lm or image-classify, got '${task}'`)
   const method = (v['method'] as string | undefined) ?? 'siva'
@@ -212,7 +210,7 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
     ...(typeof v['path-column'] === 'string' && { path: v['path-column'] })
   }
   if (Object.keys(columns).length > 0) partial['columns'] = columns
-  return defaultTrainConfig(partial as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
+  return partial as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>
 }
 
 /** The progress line and the closing summary, from the event stream alone (also what `siva demo` shows and reads). */

@@ -22,10 +22,10 @@ import { probeBackend } from '../engine/backend'
 import { exportRun } from '../engine/export'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint, writeJsonAtomically } from '../engine/io'
-import { checkpointHeadLr, defaultHeadLr, familyFor } from '../engine/models/registry'
+import { familyFor, headLrOf } from '../engine/models/registry'
 import { cachedDecompose } from '../engine/peft'
 import { inspectSource } from '../engine/spectra'
-import { defaultTrainConfig } from '../engine/training/loop'
+import { resolveTrainConfig } from '../engine/training/loop'
 import { EventLog, readRunInfo, runStamp } from '../engine/training/runFolder'
 import { AnalysisPool } from '../workers/analysisPool'
 import { TrainingSession } from '../workers/trainingSession'
@@ -184,7 +184,7 @@ export class SivaBackend {
           matrix: t.slice ? `${t.weightTensor}.${t.name.split('.').at(-1)}` : t.weightTensor
         }))
         summary.defaultTargets = family.defaultTargets.source
-        summary.headLr = family.headLr ?? defaultHeadLr
+        summary.headLr = headLrOf(family)
       } catch (error) {
         summary.notTrainable = error instanceof Error ? error.message : String(error)
       }
@@ -241,8 +241,7 @@ export class SivaBackend {
     for (const [field, path] of [['model', input.model], ['data', input.data]] as const) {
       if (!existsSync(path)) throw new RequestError(`startRun: config.${field}: ${path} does not exist`)
     }
-    const config = defaultTrainConfig(input as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
-    if (input.headLr === undefined) config.headLr = await checkpointHeadLr(config.model)
+    const config = await resolveTrainConfig(input as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
     const id = await this.newRunId(name ?? `${basename(resolve(config.model))}-${config.method}`)
     const summary: RunSummary = { id, dir: join(this.options.runsDir, id), created: new Date().toISOString(), model: config.model, data: config.data, task: config.task, method: config.method, status: 'queued', step: 0 }
     this.runs.set(id, { summary, config, listeners: new Set() })

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import { arenaScratchOffset, gemmKernel } from './fastMatMul'
+import { arenaScratchOffset, gemmKernel, type GemmKernel } from './fastMatMul'
+import type { WasmBackendLike } from './wasmKernels'
 
 /**
  * The exact GELU and its gradient on the wasm backend, each as one kernel (wasm/gelu.c) in the matmul's
@@ -10,44 +11,30 @@ import { arenaScratchOffset, gemmKernel } from './fastMatMul'
 const forwardName = 'SivaGelu'
 const backwardName = 'SivaGeluGrad'
 
-interface GeluExports {
-  memory: { buffer: ArrayBufferLike }
-  arena(floats: number): number
-  gelu_forward(x: number, y: number, n: number): void
-  gelu_backward(x: number, dy: number, dx: number, n: number): void
-}
-
-/** The slice of the wasm backend this kernel touches (tfjs does not export its type). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array
-}
-
 let installed = false
-
 
 /** The kernel takes values in blocks of 16 (four f32x4 vectors side by side). */
 const block = 16
 
 /** Run `compute` on the inputs copied into the module's memory (each padded to whole blocks); returns the output. */
-function inArena(backend: WasmBackendLike, inputs: tf.TensorInfo[], shape: number[], compute: (exports: GeluExports, pointers: number[], out: number, padded: number) => void): tf.TensorInfo {
-  const exports = gemmKernel() as unknown as GeluExports
+function inArena(backend: WasmBackendLike, inputs: tf.TensorInfo[], shape: number[], compute: (kernel: GemmKernel, pointers: number[], out: number, padded: number) => void): tf.TensorInfo {
+  const kernel = gemmKernel()
   const n = shape.reduce((a, b) => a * b, 1)
   const padded = Math.ceil(n / block) * block
-  const base = exports.arena(arenaScratchOffset / 4 + padded * (inputs.length + 1))
+  const base = kernel.arena(arenaScratchOffset / 4 + padded * (inputs.length + 1))
   if (base === 0) throw new Error(`GELU: cannot grow the kernel's memory for ${n} values`)
   const first = base + arenaScratchOffset
   const pointers = inputs.map((_, i) => first + i * padded * 4)
   const out = first + inputs.length * padded * 4
   inputs.forEach((input, i) => {
-    const view = new Float32Array(exports.memory.buffer, pointers[i]!, padded)
+    const view = new Float32Array(kernel.memory.buffer, pointers[i]!, padded)
     view.set(backend.typedArrayFromHeap(input) as Float32Array)
     view.fill(0, n)
   })
-  compute(exports, pointers, out, padded)
+  compute(kernel, pointers, out, padded)
   const output = backend.makeOutput(shape, 'float32')
   // A view taken after makeOutput: allocating may grow the backend's heap and detach earlier ones.
-  ;(backend.typedArrayFromHeap(output) as Float32Array).set(new Float32Array(exports.memory.buffer, out, n))
+  ;(backend.typedArrayFromHeap(output) as Float32Array).set(new Float32Array(kernel.memory.buffer, out, n))
   return output
 }
 

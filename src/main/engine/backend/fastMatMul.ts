@@ -12,11 +12,14 @@ import { GEMM_WASM_BASE64, GEMM_WASM_RELAXED_BASE64 } from './wasm/gemmWasm.gene
 /** A compiled module (opaque here; posted to helper threads as it is). */
 type WasmModule = object
 
-interface GemmKernel {
+export interface GemmKernel {
   memory: WasmMemory
   arena(floats: number): number
   slots(): number
   sgemm(m: number, n: number, k: number, a: number, lda: number, transA: number, b: number, ldb: number, transB: number, c: number, ldc: number, slot: number): void
+  /** wasm/gelu.c, in the same module (fastGelu.ts): n a multiple of 16. */
+  gelu_forward(x: number, y: number, n: number): void
+  gelu_backward(x: number, dy: number, dx: number, n: number): void
 }
 
 /** The slice of the wasm backend this kernel touches (tfjs does not export its type). */

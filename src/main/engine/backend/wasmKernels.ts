@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs'
  * Results are identical to the originals'; `tests/unit/backend/wasmKernels.test.ts` compares them.
  */
 
-/** The slice of the wasm backend these kernels touch (tfjs does not export its type). */
-interface WasmBackendLike {
+/** The slice of the wasm backend these kernels (and fastGelu's) touch (tfjs does not export its type). */
+export interface WasmBackendLike {
   incRef(dataId: object): void
   readSync(dataId: object): ArrayLike<number>
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo

@@ -83,7 +83,8 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id still runs (one we may not signal counts: it exists). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

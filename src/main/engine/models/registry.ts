@@ -29,9 +29,13 @@ function inferType(architectures: readonly string[] | undefined): string | undef
 /** The head learning rate `siva train` and the app start from when none is given: the family's, else this. */
 export const defaultHeadLr = 1e-3
 
+export function headLrOf(family: ModelFamily): number {
+  return family.headLr ?? defaultHeadLr
+}
+
 export function familyHeadLr(config: ModelDescription | undefined): number {
   try {
-    return familyFor(config).headLr ?? defaultHeadLr
+    return headLrOf(familyFor(config))
   } catch {
     return defaultHeadLr // not trainable: training will say why
   }

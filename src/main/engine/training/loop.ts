@@ -4,7 +4,7 @@ import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
 import type { BuiltModel, ModelTask } from '../models/types'
-import { defaultHeadLr } from '../models/registry'
+import { checkpointHeadLr, defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
@@ -88,6 +88,16 @@ export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainCon
     ...(spectral && partial.perc === undefined && partial.k === undefined && { perc: 0.1 }),
     ...partial
   } as TrainConfig
+}
+
+/**
+ * defaultTrainConfig for a run about to start: without a head learning rate given, the one the checkpoint's
+ * family asks for (which reads the checkpoint's header). What `siva train` and the back end start runs with.
+ */
+export async function resolveTrainConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>): Promise<TrainConfig> {
+  const config = defaultTrainConfig(partial)
+  if (partial.headLr === undefined) config.headLr = await checkpointHeadLr(config.model)
+  return config
 }
 
 interface Session {
