@@ -48,6 +48,7 @@ export type DataProblemCode =
   | 'image-missing'
   | 'image-undecodable'
   | 'image-unsupported-format'
+  | 'image-too-large'
   | 'image-too-small'
   | 'class-folder-empty'
   | 'stray-file'

@@ -16,7 +16,19 @@ export const supportedFormats: readonly ImageFormat[] = ['jpeg', 'png', 'webp']
 /** File name endings taken as images when listing a folder (compared without regard to case). */
 export const imageExtensions: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp']
 
-export type ImageReadProblem = Extract<DataProblemCode, 'image-missing' | 'file-unreadable' | 'image-undecodable' | 'image-unsupported-format'>
+export type ImageReadProblem = Extract<DataProblemCode, 'image-missing' | 'file-unreadable' | 'image-undecodable' | 'image-unsupported-format' | 'image-too-large'>
+
+/**
+ * The most pixels an image may have: Pillow's MAX_IMAGE_PIXELS (1 GiB / 4 / 3), above which the library
+ * Hugging Face training scripts read images with starts calling a file a decompression bomb. A PNG of
+ * zeros compresses about 1000:1, so a 32 KB file can claim 16383×16383 pixels and decode to 0.8 GB; the
+ * limit is checked against the header, before any pixel is decoded, so four decodes at once stay under
+ * about 1 GB of pixels (256 MiB each as RGB).
+ */
+export const maxImagePixels = 89_478_485
+
+/** sharp refuses on its own to decode more than this, should a caller skip the header check. */
+const decodeLimits = { limitInputPixels: maxImagePixels }
 
 export class ImageReadError extends Error {
   override name = 'ImageReadError'
@@ -59,8 +71,9 @@ export async function readImageBytes(file: string, name = basename(file)): Promi
 }
 
 /**
- * Format and size from the header alone (no pixels decoded). A file that is no image, or an image in a
- * format other than JPEG, PNG or WebP whatever its name says, is an ImageReadError.
+ * Format and size from the header alone (no pixels decoded). A file that is no image, an image in a
+ * format other than JPEG, PNG or WebP whatever its name says, or one of more than maxImagePixels pixels,
+ * is an ImageReadError.
  */
 export async function readImageHeader(bytes: Uint8Array, file: string, name = basename(file)): Promise<ImageHeader> {
   if (bytes.length === 0) throw new ImageReadError(file, 'image-undecodable', `${name} is empty (0 bytes); re-copy it or remove it`)
@@ -83,7 +96,12 @@ export async function readImageHeader(bytes: Uint8Array, file: string, name = ba
   }
   // Orientations 5 to 8 turn the picture a quarter turn, swapping its sides.
   const turned = metadata.orientation !== undefined && metadata.orientation >= 5
-  return { format: format as ImageFormat, width: turned ? metadata.height : metadata.width, height: turned ? metadata.width : metadata.height }
+  const { width, height } = metadata
+  const pixels = width * height
+  if (pixels > maxImagePixels) {
+    throw new ImageReadError(file, 'image-too-large', `${name}: ${width}×${height} = ${pixels} pixels is over the limit of ${maxImagePixels}; scale it down or remove it`)
+  }
+  return { format: format as ImageFormat, width: turned ? height : width, height: turned ? width : height }
 }
 
 /**
@@ -95,7 +113,7 @@ export async function readImageHeader(bytes: Uint8Array, file: string, name = ba
  */
 export async function checkImageDecodes(bytes: Uint8Array, header: ImageHeader, file: string, name = basename(file)): Promise<void> {
   try {
-    const image = sharp(bytes)
+    const image = sharp(bytes, decodeLimits)
     if (header.format !== 'png') image.resize(64, 64, { fit: 'inside', withoutEnlargement: true })
     await image.raw().toBuffer()
   } catch (error) {
@@ -116,7 +134,7 @@ export async function decodeRgb(input: string | Uint8Array, name?: string): Prom
   const bytes = typeof input === 'string' ? await readImageBytes(input, label) : input
   const header = await readImageHeader(bytes, file, label)
   try {
-    const { data, info } = await sharp(bytes).autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    const { data, info } = await sharp(bytes, decodeLimits).autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels instead of 3`)
     return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, format: header.format }
   } catch (error) {

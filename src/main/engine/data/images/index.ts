@@ -1,5 +1,5 @@
 export { imageBatches, type ImageBatch, type ImageBatchOptions } from './batches'
-export { checkImageDecodes, decodeRgb, imageExtensions, ImageReadError, readImageBytes, readImageHeader, supportedFormats, type ImageFormat, type ImageHeader, type ImageReadProblem, type RgbImage } from './decode'
+export { checkImageDecodes, decodeRgb, imageExtensions, ImageReadError, maxImagePixels, readImageBytes, readImageHeader, supportedFormats, type ImageFormat, type ImageHeader, type ImageReadProblem, type RgbImage } from './decode'
 export { listImageDataset, resolveImageColumns, type ImageColumns, type ImageEntry, type ImageListing, type ListImagesOptions } from './imageDataset'
 export { fitToModel, normalizeToChw, preprocessImage, resizeImage } from './preprocess'
 export { defaultImageProcessorConfig, loadImageProcessorConfig, parseImageProcessorConfig, type ImageProcessorConfig, type RgbTriple } from './preprocessorConfig'
