@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import type { ReadStream } from 'node:fs'
 import { describeSystemError } from '../io/errors'
+import { openRegularFile } from '../io/regularFile'
 import { makeProblem, place, type ProblemSink } from './problems'
 
 /** One physical line of a text file, decoded. */
@@ -41,19 +41,18 @@ const carriageReturn = 0x0d
  */
 export async function* readLines(file: string, options: LineReadOptions): AsyncGenerator<SourceLine> {
   const { onProblem, onProgress, signal } = options
+  signal?.throwIfAborted()
   let totalBytes: number
+  let input: ReadStream
   try {
-    const info = await stat(file)
-    if (!info.isFile()) {
-      onProblem(makeProblem(file, 'file-unreadable', 'error', `${place(file)}: not a file`))
-      return
-    }
-    totalBytes = info.size
+    // A regular file only: a FIFO or a device would never end.
+    const opened = await openRegularFile(file)
+    totalBytes = opened.size
+    input = opened.handle.createReadStream({ signal })
   } catch (error) {
     onProblem(makeProblem(file, 'file-unreadable', 'error', `${place(file)}: ${describeSystemError(error)}`))
     return
   }
-  signal?.throwIfAborted()
 
   // ignoreBOM: the decoder would otherwise drop a BOM silently; the first line's BOM is handled below.
   const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -84,7 +83,7 @@ export async function* readLines(file: string, options: LineReadOptions): AsyncG
   let pendingBytes = 0
   let skipping = false // inside a line already reported as too long
   let first = true
-  for await (const chunk of createReadStream(file, { signal }) as AsyncIterable<Buffer>) {
+  for await (const chunk of input as AsyncIterable<Buffer>) {
     bytesRead += chunk.length
     let start = 0
     if (first) {

@@ -1,6 +1,7 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { CheckpointFormatError, describeSystemError } from './errors'
 import { readExactly } from './fileRange'
+import { openRegularFile } from './regularFile'
 
 interface Part {
   path: string
@@ -26,16 +27,13 @@ export class ConcatenatedFiles {
     let start = 0
     try {
       for (const path of paths) {
-        let handle: FileHandle
+        let opened: { handle: FileHandle; size: number }
         try {
-          handle = await open(path, 'r')
+          opened = await openRegularFile(path)
         } catch (error) {
           throw new CheckpointFormatError(owner, `weights file ${path} cannot be opened: ${describeSystemError(error)}`, { cause: error })
         }
-        const { size } = await handle.stat().catch(async (error: unknown) => {
-          await handle.close()
-          throw new CheckpointFormatError(owner, `weights file ${path} cannot be read: ${describeSystemError(error)}`, { cause: error })
-        })
+        const { handle, size } = opened
         parts.push({ path, size, start, handle })
         start += size
       }

@@ -1,19 +1,27 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { writeFileAtomically } from './atomicWrite'
 import { CheckpointFormatError, describeSystemError } from './errors'
+import { readRegularTextFile } from './regularFile'
 
 export type JsonObject = Record<string, unknown>
 
 /**
+ * The largest JSON file read whole. Configs, indexes and manifests take kilobytes (a graph model.json a
+ * few megabytes); parsing a file near V8's string limit would take gigabytes before failing anyway.
+ */
+export const maxJsonBytes = 256 * 2 ** 20
+
+/**
  * The JSON object a checkpoint file holds (config.json, model.json, the shard index). Every failure is
- * a CheckpointFormatError naming the file; with `optional`, a missing file is undefined instead.
+ * a CheckpointFormatError naming the file; with `optional`, a missing file is undefined instead. A path
+ * that is not a regular file (a FIFO would block the read forever) or is over maxJsonBytes is refused.
  */
 export async function readJsonObject(file: string, options: { optional: true }): Promise<JsonObject | undefined>
 export async function readJsonObject(file: string, options?: { optional?: false }): Promise<JsonObject>
 export async function readJsonObject(file: string, options: { optional?: boolean } = {}): Promise<JsonObject | undefined> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readRegularTextFile(file, maxJsonBytes)
   } catch (error) {
     if (options.optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new CheckpointFormatError(file, `cannot read: ${describeSystemError(error)}`, { cause: error })

@@ -2,11 +2,12 @@
  * Lazy safetensors reader: opening reads only the 8-byte length and the JSON header; each tensor is
  * read later by its offset, so one tensor of a multi-gigabyte file costs only its own bytes.
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { decodeToFloat64 } from './dtypes'
 import { CheckpointFormatError, describeSystemError } from './errors'
 import { readExactly } from './fileRange'
 import type { ModelDescription } from './hfConfig'
+import { openRegularFile } from './regularFile'
 import { checkHeaderLength, headerLengthBytes, parseHeader } from './safetensorsHeader'
 import type { TensorInfo, TensorSource, UnreadableTensor } from './tensorSource'
 
@@ -65,13 +66,13 @@ export class SafetensorsFile implements TensorSource {
 
 export async function openSafetensors(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
   let handle: FileHandle
+  let size: number
   try {
-    handle = await open(path, 'r')
+    ;({ handle, size } = await openRegularFile(path))
   } catch (error) {
     throw new CheckpointFormatError(path, `cannot open: ${describeSystemError(error)}`, { cause: error })
   }
   try {
-    const { size } = await handle.stat()
     const prefix = await readExactly(handle, path, 0, Math.min(headerLengthBytes, size))
     const dataStart = checkHeaderLength(path, prefix, size)
     const json = await readExactly(handle, path, headerLengthBytes, dataStart - headerLengthBytes)

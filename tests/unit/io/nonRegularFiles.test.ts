@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync } from 'node:fs'
+import { copyFile, cp, mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openCheckpoint, readModelConfig } from '../../../src/main/engine/io'
+import { readLines } from '../../../src/main/engine/data/lines'
+import type { DataProblem } from '../../../src/main/engine/data/problems'
+import { repoRoot } from '../../helpers/paths'
+import { expectFormatError, ioFixtures, makeTempDir, removeTempDir } from './helpers'
+
+/**
+ * A named pipe (FIFO) where a checkpoint file, shard, config or data file should be: opening one for
+ * reading waits for a writer that never comes, so a reader that does not refuse it hangs forever (and
+ * pins a thread of libuv's pool). Every reader must refuse it at once, naming the file.
+ */
+
+const tinyBert = join(repoRoot, 'tests/fixtures/models/tiny-bert')
+const tinyBertSharded = join(repoRoot, 'tests/fixtures/models/tiny-bert-bf16-sharded')
+let tmp: string
+const fifos: string[] = []
+
+beforeAll(async () => {
+  tmp = await makeTempDir('fifo')
+})
+afterEach(() => {
+  // A reader stuck in open() (the bug under test) is released by a writer that opens and closes at once.
+  for (const fifo of fifos.splice(0)) {
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+    } catch {
+      // ENXIO: nobody is waiting on it, as it should be
+    }
+  }
+})
+afterAll(async () => {
+  await removeTempDir(tmp)
+})
+
+/** A real FIFO made by mkfifo(1) (node:fs cannot make one). */
+function mkfifo(path: string): string {
+  execFileSync('mkfifo', [path])
+  fifos.push(path)
+  return path
+}
+
+async function folder(name: string, from?: string): Promise<string> {
+  const dir = join(tmp, name)
+  if (from) await cp(from, dir, { recursive: true })
+  else await mkdir(dir, { recursive: true })
+  return dir
+}
+
+/** Settle within two seconds or fail the test: a hang is the defect. */
+function promptly<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('still waiting after 2 s: the reader blocked on the FIFO')), 2000)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}
+
+const notAFile = /named pipe \(FIFO\)/
+
+describe('a FIFO in place of a file is refused at once', () => {
+  it('as a .safetensors file given by path', async () => {
+    const dir = await folder('direct')
+    const fifo = mkfifo(join(dir, 'weights.safetensors'))
+    await expectFormatError(promptly(openCheckpoint(fifo)), { file: fifo, message: notAFile })
+  })
+
+  it("as a folder's model.safetensors", async () => {
+    const dir = await folder('single')
+    await copyFile(join(tinyBert, 'config.json'), join(dir, 'config.json'))
+    const fifo = mkfifo(join(dir, 'model.safetensors'))
+    await expectFormatError(promptly(openCheckpoint(dir)), { file: fifo, message: notAFile })
+  })
+
+  it('as config.json beside real weights', async () => {
+    const dir = await folder('config')
+    await copyFile(join(tinyBert, 'model.safetensors'), join(dir, 'model.safetensors'))
+    const fifo = mkfifo(join(dir, 'config.json'))
+    await expectFormatError(promptly(openCheckpoint(dir)), { file: fifo, message: notAFile })
+    await expectFormatError(promptly(readModelConfig(dir)), { file: fifo, message: notAFile })
+  })
+
+  it('as the shard index, and as one shard of a sharded checkpoint', async () => {
+    const indexDir = await folder('index', tinyBertSharded)
+    await rm(join(indexDir, 'model.safetensors.index.json'))
+    const index = mkfifo(join(indexDir, 'model.safetensors.index.json'))
+    await expectFormatError(promptly(openCheckpoint(indexDir)), { file: index, message: notAFile })
+
+    const shardDir = await folder('shard', tinyBertSharded)
+    await rm(join(shardDir, 'model-00002-of-00002.safetensors'))
+    const shard = mkfifo(join(shardDir, 'model-00002-of-00002.safetensors'))
+    await expectFormatError(promptly(openCheckpoint(shardDir)), { file: shard, message: notAFile })
+  })
+
+  it("as a TensorFlow.js model's model.json, and as one of its weights files", async () => {
+    const jsonDir = await folder('tfjs-json', join(ioFixtures, 'tfjs'))
+    await rm(join(jsonDir, 'model.json'))
+    const modelJson = mkfifo(join(jsonDir, 'model.json'))
+    await expectFormatError(promptly(openCheckpoint(modelJson)), { file: modelJson, message: notAFile })
+
+    const binDir = await folder('tfjs-bin', join(ioFixtures, 'tfjs'))
+    await rm(join(binDir, 'group2-shard1of1.bin'))
+    const bin = mkfifo(join(binDir, 'group2-shard1of1.bin'))
+    const error = await expectFormatError(promptly(openCheckpoint(binDir)), { file: join(binDir, 'model.json'), message: notAFile })
+    expect(error.message).toContain(bin)
+  })
+
+  it('as a data file (CSV, TSV or JSONL are all read as lines)', async () => {
+    const dir = await folder('data')
+    const fifo = mkfifo(join(dir, 'train.csv'))
+    const problems: DataProblem[] = []
+    const lines = await promptly(
+      (async () => {
+        const read: string[] = []
+        for await (const line of readLines(fifo, { onProblem: (p) => problems.push(p) })) read.push(line.text)
+        return read
+      })()
+    )
+    expect(lines).toEqual([])
+    expect(problems).toHaveLength(1)
+    // Data messages name the file as a spreadsheet user knows it; the problem carries the full path.
+    expect(problems[0]).toMatchObject({ file: fifo, code: 'file-unreadable', severity: 'error' })
+    expect(problems[0]!.message).toMatch(/^train\.csv: /)
+    expect(problems[0]!.message).toMatch(notAFile)
+  })
+})
