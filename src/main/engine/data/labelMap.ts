@@ -18,9 +18,13 @@ export interface LabelMapFile {
   label2id: Record<string, number>
 }
 
+/**
+ * Built on null-prototype objects: a class may be called anything, and on a plain object `__proto__`
+ * would set the prototype instead of a key (and vanish from the JSON).
+ */
 export function labelMapFile(names: readonly string[]): LabelMapFile {
-  const id2label: Record<string, string> = {}
-  const label2id: Record<string, number> = {}
+  const id2label = Object.create(null) as Record<string, string>
+  const label2id = Object.create(null) as Record<string, number>
   names.forEach((name, id) => {
     id2label[String(id)] = name
     label2id[name] = id

@@ -14,6 +14,10 @@ export interface DataRecord {
    * whose quoted field spans lines (a spreadsheet shows that record as one row).
    */
   line: number
+  /**
+   * The record's values by column name, on a null-prototype object: a column is any name the file
+   * gives, and one called `constructor` or `toString` must read as missing where a row lacks it.
+   */
   fields: Record<string, unknown>
 }
 
@@ -42,18 +46,26 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
   const format = options.format ?? formatOf(file)
   switch (format) {
     case 'csv':
-      yield* readCsvRecords(file, { ...options, delimiter: options.delimiter ?? (extname(file).toLowerCase() === '.tsv' ? '\t' : ',') })
+      yield* ownFieldsOnly(readCsvRecords(file, { ...options, delimiter: options.delimiter ?? (extname(file).toLowerCase() === '.tsv' ? '\t' : ',') }))
       return
     case 'jsonl':
-      yield* readJsonlRecords(file, options)
+      yield* ownFieldsOnly(readJsonlRecords(file, options))
       return
     case 'text':
-      yield* readTextRecords(file, options)
+      yield* ownFieldsOnly(readTextRecords(file, options))
       return
     default:
       options.onProblem(
         makeProblem(file, 'format-unknown', 'error', `${place(file)}: unknown data format; use .csv, .tsv, .jsonl, .ndjson or .txt`)
       )
+  }
+}
+
+/** Each record's fields without Object.prototype behind them (see DataRecord.fields). */
+async function* ownFieldsOnly(records: AsyncIterable<DataRecord>): AsyncGenerator<DataRecord> {
+  for await (const record of records) {
+    Object.setPrototypeOf(record.fields, null)
+    yield record
   }
 }
 

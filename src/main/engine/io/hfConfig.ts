@@ -167,7 +167,8 @@ function readLabels(read: FieldReader): Pick<ModelDescription, 'numLabels' | 'id
     }
   }
   if (label2id) {
-    result.label2id = {}
+    // Null prototype: a label may be called `__proto__`, which a plain object would swallow.
+    result.label2id = Object.create(null) as Record<string, number>
     for (const [label, id] of Object.entries(label2id)) {
       if (!Number.isInteger(id)) read.fail('label2id', 'must map label strings to integer ids')
       result.label2id[label] = id as number
