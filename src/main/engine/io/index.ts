@@ -17,6 +17,7 @@ export {
   type FloatEncoding
 } from './dtypes'
 export { CheckpointFormatError } from './errors'
+export { requireFiniteWeights } from './finiteValues'
 export { describeModel, readModelConfig, type ModelDescription } from './hfConfig'
 export { openSafetensors, SafetensorsFile, writeSafetensors, type TensorData, type TensorToWrite } from './safetensors'
 export { maxHeaderBytes } from './safetensorsHeader'

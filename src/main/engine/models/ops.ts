@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { transposedMatMulIsFast } from '../backend/fastMatMul'
 import { geluExact } from '../backend/fastGelu'
-import type { TensorSource } from '../io'
+import { requireFiniteWeights, type TensorInfo, type TensorSource } from '../io'
 import type { AdaptableLinear, LinearFn } from './types'
 
 /**
@@ -57,6 +57,7 @@ export async function readTargetWeights(
   const info = source.tensors.find((t) => t.name === target.weightTensor)
   if (!info) throw new Error(`${source.source}: no tensor ${target.weightTensor} (needed for ${target.name})`)
   const stored = await read(target.weightTensor)
+  requireFiniteWeights(info, stored)
   // 1×1 convolution kernels ([1, 1, in, out]) are matrices with two unit axes in front.
   const leading = info.shape.slice(0, -2)
   if (info.shape.length < 2 || leading.some((size) => size !== 1)) throw new Error(`${target.weightTensor}: shape [${info.shape.join(', ')}] is not a matrix`)
@@ -75,6 +76,7 @@ export async function readTargetWeights(
   }
   if (!target.biasTensor) return { weight }
   const bias = await read(target.biasTensor)
+  requireFiniteWeights(tensorInfo(source, target.biasTensor), bias)
   return { weight, bias: bias.slice(start, start + outFeatures) }
 }
 
@@ -89,9 +91,15 @@ export async function readLinear(source: TensorSource, target: AdaptableLinear):
   return weights
 }
 
-/** Read any tensor as float32. */
+/** Read any tensor as float32; a weight with NaN or ±∞ in it is refused (requireFiniteWeights). */
 export async function readFloat32(source: TensorSource, name: string): Promise<Float32Array> {
-  return Float32Array.from(await source.readFloat64(name))
+  const values = Float32Array.from(await source.readFloat64(name))
+  requireFiniteWeights(tensorInfo(source, name), values)
+  return values
+}
+
+function tensorInfo(source: TensorSource, name: string): Pick<TensorInfo, 'name' | 'file' | 'shape'> {
+  return source.tensors.find((t) => t.name === name) ?? { name, file: source.source, shape: [] }
 }
 
 /** The plain linear: x Wᵀ + b with Wᵀ already laid out [in, out]. */
