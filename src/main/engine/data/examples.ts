@@ -112,15 +112,12 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
         onProblem(makeProblem(file, 'label-missing', 'error', `${at}: no label in "${labelColumn}"`, { row, field: labelColumn }))
       } else if (task === 'regression') {
         const number = numericLabel(raw)
-        if (number === undefined) {
+        if (!number.ok) {
           usable = false
-          onProblem(
-            makeProblem(file, 'label-not-numeric', 'error', `${at}: "${labelColumn}" should be a number for regression, found ${typeof raw === 'string' ? quote(raw) : JSON.stringify(raw)}`, {
-              row,
-              field: labelColumn
-            })
-          )
-        } else example.target = number
+          const found = typeof raw === 'string' ? quote(raw) : typeof raw === 'number' ? 'a number' : typeof raw === 'boolean' ? String(raw) : Array.isArray(raw) ? 'a list' : 'an object'
+          const beyond = number.reason === 'out-of-range' ? `${typeof raw === 'string' ? ', which is' : ''} beyond the range of a 64-bit float` : ''
+          onProblem(makeProblem(file, 'label-not-numeric', 'error', `${at}: "${labelColumn}" should be a number for regression, found ${found}${beyond}`, { row, field: labelColumn }))
+        } else example.target = number.value
       } else {
         const label = classLabel(raw)
         if (label === undefined) {

@@ -60,10 +60,26 @@ export function classLabel(value: unknown): string | undefined {
   return undefined
 }
 
-/** A regression target: a finite JSON number, or text that reads as one ("3.5", " -2e3 "). */
-export function numericLabel(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value !== 'string' || value.trim() === '') return undefined
-  const number = Number(value)
-  return Number.isFinite(number) ? number : undefined
+/**
+ * A decimal number as spreadsheets and pandas write it (which Hugging Face datasets reads CSV files with):
+ * a sign, digits with an optional point, an optional exponent. Not what Number() reads besides: hex, octal
+ * and binary ("0x10" is 16), "Infinity", "" (0). Written so that no part can match the same digits as
+ * another, so a long cell is refused in one pass.
+ */
+const decimalNumber = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+
+export type NumericLabel = { ok: true; value: number } | { ok: false; reason: 'not-a-number' | 'out-of-range' }
+
+/**
+ * A regression target: a finite JSON number, or text that is a decimal number (blanks around it are read
+ * past, as pandas does: " 3 " is 3). One beyond float64 ("1e999", or a JSON 1e999 that JSON.parse made
+ * Infinity) is out of range rather than not a number, so the message can say which.
+ */
+export function numericLabel(value: unknown): NumericLabel {
+  if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : { ok: false, reason: 'out-of-range' }
+  if (typeof value !== 'string') return { ok: false, reason: 'not-a-number' }
+  const text = value.trim()
+  if (!decimalNumber.test(text)) return { ok: false, reason: 'not-a-number' }
+  const number = Number(text)
+  return Number.isFinite(number) ? { ok: true, value: number } : { ok: false, reason: 'out-of-range' }
 }
