@@ -76,7 +76,7 @@ describe('siva serve', () => {
     expect((await fetch(`http://${page.host}/`)).status).toBe(401)
     const ok = await fetch(url)
     expect(ok.status).toBe(200)
-    expect(ok.headers.get('set-cookie')).toMatch(/siva_token=.*HttpOnly; SameSite=Strict/)
+    expect(ok.headers.get('set-cookie')).toMatch(new RegExp(`^siva_page_${page.port}=[0-9a-f]+; HttpOnly; SameSite=Strict; Path=/$`))
     expect(ok.headers.get('content-security-policy')).toContain("default-src 'self'")
     await expect(connect(false)).rejects.toThrow(/401/)
     expect((await fetch(`http://${page.host}/../../etc/passwd?token=${page.searchParams.get('token')}`)).status).toBe(404)
@@ -139,7 +139,10 @@ describe('siva serve', () => {
 
     const exported = await call(api, 'exportRun', { runId: run.id, outputs: { adapter: join(root, 'exports', 'adapter'), report: join(root, 'exports', 'report') } })
     expect(exported.outputs.map((o) => o.kind)).toEqual(['adapter', 'report'])
-    expect(readdirSync(join(root, 'exports', 'adapter')).sort()).toEqual(['adapter.json', 'adapter.safetensors'])
+    expect(readdirSync(join(root, 'exports', 'adapter')).sort()).toEqual(['.siva-export', 'adapter.json', 'adapter.safetensors'])
+    // The app's export holds to the same guard as the command's: force never replaces the runs folder.
+    await expect(call(api, 'exportRun', { runId: run.id, outputs: { report: join(root, 'runs') }, force: true })).rejects.toThrow(`${join(root, 'runs')}: holds the run folder (${run.dir}); an export never replaces it`)
+    expect(existsSync(run.dir)).toBe(true)
 
     await expect(call(api, 'deleteRun', { runId: run.id })).resolves.toEqual({ deleted: run.id })
     expect(existsSync(run.dir)).toBe(false)
