@@ -80,6 +80,8 @@ describe('merged export of a use-lite run', () => {
     }
     const config = JSON.parse(await readFile(join(merged, 'config.json'), 'utf8')) as Record<string, unknown>
     expect(config).toMatchObject({ model_type: 'use-lite', num_labels: 2, id2label: { 0: 'ham', 1: 'spam' } })
+    // The marker that lets a later export --force replace this folder, and nothing else.
+    expect(JSON.parse(await readFile(join(merged, '.siva-export'), 'utf8'))).toEqual({ writtenBy: 'siva export', kind: 'merged' })
   })
 
   it('copies every weight nothing trained byte for byte, and an adapter applied to the base writes the same bytes', async () => {

@@ -131,7 +131,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     expect(config['label2id']).toEqual({ neg: 0, pos: 1 })
     expect(config['problem_type']).toBe('single_label_classification')
     expect(config['hidden_size']).toBe(32)
-    expect(readdirSync(out.merged).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
+    expect(readdirSync(out.merged).sort()).toEqual(['.siva-export', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
     expect(bytesOf(join(out.merged, 'tokenizer.json')).equals(bytesOf(join(model, 'tokenizer.json')))).toBe(true)
   })
 
@@ -195,7 +195,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
   })
 
   it('the report folder holds report.json and a self-contained report.html', () => {
-    expect(readdirSync(out.report).sort()).toEqual(['report.html', 'report.json'])
+    expect(readdirSync(out.report).sort()).toEqual(['.siva-export', 'report.html', 'report.json'])
     const html = readFileSync(join(out.report, 'report.html'), 'utf8')
     expect(html).not.toMatch(/(src|href)=["']?https?:/)
   })
@@ -204,7 +204,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     await expect(exportAll({ runDir, outputs: { 'peft-lora': out.peft } })).rejects.toThrow(/already exists; choose a new folder or pass --force/)
     writeFileSync(join(out.peft, 'stale.txt'), 'from before')
     await exportAll({ runDir, outputs: { 'peft-lora': out.peft }, force: true })
-    expect(readdirSync(out.peft).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors'])
+    expect(readdirSync(out.peft).sort()).toEqual(['.siva-export', 'adapter_config.json', 'adapter_model.safetensors'])
     expect(readdirSync(join(out.peft, '..')).filter((e) => e.startsWith('.'))).toEqual([])
   }, 60_000)
 
@@ -234,7 +234,7 @@ describe('export of a SiVA run on a BF16 checkpoint in two shards', () => {
   it('keeps the shards, the index and BF16; rounds W + ΔW once to BF16 as numpy does exactly', async () => {
     const model = join(models, 'tiny-bert-bf16-sharded')
     const { merged, adapter, peft } = await trainAndExport('export-bf16', defaultTrainConfig({ model, data: join(samples, 'spam.csv'), validation: join(samples, 'spam-validation.csv'), task: 'classify', method: 'siva', k: 4, maxSteps: 4, batchSize: 8, lr: 0.3, maxLength: 32, seed: 1, backend: 'wasm' }))
-    expect(readdirSync(merged).sort()).toEqual(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'])
+    expect(readdirSync(merged).sort()).toEqual(['.siva-export', 'config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'])
     const checked = numpyCheck({ base: model, merged, adapter, peft })
     expectSivaMerge(checked, { head: true })
     expect(new Set(checked.targets.map((t) => t.dtype))).toEqual(new Set(['BF16']))
@@ -335,9 +335,11 @@ describe('siva export (the command)', () => {
     return dir
   }
 
-  it('a merged export killed midway leaves no output folder, and the next export cleans up and succeeds', async () => {
-    const root = tempDir('export-kill')
-    const model = bigBert(join(root, 'big-bert'))
+  let bigRoot: string
+  let bigRun: string
+  beforeAll(async () => {
+    bigRoot = tempDir('export-kill')
+    const model = bigBert(join(bigRoot, 'big-bert'))
     const source = await openSafetensors(join(repoRoot, 'tests/fixtures/models/tiny-bert/model.safetensors'))
     const tensors = await Promise.all(source.tensors.map(async (t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: new Uint8Array(await source.readRaw(t.name)) })))
     await source.close()
@@ -347,16 +349,20 @@ describe('siva export (the command)', () => {
     embeddings.shape = [600_000, 32]
     embeddings.data = new Uint8Array(big.buffer)
     await writeSafetensors(join(model, 'model.safetensors'), tensors, { format: 'pt' })
-    const runDir = join(root, 'run')
-    await train(defaultTrainConfig({ model, data: sentimentCsv(join(root, 's.csv'), 32), task: 'classify', method: 'siva', maxSteps: 1, batchSize: 8, seed: 1, backend: 'wasm' }), runDir)
+    bigRun = join(bigRoot, 'run')
+    await train(defaultTrainConfig({ model, data: sentimentCsv(join(bigRoot, 's.csv'), 32), task: 'classify', method: 'siva', maxSteps: 1, batchSize: 8, seed: 1, backend: 'wasm' }), bigRun)
+  }, 120_000)
 
-    const outDir = join(root, 'exports', 'merged')
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', runDir, '--merged', outDir, '--svd-cache', join(root, 'cache'), '--quiet'], { cwd: repoRoot })
+  const siva = (args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', bigRun, ...args, '--svd-cache', join(bigRoot, 'cache'), '--quiet'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
+
+  /** Start `siva export` on the big run and SIGKILL it once the merged output's staging folder has a file in it. */
+  async function killMidMerge(exportsDir: string, args: string[]): Promise<void> {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', bigRun, ...args, '--svd-cache', join(bigRoot, 'cache'), '--quiet'], { cwd: repoRoot })
     const exitCode = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     let killed = false
     while (!killed) {
-      const staging = existsSync(join(root, 'exports')) ? readdirSync(join(root, 'exports')).find((e) => e.startsWith('.merged.siva-export-')) : undefined
-      if (staging && readdirSync(join(root, 'exports', staging)).length > 0) {
+      const staging = existsSync(exportsDir) ? readdirSync(exportsDir).find((e) => e.startsWith('.merged.siva-export-')) : undefined
+      if (staging && readdirSync(join(exportsDir, staging)).length > 0) {
         child.kill('SIGKILL')
         killed = true
       } else if (child.exitCode !== null) break
@@ -364,18 +370,42 @@ describe('siva export (the command)', () => {
     }
     await exitCode
     expect(killed).toBe(true)
+  }
+
+  it('a merged export killed midway leaves no output folder, and the next export cleans up and succeeds', async () => {
+    const exportsDir = join(bigRoot, 'exports')
+    const outDir = join(exportsDir, 'merged')
+    await killMidMerge(exportsDir, ['--merged', outDir])
     expect(existsSync(outDir)).toBe(false)
 
-    const again = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', runDir, '--merged', outDir, '--svd-cache', join(root, 'cache'), '--json', '--quiet'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
+    const again = siva(['--merged', outDir, '--json'])
     expect(again.stderr).toBe('')
     expect(again.status).toBe(0)
-    const result = JSON.parse(again.stdout) as { checkpoint: { step: number }; outputs: { kind: string; dir: string; bytes: number; files: string[] }[] }
+    const result = JSON.parse(again.stdout as string) as { checkpoint: { step: number }; outputs: { kind: string; dir: string; bytes: number; files: string[] }[] }
     expect(result.checkpoint.step).toBe(1)
     expect(result.outputs[0]).toMatchObject({ kind: 'merged', dir: outDir, files: ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json'] })
     expect(result.outputs[0]!.bytes).toBeGreaterThan(600_000 * 32 * 4)
     // The killed export's staging folder is gone: only the finished folder is left.
-    expect(readdirSync(join(root, 'exports'))).toEqual(['merged'])
+    expect(readdirSync(exportsDir)).toEqual(['merged'])
   }, 180_000)
+
+  it('a forced multi-output export killed midway: a rerun without --force is refused but removes the leftovers; the earlier export stays whole', async () => {
+    const exportsDir = join(bigRoot, 'exports-forced')
+    const args = ['--merged', join(exportsDir, 'merged'), '--adapter', join(exportsDir, 'adapter')]
+    expect(siva(args).status).toBe(0)
+    const before = bytesOf(join(exportsDir, 'merged', 'model.safetensors'))
+    await killMidMerge(exportsDir, [...args, '--force'])
+    expect(readdirSync(exportsDir).filter((e) => e.includes('.siva-export-'))).toHaveLength(1)
+
+    const refused = siva(args)
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toContain(`${join(exportsDir, 'merged')}: already exists; choose a new folder or pass --force to replace it`)
+    expect(readdirSync(exportsDir).sort()).toEqual(['adapter', 'merged'])
+    expect(bytesOf(join(exportsDir, 'merged', 'model.safetensors')).equals(before)).toBe(true)
+
+    expect(siva([...args, '--force']).status).toBe(0)
+    expect(readdirSync(exportsDir).sort()).toEqual(['adapter', 'merged'])
+  }, 240_000)
 
   it('refuses bad requests with usage errors', () => {
     const run = (args: string[]): { status: number | null; stderr: string } => spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', ...args], { cwd: repoRoot, encoding: 'utf8' })

@@ -5,7 +5,8 @@ import { readTargetWeights } from '../models/ops'
 import type { AdaptableLinear } from '../models/types'
 import { methodNamed, weightHash, type Decompose, type LowRank, type MethodName, type StoredParameters } from '../peft'
 import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
-import { checkDestination, checkFreeSpace, writeInPlace } from './outputFolder'
+import { checkFreeSpace, writeInPlace } from './outputFolder'
+import { checkDestination } from './outputGuard'
 import type { TrainedTensor } from './restoreRun'
 
 /**
@@ -158,14 +159,20 @@ export async function adapterUpdates(dir: string, base: TensorSource, decompose:
  * same files `siva export --merged` writes from the run.
  */
 export async function applyAdapter(adapterDir: string, baseDir: string, outDir: string, options: { decompose: Decompose; force?: boolean; onProgress?: (done: number, total: number, detail: string) => void; signal?: AbortSignal }): Promise<{ files: string[]; bytes: number }> {
-  await checkDestination(outDir, options.force ?? false)
+  const destination = await checkDestination(outDir, {
+    force: options.force ?? false,
+    keep: [
+      { path: adapterDir, what: 'the adapter' },
+      { path: baseDir, what: 'the base model' }
+    ]
+  })
   const base = await openCheckpoint(baseDir)
   try {
     const { document, updates } = await adapterUpdates(adapterDir, base, options.decompose)
     const modelDir = (await stat(baseDir)).isDirectory() ? baseDir : dirname(baseDir)
-    await checkFreeSpace(dirname(outDir), await mergedSize(base, modelDir, updates))
+    await checkFreeSpace(dirname(destination.real), await mergedSize(base, modelDir, updates))
     let bytes = 0
-    const files = await writeInPlace(outDir, options.force ?? false, async (staging) => {
+    const files = await writeInPlace(destination, { force: options.force ?? false, kind: 'merged' }, async (staging) => {
       const written = await writeMergedCheckpoint(base, modelDir, updates, document.config, staging, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.signal && { signal: options.signal }) })
       bytes = written.bytes
       return written.files

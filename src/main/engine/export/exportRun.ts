@@ -10,8 +10,10 @@ import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
 import { peftModules, writePeftLora } from './peftLora'
 import { buildReport } from './report'
 import { renderReportHtml } from './reportHtml'
-import { checkDestination, checkFreeSpace, writeInPlace } from './outputFolder'
+import { checkFreeSpace, writeInPlace } from './outputFolder'
+import { checkDestination, isInside, type Destination, type KeptFolder } from './outputGuard'
 import { restoreRun, type CheckpointChoice, type RestoredRun } from './restoreRun'
+import { readRunInfo } from '../training/runFolder'
 
 export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
 
@@ -43,19 +45,23 @@ export interface ExportResult {
  * Export a trained run: a merged checkpoint in the input's own layout, SiVA Studio's adapter, the same
  * update as a PEFT LoRA adapter, and the run report, several at once. Each output is written into a hidden
  * sibling folder and renamed into place only when complete: a crash or a full disk midway leaves no
- * half-written model where the user expects a whole one. Existing folders are replaced only with `force`,
- * and free space is checked before anything is written.
+ * half-written model where the user expects a whole one. Existing folders are replaced only with `force`
+ * and only when an earlier export wrote them; the run and its base model never (outputGuard.ts). Free
+ * space is checked before anything is written.
  */
 export async function exportRun(request: ExportRequest, host: { decompose: Decompose; onProgress?: (progress: ExportProgress) => void; signal?: AbortSignal }): Promise<ExportResult> {
-  const outputs = Object.entries(request.outputs).filter(([, dir]) => dir !== undefined).map(([kind, dir]) => ({ kind: kind as ExportKind, dir: resolve(dir!) }))
-  if (outputs.length === 0) throw new Error('nothing to export: choose at least one of merged, adapter, peft-lora, report')
-  const seen = new Map<string, ExportKind>()
-  for (const { kind, dir } of outputs) {
-    const other = seen.get(dir)
-    if (other) throw new Error(`${dir}: given for both ${other} and ${kind}; each export needs its own folder`)
-    seen.set(dir, kind)
-    if (dir === resolve(request.runDir) || resolve(request.runDir).startsWith(`${dir}/`)) throw new Error(`${dir}: would replace the run folder itself; choose another folder`)
-    await checkDestination(dir, request.force ?? false)
+  const given = Object.entries(request.outputs).filter(([, dir]) => dir !== undefined).map(([kind, dir]) => ({ kind: kind as ExportKind, dir: dir! }))
+  if (given.length === 0) throw new Error('nothing to export: choose at least one of merged, adapter, peft-lora, report')
+  const keep = await keptFolders(request.runDir)
+  const outputs: { kind: ExportKind; destination: Destination }[] = []
+  for (const { kind, dir } of given) outputs.push({ kind, destination: await checkDestination(dir, { force: request.force ?? false, keep }) })
+  for (const [i, a] of outputs.entries()) {
+    for (const b of outputs.slice(i + 1)) {
+      if (a.destination.real === b.destination.real) throw new Error(`${b.destination.dir}: given for both ${a.kind} and ${b.kind}; each export needs its own folder`)
+      for (const [outer, inner] of [[a, b], [b, a]] as const) {
+        if (isInside(outer.destination.real, inner.destination.real)) throw new Error(`${inner.destination.dir}: lies inside ${outer.destination.dir}, the ${outer.kind} output; each export needs its own folder`)
+      }
+    }
   }
 
   const checkpoint = request.checkpoint ?? (existsSync(join(request.runDir, 'checkpoints', 'best.json')) ? 'best' : 'last')
@@ -72,18 +78,18 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
 
     // Free space, per file system, before writing anything.
     const needs = new Map<string, number>()
-    for (const { kind, dir } of outputs) {
+    for (const { kind, destination } of outputs) {
       const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : adapterBytes(restored, lowRank, kind, request.compact ?? false)
-      const parent = dirname(dir)
+      const parent = dirname(destination.real)
       needs.set(parent, (needs.get(parent) ?? 0) + bytes)
     }
     for (const [parent, bytes] of needs) await checkFreeSpace(parent, bytes)
 
     const result: ExportResult = { checkpoint: { name: restored.checkpoint.name, step: restored.checkpoint.state.step }, outputs: [] }
-    for (const { kind, dir } of outputs) {
+    for (const { kind, destination } of outputs) {
       host.signal?.throwIfAborted()
       const progress = (done: number, total: number, detail?: string): void => host.onProgress?.({ kind, done, total, ...(detail !== undefined && { detail }) })
-      const files = await writeInPlace(dir, request.force ?? false, async (staging) => {
+      const files = await writeInPlace(destination, { force: request.force ?? false, kind }, async (staging) => {
         switch (kind) {
           case 'merged':
             return (await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }) })).files
@@ -101,14 +107,26 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
         }
       })
       let bytes = 0
-      for (const file of files) bytes += (await stat(join(dir, file))).size
+      for (const file of files) bytes += (await stat(join(destination.real, file))).size
       progress(1, 1)
-      result.outputs.push({ kind, dir, bytes, files })
+      result.outputs.push({ kind, dir: destination.dir, bytes, files })
     }
     return result
   } finally {
     await restored.close()
   }
+}
+
+/** What no output of this run may replace: the run and the checkpoint it was trained from (a folder, or a file and its folder). */
+async function keptFolders(runDir: string): Promise<KeptFolder[]> {
+  const model = resolve((await readRunInfo(runDir)).config.model)
+  const keep = [
+    { path: resolve(runDir), what: 'the run folder' },
+    { path: model, what: "the run's base model" }
+  ]
+  const isFolder = await stat(model).then((s) => s.isDirectory(), () => true)
+  if (!isFolder) keep.push({ path: dirname(model), what: "the run's base model" })
+  return keep
 }
 
 /** The report holds about what events.jsonl does, twice over at most (JSON and the page), plus the page's frame. */

@@ -6,6 +6,7 @@ import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
 import type { AdaptableLinear } from '../models/types'
 import type { LowRank } from '../peft'
 import { addLowRank } from './lowRankMerge'
+import { exportMarker } from './outputGuard'
 import { mergedGraphSize, writeMergedGraphModel } from './mergedGraph'
 import type { TrainedTensor } from './restoreRun'
 
@@ -89,7 +90,8 @@ export async function mergedSize(source: TensorSource, modelDir: string, updates
 async function copiedFiles(modelDir: string): Promise<string[]> {
   const names: string[] = []
   for (const entry of await readdir(modelDir, { withFileTypes: true })) {
-    if (entry.isFile() && !staleWeights.test(entry.name) && entry.name !== 'config.json') names.push(entry.name)
+    // A base that an earlier export wrote carries its marker: the new folder gets its own.
+    if (entry.isFile() && !staleWeights.test(entry.name) && entry.name !== 'config.json' && entry.name !== exportMarker) names.push(entry.name)
   }
   return names.sort()
 }

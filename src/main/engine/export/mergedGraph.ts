@@ -6,6 +6,7 @@ import type { AdaptableLinear } from '../models/types'
 import type { LowRank } from '../peft'
 import { addLowRank } from './lowRankMerge'
 import type { MergeProgress, WeightUpdates } from './merged'
+import { exportMarker } from './outputGuard'
 
 /**
  * A merged export of a TensorFlow.js graph model (the Universal Sentence Encoder lite), written in its
@@ -123,7 +124,7 @@ async function copiedFiles(dir: string, document: ModelJson): Promise<string[]> 
   const shards = new Set(document.weightsManifest.flatMap((group) => group.paths.map((path) => basename(path))))
   const entries = await readdir(dir, { withFileTypes: true })
   return entries
-    .filter((e) => e.isFile() && e.name !== 'model.json' && e.name !== 'config.json' && !shards.has(e.name) && !/\.(js|ts|map)$/.test(e.name))
+    .filter((e) => e.isFile() && e.name !== 'model.json' && e.name !== 'config.json' && e.name !== exportMarker && !shards.has(e.name) && !/\.(js|ts|map)$/.test(e.name))
     .map((e) => e.name)
     .sort()
 }

@@ -1,94 +1,87 @@
 import { randomBytes } from 'node:crypto'
-import { lstat, mkdir, readdir, rename, rm, statfs } from 'node:fs/promises'
+import { lstat, mkdir, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { describeSystemError } from '../io/errors'
+import { asideName, stagingName } from './leftovers'
+import { outputFailure } from './outputErrors'
+import { exportMarker, refuseUnmarked, type Destination } from './outputGuard'
+
+export { processAlive } from './leftovers'
 
 /**
  * Output folders written whole or not at all: built in a hidden sibling folder and renamed into place,
- * after a free-space check; an existing folder is replaced only when asked.
+ * after a free-space check; an existing folder is replaced only when asked, and only one an earlier
+ * export wrote (outputGuard.ts says which folders may be written to at all).
  */
 
 /** Room kept free beyond the estimate: a full disk must not be reached by the last file's header. */
 const spareBytes = 64 * 1024 * 1024
 
-/** An output folder may be new, or (with force) an existing folder; never a file, never the run folder. */
-export async function checkDestination(dir: string, force: boolean): Promise<void> {
-  let existing
-  try {
-    existing = await lstat(dir)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw new Error(`${dir}: cannot check the destination: ${describeSystemError(error)}`, { cause: error })
-  }
-  if (!existing.isDirectory()) throw new Error(`${dir}: exists and is not a folder`)
-  if (!force && (await readdir(dir)).length > 0) throw new Error(`${dir}: already exists; choose a new folder or pass --force to replace it`)
-}
-
 export async function checkFreeSpace(parent: string, bytes: number): Promise<void> {
-  await mkdir(parent, { recursive: true })
-  const fs = await statfs(parent)
-  const free = fs.bavail * fs.bsize
+  let free: number
+  try {
+    await mkdir(parent, { recursive: true })
+    const fs = await statfs(parent)
+    free = fs.bavail * fs.bsize
+  } catch (error) {
+    throw outputFailure(parent, error, 'check')
+  }
   if (free < bytes + spareBytes) throw new Error(`${parent}: not enough free disk space for the export: it needs about ${mib(bytes + spareBytes)} MiB, ${mib(free)} MiB are free`)
 }
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
 
 /**
- * Build `dir` in a hidden sibling folder and rename it into place when `write` has finished. With force,
- * an existing folder is moved aside first and removed only after the new one is in place.
+ * Build the destination in a hidden sibling folder and rename it into place when `write` has finished,
+ * with the export marker inside. With force, an existing folder is moved aside first and removed only
+ * after the new one is in place. On any failure the staging folder is removed and what was there before
+ * is left as it was; disk and permission failures are said in words naming the output folder.
  */
-export async function writeInPlace(dir: string, force: boolean, write: (staging: string) => Promise<string[]>): Promise<string[]> {
-  const parent = dirname(dir)
-  await mkdir(parent, { recursive: true })
-  await removeStale(parent, basename(dir))
+export async function writeInPlace(destination: Destination, options: { force: boolean; kind: string }, write: (staging: string) => Promise<string[]>): Promise<string[]> {
+  const { dir, real } = destination
+  const parent = dirname(real)
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`
-  const staging = join(parent, `.${basename(dir)}.siva-export-${tag}.tmp`)
-  await mkdir(staging)
-  try {
-    const files = await write(staging)
-    let aside: string | undefined
-    try {
-      await rename(staging, dir)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (!(force && (code === 'ENOTEMPTY' || code === 'EEXIST'))) throw error
-      aside = join(parent, `.${basename(dir)}.siva-replaced-${tag}.tmp`)
-      await rename(dir, aside)
-      await rename(staging, dir)
-    }
-    if (aside) await rm(aside, { recursive: true, force: true })
-    return files
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true })
-    throw error
-  }
-}
-
-/** Staging folders left by an export that was killed (its process is gone) are removed. */
-async function removeStale(parent: string, name: string): Promise<void> {
-  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.siva-(?:export|replaced)-(\\d+)-[0-9a-f]+\\.tmp$`)
-  for (const entry of await readdir(parent)) {
-    const match = pattern.exec(entry)
-    if (!match || processAlive(Number(match[1]))) continue
-    // A killed replace may have moved the old folder aside without putting the new one in: put it back.
-    if (entry.includes('.siva-replaced-') && !(await exists(join(parent, name)))) await rename(join(parent, entry), join(parent, name))
-    else await rm(join(parent, entry), { recursive: true, force: true })
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
+  const staging = join(parent, stagingName(basename(real), tag))
+  const hadFolder = await lstat(real).then(
     () => true,
     () => false
   )
+  try {
+    await mkdir(parent, { recursive: true })
+    await mkdir(staging)
+  } catch (error) {
+    throw outputFailure(dir, error, 'check')
+  }
+  try {
+    const files = await write(staging)
+    await writeFile(join(staging, exportMarker), `${JSON.stringify({ writtenBy: 'siva export', kind: options.kind })}\n`)
+    await moveIntoPlace(staging, destination, options.force, tag)
+    return files
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined)
+    throw outputFailure(dir, error, 'write', hadFolder)
+  }
 }
 
-/** Whether a process with this id still runs (one we may not signal counts: it exists). */
-export function processAlive(pid: number): boolean {
+async function moveIntoPlace(staging: string, { dir, real }: Destination, force: boolean, tag: string): Promise<void> {
   try {
-    process.kill(pid, 0)
-    return true
+    await rename(staging, real)
+    return
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
+    // The folder was empty or absent when checked: something else has written into it since.
+    if (!force) throw new Error(`${dir}: something else wrote into this folder while the export ran (${code}); nothing in it was replaced; export again to a new folder`, { cause: error })
   }
+  // Checked again: what is there now may not be the earlier export that was checked.
+  await refuseUnmarked(dir, real)
+  const aside = join(dirname(real), asideName(basename(real), tag))
+  await rename(real, aside)
+  try {
+    await rename(staging, real)
+  } catch (error) {
+    await rename(aside, real).catch(() => undefined)
+    throw error
+  }
+  // The new folder is in place: an aside that cannot be removed now is a leftover the next export removes.
+  await rm(aside, { recursive: true, force: true }).catch(() => undefined)
 }

@@ -1,0 +1,56 @@
+import { lstat, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/**
+ * The hidden folders an export works in beside its output, named so that a later export can tell whose
+ * they were: the exporting process's id, then a random tag.
+ */
+export const stagingName = (name: string, tag: string): string => `.${name}.siva-export-${tag}.tmp`
+/** A forced export moves the folder it replaces here first, and removes it once the new one is in place. */
+export const asideName = (name: string, tag: string): string => `.${name}.siva-replaced-${tag}.tmp`
+
+const leftover = /^\.(.+)\.siva-(export|replaced)-(\d+)-[0-9a-f]+\.tmp$/
+
+/**
+ * Remove what killed exports left in `parent`: their staging folders, and folders a killed forced export
+ * had moved aside (put back where nothing took their place). A folder whose process still runs belongs to
+ * an export in progress, perhaps in this very process, and is never touched.
+ */
+export async function removeLeftovers(parent: string): Promise<void> {
+  let entries: string[]
+  try {
+    entries = await readdir(parent)
+  } catch {
+    return // no folder yet: nothing can be left over in it
+  }
+  for (const entry of entries) {
+    const match = leftover.exec(entry)
+    if (!match || processAlive(Number(match[3]))) continue
+    const path = join(parent, entry)
+    const name = match[1]!
+    try {
+      if (match[2] === 'replaced' && !(await exists(join(parent, name)))) await rename(path, join(parent, name))
+      else await rm(path, { recursive: true, force: true })
+    } catch {
+      // Best effort: a leftover that cannot be removed (a read-only disk) must not stop the export that
+      // found it; writing will then fail with its own, clearer reason.
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false
+  )
+}
+
+/** Whether a process with this id still runs (one we may not signal counts: it exists). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
