@@ -24,14 +24,16 @@ Writes what a run trained, in one or several forms at once:
 
 options:
   --checkpoint C     best (default; the last when the run has no evaluation yet) | last | a step number
-  --force            replace output folders that already exist
+  --force            replace output folders that an earlier export wrote (they hold a .siva-export
+                     marker); never another folder, the run, its base model, or a folder holding them
   --svd-cache DIR    where SVDs are kept (default ~/.cache/siva-studio/svd, as for siva train)
   --json             print the result as JSON on stdout
   --quiet            no progress line on stderr
   --apply DIR        put a SiVA Studio adapter onto --base and write the merged model to --merged
 
 Each output is written into a hidden folder beside it and renamed into place when complete, so an
-interrupted export never leaves half a model; free disk space is checked first.`
+interrupted export never leaves half a model, and the next export removes what a killed one left; free
+disk space is checked first.`
 
 const kinds: ExportKind[] = ['merged', 'adapter', 'peft-lora', 'report']
 
