@@ -1,16 +1,21 @@
-import { app, BrowserWindow, dialog, ipcMain, Menu, shell, type IpcMainEvent, type MenuItemConstructorOptions } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type IpcMainEvent, type MenuItemConstructorOptions } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { demoForApp } from './services/demoAssets'
 import { SivaBackend } from './services/backend'
 import { Connection } from './services/connection'
+import { closingQuits, denyAllPermissions, guardWebContents, liveWindow, QuitGate } from './services/windowPolicy'
 import { channels } from '../shared/api'
 
+// Thin glue: what each Electron event does is decided in services/windowPolicy.ts (tested in Node).
+
 const here = fileURLToPath(new URL('.', import.meta.url))
+/** How long quitting waits for runs in training to stop at a step boundary with a checkpoint. */
+const quitStopTimeoutMs = 20_000
 let mainWindow: BrowserWindow | undefined
 
 function createWindow(): void {
-  mainWindow = new BrowserWindow({
+  const window = new BrowserWindow({
     width: 1280,
     height: 820,
     show: false,
@@ -23,70 +28,80 @@ function createWindow(): void {
       webSecurity: true
     }
   })
-  mainWindow.once('ready-to-show', () => mainWindow?.show())
-
-  // The window only ever shows our own renderer: navigation elsewhere is refused (a file dropped outside
-  // the page's drop zones included: Chromium would open it in place of the app), links open outside.
-  mainWindow.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url)
-    return { action: 'deny' }
+  mainWindow = window
+  window.once('ready-to-show', () => window.show())
+  // A closed window is destroyed: forget it (and its connection), so nothing is sent to it and macOS's re-open makes a new one.
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = undefined
+    connection?.close()
+    connection = undefined
   })
-  mainWindow.webContents.on('will-navigate', (event, url) => {
-    if (url !== mainWindow?.webContents.getURL()) event.preventDefault()
+  // One connection per page load: a reload drops the old one's streams (runs keep training) and re-attaches.
+  window.webContents.on('did-start-navigation', (details) => {
+    if (details.isMainFrame && !details.isSameDocument) {
+      connection?.close()
+      connection = undefined
+    }
   })
 
   const devUrl = process.env['ELECTRON_RENDERER_URL']
-  if (!app.isPackaged && devUrl) void mainWindow.loadURL(devUrl)
-  else void mainWindow.loadFile(join(here, '../renderer/index.html'))
+  if (!app.isPackaged && devUrl) void window.loadURL(devUrl)
+  else void window.loadFile(join(here, '../renderer/index.html'))
 }
 
 /** Only our own window's top frame may call the API. */
 function fromOurWindow(event: IpcMainEvent): boolean {
-  return mainWindow !== undefined && event.sender === mainWindow.webContents && event.senderFrame === mainWindow.webContents.mainFrame
+  const window = liveWindow(mainWindow)
+  return window !== undefined && event.sender === window.webContents && event.senderFrame === window.webContents.mainFrame
 }
 
 let backend: SivaBackend | undefined
 let connection: Connection | undefined
 
+// Every web contents, the window's and any made later: no new windows, no navigation away, no <webview>.
+app.on('web-contents-created', (_event, contents) => guardWebContents(contents, (url) => void shell.openExternal(url)))
+
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
   app.on('second-instance', () => {
-    if (mainWindow?.isMinimized()) mainWindow.restore()
-    mainWindow?.focus()
+    const window = liveWindow(mainWindow)
+    if (window?.isMinimized()) window.restore()
+    window?.focus()
   })
   void app.whenReady().then(() => {
+    denyAllPermissions(session.defaultSession)
     const demo = demoForApp()
     backend = new SivaBackend({
       runsDir: join(app.getPath('userData'), 'runs'),
       svdCacheDir: join(app.getPath('userData'), 'svd-cache'),
       ...(demo && { demo }),
+      windowClose: closingQuits(process.platform) ? 'quits' : 'stays',
       pickPath: async (kind, title) => {
-        if (!mainWindow) return undefined
-        const result = await dialog.showOpenDialog(mainWindow, { title: title ?? (kind === 'folder' ? 'Choose a folder' : 'Choose a file'), properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] })
+        const window = liveWindow(mainWindow)
+        if (!window) return undefined
+        const result = await dialog.showOpenDialog(window, { title: title ?? (kind === 'folder' ? 'Choose a folder' : 'Choose a file'), properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] })
         return result.canceled ? undefined : result.filePaths[0]
       }
     })
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate()))
-    // One connection per window load: a reload drops the old one's streams (runs keep training) and re-attaches.
     ipcMain.on(channels.toMain, (event, message: unknown) => {
       if (!fromOurWindow(event)) return
-      if (!connection) connection = new Connection(backend!, (reply) => mainWindow?.webContents.send(channels.toRenderer, reply))
+      if (!connection) connection = new Connection(backend!, (reply) => liveWindow(mainWindow)?.webContents.send(channels.toRenderer, reply))
       connection.handle(message)
     })
     createWindow()
-    mainWindow?.webContents.on('did-start-navigation', (_event, _url, isInPlace, isMainFrame) => {
-      if (isMainFrame && !isInPlace) {
-        connection?.close()
-        connection = undefined
-      }
-    })
     app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+      if (!liveWindow(mainWindow)) createWindow()
     })
   })
   app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit()
+    if (closingQuits(process.platform)) app.quit()
+  })
+  // Quitting stops runs in training with a checkpoint (bounded), so they continue where they stopped.
+  const quitGate = new QuitGate(() => backend?.stopRuns(quitStopTimeoutMs) ?? Promise.resolve(), () => app.quit())
+  app.on('before-quit', (event) => {
+    if (quitGate.beforeQuit()) event.preventDefault()
   })
   app.on('will-quit', () => void backend?.close())
 }

@@ -7,6 +7,7 @@
  * stream ends or the caller closes it). Both travel as the messages at the bottom of this file.
  */
 import { z } from 'zod'
+import type { Evaluation, RunStatus } from './runTimeline'
 import type { InspectReport, LayerSpectrum } from './spectra'
 import type { TrainConfig, TrainEvent } from './training'
 
@@ -23,6 +24,12 @@ export interface AppInfo {
   runsDir?: string
   /** Whether `pickPath` opens the system's file dialog (the desktop app) or is unavailable (a browser). */
   canPickPaths?: boolean
+  /**
+   * The desktop app: whether closing its window quits it ('quits': Windows, Linux; runs in training then
+   * stop at their next step with a checkpoint, and continue later) or leaves it running ('stays': macOS;
+   * runs train on until the app quits). Absent in a browser: closing the page leaves `siva serve` training.
+   */
+  windowClose?: 'quits' | 'stays'
   /** The demo model and data that ship with the app, when present, and the settings `siva demo` trains them with. */
   demo?: {
     model: string
@@ -107,13 +114,16 @@ export interface RunSummary {
   data: string
   task: TrainConfig['task']
   method: TrainConfig['method']
-  status: 'queued' | 'running' | 'paused' | 'finished' | 'cancelled' | 'failed' | 'interrupted'
+  /** As src/shared/runTimeline.ts reads the run's events; 'interrupted' when they stop short and no trainer is alive. */
+  status: RunStatus
   step: number
   totalSteps?: number
   trainable?: number
   /** The last evaluation's metrics. */
   metrics?: Record<string, number>
-  /** Why it failed. */
+  /** The best evaluation so far. */
+  best?: Evaluation
+  /** Why it failed (or, for an interrupted run, why its trainer stopped when this back end saw it). */
   error?: string
 }
 
@@ -124,7 +134,7 @@ export interface ExportSummary {
 
 export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
 
-export type { InspectReport, LayerSpectrum, TrainConfig, TrainEvent }
+export type { Evaluation, InspectReport, LayerSpectrum, RunStatus, TrainConfig, TrainEvent }
 
 // ---------------------------------------------------------------- request schemas
 
@@ -198,6 +208,8 @@ export const methods = {
   pauseRun: { kind: 'call', params: z.object({ runId }).strict() },
   resumeRun: { kind: 'call', params: z.object({ runId }).strict() },
   cancelRun: { kind: 'call', params: z.object({ runId }).strict() },
+  /** Train an interrupted (or cancelled) run on from its latest checkpoint, as `siva train --resume` does; it joins the queue. */
+  continueRun: { kind: 'call', params: z.object({ runId }).strict() },
   deleteRun: { kind: 'call', params: z.object({ runId }).strict() },
   exportRun: {
     kind: 'call',
@@ -234,6 +246,7 @@ export interface CallResults {
   pauseRun: RunSummary
   resumeRun: RunSummary
   cancelRun: RunSummary
+  continueRun: RunSummary
   deleteRun: { deleted: string }
   exportRun: ExportSummary
 }

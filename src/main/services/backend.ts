@@ -10,7 +10,7 @@ import { analyseLayers, describeModel } from './models'
 import { RecentModels } from './recentModels'
 import { RequestError } from './requestError'
 import { streamRunEvents } from './runEvents'
-import { RunSupervisor } from './runSupervisor'
+import { RunSupervisor, type StopReport } from './runSupervisor'
 
 export { RequestError }
 
@@ -26,6 +26,8 @@ export interface BackendOptions {
   demo?: AppInfo['demo']
   /** The host's native open dialog (the desktop app); without it, pickPath says to type the path. */
   pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | undefined>
+  /** The desktop app: what closing its window does (AppInfo.windowClose). */
+  windowClose?: AppInfo['windowClose']
 }
 
 export class SivaBackend {
@@ -43,7 +45,7 @@ export class SivaBackend {
   async call(method: string, params: unknown): Promise<unknown> {
     const parsed = this.parse(method, params, 'call') as Params<CallName>
     const handlers: { [M in CallName]: (p: Params<M>) => Promise<CallResults[M]> } = {
-      appInfo: async () => ({ ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.demo && { demo: this.options.demo }) }),
+      appInfo: async () => ({ ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
       openModel: async (p) => {
         const summary = await describeModel(resolve(p.path))
         await this.recent.remember(summary).catch(() => undefined)
@@ -61,6 +63,7 @@ export class SivaBackend {
       pauseRun: (p) => this.runs.control(p.runId, 'pause'),
       resumeRun: (p) => this.runs.control(p.runId, 'resume'),
       cancelRun: (p) => this.runs.control(p.runId, 'cancel'),
+      continueRun: (p) => this.runs.continue(p.runId),
       deleteRun: (p) => this.runs.delete(p.runId),
       exportRun: (p) => exportRunOutputs({ runsDir: this.options.runsDir, svdCacheDir: this.options.svdCacheDir, pool: this.pool, supervisor: this.runs }, p)
     }
@@ -72,6 +75,14 @@ export class SivaBackend {
     const parsed = this.parse(method, params, 'stream')
     if (method === 'analyseLayers') return analyseLayers(this.pool, parsed as Params<'analyseLayers'>, emit, signal)
     return streamRunEvents(this.runs, this.options.runsDir, parsed as Params<'runEvents'>, emit, signal)
+  }
+
+  /**
+   * Before the host quits: stop every run in training with a checkpoint, waiting at most `timeoutMs`
+   * (then terminate the rest, which keep their last checkpoint). The runs show as cancelled, and continue.
+   */
+  stopRuns(timeoutMs: number): Promise<StopReport> {
+    return this.runs.stopAll(timeoutMs)
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Params, RunSummary, StreamEvents } from '../../shared/api'
-import type { TrainEvent } from '../../shared/training'
+import { lastMetrics, replayRunTimeline, settledStatus, type RunStatus, type RunTimeline } from '../../shared/runTimeline'
+import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { EventLog, readRunInfo } from '../engine/training/runFolder'
 import { RequestError } from './requestError'
 import type { RunListener, RunSupervisor } from './runSupervisor'
 
 /**
  * The runEvents stream: a run's events from `after` + 1 on, replayed from its events.jsonl, then live while
- * it trains (or waits in the queue), with a status message whenever the supervisor changes its status.
+ * this back end trains it (or holds it in the queue), with a status message whenever its status changes.
+ * Every stream that ends on its own ends with the run's status, so a view never shows a run as running
+ * when no trainer is left to finish it.
  */
 export async function streamRunEvents(supervisor: RunSupervisor, runsDir: string, p: Params<'runEvents'>, emit: (event: StreamEvents['runEvents']) => void, signal: AbortSignal): Promise<void> {
   const run = supervisor.live(p.runId)
@@ -30,8 +33,8 @@ export async function streamRunEvents(supervisor: RunSupervisor, runsDir: string
       else send(event)
     },
     status: () => {
-      emit({ type: 'status', run: { ...run!.summary } })
-      if (!run!.session && run!.summary.status !== 'queued') finish?.()
+      emit({ type: 'status', run: supervisor.summary(p.runId)! })
+      if (!supervisor.isActive(p.runId)) finish?.()
     }
   }
   run?.listeners.add(listener)
@@ -39,8 +42,9 @@ export async function streamRunEvents(supervisor: RunSupervisor, runsDir: string
     if (existsSync(join(dir, 'events.jsonl'))) for (const event of await EventLog.read(dir, last)) send(event)
     replaying = false
     for (const event of held) send(event)
-    if (run) emit({ type: 'status', run: { ...run.summary } })
-    if (!run || (!run.session && run.summary.status !== 'queued')) return
+    const summary = supervisor.summary(p.runId) ?? (await summaryFromDisk(runsDir, p.runId).catch(() => undefined))
+    if (summary) emit({ type: 'status', run: summary })
+    if (!supervisor.isActive(p.runId)) return
     await new Promise<void>((resolve) => {
       finish = resolve
       signal.addEventListener('abort', () => resolve(), { once: true })
@@ -50,43 +54,36 @@ export async function streamRunEvents(supervisor: RunSupervisor, runsDir: string
   }
 }
 
-/** A run that no trainer of this back end owns, as its folder tells it. */
-export async function summaryFromDisk(runsDir: string, id: string): Promise<RunSummary> {
-  const dir = join(runsDir, id)
-  const info = await readRunInfo(dir)
-  const summary: RunSummary = { id, dir, created: info.created, model: info.config.model, data: info.config.data, task: info.config.task, method: info.config.method, status: 'interrupted', step: 0 }
-  for (const event of await EventLog.read(dir).catch(() => [])) foldEvent(summary, event)
-  return summary
+/** The fields of a run summary that its events decide, read through the shared timeline. */
+export function timelineFields(t: RunTimeline, status: RunStatus): Pick<RunSummary, 'status' | 'step' | 'totalSteps' | 'trainable' | 'metrics' | 'best' | 'error'> {
+  const metrics = lastMetrics(t)
+  return {
+    status,
+    step: t.step,
+    ...(t.totalSteps !== undefined && { totalSteps: t.totalSteps }),
+    ...(t.parameters && { trainable: t.parameters.total }),
+    ...(metrics && { metrics }),
+    ...(t.best && { best: t.best }),
+    ...(t.error !== undefined && { error: t.error })
+  }
 }
 
-/** Keep a run's summary up to date with its events. */
-export function foldEvent(summary: RunSummary, event: TrainEvent): void {
-  switch (event.type) {
-    case 'prepared':
-      summary.totalSteps = event.totalSteps
-      summary.trainable = event.parameters.total
-      break
-    case 'step':
-      summary.step = event.step
-      break
-    case 'eval':
-      summary.metrics = event.metrics
-      break
-    case 'paused':
-      summary.status = 'paused'
-      break
-    case 'resumed':
-      summary.status = 'running'
-      break
-    case 'cancelled':
-      summary.status = 'cancelled'
-      break
-    case 'finished':
-      summary.status = 'finished'
-      break
-    case 'error':
-      summary.status = 'failed'
-      summary.error = event.message
-      break
-  }
+/** A run's summary fields that its folder's run.json (or the config it starts with) decides. */
+export function runFields(runsDir: string, id: string, created: string, config: TrainConfig): Pick<RunSummary, 'id' | 'dir' | 'created' | 'model' | 'data' | 'task' | 'method'> {
+  return { id, dir: join(runsDir, id), created, model: config.model, data: config.data, task: config.task, method: config.method }
+}
+
+/** A run's folder read back: its config and its events' timeline. */
+export async function readRunFolder(runsDir: string, id: string): Promise<{ created: string; config: TrainConfig; timeline: RunTimeline }> {
+  const dir = join(runsDir, id)
+  const info = await readRunInfo(dir)
+  // A run that failed before its first event has run.json and no events.jsonl: as good as an empty log.
+  const events = await EventLog.read(dir).catch((): TrainEvent[] => [])
+  return { created: info.created, config: info.config, timeline: replayRunTimeline(events) }
+}
+
+/** A run that no trainer of this back end owns, as its folder tells it: cut short if its log is still open. */
+export async function summaryFromDisk(runsDir: string, id: string): Promise<RunSummary> {
+  const { created, config, timeline } = await readRunFolder(runsDir, id)
+  return { ...runFields(runsDir, id, created, config), ...timelineFields(timeline, settledStatus(timeline, false)) }
 }

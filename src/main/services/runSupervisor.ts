@@ -2,24 +2,38 @@ import { existsSync } from 'node:fs'
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { RunSummary, TrainConfigInput } from '../../shared/api'
+import { continuableRunStatuses, createRunTimeline, foldRunEvent, settledStatus, type RunStatus, type RunTimeline } from '../../shared/runTimeline'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { resolveTrainConfig } from '../engine/training/loop'
 import { runStamp } from '../engine/training/runFolder'
 import { TrainingSession } from '../workers/trainingSession'
 import { RequestError } from './requestError'
-import { foldEvent, summaryFromDisk } from './runEvents'
+import { readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
 
-/** Who follows a live run: each event as it comes, and a word whenever the supervisor changed its status. */
+/** Who follows a live run: each event as it comes, and a word whenever its status may have changed. */
 export interface RunListener {
   event(event: TrainEvent): void
   status(): void
 }
 
-/** A run this back end started: queued, training, or ended since it started. */
+/** A run this back end started or continued: queued, training, or ended since. */
 export interface LiveRun {
-  summary: RunSummary
+  id: string
+  created: string
   config: TrainConfig
+  /** Continue from the folder's latest checkpoint (continueRun), rather than start the folder. */
+  resume: boolean
+  timeline: RunTimeline
+  queued: boolean
   session?: TrainingSession
+  /**
+   * A status the log does not hold yet, shown until the trainer's next change of status: what a control
+   * asked for (the answer to Pause says 'paused' although the step in flight ends first), 'cancelled' for
+   * a queued run that never started, 'failed' for a trainer that failed before its first event.
+   */
+  requested?: RunStatus
+  /** Why the trainer stopped when its log does not say (the worker crashed, or it failed before its first event). */
+  failure?: string
   listeners: Set<RunListener>
 }
 
@@ -28,18 +42,29 @@ export interface RunSupervisorOptions {
   svdCacheDir: string
 }
 
+/** How quitting stopped the runs in training. */
+export interface StopReport {
+  /** Cancelled at a step boundary, with a checkpoint, within the time allowed. */
+  stopped: string[]
+  /** Still busy when the time was up (preparing, or a long step): terminated; their last checkpoint stays. */
+  killed: string[]
+}
+
 /**
  * The runs this back end trains: one at a time, each in its own training worker, later ones waiting in a
- * queue; their controls (pause, resume, cancel); and the runs folder's list and deletions.
+ * queue; their controls (pause, resume, cancel, continue); the runs folder's list and deletions; and
+ * stopping them all with a checkpoint when the host quits. A run's status is always its events' timeline
+ * (src/shared/runTimeline.ts) settled by whether its trainer is alive.
  */
 export class RunSupervisor {
   private readonly runs = new Map<string, LiveRun>()
   private readonly queue: string[] = []
   private active: string | undefined
+  private closing = false
 
   constructor(private readonly options: RunSupervisorOptions) {}
 
-  /** The run this back end started under `runId`, if it did. */
+  /** The run this back end started or continued under `runId`, if it did. */
   live(runId: string): LiveRun | undefined {
     return this.runs.get(runId)
   }
@@ -49,33 +74,69 @@ export class RunSupervisor {
     return this.runs.get(runId)?.session !== undefined
   }
 
+  /** Training or queued here: its status may still change. */
+  isActive(runId: string): boolean {
+    const run = this.runs.get(runId)
+    return run !== undefined && (run.session !== undefined || run.queued)
+  }
+
+  /** A live run's summary as it stands now. */
+  summary(runId: string): RunSummary | undefined {
+    const run = this.runs.get(runId)
+    return run && summaryOf(this.options.runsDir, run)
+  }
+
   async start(input: TrainConfigInput, name?: string): Promise<RunSummary> {
+    this.refuseWhileClosing()
     for (const [field, path] of [['model', input.model], ['data', input.data]] as const) {
       if (!existsSync(path)) throw new RequestError(`startRun: config.${field}: ${path} does not exist`)
     }
     const config = await resolveTrainConfig(input as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
     const id = await this.newRunId(name ?? `${basename(resolve(config.model))}-${config.method}`)
-    const summary: RunSummary = { id, dir: join(this.options.runsDir, id), created: new Date().toISOString(), model: config.model, data: config.data, task: config.task, method: config.method, status: 'queued', step: 0 }
-    this.runs.set(id, { summary, config, listeners: new Set() })
+    const run: LiveRun = { id, created: new Date().toISOString(), config, resume: false, timeline: createRunTimeline(), queued: true, listeners: new Set() }
+    this.runs.set(id, run)
     this.queue.push(id)
     this.next()
-    return { ...summary }
+    return summaryOf(this.options.runsDir, run)
+  }
+
+  /**
+   * Queue an interrupted or cancelled run to train on from its latest checkpoint (the engine's resume,
+   * as `siva train --resume` does). Its events continue the same log; a view following it sees them live.
+   */
+  async continue(runId: string): Promise<RunSummary> {
+    this.refuseWhileClosing()
+    const known = this.runs.get(runId)
+    if (known && (known.session || known.queued)) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, known).status}; only an interrupted or cancelled run can be continued`)
+    if (!existsSync(join(this.options.runsDir, runId, 'run.json'))) throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
+    // The folder is the truth: another process may have written it since this back end last saw it.
+    const folder = await readRunFolder(this.options.runsDir, runId)
+    const status = settledStatus(folder.timeline, false)
+    if (!continuableRunStatuses.includes(status)) throw new RequestError(`${runId}: is ${status}; only an interrupted or cancelled run can be continued`)
+    const run: LiveRun = { id: runId, created: folder.created, config: folder.config, resume: true, timeline: folder.timeline, queued: true, listeners: known?.listeners ?? new Set() }
+    this.runs.set(runId, run)
+    this.queue.push(runId)
+    this.next()
+    for (const listener of run.listeners) listener.status()
+    return summaryOf(this.options.runsDir, run)
   }
 
   async control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunSummary> {
     const run = this.runs.get(runId)
     if (!run) throw new RequestError(`${runId}: no such run is training or queued`)
-    if (run.summary.status === 'queued' && action === 'cancel') {
+    if (run.queued && action === 'cancel') {
       this.queue.splice(this.queue.indexOf(runId), 1)
-      run.summary.status = 'cancelled'
+      run.queued = false
+      // Never started: nothing in its folder says so, the back end does.
+      if (!run.resume) run.requested = 'cancelled'
       for (const listener of run.listeners) listener.status()
-      return { ...run.summary }
+      return summaryOf(this.options.runsDir, run)
     }
-    if (!run.session) throw new RequestError(`${runId}: is ${run.summary.status}, not training`)
+    if (!run.session) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, run).status}, not training`)
     run.session[action]()
-    if (action === 'pause') run.summary.status = 'paused'
-    if (action === 'resume') run.summary.status = 'running'
-    return { ...run.summary }
+    if (action === 'pause') run.requested = 'paused'
+    if (action === 'resume') run.requested = 'running'
+    return summaryOf(this.options.runsDir, run)
   }
 
   async list(): Promise<RunSummary[]> {
@@ -87,8 +148,8 @@ export class RunSupervisor {
     }
     const list: RunSummary[] = []
     for (const id of ids) {
-      const live = this.runs.get(id)
-      if (live) list.push({ ...live.summary })
+      const live = this.summary(id)
+      if (live) list.push(live)
       else {
         const summary = await summaryFromDisk(this.options.runsDir, id).catch(() => undefined)
         if (summary) list.push(summary)
@@ -99,7 +160,7 @@ export class RunSupervisor {
 
   async delete(runId: string): Promise<{ deleted: string }> {
     const run = this.runs.get(runId)
-    if (run && (run.session || run.summary.status === 'queued')) throw new RequestError(`${runId}: is ${run.summary.status}; cancel it before deleting it`)
+    if (run && (run.session || run.queued)) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, run).status}; cancel it before deleting it`)
     const dir = join(this.options.runsDir, runId)
     if (!existsSync(join(dir, 'run.json'))) throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
     await rm(dir, { recursive: true, force: true })
@@ -107,10 +168,40 @@ export class RunSupervisor {
     return { deleted: runId }
   }
 
+  /**
+   * The host is quitting: empty the queue, ask every trainer to stop after its current step with a
+   * checkpoint (the engine's cancel), wait up to `timeoutMs` for them, then terminate what is left (its
+   * last checkpoint stays). No run starts after this.
+   */
+  async stopAll(timeoutMs: number): Promise<StopReport> {
+    this.closing = true
+    this.queue.length = 0
+    for (const run of this.runs.values()) run.queued = false
+    const training = [...this.runs.values()].filter((run) => run.session)
+    for (const run of training) run.session!.cancel()
+    const stopped: string[] = []
+    let timer: NodeJS.Timeout | undefined
+    const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    await Promise.race([Promise.allSettled(training.map((run) => run.session!.done.then(() => void stopped.push(run.id)))), timeUp])
+    clearTimeout(timer)
+    const killed: string[] = []
+    for (const run of training) {
+      if (stopped.includes(run.id)) continue
+      killed.push(run.id)
+      await run.session?.kill()
+    }
+    return { stopped, killed }
+  }
+
   /** Empty the queue and stop every trainer at once (the last checkpoint each wrote stays). */
   async close(): Promise<void> {
+    this.closing = true
     this.queue.length = 0
     for (const run of this.runs.values()) await run.session?.kill()
+  }
+
+  private refuseWhileClosing(): void {
+    if (this.closing) throw new RequestError('the app is quitting: no run starts now')
   }
 
   private async newRunId(base: string): Promise<string> {
@@ -125,35 +216,46 @@ export class RunSupervisor {
 
   /** Start the next queued run when none is training. */
   private next(): void {
-    if (this.active) return
+    if (this.active || this.closing) return
     const id = this.queue.shift()
     if (!id) return
     const run = this.runs.get(id)!
     this.active = id
-    run.summary.status = 'running'
+    run.queued = false
+    delete run.failure
+    let logged = false
     const session = new TrainingSession({
-      runDir: run.summary.dir,
-      config: run.config,
+      runDir: join(this.options.runsDir, id),
+      ...(run.resume ? { resume: true } : { config: run.config }),
       svdCacheDir: this.options.svdCacheDir,
       onEvent: (event) => {
-        foldEvent(run.summary, event)
+        logged = true
+        const before = run.timeline.status
+        foldRunEvent(run.timeline, event)
+        if (run.timeline.status !== before) delete run.requested
         for (const listener of run.listeners) listener.event(event)
       }
     })
     run.session = session
     session.done
-      .then(
-        (outcome) => (run.summary.status = outcome),
-        (error: Error) => {
-          run.summary.status = 'failed'
-          run.summary.error = error.message
-        }
-      )
+      .catch((error: Error) => {
+        // An error the engine logged is in the timeline already; a crash, or a failure before the first event, is not.
+        if (run.timeline.status !== 'failed') run.failure = error.message
+        if (!logged) run.requested = 'failed'
+      })
       .finally(() => {
         run.session = undefined
+        if (run.requested !== 'failed') delete run.requested
         this.active = undefined
         for (const listener of run.listeners) listener.status()
         this.next()
       })
   }
+}
+
+/** A live run's summary: its timeline's status, unless a control's request or a failure without a log says more. */
+function summaryOf(runsDir: string, run: LiveRun): RunSummary {
+  const status: RunStatus = run.queued ? 'queued' : (run.requested ?? settledStatus(run.timeline, run.session !== undefined))
+  const fields = timelineFields(run.timeline, status)
+  return { ...runFields(runsDir, run.id, run.created, run.config), ...fields, ...(fields.error === undefined && run.failure !== undefined && { error: run.failure }) }
 }

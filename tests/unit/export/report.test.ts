@@ -256,7 +256,7 @@ describe('reports of other runs', () => {
     // Killed again before its first step: step 3 of the first try is no longer part of the run.
     await train({ resume: true }, runDir, { killAfter: 'prepared' })
     const restarting = await buildReport(runDir)
-    expect(restarting).toMatchObject({ status: 'running', stepsDone: 2, checkpoint: { step: 2 }, run: { resumedFrom: [2] } })
+    expect(restarting).toMatchObject({ status: 'interrupted', stepsDone: 2, checkpoint: { step: 2 }, run: { resumedFrom: [2] } })
     expect(restarting.curves.train.map((p) => p.step)).toEqual([1, 2])
     const second = await train({ resume: true }, runDir, { cancelAt: 5 })
     expect(second[0]).toMatchObject({ type: 'started', resumedFrom: 2 })
@@ -307,13 +307,13 @@ describe('reports of other runs', () => {
     expect(html).toContain('perplexity')
   })
 
-  it('a run stopped by its data: status error, its message, no parameters', async () => {
+  it('a run stopped by its data: status failed, its message, no parameters', async () => {
     const file = join(dir, 'bad.csv')
     writeFileSync(file, 'text,label\ngood,pos\n,neg\n')
     const runDir = join(dir, 'bad')
     await expect(train(defaultTrainConfig({ model, data: file, task: 'classify', backend: 'wasm' }), runDir)).rejects.toThrow(/row 3/)
     const report = await buildReport(runDir)
-    expect(report).toMatchObject({ status: 'error', stepsDone: 0, error: expect.stringContaining('row 3'), targets: [], curves: { train: [], eval: [] } })
+    expect(report).toMatchObject({ status: 'failed', stepsDone: 0, error: expect.stringContaining('row 3'), targets: [], curves: { train: [], eval: [] } })
     expect(report.parameters).toBeUndefined()
     expect(report.checkpoint).toBeUndefined()
     const html = renderReportHtml(report)

@@ -4,14 +4,16 @@ import { effectiveRank } from '../spectra/metrics'
 import { keyMetric } from '../training/metrics'
 import type { DataFingerprint } from '../training/fingerprint'
 import { EventLog, readRunInfo, type CheckpointState } from '../training/runFolder'
+import { createRunTimeline, foldRunEvent, settledStatus, type RunStatus, type RunTimeline } from '../../../shared/runTimeline'
 import type { ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 
 /** What `report.json` says it is; a reader checks both before trusting the rest. */
 export const runReportFormat = 'siva-run-report'
-export const runReportVersion = 1
+/** 2: status in the shared timeline's words ('failed', 'interrupted', 'paused'; 1 said 'error', and 'running' for a run cut short). */
+export const runReportVersion = 2
 
-/** How the run stands: 'running' also covers a run that was killed without a word (nothing after its last start). */
-export type RunStatus = 'finished' | 'cancelled' | 'error' | 'running'
+/** How the run stands, as src/shared/runTimeline.ts reads its events: 'interrupted' when they stop short and no trainer is alive. */
+export type { RunStatus }
 
 /** One optimiser step. null where training produced a non-finite number (JSON has no NaN). */
 export interface TrainPoint {
@@ -75,7 +77,7 @@ export interface RunReport {
   }
   config: TrainConfig
   status: RunStatus
-  /** The error's message when status is 'error'. */
+  /** The error's message when status is 'failed'. */
   error?: string
   /** The last optimiser step taken. */
   stepsDone: number
@@ -118,9 +120,10 @@ type EventOf<T extends TrainEvent['type']> = Extract<TrainEvent, { type: T }>
 /**
  * Read a run folder (run.json, events.jsonl, checkpoints/) into a report. With `checkpoint` (a folder name
  * under checkpoints/, e.g. 'step-0000012', the one exported), final metrics and spectra are those at its
- * step; otherwise at the latest checkpoint's, or at the last step when the run has none.
+ * step; otherwise at the latest checkpoint's, or at the last step when the run has none. `live` says a
+ * trainer is writing the folder now; otherwise a log that stops short reports the run as interrupted.
  */
-export async function buildReport(runDir: string, options: { checkpoint?: string } = {}): Promise<RunReport> {
+export async function buildReport(runDir: string, options: { checkpoint?: string; live?: boolean } = {}): Promise<RunReport> {
   const info = await readRunInfo(runDir)
   const timeline = replay(await readEvents(runDir))
   const latest = await checkpointAt(runDir, await pointerName(runDir, 'latest'))
@@ -132,15 +135,13 @@ export async function buildReport(runDir: string, options: { checkpoint?: string
     if (!checkpoint) throw new Error(`${runDir}: no checkpoint ${options.checkpoint} (checkpoints/${options.checkpoint}/state.json is missing)`)
   }
 
-  // A loop, not Math.max(...keys): a long run has more steps than a call takes arguments.
-  let stepsDone = 0
-  for (const step of timeline.steps.keys()) stepsDone = Math.max(stepsDone, step)
+  const stepsDone = timeline.run.step
   const atStep = checkpoint?.state.step ?? stepsDone
   const prepared = timeline.prepared
   const task = info.config.task
   const { key, higherIsBetter } = keyMetric(task)
   const evals = sortedByStep(timeline.evals).map(evalPoint)
-  const seconds = timeline.finished?.seconds ?? latest?.state.seconds
+  const seconds = timeline.run.seconds ?? latest?.state.seconds
 
   return {
     format: runReportFormat,
@@ -151,11 +152,11 @@ export async function buildReport(runDir: string, options: { checkpoint?: string
       ...(info.backend !== undefined && { backend: info.backend }),
       versions: info.versions,
       ...(info.data && { data: info.data }),
-      resumedFrom: timeline.resumedFrom
+      resumedFrom: timeline.run.resumedFrom
     },
     config: info.config,
-    status: timeline.status,
-    ...(timeline.error !== undefined && { error: timeline.error }),
+    status: settledStatus(timeline.run, options.live ?? false),
+    ...(timeline.run.error !== undefined && { error: timeline.run.error }),
     stepsDone,
     ...(prepared && { totalSteps: prepared.totalSteps }),
     ...(seconds !== undefined && { seconds }),
@@ -174,32 +175,30 @@ export async function buildReport(runDir: string, options: { checkpoint?: string
   }
 }
 
-/** The run as it stands: later events for a step replace earlier ones, and a resume drops what came after its checkpoint. */
+/**
+ * The run as it stands. Its lifecycle, step, counts and best are the shared timeline's (the back end and
+ * the app read the same events the same way); the curves are the report's: later events for a step
+ * replace earlier ones, and a resume drops what was logged after its checkpoint.
+ */
 interface Timeline {
+  run: RunTimeline
   steps: Map<number, EventOf<'step'>>
   evals: Map<number, EventOf<'eval'>>
   spectra: Map<number, EventOf<'spectra'>>
   prepared?: EventOf<'prepared'>
-  finished?: EventOf<'finished'>
-  status: RunStatus
-  error?: string
-  resumedFrom: number[]
 }
 
 function replay(events: TrainEvent[]): Timeline {
-  const timeline: Timeline = { steps: new Map(), evals: new Map(), spectra: new Map(), status: 'running', resumedFrom: [] }
+  const timeline: Timeline = { run: createRunTimeline(), steps: new Map(), evals: new Map(), spectra: new Map() }
   for (const event of events) {
+    if (!foldRunEvent(timeline.run, event)) continue
     switch (event.type) {
-      case 'started':
-        timeline.status = 'running'
-        delete timeline.error
-        delete timeline.finished
-        if (event.resumedFrom !== undefined) {
-          // A run killed after its last checkpoint logged steps that the resume takes again (perhaps not as far).
-          timeline.resumedFrom.push(event.resumedFrom)
-          for (const byStep of [timeline.steps, timeline.evals, timeline.spectra]) for (const step of [...byStep.keys()]) if (step > event.resumedFrom) byStep.delete(step)
-        }
+      case 'started': {
+        // A run killed after its last checkpoint logged steps that the resume takes again (perhaps not as far).
+        const from = event.resumedFrom ?? 0
+        for (const byStep of [timeline.steps, timeline.evals, timeline.spectra]) for (const step of [...byStep.keys()]) if (step > from) byStep.delete(step)
         break
+      }
       case 'prepared':
         timeline.prepared = event
         break
@@ -211,17 +210,6 @@ function replay(events: TrainEvent[]): Timeline {
         break
       case 'spectra':
         timeline.spectra.set(event.step, event)
-        break
-      case 'finished':
-        timeline.status = 'finished'
-        timeline.finished = event
-        break
-      case 'cancelled':
-        timeline.status = 'cancelled'
-        break
-      case 'error':
-        timeline.status = 'error'
-        timeline.error = event.message
         break
     }
   }

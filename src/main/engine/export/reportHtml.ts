@@ -540,7 +540,7 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .error { color: var(--down); font-weight: 600; }
 .note { color: var(--muted); font-size: 13px; }
 .status { font-size: 13px; font-weight: 600; padding: 2px 10px; border-radius: 999px; border: 1px solid currentColor; }
-.status-finished { color: var(--up); } .status-cancelled { color: var(--eval); } .status-error { color: var(--down); } .status-running { color: var(--smooth); }
+.status-finished { color: var(--up); } .status-cancelled, .status-interrupted { color: var(--eval); } .status-failed { color: var(--down); } .status-queued, .status-running, .status-paused { color: var(--smooth); }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin-top: 20px; }
 .card { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 10px 12px; }
 .card-name { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; }

@@ -1,11 +1,11 @@
-import type { RunSummary } from '@shared/api'
+import { createRunTimeline, foldRunEvent, isActiveRunStatus, settledStatus, type RunStatus, type RunTimeline } from '@shared/runTimeline'
 import type { ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '@shared/training'
 import { MovingAverage } from './ema'
 
 /** [optimiser step, value]: the shape ECharts takes for a line on a value axis. */
 export type Point = [number, number]
 
-export type RunStatus = RunSummary['status']
+export type { RunStatus }
 
 /** One adapted matrix during a run. */
 export interface LayerTrace {
@@ -84,9 +84,14 @@ export function appendPoint(series: Point[], step: number, value: number): boole
   return dropped
 }
 
-/** Folds events into a trace; one per run view. */
+/**
+ * Folds events into a trace; one per run view. The run's lifecycle (status, step, counts, best, error) is
+ * the shared timeline's (src/shared/runTimeline.ts), as the back end and the report read it; the series
+ * and spectra are this view's own.
+ */
 export class RunFolder {
   readonly trace: RunTrace = createRunTrace()
+  readonly timeline: RunTimeline = createRunTimeline()
   private readonly smoothing: MovingAverage
 
   constructor(smoothingWeight = 0.9) {
@@ -96,21 +101,19 @@ export class RunFolder {
   /** Fold one event in; returns false for an event already seen. */
   fold(event: TrainEvent): boolean {
     const t = this.trace
-    if (event.index <= t.lastIndex) return false
+    const statusBefore = this.timeline.status
+    if (!foldRunEvent(this.timeline, event)) return false
     t.lastIndex = event.index
+    this.copyLifecycle(statusBefore)
     switch (event.type) {
       case 'started':
-        t.status = 'running'
         t.config = event.config
         t.backend = event.backend.name
-        if (event.resumedFrom !== undefined) t.resumedFrom = event.resumedFrom
-        delete t.error
         break
       case 'prepared':
         t.parameters = event.parameters
         t.targets = event.targets
         t.data = event.data
-        t.totalSteps = event.totalSteps
         delete t.stage
         for (const s of event.spectraBefore) {
           const known = t.layers.get(s.name)
@@ -127,7 +130,6 @@ export class RunFolder {
         break
       case 'eval':
         for (const [name, value] of Object.entries(event.metrics)) appendPoint((t.metrics[name] ??= []), event.step, value)
-        if (event.best) t.best = { step: event.step, metrics: event.metrics }
         break
       case 'spectra':
         t.spectraStep = event.step
@@ -145,38 +147,47 @@ export class RunFolder {
         t.checkpoints = t.checkpoints.filter((c) => c.step < event.step)
         t.checkpoints.push({ step: event.step, name: event.name })
         break
-      case 'paused':
-        t.status = 'paused'
-        break
-      case 'resumed':
-        t.status = 'running'
-        break
       case 'cancelled':
-        t.status = 'cancelled'
         delete t.etaSeconds
         break
       case 'finished':
-        t.status = 'finished'
-        t.seconds = event.seconds
-        if (event.best) t.best = event.best
         t.etaSeconds = 0
-        break
-      case 'error':
-        t.status = 'failed'
-        t.error = event.message
         break
     }
     return true
   }
 
+  /**
+   * The stream ended on its own and no trainer is left: a run its log (or the back end's last word) still
+   * calls queued, running or paused was cut short, and shows as interrupted rather than forever running.
+   */
+  settle(): void {
+    if (isActiveRunStatus(this.trace.status)) this.trace.status = settledStatus(this.timeline, false)
+  }
+
+  /** The trace's lifecycle fields from the timeline; its status only when an event changed it (a control's answer may be ahead of the log). */
+  private copyLifecycle(statusBefore: RunStatus): void {
+    const t = this.trace
+    const run = this.timeline
+    if (run.status !== statusBefore) t.status = run.status
+    t.step = run.step
+    t.epoch = run.epoch
+    const resumedFrom = run.resumedFrom.at(-1)
+    if (resumedFrom !== undefined) t.resumedFrom = resumedFrom
+    if (run.totalSteps !== undefined) t.totalSteps = run.totalSteps
+    if (run.best) t.best = run.best
+    else delete t.best
+    if (run.error !== undefined) t.error = run.error
+    else delete t.error
+    if (run.seconds !== undefined) t.seconds = run.seconds
+    else delete t.seconds
+  }
+
   private foldStep(event: Extract<TrainEvent, { type: 'step' }>): void {
     const t = this.trace
-    t.step = event.step
-    t.epoch = event.epoch
     t.stepsPerSecond = event.stepsPerSecond
     t.samplesPerSecond = event.samplesPerSecond
     t.etaSeconds = event.etaSeconds
-    if (t.status === 'queued') t.status = 'running'
     appendPoint(t.lr, event.step, event.lr)
     appendPoint(t.gradNorm, event.step, event.gradNorm)
     if (appendPoint(t.loss, event.step, event.loss)) {

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { RunSummary } from '@shared/api'
+import { activeRunStatuses, continuableRunStatuses } from '@shared/runTimeline'
 import type { TrainEvent } from '@shared/training'
 import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
@@ -14,8 +15,6 @@ import { useModelStore } from './model'
 
 /** What the Train step shows besides the curves: a snapshot of the trace's scalars. */
 export type RunInfo = Omit<RunTrace, 'loss' | 'lossSmoothed' | 'lr' | 'gradNorm' | 'metrics' | 'layers' | 'lastIndex'>
-
-const activeStatuses: readonly RunStatus[] = ['queued', 'running', 'paused']
 
 /**
  * The run on the Train step: starting it from the wizard's choices, its controls, and its events folded
@@ -78,7 +77,9 @@ export const useRunStore = defineStore('run', () => {
 
   // ---- state
   const status = computed<RunStatus | undefined>(() => (runId.value ? info.value.status : undefined))
-  const active = computed(() => status.value !== undefined && activeStatuses.includes(status.value))
+  const active = computed(() => status.value !== undefined && activeRunStatuses.includes(status.value))
+  /** The run on screen stopped short (or was cancelled) and can train on from its latest checkpoint. */
+  const canContinue = computed(() => status.value !== undefined && continuableRunStatuses.includes(status.value))
   const progress = computed(() => {
     const total = info.value.totalSteps
     return total ? Math.min(1, info.value.step / total) : 0
@@ -132,6 +133,9 @@ export const useRunStore = defineStore('run', () => {
         }
       },
       (streamError) => {
+        // Ended on its own: no trainer is left, so a log that stops short means an interrupted run.
+        if (!streamError) folder.settle()
+        flusher.schedule()
         flusher.flush()
         connected.value = false
         if (streamError) error.value = streamError
@@ -193,6 +197,26 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
+  /**
+   * Train an interrupted or cancelled run on from its latest checkpoint (the one on screen, or `id` from
+   * the Runs list), then follow it here: its whole log replays, and the new events continue it.
+   */
+  async function continueRun(id = runId.value): Promise<boolean> {
+    if (!id || controlling.value) return false
+    controlling.value = true
+    error.value = undefined
+    try {
+      const run = await useApi().call('continueRun', { runId: id })
+      attach(run.id, run)
+      return true
+    } catch (e) {
+      error.value = messageOf(e)
+      return false
+    } finally {
+      controlling.value = false
+    }
+  }
+
   const pause = (): Promise<void> => control('pauseRun')
   const resume = (): Promise<void> => control('resumeRun')
   /** Cancel the run (the view asks for confirmation first). */
@@ -247,6 +271,7 @@ export const useRunStore = defineStore('run', () => {
     info,
     status,
     active,
+    canContinue,
     progress,
     layerNames,
     missing,
@@ -257,6 +282,7 @@ export const useRunStore = defineStore('run', () => {
     pause,
     resume,
     cancel,
+    continueRun,
     detach,
     flush
   }

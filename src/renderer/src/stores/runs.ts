@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { RunSummary } from '@shared/api'
+import { activeRunStatuses as activeStatuses } from '@shared/runTimeline'
 import { useApi } from '../api'
 import { configDiff, lossCurves, metricAxisName, metricCurves, summaryRows, type ComparedRun, type ConfigDiffRow, type SummaryRow } from '../lib/compareRuns'
 import { messageOf } from '../lib/errors'
@@ -17,8 +18,6 @@ export interface ComparisonEntry extends ComparedRun {
   /** Why following it stopped after it had loaded (its curves stay, as they were). */
   lost?: string
 }
-
-const activeStatuses: readonly RunSummary['status'][] = ['queued', 'running', 'paused']
 
 /** A compared run's stream and folded events; the entry the view sees is copied from it on each publish. */
 interface Followed {
@@ -130,6 +129,8 @@ export const useRunsStore = defineStore('runs', () => {
       close?.()
       f.close = undefined
       f.resume = resume
+      // Ended on its own: no trainer is left, so a log that stops short means an interrupted run.
+      if (streamError === undefined && !resume) f.folder.settle()
       const { lost: _lost, ...rest } = f.entry
       if (streamError && !rest.loaded) f.entry = { ...rest, loaded: true, live: false, error: streamError }
       else f.entry = { ...rest, loaded: true, live: false, ...(streamError && { lost: streamError }) }
