@@ -20,7 +20,7 @@ port.on('message', (message: TaskMessage<SvdTask>) => {
   const { id, payload: task } = message
   try {
     const start = performance.now()
-    const result = svd(task.matrix, task.m, task.n, { vectors: task.vectors })
+    const result = svd(task.matrix, task.m, task.n, { vectors: task.vectors, name: task.name })
     const s = owned(result.s)
     const payload: SvdTaskResult = { name: task.name, s, seconds: (performance.now() - start) / 1000 }
     const transfer: ArrayBuffer[] = [s.buffer as ArrayBuffer]

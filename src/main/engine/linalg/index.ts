@@ -1,4 +1,4 @@
 export { firstNonFinite } from './finite'
-export { svd, SvdInputError } from './svd'
+export { svd, SvdConvergenceError, SvdInputError, SvdMemoryError } from './svd'
 export type { SvdOptions, SvdResult } from './svd'
 export { releaseSvdKernel, svdKernelMemoryBytes } from './svdKernel'

@@ -9,6 +9,8 @@ import { svdKernel, wasmApi } from './svdKernel'
 export interface SvdOptions {
   /** Compute U and Vᵀ as well as σ (default true). Values only is several times cheaper. */
   vectors?: boolean
+  /** What the matrix is (a tensor name, with its block), for error messages. */
+  name?: string
 }
 
 export interface SvdResult {
@@ -24,9 +26,19 @@ export interface SvdResult {
   vt?: Float64Array
 }
 
-/** The input cannot be decomposed: wrong dimensions, or NaN/Infinity entries. */
+/** The input cannot be decomposed: wrong dimensions, NaN/Infinity entries, or σ beyond float64. */
 export class SvdInputError extends Error {
   override name = 'SvdInputError'
+}
+
+/** The kernel's QR sweeps reached their iteration limit. */
+export class SvdConvergenceError extends Error {
+  override name = 'SvdConvergenceError'
+}
+
+/** WebAssembly memory could not grow to hold the matrix and its workspace. */
+export class SvdMemoryError extends Error {
+  override name = 'SvdMemoryError'
 }
 
 const STATUS_NOT_FINITE = -1
@@ -40,6 +52,50 @@ const STATUS_NO_CONVERGENCE = 1
 export interface SvdKernelSwitches {
   qrIteration?: boolean
   noQrFirst?: boolean
+  /** Hand the kernel the entries as they are, not brought into range first (see rangeExponent). */
+  noScaling?: boolean
+}
+
+/**
+ * Entries whose largest magnitude lies outside [2^-460, 2^460] are multiplied by a power of two before
+ * the kernel sees them, and σ by its inverse after, as LAPACK's dgesdd does (its bounds, √safmin/ε and
+ * its inverse, are about 2^±459). Without it a matrix of subnormal values never converges (the sweeps'
+ * tests compare with ε·|d|, which underflows to 0), and squares of values near the top of the range
+ * overflow. A power of two changes no significant bit, and a matrix inside the bounds is left as it is,
+ * so its decomposition is bit for bit what it was.
+ */
+const scaleBound = 2 ** 460
+
+/** The power of two e such that a·2^-e has its largest magnitude in [0.5, 1), or 0 when a is in range (or not finite). */
+function rangeExponent(a: Float64Array): number {
+  let largest = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = Math.abs(a[i]!)
+    if (x > largest) largest = x
+    else if (x !== x) return 0 // NaN: the kernel reports it
+  }
+  if (largest === 0 || !Number.isFinite(largest) || (largest >= 1 / scaleBound && largest <= scaleBound)) return 0
+  return Math.floor(Math.log2(largest)) + 1
+}
+
+/** 2^e as an exact double for any e in [-1074, 1023 + 1074], in two steps where one would leave the range. */
+function scaleBy(values: Float64Array, e: number): void {
+  const first = Math.trunc(e / 2)
+  const a = 2 ** first
+  const b = 2 ** (e - first)
+  for (let i = 0; i < values.length; i++) values[i] = values[i]! * a * b
+}
+
+/** "9.9e+308" for σ·2^e, which may itself be beyond float64. */
+function describeScaled(s: number, e: number): string {
+  const log10 = Math.log10(s) + e * Math.log10(2)
+  let exponent = Math.floor(log10)
+  let mantissa = 10 ** (log10 - exponent)
+  if (Number(mantissa.toFixed(1)) >= 10) {
+    mantissa /= 10
+    exponent++
+  }
+  return `${mantissa.toFixed(1)}e${exponent < 0 ? '-' : '+'}${Math.abs(exponent)}`
 }
 
 function checkDimensions(a: Float64Array, m: number, n: number): void {
@@ -60,7 +116,9 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
   checkDimensions(a, m, n)
   const flags = (switches.qrIteration ? 1 : 0) | (switches.noQrFirst ? 2 : 0)
   const vectors = options.vectors ?? true
+  const what = options.name === undefined ? `a ${m}×${n} matrix` : `${options.name} (${m}×${n})`
   const r = Math.min(m, n)
+  const exponent = switches.noScaling ? 0 : rangeExponent(a)
   const k = svdKernel()
   k.sv_reset()
   let status: number
@@ -70,20 +128,29 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
     ps = k.sv_alloc(r) >>> 0
     pu = vectors ? k.sv_alloc(m * r) >>> 0 : 0
     pvt = vectors ? k.sv_alloc(r * n) >>> 0 : 0
-    new Float64Array(k.memory.buffer, pa, m * n).set(a)
+    const input = new Float64Array(k.memory.buffer, pa, m * n)
+    input.set(a)
+    if (exponent !== 0) scaleBy(input, -exponent)
     status = k.sv_svd(pa, m, n, ps, pu, pvt, vectors ? 1 : 0, flags)
   } catch (error) {
     // A trap means memory could not grow; the next call resets the kernel's workspace.
     if (error instanceof wasmApi.RuntimeError) {
-      throw new Error(`SVD of a ${m}×${n} matrix: out of WebAssembly memory (${error.message})`, { cause: error })
+      throw new SvdMemoryError(`SVD of ${what}: out of WebAssembly memory (${error.message})`, { cause: error })
     }
     throw error
   }
-  if (status === STATUS_NOT_FINITE) throw new SvdInputError(`the matrix contains ${firstNonFinite(a, n) ?? 'a non-finite value'}`)
-  if (status === STATUS_NO_CONVERGENCE) throw new Error(`SVD of a ${m}×${n} matrix did not converge`)
+  if (status === STATUS_NOT_FINITE) throw new SvdInputError(`${options.name ?? 'the matrix'} holds ${firstNonFinite(a, n) ?? 'a non-finite value'}`)
+  if (status === STATUS_NO_CONVERGENCE) throw new SvdConvergenceError(`SVD of ${what} did not converge`)
   // Copies, never views: the results own their buffers (transferable) and survive the next call.
   const buffer = k.memory.buffer
   const result: SvdResult = { m, n, rank: r, s: new Float64Array(buffer, ps, r).slice() }
+  if (exponent !== 0) {
+    const largest = result.s[0]!
+    scaleBy(result.s, exponent)
+    if (!Number.isFinite(result.s[0]!)) {
+      throw new SvdInputError(`SVD of ${what}: its largest singular value, about ${describeScaled(largest, exponent)}, is beyond the largest float64 (1.8e+308)`)
+    }
+  }
   if (vectors) {
     result.u = new Float64Array(buffer, pu, m * r).slice()
     result.vt = new Float64Array(buffer, pvt, r * n).slice()
