@@ -43,11 +43,12 @@ export async function checkDestination(dir: string, options: { force: boolean; k
   try {
     existing = await lstat(given)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${given}: cannot check the destination: ${describeSystemError(error)}`, { cause: error })
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotCheck(given, error)
   }
   if (existing?.isSymbolicLink()) throw new Error(`${given}: is a symbolic link; give the folder it points to, or a new folder`)
   if (existing && !existing.isDirectory()) throw new Error(`${given}: exists and is not a folder`)
-  if (existing && (await readdir(real)).length > 0) {
+  const entries = existing ? await readdir(real).catch((error: unknown) => Promise.reject(cannotCheck(given, error))) : []
+  if (entries.length > 0) {
     await refuseUnmarked(given, real)
     if (!options.force) throw new Error(`${given}: already exists; choose a new folder or pass --force to replace it`)
   }
@@ -73,7 +74,8 @@ export function isInside(outer: string, inner: string): boolean {
 }
 
 async function refuseKept(given: string, real: string, keep: KeptFolder[]): Promise<void> {
-  const kept = await Promise.all(keep.map(async (k) => ({ ...k, path: resolve(k.path), real: await realPathOf(resolve(k.path)) })))
+  // A kept folder that cannot be resolved (unreadable, say) is compared as written: it is still kept.
+  const kept = await Promise.all(keep.map(async (k) => ({ ...k, path: resolve(k.path), real: await realPathOf(resolve(k.path)).catch(() => resolve(k.path)) })))
   // The folder itself first: '/' is the file system root before it is a folder holding the run.
   for (const k of kept) if (k.real === real) throw new Error(`${given}: is ${k.what}; an export never replaces it; choose another folder`)
   for (const k of kept) if (isInside(real, k.real)) throw new Error(`${given}: holds ${k.what} (${k.path}); an export never replaces it; choose another folder`)
@@ -87,10 +89,16 @@ async function realPathOf(path: string): Promise<string> {
       return join(await realpath(at), ...missing.reverse())
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(at) === at) throw new Error(`${path}: cannot check the destination: ${describeSystemError(error)}`, { cause: error })
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(at) === at) throw cannotCheck(path, error)
       missing.push(basename(at))
     }
   }
+}
+
+/** A failure to look at the destination: in the export's words when it is a disk or permission one. */
+function cannotCheck(dir: string, error: unknown): unknown {
+  const failure = outputFailure(dir, error, 'check')
+  return failure !== error ? failure : new Error(`${dir}: cannot check the destination: ${describeSystemError(error)}`, { cause: error })
 }
 
 async function nearestExisting(path: string): Promise<string> {
