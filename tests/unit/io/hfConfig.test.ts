@@ -102,7 +102,7 @@ describe('readModelConfig', () => {
     const array = await configIn('array', '[]')
     await expectFormatError(readModelConfig(array), { file: join(array, 'config.json'), message: /JSON object/ })
     const wrongType = await configIn('wrong-type', '{"model_type": "gpt2", "n_embd": "32"}')
-    await expectFormatError(readModelConfig(wrongType), { file: join(wrongType, 'config.json'), message: /field "n_embd" must be a non-negative integer \(got "32"\)/ })
+    await expectFormatError(readModelConfig(wrongType), { file: join(wrongType, 'config.json'), message: /field "n_embd" must be a whole number from 0 to 65,536 \(got "32"\)/ })
     const badLabels = await configIn('bad-labels', '{"model_type": "bert", "id2label": {"first": "A"}}')
     await expectFormatError(readModelConfig(badLabels), { file: join(badLabels, 'config.json'), message: /field "id2label" must map integer ids/ })
   })

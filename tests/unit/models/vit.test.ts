@@ -305,7 +305,7 @@ describe('ViT family: errors and memory', () => {
     await broken.close()
     // A config whose image_size does not fit the position embeddings.
     const wrongSize = { ...source.config!, imageSize: 48 }
-    await expect(vitFamily.build(source, wrongSize, { task: 'image-classification' })).rejects.toThrow(/position_embeddings has shape \[1, 17, 32\], expected \[1, 37, 32\]/)
+    await expect(vitFamily.build(source, wrongSize, { task: 'image-classification' })).rejects.toThrow(/field "image_size" says 48 \(37 positions in 8-pixel patches\), but tensor vit\.embeddings\.position_embeddings has shape \[1, 17, 32\]/)
     expect(tf.memory().numTensors).toBe(before)
   })
 

@@ -4,10 +4,12 @@
  * field a saved config leaves out takes the family's default, as the config class would.
  */
 import { join } from 'node:path'
-import { CheckpointFormatError } from './errors'
+import { ConfigFields } from './configFields'
 import { readJsonObject } from './jsonFile'
 
 export interface ModelDescription {
+  /** The config.json this was read from, named in every error about its fields (absent for a description made up from a graph). */
+  file?: string
   /** `model_type`, e.g. 'gpt2', 'bert', 'roberta', 'vit'. */
   modelType?: string
   architectures?: string[]
@@ -37,6 +39,26 @@ export interface ModelDescription {
 }
 
 type Config = Record<string, unknown>
+
+/**
+ * The most a config may claim, field by field: generous beside every released model (the deepest have
+ * about 130 layers, the widest a hidden size of 16,384, the largest vocabularies about 256,000 entries,
+ * the longest contexts about 10 million positions), yet small enough that nothing sized from them (a
+ * list of targets, a new head) can take the whole heap: `num_hidden_layers: 1e12` is refused here
+ * instead of building a trillion targets.
+ */
+export const configLimits = {
+  hiddenSize: 65_536,
+  numLayers: 1024,
+  numHeads: 1024,
+  intermediateSize: 262_144,
+  vocabSize: 4_194_304,
+  maxPositions: 16_777_216,
+  imageSize: 16_384,
+  patchSize: 16_384,
+  numChannels: 1024,
+  numLabels: 1_048_576
+} as const
 
 /** Where a family keeps each common field. */
 interface FamilyFields {
@@ -113,7 +135,7 @@ export async function readModelConfig(dir: string): Promise<ModelDescription | u
 
 /** Normalise a parsed config; `file` names it in errors. */
 export function describeModel(file: string, raw: Config): ModelDescription {
-  const read = new FieldReader(file, raw)
+  const read = new ConfigFields(file, raw)
   const modelType = read.string('model_type')
   const isGpt2 = modelType === 'gpt2'
   const fields = isGpt2 ? gpt2Fields : standardFields
@@ -124,45 +146,46 @@ export function describeModel(file: string, raw: Config): ModelDescription {
     return raw[standardFields[key]] === undefined && raw[gpt2Fields[key]] !== undefined ? gpt2Fields[key] : standardFields[key]
   }
   const withDefault = <T>(value: T | undefined, key: string): T | undefined => value ?? (defaults?.[key] as T | undefined)
-  const integer = (key: string): number | undefined => withDefault(read.integer(key), key)
+  const integer = (key: string, max: number): number | undefined => withDefault(read.integer(key, max), key)
 
-  const hiddenSize = integer(nameOf('hiddenSize'))
+  const hiddenSize = integer(nameOf('hiddenSize'), configLimits.hiddenSize)
   // GPT-2's MLP is n_inner wide, or 4·n_embd when n_inner is null; it never reads intermediate_size.
   const intermediateSize = isGpt2
-    ? (read.integer('n_inner') ?? (hiddenSize === undefined ? undefined : 4 * hiddenSize))
-    : integer('intermediate_size')
+    ? (read.integer('n_inner', configLimits.intermediateSize) ?? (hiddenSize === undefined ? undefined : 4 * hiddenSize))
+    : integer('intermediate_size', configLimits.intermediateSize)
   const labels = readLabels(read)
 
   const described: Partial<ModelDescription> = {
     modelType,
     architectures: read.stringList('architectures'),
     hiddenSize,
-    numLayers: integer(nameOf('numLayers')),
-    numHeads: integer(nameOf('numHeads')),
+    numLayers: integer(nameOf('numLayers'), configLimits.numLayers),
+    numHeads: integer(nameOf('numHeads'), configLimits.numHeads),
     intermediateSize,
-    vocabSize: integer('vocab_size'),
-    maxPositions: integer(nameOf('maxPositions')),
+    vocabSize: integer('vocab_size', configLimits.vocabSize),
+    maxPositions: integer(nameOf('maxPositions'), configLimits.maxPositions),
     layerNormEps: withDefault(read.number(nameOf('layerNormEps')), nameOf('layerNormEps')),
     activation: withDefault(read.string(nameOf('activation')), nameOf('activation')),
-    imageSize: integer('image_size'),
-    patchSize: integer('patch_size'),
-    numChannels: integer('num_channels'),
+    imageSize: integer('image_size', configLimits.imageSize),
+    patchSize: integer('patch_size', configLimits.patchSize),
+    numChannels: integer('num_channels', configLimits.numChannels),
     ...labels,
     torchDtype: read.string('torch_dtype') ?? read.string('dtype')
   }
   const present = Object.fromEntries(Object.entries(described).filter(([, value]) => value !== undefined))
-  return { ...present, tieWordEmbeddings: read.boolean('tie_word_embeddings') ?? true, raw }
+  return { file, ...present, tieWordEmbeddings: read.boolean('tie_word_embeddings') ?? true, raw }
 }
 
-function readLabels(read: FieldReader): Pick<ModelDescription, 'numLabels' | 'id2label' | 'label2id'> {
+function readLabels(read: ConfigFields): Pick<ModelDescription, 'numLabels' | 'id2label' | 'label2id'> {
   const id2label = read.object('id2label')
   const label2id = read.object('label2id')
   const result: Pick<ModelDescription, 'numLabels' | 'id2label' | 'label2id'> = {}
   if (id2label) {
+    if (Object.keys(id2label).length > configLimits.numLabels) read.fail('id2label', `lists more than ${configLimits.numLabels.toLocaleString('en-US')} labels`)
     result.id2label = {}
     for (const [id, label] of Object.entries(id2label)) {
       // transformers turns the JSON keys back into integers; a key that is not one is a broken config.
-      if (!/^-?\d+$/.test(id) || typeof label !== 'string') read.fail('id2label', 'must map integer ids to label strings')
+      if (!/^-?\d+$/.test(id) || typeof label !== 'string') read.invalid('id2label', 'must map integer ids to label strings')
       result.id2label[Number(id)] = label as string
     }
   }
@@ -170,65 +193,12 @@ function readLabels(read: FieldReader): Pick<ModelDescription, 'numLabels' | 'id
     // Null prototype: a label may be called `__proto__`, which a plain object would swallow.
     result.label2id = Object.create(null) as Record<string, number>
     for (const [label, id] of Object.entries(label2id)) {
-      if (!Number.isInteger(id)) read.fail('label2id', 'must map label strings to integer ids')
+      if (!Number.isInteger(id)) read.invalid('label2id', 'must map label strings to integer ids')
       result.label2id[label] = id as number
     }
   }
   // transformers derives num_labels from id2label when both are given.
-  const numLabels = result.id2label ? Object.keys(result.id2label).length : read.integer('num_labels')
+  const numLabels = result.id2label ? Object.keys(result.id2label).length : read.integer('num_labels', configLimits.numLabels)
   if (numLabels !== undefined) result.numLabels = numLabels
   return result
-}
-
-/** Typed access to config fields; a field of the wrong type is an error naming the file and field. */
-class FieldReader {
-  constructor(
-    private readonly file: string,
-    private readonly raw: Config
-  ) {}
-
-  fail(key: string, problem: string): never {
-    throw new CheckpointFormatError(this.file, `field "${key}" ${problem} (got ${JSON.stringify(this.raw[key])})`)
-  }
-
-  private present(key: string): unknown {
-    const value = this.raw[key]
-    return value === null ? undefined : value
-  }
-
-  string(key: string): string | undefined {
-    const value = this.present(key)
-    if (value !== undefined && typeof value !== 'string') this.fail(key, 'must be a string')
-    return value as string | undefined
-  }
-
-  number(key: string): number | undefined {
-    const value = this.present(key)
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) this.fail(key, 'must be a number')
-    return value as number | undefined
-  }
-
-  integer(key: string): number | undefined {
-    const value = this.present(key)
-    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0)) this.fail(key, 'must be a non-negative integer')
-    return value as number | undefined
-  }
-
-  boolean(key: string): boolean | undefined {
-    const value = this.present(key)
-    if (value !== undefined && typeof value !== 'boolean') this.fail(key, 'must be true or false')
-    return value as boolean | undefined
-  }
-
-  stringList(key: string): string[] | undefined {
-    const value = this.present(key)
-    if (value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) this.fail(key, 'must be a list of strings')
-    return value === undefined ? undefined : [...(value as string[])]
-  }
-
-  object(key: string): Record<string, unknown> | undefined {
-    const value = this.present(key)
-    if (value !== undefined && (typeof value !== 'object' || Array.isArray(value))) this.fail(key, 'must be an object')
-    return value as Record<string, unknown> | undefined
-  }
 }

@@ -128,7 +128,9 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   return tf.add(tf.mul(tf.div(centered, tf.sqrt(tf.add(variance, eps))), gamma), beta)
 }
 
-/** The activations transformers' configs name: exact GELU ('gelu'), its tanh form ('gelu_new', 'gelu_pytorch_tanh'), 'relu', 'tanh'. */
+/** The activations transformers' configs name that SiVA runs: exact GELU ('gelu'), its tanh form ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'), 'relu', 'tanh'. */
+export const activations: readonly string[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu', 'tanh']
+
 export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
     case 'gelu':
@@ -142,7 +144,7 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
     case 'tanh':
       return (x) => tf.tanh(x)
     default:
-      throw new Error(`activation "${name}" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, tanh)`)
+      throw new Error(`activation "${name}" is not supported (${activations.join(', ')})`)
   }
 }
 
@@ -165,12 +167,6 @@ export class Dropout {
     this.calls++
     return tf.dropout(x, rate, undefined, (this.seed + Math.imul(this.calls, 0x9e3779b1)) >>> 0) as T
   }
-}
-
-/** A dropout probability from config.json (absent or null: `fallback`). */
-export function dropoutRate(raw: Record<string, unknown>, name: string, fallback = 0): number {
-  const value = raw[name]
-  return typeof value === 'number' && value >= 0 && value < 1 ? value : fallback
 }
 
 export interface AttentionOptions {

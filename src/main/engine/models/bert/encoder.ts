@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription } from '../../io'
-import { activation, applyLinear, attention, Dropout, dropoutRate, embed, layerNorm } from '../ops'
+import { activation, applyLinear, attention, Dropout, embed, layerNorm } from '../ops'
 import type { BuildOptions, LinearFn, ModelInputs } from '../types'
 import type { EncoderSettings } from './settings'
 import { encoderTargets } from './targets'
@@ -82,8 +82,7 @@ export async function loadEncoder(
   }
 
   const limits = { vocab: words.shape[0], positions: positions.shape[0], types: types.shape[0] }
-  const hiddenDropout = dropoutRate(config.raw, 'hidden_dropout_prob', 0.1)
-  const attentionDropout = dropoutRate(config.raw, 'attention_probs_dropout_prob', 0.1)
+  const { hidden: hiddenDropout, attention: attentionDropout } = settings.dropout
   return {
     encode(inputs, dropout = new Dropout(inputs.dropoutSeed)) {
       const { batch, length, ids, mask, typeIds } = checkInputs(inputs, limits, settings.family)

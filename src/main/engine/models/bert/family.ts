@@ -34,7 +34,7 @@ const bertSpec: EncoderFamilySpec = {
 
 export const bertFamily: ModelFamily = {
   modelTypes: ['bert'],
-  targets: (config, tensors) => encoderTargets(config, 'bert', tensors ? prefixFromTensors(tensors, 'bert', 'the checkpoint') : prefixFromConfig(config, 'bert', 'BertModel')),
+  targets: (config, tensors) => encoderTargets(config, 'bert', tensors ? prefixFromTensors(tensors, 'bert', 'the checkpoint') : prefixFromConfig(config, 'bert', 'BertModel'), tensors),
   defaultTargets: queryAndValue,
   transformers: { basePrefix: 'bert', architectures: { classification: 'BertForSequenceClassification', regression: 'BertForSequenceClassification' } },
   build: (source, config, options) => buildEncoderModel(source, config, options, bertSpec)

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
-import { Dropout, dropoutRate } from '../ops'
+import { Dropout } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { loadEncoder, type Encoder, type PositionIds } from './encoder'
-import { encoderSettings, type EncoderSettings } from './settings'
+import { checkEncoderTensors, encoderSettings, type EncoderSettings } from './settings'
 import { prefixFromTensors } from './targets'
 import { headLinear, WeightLoader } from './weights'
 
@@ -57,6 +57,7 @@ export async function buildEncoderModel(source: TensorSource, config: ModelDescr
   const settings = encoderSettings(config, spec.family)
   const numLabels = labelCount(spec, source, config, options)
   const prefix = prefixFromTensors(source.tensors, spec.family, source.source)
+  checkEncoderTensors(config, settings, source.tensors, prefix)
   const loader = new WeightLoader(source, options.trainAll ?? false)
   const headVariables: tf.Variable[] = []
   const headTensors: string[] = []
@@ -79,7 +80,7 @@ export async function buildEncoderModel(source: TensorSource, config: ModelDescr
         return made.linear
       }
     })
-    const classifierDropout = dropoutRate(config.raw, 'classifier_dropout', dropoutRate(config.raw, 'hidden_dropout_prob', 0.1))
+    const classifierDropout = settings.dropout.classifier
     return new EncoderModel(encoder, head, loader, headVariables, { created, tensors: headTensors }, classifierDropout)
   } catch (error) {
     loader.dispose()

@@ -1,6 +1,6 @@
 import type { ModelDescription, TensorInfo } from '../../io'
 import type { AdaptableLinear } from '../types'
-import { encoderSettings } from './settings'
+import { checkEncoderTensors, encoderSettings } from './settings'
 
 /**
  * Where an encoder's weights live. A checkpoint saved from a model with a head (BertForSequenceClassification,
@@ -28,9 +28,14 @@ export function prefixFromTensors(tensors: readonly TensorInfo[], family: string
   throw new Error(`${source}: no tensor ${family}.${embeddings} (nor ${embeddings}, as a bare ${family} model saves it): not a ${family} checkpoint`)
 }
 
-/** The six projections of every encoder layer, in nn.Linear terms ([out, in] storage, with bias). */
-export function encoderTargets(config: ModelDescription, family: string, prefix: string): AdaptableLinear[] {
-  const { numLayers, hiddenSize, intermediateSize } = encoderSettings(config, family)
+/**
+ * The six projections of every encoder layer, in nn.Linear terms ([out, in] storage, with bias). With the
+ * checkpoint's tensors, config.json's sizes are checked against them first.
+ */
+export function encoderTargets(config: ModelDescription, family: string, prefix: string, tensors?: readonly TensorInfo[]): AdaptableLinear[] {
+  const settings = encoderSettings(config, family)
+  if (tensors) checkEncoderTensors(config, settings, tensors, prefix)
+  const { numLayers, hiddenSize, intermediateSize } = settings
   const targets: AdaptableLinear[] = []
   for (let block = 0; block < numLayers; block++) {
     const module = `encoder.layer.${block}`

@@ -3,7 +3,7 @@ import type { ModelDescription, TensorSource } from '../../io'
 import { activation, applyLinear, attention, Dropout, embed, layerNorm } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { labelCount, languageModelHead, sequenceClassificationHead, type Gpt2Head } from './heads'
-import { gpt2Settings, type Gpt2Settings } from './settings'
+import { checkGpt2Tensors, gpt2Settings, type Gpt2Settings } from './settings'
 import { gpt2Targets, prefixFromTensors } from './targets'
 import { CheckpointWeights } from '../weights'
 
@@ -88,6 +88,7 @@ export async function buildGpt2Model(source: TensorSource, config: ModelDescript
   }
   const settings = gpt2Settings(config)
   const prefix = prefixFromTensors(source.tensors, source.source)
+  checkGpt2Tensors(config, settings, source.tensors, prefix)
   const weights = new CheckpointWeights(source, options.trainAll ?? false)
   let head: Gpt2Head | undefined
   try {

@@ -1,6 +1,6 @@
 import type { ModelDescription, TensorInfo } from '../../io'
 import type { AdaptableLinear } from '../types'
-import { gpt2Settings, type Gpt2Settings } from './settings'
+import { checkGpt2Tensors, gpt2Settings, type Gpt2Settings } from './settings'
 
 /**
  * Where GPT-2's weights live. A checkpoint saved from a model with a head (GPT2LMHeadModel,
@@ -72,9 +72,16 @@ export function gpt2Targets(settings: Gpt2Settings, prefix: string): AdaptableLi
   return targets
 }
 
-/** The family's targets: weight names under the prefix the tensors hold, else the one config.json implies. */
+/**
+ * The family's targets: weight names under the prefix the tensors hold (config.json's sizes checked
+ * against them), else the one config.json implies.
+ */
 export function targetsFromConfig(config: ModelDescription, tensors?: readonly TensorInfo[]): AdaptableLinear[] {
-  return gpt2Targets(gpt2Settings(config), tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config))
+  const settings = gpt2Settings(config)
+  if (!tensors) return gpt2Targets(settings, prefixFromConfig(config))
+  const prefix = prefixFromTensors(tensors, 'the checkpoint')
+  checkGpt2Tensors(config, settings, tensors, prefix)
+  return gpt2Targets(settings, prefix)
 }
 
 /** PEFT's default target_modules for GPT-2 is c_attn; in SiVA's per-block terms, its query and value. */

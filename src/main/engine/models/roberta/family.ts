@@ -28,7 +28,7 @@ function build(source: TensorSource, config: ModelDescription, options: BuildOpt
 
 export const robertaFamily: ModelFamily = {
   modelTypes: ['roberta'],
-  targets: (config, tensors) => encoderTargets(config, 'roberta', tensors ? prefixFromTensors(tensors, 'roberta', 'the checkpoint') : prefixFromConfig(config, 'roberta', 'RobertaModel')),
+  targets: (config, tensors) => encoderTargets(config, 'roberta', tensors ? prefixFromTensors(tensors, 'roberta', 'the checkpoint') : prefixFromConfig(config, 'roberta', 'RobertaModel'), tensors),
   defaultTargets: queryAndValue,
   transformers: { basePrefix: 'roberta', architectures: { classification: 'RobertaForSequenceClassification', regression: 'RobertaForSequenceClassification' } },
   build

@@ -8,7 +8,7 @@ import { prefixFromConfig, prefixFromTensors, vitQueryAndValue, vitTargets } fro
 
 export const vitFamily: ModelFamily = {
   modelTypes: ['vit'],
-  targets: (config, tensors) => vitTargets(config, tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config)),
+  targets: (config, tensors) => vitTargets(config, tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config), tensors),
   defaultTargets: vitQueryAndValue,
   transformers: { basePrefix: 'vit', architectures: { 'image-classification': 'ViTForImageClassification' } },
   build: (source, config, options) => buildVitModel(source, config, options)

@@ -3,7 +3,7 @@ import type { ModelDescription, TensorSource } from '../../io'
 import { activation, applyLinear, attention, Dropout, layerNorm, matMul, readFloat32, seededNormal } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
 import { loadEmbeddings, type PatchEmbeddings } from './embeddings'
-import { vitSettings, type VitSettings } from './settings'
+import { checkVitTensors, vitSettings, type VitSettings } from './settings'
 import { prefixFromTensors, vitTargets } from './targets'
 import { variableOf } from '../weights'
 import { VitWeights } from './weights'
@@ -58,6 +58,7 @@ export async function buildVitModel(source: TensorSource, config: ModelDescripti
   const settings = vitSettings(config)
   const numLabels = labelCount(source, config, options)
   const prefix = prefixFromTensors(source.tensors, source.source)
+  checkVitTensors(config, settings, source.tensors, prefix)
   const weights = new VitWeights(source, options.trainAll ?? false)
   const headVariables: tf.Variable[] = []
   try {

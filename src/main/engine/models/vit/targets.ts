@@ -1,6 +1,6 @@
 import type { ModelDescription, TensorInfo } from '../../io'
 import type { AdaptableLinear } from '../types'
-import { vitSettings } from './settings'
+import { checkVitTensors, vitSettings } from './settings'
 
 /**
  * Where a ViT's weights live. ViTForImageClassification saves its encoder under `vit.` (and its head as
@@ -28,9 +28,11 @@ export function prefixFromTensors(tensors: readonly TensorInfo[], source: string
   throw new Error(`${source}: no tensor ${vitPrefix}${patchKernel} (nor ${patchKernel}, as a bare ViTModel saves it): not a ViT checkpoint`)
 }
 
-/** The six projections of every encoder layer, in nn.Linear terms ([out, in] storage). */
-export function vitTargets(config: ModelDescription, prefix: string): AdaptableLinear[] {
-  const { numLayers, hiddenSize, intermediateSize, qkvBias } = vitSettings(config)
+/** The six projections of every encoder layer, in nn.Linear terms ([out, in] storage); with the tensors, config.json checked against them first. */
+export function vitTargets(config: ModelDescription, prefix: string, tensors?: readonly TensorInfo[]): AdaptableLinear[] {
+  const settings = vitSettings(config)
+  if (tensors) checkVitTensors(config, settings, tensors, prefix)
+  const { numLayers, hiddenSize, intermediateSize, qkvBias } = settings
   const targets: AdaptableLinear[] = []
   for (let block = 0; block < numLayers; block++) {
     const module = `encoder.layer.${block}`
