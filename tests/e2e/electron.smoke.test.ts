@@ -50,6 +50,12 @@ describe.skipIf(!binary.path)('Electron app smoke test', () => {
       // contextIsolation: the page's globals are not the preload's; no Node process object either.
       expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')
       expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)
+      // No new windows (web-contents-created's guard) and no permission granted (the session's handlers).
+      expect(await page.evaluate(() => (globalThis as unknown as { open(url: string): unknown }).open('https://example.com/') === null)).toBe(true)
+      expect(await page.evaluate(() => (globalThis as unknown as { Notification: { requestPermission(): Promise<string> } }).Notification.requestPermission())).toBe('denied')
+      expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)
+      // What closing the window does, as the app tells the page (Windows and Linux quit; macOS stays).
+      expect(await page.evaluate(() => (globalThis as unknown as { api: { call(m: string, p: object): Promise<{ windowClose?: string }> } }).api.call('appInfo', {}).then((i) => i.windowClose))).toBe(process.platform === 'darwin' ? 'stays' : 'quits')
     } finally {
       await app.close()
     }

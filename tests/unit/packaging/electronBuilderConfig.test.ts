@@ -109,7 +109,8 @@ describe('electron-builder.yml', () => {
   it.each([
     ['a misspelt option', (c: Configuration) => ({ ...c, asarUnpak: ['out/main/**'] }), "unknown property 'asarUnpak'"],
     ['an architecture that does not exist', (c: Configuration) => ({ ...c, mac: { ...c.mac, target: [{ target: 'dmg', arch: ['sparc'] }] } }), 'configuration.mac.target'],
-    ['a wrongly typed value', (c: Configuration) => ({ ...c, nsis: { ...c.nsis, oneClick: 'sometimes' } }), 'configuration.nsis.oneClick should be a boolean']
+    ['a wrongly typed value', (c: Configuration) => ({ ...c, nsis: { ...c.nsis, oneClick: 'sometimes' } }), 'configuration.nsis.oneClick should be a boolean'],
+    ['a misspelt fuse', (c: Configuration) => ({ ...c, electronFuses: { ...c.electronFuses, runAsNod: false } }), 'configuration.electronFuses should be one of these']
   ])('is rejected by the same validation with %s', async (_what, breakIt, message) => {
     const broken = breakIt(structuredClone(await loaded)) as Configuration
     await expect(validateConfiguration(broken, quietLogger)).rejects.toThrow(message)
@@ -125,6 +126,26 @@ describe('electron-builder.yml', () => {
     for (const target of linux) expect(target.arch).toEqual(['x64'])
     expect(targets(configuration.mac)).toEqual([{ target: 'dmg', arch: ['x64', 'arm64'] }])
     expect(targets(configuration.win)).toEqual([{ target: 'nsis', arch: ['x64'] }])
+  })
+
+  it('flips the Electron fuses: no plain-Node mode (RUN_AS_NODE, NODE_OPTIONS, --inspect), code only from a validated app.asar, encrypted cookies', async () => {
+    const configuration = await loaded
+    // electron-builder's own mapping from the configuration to the fuse wire it writes into the binary.
+    const { PlatformPackager } = builderRequire('app-builder-lib') as { PlatformPackager: { prototype: { generateFuseConfig(fuses: unknown): Promise<Record<string, unknown>> } } }
+    const { FuseV1Options, FuseVersion } = builderRequire('@electron/fuses') as { FuseV1Options: Record<string, number>; FuseVersion: { V1: string } }
+    const wire = await PlatformPackager.prototype.generateFuseConfig.call({}, configuration.electronFuses)
+    expect(wire).toEqual({
+      version: FuseVersion.V1,
+      resetAdHocDarwinSignature: undefined,
+      [FuseV1Options['RunAsNode']!]: false,
+      [FuseV1Options['EnableCookieEncryption']!]: true,
+      [FuseV1Options['EnableNodeOptionsEnvironmentVariable']!]: false,
+      [FuseV1Options['EnableNodeCliInspectArguments']!]: false,
+      [FuseV1Options['EnableEmbeddedAsarIntegrityValidation']!]: true,
+      [FuseV1Options['OnlyLoadAppFromAsar']!]: true
+    })
+    // onlyLoadAppFromAsar needs the app in an archive.
+    expect(configuration.asar).toBe(true)
   })
 
   it('takes each platform icon from what scripts/make-icons.mjs writes into build/icons', async () => {
