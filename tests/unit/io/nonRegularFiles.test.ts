@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openCheckpoint, readModelConfig } from '../../../src/main/engine/io'
 import { readLines } from '../../../src/main/engine/data/lines'
+import { defaultTrainConfig, trainRun } from '../../../src/main/engine/training/loop'
 import type { DataProblem } from '../../../src/main/engine/data/problems'
+import { inProcessDecompose as decompose } from '../../helpers/decompose'
 import { repoRoot } from '../../helpers/paths'
 import { expectFormatError, ioFixtures, makeTempDir, removeTempDir } from './helpers'
 
@@ -126,5 +128,20 @@ describe('a FIFO in place of a file is refused at once', () => {
     expect(problems[0]).toMatchObject({ file: fifo, code: 'file-unreadable', severity: 'error' })
     expect(problems[0]!.message).toMatch(/^train\.csv: /)
     expect(problems[0]!.message).toMatch(notAFile)
+  })
+
+  it('as the data file given to siva train (its fingerprint is taken first)', async () => {
+    const dir = await folder('train')
+    const fifo = mkfifo(join(dir, 'train.csv'))
+    const runDir = join(dir, 'run')
+    const config = defaultTrainConfig({ model: tinyBert, data: fifo, task: 'classify', method: 'siva', epochs: 1, batchSize: 8, seed: 1, backend: 'wasm' })
+    const run = (async () => {
+      for await (const event of trainRun(config, runDir, { decompose })) void event
+    })()
+    const error = await promptly(run).then(
+      () => new Error('the run succeeded'),
+      (e: unknown) => e as Error
+    )
+    expect(error.message).toBe(`${fifo}: a named pipe (FIFO), not a regular file`)
   })
 })

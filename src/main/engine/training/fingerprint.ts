@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
+import { describeSystemError } from '../io/errors'
+import { openRegularFile } from '../io/regularFile'
 
 /** What a run was trained on, so a resumed run can tell the data changed under it. */
 export interface DataFingerprint {
@@ -32,7 +33,11 @@ export async function fingerprintData(path: string): Promise<DataFingerprint> {
 }
 
 async function hashFile(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk)
+  // A regular file only: a FIFO would be waited on forever, a device never ends.
+  const { handle } = await openRegularFile(file).catch((error: unknown) => {
+    throw new Error(`${file}: ${describeSystemError(error)}`, { cause: error })
+  })
+  for await (const chunk of handle.createReadStream() as AsyncIterable<Buffer>) hash.update(chunk)
 }
 
 async function listFiles(dir: string): Promise<string[]> {
