@@ -17,6 +17,8 @@ machine without a screen. Prints the address to open, with a random token every 
   --host H          address to listen on (default 127.0.0.1: this machine only). Anything else lets other
                     machines reach it: keep the loopback default and use an SSH tunnel instead, e.g.
                       ssh -L 7860:127.0.0.1:7860 gpu-box   then open the printed address locally
+                    Requests must name this address in their Host header (on loopback also localhost,
+                    127.0.0.1 or [::1]); others get 421. Bound to 0.0.0.0 or ::, any name is accepted.
   --runs-dir DIR    where runs are kept (default ~/.local/share/siva-studio/runs)
   --svd-cache DIR   where SVDs are kept (default ~/.cache/siva-studio/svd)
   --renderer DIR    the built renderer (default: the one built beside this program, 'npm run build')
@@ -50,6 +52,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!isLoopback(values.host)) {
     process.stderr.write(`siva serve: warning: listening on ${values.host}, reachable from other machines. Anyone with the token controls training and can read and write files as you. Prefer --host 127.0.0.1 and an SSH tunnel.\n`)
   }
+  // Defence in depth: a promise that rejects with nobody listening leaves nothing half-done in this thread,
+  // so it is reported and the server keeps its runs going (Node's default would end the process). Client
+  // input never gets here (tests/integration/serve-fuzz.test.ts checks that this line is never printed).
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`siva serve: internal error, still serving: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`)
+  })
   process.stdout.write(`SiVA Studio is serving at ${server.url}\n`)
   if (!values.quiet) process.stderr.write(`siva serve: runs in ${runsDir}; Ctrl-C to stop\n`)
   await new Promise<void>((done) => {

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { beforeEach, describe, expect, it } from 'vitest'
-import { takePageToken, websocketApi } from '../../src/renderer/src/api/websocket'
+import { takePageToken, websocketApi } from '@renderer/api/websocket'
 
 /**
  * The page under `siva serve` takes its token from the address once, then removes it from the address bar,
