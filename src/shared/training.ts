@@ -97,7 +97,7 @@ interface EventBase {
 export type TrainEvent = EventBase &
   (
     | { type: 'started'; config: TrainConfig; backend: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }; resumedFrom?: number }
-    | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[] }
+    | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[] }
     | { type: 'stage'; stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }
     | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number>; best: boolean }
@@ -107,7 +107,7 @@ export type TrainEvent = EventBase &
     | { type: 'resumed'; step: number }
     | { type: 'cancelled'; step: number }
     | { type: 'finished'; step: number; best?: { step: number; metrics: Record<string, number> }; seconds: number }
-    | { type: 'error'; message: string }
+    | { type: 'error'; message: string; /** Training turned NaN or ∞ at this step (its checkpoint was not written). */ step?: number }
   )
 
 export type TrainEventType = TrainEvent['type']

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
@@ -73,6 +73,48 @@ describe('siva train', () => {
     const events = readFileSync(join(killed, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent)
     expect(events.map((e) => e.index)).toEqual(events.map((_, i) => i))
     expect(events.filter((e) => e.type === 'started')).toHaveLength(2)
+  }, 240_000)
+
+  it('a second trainer on a run that is training is refused at once, naming the first; the first runs on unharmed', async () => {
+    const out = join(tempDir('train-cli-locked'), 'run')
+    // Long enough to be training still when the second arrives; stopped with Ctrl-C once it was refused.
+    const args = [...trainArgs(out), '--json-events', '--quiet']
+    args[args.indexOf('--epochs') + 1] = '400'
+    const first = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...args], { cwd: repoRoot })
+    let second: Promise<{ status: number | null; stderr: string }> | undefined
+    let buffer = ''
+    const firstExit = new Promise<number | null>((resolve, reject) => {
+      first.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8')
+        const lines = buffer.split('\n')
+        buffer = lines.pop()!
+        if (second || !lines.some((line) => (JSON.parse(line) as TrainEvent).type === 'step')) return
+        // While the first trains, a resume of the same folder in another process.
+        second = new Promise((done) => {
+          const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'train', '--resume', out, '--quiet', '--svd-cache', cache], { cwd: repoRoot })
+          let stderr = ''
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+          child.on('exit', (status) => done({ status, stderr }))
+        })
+        void second.then(() => first.kill('SIGINT'))
+      })
+      first.on('exit', resolve)
+      first.on('error', reject)
+    })
+    const exit = await firstExit
+    expect(second).toBeDefined()
+    const refused = await second!
+    expect(refused.stderr).toContain(`${out}: another trainer is using this run (process ${first.pid} on`)
+    expect(refused.status).toBe(1)
+    // The first stopped only when asked (Ctrl-C: a checkpoint, exit 130), not because of the second.
+    expect(exit).toBe(130)
+    // One trainer wrote the folder: one start, indices without a gap or a repeat, no error; the lock is gone.
+    const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent)
+    expect(events.map((e) => e.index)).toEqual(events.map((_, i) => i))
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(1)
+    expect(events.at(-1)!.type).toBe('cancelled')
+    expect(events.some((e) => e.type === 'error')).toBe(false)
+    expect(existsSync(join(out, 'lock.json'))).toBe(false)
   }, 240_000)
 
   it("a checkpoint named by its model.json trains, its head at the family's learning rate when none is given", () => {

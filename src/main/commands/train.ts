@@ -238,6 +238,11 @@ export class ProgressView {
         this.totalSteps = event.totalSteps
         const p = event.parameters
         this.progress?.done(`siva train: ${plural(event.targets.length, 'target')}, ${p.total.toLocaleString('en')} trainable parameters (adapter ${p.adapter.toLocaleString('en')}, head ${p.head.toLocaleString('en')}; LoRA r=8 would train ${p.lora8.toLocaleString('en')}, full fine-tuning ${p.full.toLocaleString('en')}); ${event.data.train} training and ${event.data.validation} validation examples; ${event.totalSteps} steps`)
+        // Warnings are shown even with --quiet: they say something about the run's result, not its progress.
+        for (const warning of event.warnings ?? []) {
+          if (this.progress) this.progress.done(`siva train: warning: ${warning}`)
+          else process.stderr.write(`siva train: warning: ${warning}\n`)
+        }
         break
       }
       case 'step': {

@@ -2,7 +2,7 @@ import type { TrainConfig, TrainEvent } from '../../shared/training'
 
 /** Main → training worker. */
 export type TrainingCommand =
-  | { type: 'start'; runDir: string; config?: TrainConfig; resume?: boolean; svdCacheDir?: string; svdWorkers?: number; versions?: Record<string, string> }
+  | { type: 'start'; runDir: string; config?: TrainConfig; resume?: boolean; svdCacheDir?: string; svdWorkers?: number; versions?: Record<string, string>; lockToken?: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'cancel' }

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import type { Worker } from 'node:worker_threads'
+import { releaseRunLock } from '../engine/training/runLock'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { spawnWorker, workerEntry } from './spawn'
 import type { TrainingCommand, TrainingReport } from './trainingProtocol'
@@ -29,6 +31,7 @@ export class TrainingSession {
 
   constructor(options: TrainingSessionOptions) {
     this.worker = spawnWorker(workerEntry('trainingWorker', import.meta.url))
+    const lockToken = randomBytes(8).toString('hex')
     this.done = new Promise<TrainingOutcome>((resolve, reject) => {
       const settle = (fn: () => void): void => {
         if (this.settled) return
@@ -41,7 +44,12 @@ export class TrainingSession {
         else settle(() => reject(Object.assign(new Error(report.message), { name: report.name })))
       })
       this.worker.on('error', (error) => settle(() => reject(new Error(`the training worker crashed: ${error.message}`, { cause: error }))))
-      this.worker.on('exit', (code) => settle(() => reject(new Error(`the training worker stopped unexpectedly (exit code ${code}); resume the run from its last checkpoint`))))
+      // A worker terminated or crashed never ran its own cleanup: the run's lock (ours, by its token) goes with it.
+      this.worker.on('exit', (code) => {
+        void releaseRunLock(options.runDir, lockToken)
+          .catch(() => undefined)
+          .then(() => settle(() => reject(new Error(`the training worker stopped unexpectedly (exit code ${code}); resume the run from its last checkpoint`))))
+      })
     })
     // Stop the worker once the run has ended either way.
     this.done.then(
@@ -55,7 +63,8 @@ export class TrainingSession {
       ...(options.resume && { resume: true }),
       ...(options.svdCacheDir !== undefined && { svdCacheDir: options.svdCacheDir }),
       ...(options.svdWorkers !== undefined && { svdWorkers: options.svdWorkers }),
-      ...(options.versions && { versions: options.versions })
+      ...(options.versions && { versions: options.versions }),
+      lockToken
     }
     this.worker.postMessage(start)
   }

@@ -45,7 +45,7 @@ async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promis
     const decompose = cachedDecompose(pool.runSvd, command.svdCacheDir === undefined ? {} : { cacheDir: command.svdCacheDir })
     const what = command.resume ? { resume: true as const } : command.config!
     let outcome: 'finished' | 'cancelled' = 'finished'
-    for await (const event of trainRun(what, command.runDir, { decompose, control, onBackend, ...(command.versions && { versions: command.versions }) })) {
+    for await (const event of trainRun(what, command.runDir, { decompose, control, onBackend, ...(command.versions && { versions: command.versions }), ...(command.lockToken && { lockToken: command.lockToken }) })) {
       send({ type: 'event', event })
       if (event.type === 'cancelled') outcome = 'cancelled'
     }

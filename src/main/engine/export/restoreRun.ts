@@ -7,8 +7,9 @@ import { openCheckpoint, type TensorSource } from '../io'
 import type { BuiltModel } from '../models/types'
 import { adaptTargets, type Adapter, type Decompose } from '../peft'
 import { adaptOptions, planRun, type RunPlan } from '../training/plan'
+import { runBasisDecompose } from '../training/runBasis'
 import { EventLog, listCheckpoints, readCheckpoint, readRunInfo, type CheckpointState, type RunInfo } from '../training/runFolder'
-import type { TrainConfig } from '../../../shared/training'
+import type { TrainConfig, TrainEvent } from '../../../shared/training'
 
 /** Which checkpoint of a run to export: the best by the run's metric, the newest, or the one at a step. */
 export type CheckpointChoice = 'best' | 'last' | number
@@ -52,7 +53,7 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
   const checkpoint = await readCheckpoint(runDir, which === 'last' ? 'latest' : which)
   if (!checkpoint) {
     const held = await listCheckpoints(runDir)
-    const what = which === 'last' ? 'no checkpoint yet' : which === 'best' ? 'no best checkpoint (no evaluation has run yet; use --checkpoint last)' : `no checkpoint at step ${which}`
+    const what = which === 'last' ? 'no checkpoint yet' : which === 'best' ? await noBest(runDir) : `no checkpoint at step ${which}`
     throw new Error(`${runDir}: ${what}${held.length > 0 ? `; it holds steps ${held.map((c) => c.step).join(', ')}` : ''}`)
   }
   if (!existsSync(config.model)) throw new Error(`${config.model}: the run's model folder is gone; export needs the checkpoint it was trained from`)
@@ -65,7 +66,10 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
   try {
     const plan = planRun(config, source)
     const { method, targets, task, family } = plan
-    ;({ adapters } = await adaptTargets(source, targets, method, adaptOptions(config, plan, decompose, options.signal)))
+    // δ goes back onto the singular vectors it trained on, stored with the run (not a new SVD's).
+    const basis = await runBasisDecompose(runDir, decompose)
+    ;({ adapters } = await adaptTargets(source, targets, method, adaptOptions(config, plan, basis?.decompose ?? decompose, options.signal)))
+    basis?.checkBands(adapters)
     model = await family.build(source, source.config!, {
       task,
       ...(labels ? { numLabels: labels.length } : task === 'regression' ? { numLabels: 1 } : {}),
@@ -113,6 +117,14 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
     await source.close()
     throw error
   }
+}
+
+/** Why a run has no best checkpoint: never evaluated, or (a run trained before the best step was kept) its checkpoint is gone. */
+async function noBest(runDir: string): Promise<string> {
+  const evals = (await EventLog.read(runDir).catch((): TrainEvent[] => [])).filter((e): e is Extract<TrainEvent, { type: 'eval' }> => e.type === 'eval')
+  if (evals.length === 0) return 'no best checkpoint (no evaluation has run yet; use --checkpoint last)'
+  const best = evals.filter((e) => e.best).at(-1)
+  return `no best checkpoint: ${evals.length} evaluation${evals.length === 1 ? '' : 's'} ran${best ? `, the best at step ${best.step}` : ''}, but that step's checkpoint was not kept (a run trained before best steps were saved); use --checkpoint last or a step it holds`
 }
 
 /** The class names the run trained with: its data/labels.json, else its 'prepared' event. */

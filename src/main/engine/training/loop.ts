@@ -11,7 +11,9 @@ import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '.
 import { fingerprintData } from './fingerprint'
 import { accuracy, f1, keyMetric, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
-import { createRunFolder, EventLog, readCheckpoint, readRunInfo, writeCheckpoint, type CheckpointState } from './runFolder'
+import { createRunFolder, EventLog, latestCheckpointName, readCheckpoint, readRunInfo, removeLeftovers, writeCheckpoint, type CheckpointState, type CheckpointTensors, type RunInfo } from './runFolder'
+import { edgeGapWarnings, recordingDecompose, runBasisDecompose, writeRunBasis } from './runBasis'
+import { acquireRunLock, lockOwner, releaseRunLock, type RunLockOwner } from './runLock'
 import { adaptOptions, planRun } from './plan'
 import { openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
 
@@ -27,6 +29,11 @@ export interface TrainHost {
    * uses (the host starts helper threads for the wasm kernel here, since only it may own threads).
    */
   onBackend?: (choice: BackendChoice) => number | Promise<number>
+  /**
+   * The token the run's lock is taken with (runLock.ts). A host that can outlive its trainer (a worker
+   * thread it may terminate) passes its own, to release the lock when the trainer dies without doing so.
+   */
+  lockToken?: string
 }
 
 /** Pause, resume and cancel from outside the loop (the worker's messages, the CLI's Ctrl-C). */
@@ -108,6 +115,8 @@ interface Session {
   optimizer: AdamW
   task: ModelTask
   variables: tf.Variable[]
+  /** What each of `variables` is, in the user's words, for messages. */
+  variableNames: string[]
 }
 
 /**
@@ -119,6 +128,19 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
   const resuming = 'resume' in configOrResume
   const info = resuming ? await readRunInfo(runDir) : undefined
   const config = info ? info.config : (configOrResume as TrainConfig)
+  const owner = lockOwner(host.lockToken)
+  // Resuming: the lock first, before anything reads, repairs or writes the folder. A new run's folder is made with it.
+  if (resuming) await acquireRunLock(runDir, owner.token)
+  let locked = resuming
+  try {
+    yield* trainLocked(config, info, runDir, host, () => (locked = true), owner)
+  } finally {
+    if (locked) await releaseRunLock(runDir, owner.token)
+  }
+}
+
+async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runDir: string, host: TrainHost, onLocked: () => void, owner: RunLockOwner): AsyncGenerator<TrainEvent> {
+  const resuming = info !== undefined
   const backend = await selectBackend(config.backend)
   const threads = (await host.onBackend?.(backend)) ?? 1
   const fingerprint = { train: await fingerprintData(config.data), ...(config.validation !== undefined && { validation: await fingerprintData(config.validation) }) }
@@ -130,7 +152,10 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       if (before && now && before.sha256 !== now.sha256) throw new Error(`${now.path} changed since the run started (sha256 ${before.sha256.slice(0, 12)}… then, ${now.sha256.slice(0, 12)}… now); resuming would train on different data — start a new run instead`)
     }
   }
-  if (!resuming) await createRunFolder(runDir, { config, created: new Date().toISOString(), versions: { ...host.versions, tfjs: tf.version_core }, backend: backend.name, data: fingerprint })
+  if (!resuming) {
+    await createRunFolder(runDir, { config, created: new Date().toISOString(), versions: { ...host.versions, tfjs: tf.version_core }, backend: backend.name, data: fingerprint }, owner)
+    onLocked()
+  } else await removeLeftovers(runDir)
   const log = await EventLog.open(runDir)
   const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
   const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000
@@ -143,8 +168,19 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     const source = await openCheckpoint(config.model)
     const plan = planRun(config, source)
     const { family, task, method, allTargets, targets } = plan
-    const options = adaptOptions(config, plan, host.decompose, host.signal)
+    // A resumed run's δ goes back onto the vectors it trained on (runBasis.ts); a new run stores them.
+    const basis = resuming ? await runBasisDecompose(runDir, host.decompose, host.versions?.['siva-studio']) : undefined
+    const recorder = basis ? undefined : recordingDecompose(host.decompose)
+    const options = adaptOptions(config, plan, basis?.decompose ?? recorder!.decompose, host.signal)
     const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
+    try {
+      basis?.checkBands(adapters)
+      if (recorder) await writeRunBasis(runDir, adapters, recorder.taken, { ...(host.versions?.['siva-studio'] && { computedBy: `siva-studio ${host.versions['siva-studio']}` }) })
+    } catch (error) {
+      adapters.forEach((a) => a.dispose())
+      throw error
+    }
+    recorder?.taken.clear()
     const model = await family.build(source, source.config!, { task, ...(data.numLabels !== undefined && { numLabels: data.numLabels }), linears, trainAll: method.kind === 'full', seed: config.seed })
     const adapterVariables = method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)
     const groups: ParamGroup[] = [
@@ -152,7 +188,9 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       { name: 'head', variables: model.headVariables, lr: config.headLr, weightDecay: config.weightDecay }
     ].filter((g) => g.variables.length > 0)
     const optimizer = new AdamW(groups)
-    session = { source, data, model, adapters, optimizer, task, variables: optimizer.variables }
+    const adapterNames = method.kind === 'full' ? model.baseTensors ?? [] : adapters.flatMap((a) => a.variables.map((_, j) => (a.variables.length === 1 ? `${a.target.name} (${method.name} δ)` : `${a.target.name} (${method.name} parameter ${j + 1} of ${a.variables.length})`)))
+    const variableNames = groups.flatMap((g) => (g.name === 'head' ? model.head.tensors.map((t) => `${t} (task head)`) : adapterNames))
+    session = { source, data, model, adapters, optimizer, task, variables: optimizer.variables, variableNames }
 
     // ---- counts and the starting spectra
     const headCount = model.headVariables.reduce((sum, v) => sum + v.size, 0)
@@ -164,6 +202,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     const microBatchesPerEpoch = Math.ceil(data.train.size / config.batchSize)
     const stepsPerEpoch = Math.max(1, Math.floor(microBatchesPerEpoch / config.gradientAccumulation))
     const totalSteps = Math.min(config.maxSteps ?? Infinity, stepsPerEpoch * config.epochs)
+    const warnings = edgeGapWarnings(adapters)
     const summaries: TargetSummary[] = adapters.map((a) => ({
       name: a.target.name,
       shape: [a.target.outFeatures, a.target.inFeatures],
@@ -176,7 +215,8 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       targets: summaries,
       data: { train: data.train.size, validation: data.validation.size, ...(data.labels && { labels: data.labels }) },
       totalSteps,
-      spectraBefore: adapters.filter((a) => a.spectrum).map((a) => ({ name: a.target.name, before: Array.from(a.spectrum!.before), band: a.spectrum!.band }))
+      spectraBefore: adapters.filter((a) => a.spectrum).map((a) => ({ name: a.target.name, before: Array.from(a.spectrum!.before), band: a.spectrum!.band })),
+      ...(warnings.length > 0 && { warnings })
     })
 
     // ---- resume
@@ -192,14 +232,21 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
     const accumulate = config.gradientAccumulation
     let lastEval = -1
     let lastSteps: { time: number; step: number }[] = [{ time: performance.now(), step: state.step }]
+    let savedAt = -1
     const saveCheckpoint = async (): Promise<TrainEvent> => {
       state.seconds = (performance.now() - started) / 1000
-      const name = await writeCheckpoint(runDir, state, {
+      const tensors = {
         variables: session!.variables.map((v) => ({ shape: [...v.shape], values: v.dataSync() as Float32Array })),
         moments: optimizer.state().moments
-      })
+      }
+      // Never replace a good checkpoint (or latest.json's pointer to it) with one that holds NaN or ∞.
+      await checkFinite(tensors, session!.variableNames, state.step, runDir)
+      const name = await writeCheckpoint(runDir, state, tensors)
+      savedAt = state.step
       return log.append({ type: 'checkpoint', step: state.step, name })
     }
+    // The best step is saved when it is measured, so it can be exported however long the run goes on.
+    const isNewBest = (): boolean => state.best?.step === state.step && savedAt !== state.step
 
     training: while (state.step < totalSteps && state.epoch < config.epochs) {
       const order = epochOrder(data.train.size, config.seed, state.epoch)
@@ -224,7 +271,15 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
         const scaled = accumulated!.map((g) => tf.div(g, accumulate))
         tf.dispose(accumulated!)
         accumulated = undefined
+        if (!Number.isFinite(lossSum)) {
+          tf.dispose(scaled)
+          throw await diverged(runDir, state.step + 1, `the loss is ${lossSum}`, config)
+        }
         const clipped = clipByGlobalNorm(scaled, config.maxGradNorm)
+        if (!Number.isFinite(clipped.norm)) {
+          tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
+          throw await diverged(runDir, state.step + 1, `the gradient's norm is ${clipped.norm}`, config)
+        }
         const factor = learningRateFactor(state.step, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
         optimizer.apply(clipped.gradients, factor)
         tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
@@ -252,7 +307,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
           lastEval = state.step
         }
         const atEnd = state.step >= totalSteps
-        if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && !atEnd) yield await saveCheckpoint()
+        if (!atEnd && ((config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) || isNewBest())) yield await saveCheckpoint()
         if (host.control?.paused) {
           yield await log.append({ type: 'paused', step: state.step })
           await host.control.whilePaused()
@@ -272,6 +327,8 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       if (config.evalEvery === 0 && state.epoch < config.epochs) {
         yield await evaluate(session, state, config, log)
         lastEval = state.step
+        // At the epoch's end (epoch and cursor already moved on): a resume from here starts the next epoch.
+        if (isNewBest()) yield await saveCheckpoint()
       }
     }
 
@@ -285,7 +342,7 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       ...(state.best && { best: { step: state.best.step, metrics: state.best.metrics } })
     })
   } catch (error) {
-    yield await log.append({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    yield await log.append({ type: 'error', message: error instanceof Error ? error.message : String(error), ...(error instanceof TrainingDivergedError && { step: error.step }) })
     throw error
   } finally {
     if (session) {
@@ -294,6 +351,42 @@ export async function* trainRun(configOrResume: TrainConfig | { resume: true }, 
       session.model.dispose()
       await session.data.close()
       await session.source.close()
+    }
+  }
+}
+
+/** Training turned NaN or ∞: the run stops, its last finite checkpoint kept. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError'
+  constructor(
+    message: string,
+    readonly step: number
+  ) {
+    super(message)
+  }
+}
+
+async function diverged(runDir: string, step: number, what: string, config: TrainConfig): Promise<TrainingDivergedError> {
+  const kept = await latestCheckpointName(runDir)
+  return new TrainingDivergedError(
+    `training stopped at step ${step}: ${what}; ${kept ? `the last finite checkpoint, ${kept}, is kept` : 'no checkpoint had been written yet'}. A smaller learning rate (this run's is ${config.lr}, head ${config.headLr}) or clipping (--max-grad-norm) may help; start a new run`,
+    step
+  )
+}
+
+/** Every value of the checkpoint about to be written is finite, or the run stops naming the first that is not. */
+async function checkFinite(tensors: CheckpointTensors, names: readonly string[], step: number, runDir: string): Promise<void> {
+  const parts = tensors.variables.flatMap((v, i) => [
+    { values: v.values, what: names[i] ?? `variable ${i}` },
+    { values: tensors.moments[i]?.m, what: `the optimiser's first moment of ${names[i] ?? `variable ${i}`}` },
+    { values: tensors.moments[i]?.v, what: `the optimiser's second moment of ${names[i] ?? `variable ${i}`}` }
+  ])
+  for (const { values, what } of parts) {
+    if (!values) continue
+    for (let j = 0; j < values.length; j++) {
+      if (Number.isFinite(values[j]!)) continue
+      const kept = await latestCheckpointName(runDir)
+      throw new TrainingDivergedError(`training stopped at step ${step}: ${what} holds ${values[j]} (at index ${j}); the checkpoint was not written${kept ? `, and the last finite one, ${kept}, is kept` : ''}. A smaller learning rate may help; start a new run`, step)
     }
   }
 }
@@ -352,8 +445,8 @@ async function evaluate(session: Session, state: CheckpointState, config: TrainC
   const metrics = await validationMetrics(session, session.data.validation, config.batchSize)
   const { key, higherIsBetter } = keyMetric(config.task)
   const metric = metrics[key]!
-  const better = state.best === undefined || (higherIsBetter ? metric > state.best.metric : metric < state.best.metric)
-  if (better && Number.isFinite(metric)) state.best = { step: state.step, metric, metrics }
+  const better = Number.isFinite(metric) && (state.best === undefined || (higherIsBetter ? metric > state.best.metric : metric < state.best.metric))
+  if (better) state.best = { step: state.step, metric, metrics }
   return log.append({ type: 'eval', step: state.step, epoch: state.epoch, metrics, best: better })
 }
 

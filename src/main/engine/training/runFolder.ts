@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { appendFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { processAlive } from '../export/outputFolder'
 import { openSafetensors, writeJsonAtomically, writeSafetensors } from '../io'
+import { describeSystemError } from '../io/errors'
 import type { TrainConfig, TrainEvent } from '../../../shared/training'
 import type { DataFingerprint } from './fingerprint'
+import { lockFileName, lockFileText, type RunLockOwner } from './runLock'
 
 /**
  * A run's folder:
@@ -13,6 +16,7 @@ import type { DataFingerprint } from './fingerprint'
  *   data/                 the checked, encoded and split data
  *   checkpoints/step-N/   trainable.safetensors (variables and optimiser moments) + state.json
  *   checkpoints/latest.json, best.json   which checkpoint is the newest, and the best so far
+ *   lock.json             the trainer that owns the folder now (runLock.ts)
  *
  * Checkpoints are written into a temporary folder and renamed whole, and latest.json is replaced
  * atomically after, so a run killed at any moment resumes from a complete checkpoint.
@@ -32,16 +36,109 @@ export interface RunInfo {
   data?: { train: DataFingerprint; validation?: DataFingerprint }
 }
 
-export async function createRunFolder(dir: string, info: RunInfo): Promise<void> {
-  let existing: string[] = []
+/**
+ * Make a new run folder with its run.json and its trainer's lock, whole or not at all: it is built in a
+ * hidden sibling and renamed into place, so a failure (a full disk) leaves nothing that blocks a rerun.
+ * A folder that is empty, or half made by an older version (no run.json, only empty folders and temp
+ * files), is taken; one holding anything else is refused.
+ */
+export async function createRunFolder(dir: string, info: RunInfo, owner: RunLockOwner): Promise<void> {
+  const parent = dirname(dir)
+  const name = basename(dir)
   try {
-    existing = await readdir(dir)
+    await mkdir(parent, { recursive: true })
+    await removeStaleBuilds(parent, name)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    throw new Error(`${dir}: cannot create the run folder: ${describeSystemError(error)}`, { cause: error })
   }
-  if (existing.length > 0) throw new Error(`${dir} already holds a run (or other files); choose a new folder, or resume it with --resume`)
-  await mkdir(join(dir, 'checkpoints'), { recursive: true })
-  await writeJsonAtomically(join(dir, 'run.json'), info)
+  if (!(await reusableFolder(dir))) throw new Error(`${dir} already holds a run (or other files); choose a new folder, or resume it with --resume`)
+  const building = join(parent, `.${name}.siva-run-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    await mkdir(join(building, 'checkpoints'), { recursive: true })
+    await writeJsonAtomically(join(building, 'run.json'), info)
+    // The lock goes in with the folder: the run is never visible without its trainer's lock.
+    await writeFile(join(building, lockFileName), lockFileText(owner), { flag: 'wx' })
+    await clearHalfMade(dir)
+    await rename(building, dir)
+  } catch (error) {
+    await rm(building, { recursive: true, force: true }).catch(() => undefined)
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new Error(`${dir} already holds a run (another one was created there just now); choose a new folder`, { cause: error })
+    throw new Error(`${dir}: cannot create the run folder: ${describeSystemError(error)}; nothing was left behind, so the same command can be run again`, { cause: error })
+  }
+}
+
+/** An absent or empty folder, or one an interrupted creation left: nothing but empty folders and temp files. */
+async function reusableFolder(dir: string): Promise<boolean> {
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
+    throw new Error(`${dir}: cannot read the run folder: ${describeSystemError(error)}`, { cause: error })
+  }
+  for (const entry of entries) {
+    if (entry.isFile() && isTempName(entry.name)) continue
+    if (entry.isDirectory() && entry.name === 'checkpoints' && (await readdir(join(dir, entry.name))).every(isTempName)) continue
+    return false
+  }
+  return true
+}
+
+/**
+ * Empty a folder reusableFolder accepted, then remove it, entry by entry and never recursively: should a
+ * run appear there meanwhile, rmdir fails (ENOTEMPTY) rather than deleting it.
+ */
+async function clearHalfMade(dir: string): Promise<void> {
+  let entries: string[]
+  try {
+    entries = await readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  for (const entry of entries) {
+    if (entry === 'checkpoints') {
+      for (const temp of (await readdir(join(dir, entry))).filter(isTempName)) await rm(join(dir, entry, temp), { recursive: true, force: true })
+      await rmdir(join(dir, entry))
+    } else if (isTempName(entry)) await rm(join(dir, entry), { force: true })
+  }
+  await rmdir(dir)
+}
+
+/** Folders a killed creation left beside the run (their process is gone) are removed. */
+async function removeStaleBuilds(parent: string, name: string): Promise<void> {
+  const prefix = `.${name}.siva-run-`
+  for (const entry of await readdir(parent)) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue
+    const pid = Number(entry.slice(prefix.length).split('-')[0])
+    if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(parent, entry), { recursive: true, force: true })
+  }
+}
+
+/** Temp files as this code base names them: `.NAME….tmp`. */
+const isTempName = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp')
+
+/**
+ * Temp files an earlier trainer of this run left when it was killed mid-write (`.train.ids.PID.….tmp` and
+ * the like, which its own cleanup never reached). Called under the run's lock, so no live trainer writes
+ * any of them: every one is a leftover.
+ */
+export async function removeLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = []
+  for (const folder of [dir, join(dir, 'data'), join(dir, 'checkpoints')]) {
+    let entries: string[]
+    try {
+      entries = await readdir(folder)
+    } catch {
+      continue
+    }
+    for (const entry of entries.filter(isTempName)) {
+      await rm(join(folder, entry), { recursive: true, force: true })
+      removed.push(join(folder, entry))
+    }
+  }
+  return removed
 }
 
 export async function readRunInfo(dir: string): Promise<RunInfo> {
@@ -161,6 +258,15 @@ async function prune(root: string, keep: number): Promise<void> {
   }
   for (const old of steps.slice(0, Math.max(0, steps.length - keep))) if (old !== best) await rm(join(root, old), { recursive: true, force: true })
   for (const leftover of entries.filter((e) => e.endsWith('.tmp'))) await rm(join(root, leftover), { recursive: true, force: true })
+}
+
+/** The name latest.json points at, if any (for messages). */
+export async function latestCheckpointName(dir: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dir, 'checkpoints', 'latest.json'), 'utf8')) as { name: string }).name
+  } catch {
+    return undefined
+  }
 }
 
 /** The checkpoints a run folder holds, by step, oldest first. */
