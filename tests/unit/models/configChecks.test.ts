@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CheckpointFormatError, openCheckpoint } from '../../../src/main/engine/io'
 import { familyFor } from '../../../src/main/engine/models/registry'
+import { describeModel } from '../../../src/main/services/models'
 import { repoRoot, tinyGpt2 } from '../../helpers/paths'
 import { makeTempDir, removeTempDir } from '../io/helpers'
 
@@ -183,5 +184,21 @@ describe('values a model uses are checked, not replaced by a default', () => {
   it('null dropout fields fall back as transformers does (classifier_dropout null: hidden_dropout_prob)', async () => {
     const { dir } = await variant('bert', { classifier_dropout: null, hidden_dropout_prob: 0.2 })
     await build(dir)
+  })
+})
+
+describe("the model summary (the back end's openModel, under siva serve too)", () => {
+  it('refuses a config claiming 1e12 layers at once, without growing the heap', async () => {
+    const { dir, config } = await variant('bert', { num_hidden_layers: 1e12 })
+    const heap = process.memoryUsage().heapUsed
+    await refused(describeModel(dir), config, 'num_hidden_layers', /from 0 to 1,024/)
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 * 2 ** 20)
+  })
+
+  it('shows a checkpoint whose config disagrees with its tensors as not trainable, saying why', async () => {
+    const { dir, config } = await variant('gpt2', { n_layer: 7 })
+    const summary = await describeModel(dir)
+    expect(summary.targets).toEqual([])
+    expect(summary.notTrainable).toBe(`${config}: field "n_layer" says 7 layers, but the weights hold 5 (transformer.h.0 to 4)`)
   })
 })
