@@ -44,6 +44,8 @@ export interface RunTimeline {
   evaluations: Evaluation[]
   /** The best evaluation so far, as the loop marks it (and as `finished` confirms). */
   best?: Evaluation
+  /** The steps of the evaluations the loop marked best, in order: a resume falls back to the last one it keeps. */
+  bestSteps: number[]
   /** The engine's message, when the run stopped on an error. */
   error?: string
   /** The checkpoint step each resume continued from, in order. */
@@ -59,7 +61,7 @@ export interface RunTimeline {
 }
 
 export function createRunTimeline(): RunTimeline {
-  return { lastIndex: -1, status: 'queued', step: 0, epoch: 0, evaluations: [], resumedFrom: [], pausedSeconds: 0 }
+  return { lastIndex: -1, status: 'queued', step: 0, epoch: 0, evaluations: [], bestSteps: [], resumedFrom: [], pausedSeconds: 0 }
 }
 
 /** The last evaluation's metrics. */
@@ -82,7 +84,12 @@ export function foldRunEvent(t: RunTimeline, event: TrainEvent): boolean {
       if (event.resumedFrom !== undefined) t.resumedFrom.push(event.resumedFrom)
       t.step = from
       t.evaluations = t.evaluations.filter((e) => e.step <= from)
-      if (t.best && t.best.step > from) delete t.best
+      t.bestSteps = t.bestSteps.filter((s) => s <= from)
+      if (t.best && t.best.step > from) {
+        const kept = t.evaluations.findLast((e) => e.step === t.bestSteps.at(-1))
+        if (kept) t.best = kept
+        else delete t.best
+      }
       break
     }
     case 'prepared':
@@ -98,7 +105,11 @@ export function foldRunEvent(t: RunTimeline, event: TrainEvent): boolean {
     case 'eval': {
       const evaluation = { step: event.step, metrics: event.metrics }
       t.evaluations = [...t.evaluations.filter((e) => e.step < event.step), evaluation]
-      if (event.best) t.best = evaluation
+      t.bestSteps = t.bestSteps.filter((s) => s < event.step)
+      if (event.best) {
+        t.best = evaluation
+        t.bestSteps.push(event.step)
+      }
       break
     }
     case 'paused':
