@@ -10,7 +10,7 @@ export interface LayerSpectrum {
   /** [rows, cols] of the analysed matrix, as stored (GPT-2 Conv1D stores [in, out]). */
   shape: [number, number]
   dtype: string
-  /** Descending, min(m, n) values; empty when the matrix holds NaN/Inf (see `error`). */
+  /** Descending, min(m, n) values; empty when the matrix could not be analysed (see `error`). */
   singularValues: number[]
   effectiveRank: number
   stableRank: number
@@ -20,7 +20,7 @@ export interface LayerSpectrum {
   /** k = max(1, round(perc · r)) for the perc used, and the share of Σσ² held by those bottom k. */
   bottomK: number
   bottomEnergyShare: number
-  /** Set when the matrix could not be analysed (NaN/Inf values); the numbers above are then absent. */
+  /** Set when the matrix could not be analysed (NaN/Inf values, a failed SVD); the numbers above are then absent. */
   error?: string
 }
 

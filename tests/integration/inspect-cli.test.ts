@@ -140,7 +140,7 @@ describe('siva inspect on bad input: one line naming the file, non-zero exit', (
     const errors = run.stderr.trim().split('\n')
     expect(errors).toHaveLength(2)
     expect(errors[0]).toMatch(/^siva: error: .*transformer\.h\.1\.mlp\.c_fc\.weight.*NaN at row 1, column 5/)
-    expect(errors[1]).toMatch(/transformer\.h\.3\.attn\.c_attn\.weight\.v.*Infinity at row 5, column 6/)
+    expect(errors[1]).toMatch(/block v of tensor transformer\.h\.3\.attn\.c_attn\.weight \(columns 64–96\) holds Infinity at row 5, column 6/)
     expect(errors.every((e) => e.includes(dir))).toBe(true)
   })
 

@@ -39,24 +39,30 @@ def read_safetensors(path):
 
 
 def metrics(s, perc):
+    """The summaries, computed on s / s[0] (every ratio is unchanged by the scale, and neither
+    sigma**2 near 1e200 overflows nor near 1e-170 underflows); the condition number, one division,
+    from s itself."""
     r = len(s)
-    total = s.sum()
+    t = s / s[0] if s[0] > 0 else s
+    total = t.sum()
     if total > 0:
-        p = s / total
+        p = t / total
         p = p[p > 0]
         erank = float(np.exp(-(p * np.log(p)).sum()))
     else:
         erank = 0.0
-    energy = float((s ** 2).sum())
+    energy = float((t ** 2).sum())
     k = min(r, max(1, int(np.floor(perc * r + 0.5))))
+    with np.errstate(over="ignore", divide="ignore"):
+        condition = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     return {
         "singularValues": [float(x) for x in s],
         "effectiveRank": erank,
-        "stableRank": energy / float(s[0] ** 2) if s[0] > 0 else 0.0,
+        "stableRank": energy if s[0] > 0 else 0.0,
         "spectralNorm": float(s[0]),
-        "conditionNumber": float(s[0] / s[-1]) if s[-1] > 0 else None,
+        "conditionNumber": condition if np.isfinite(condition) else None,
         "bottomK": k,
-        "bottomEnergyShare": float((s[r - k:] ** 2).sum() / energy) if energy > 0 else 0.0,
+        "bottomEnergyShare": float((t[r - k:] ** 2).sum() / energy) if energy > 0 else 0.0,
     }
 
 

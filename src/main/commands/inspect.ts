@@ -63,7 +63,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       concurrency: pool.size * 2,
       signal: controller.signal,
       onProgress: (p) => {
-        const timing = p.seconds === undefined ? (p.error ? 'non-finite values' : '') : `${p.seconds.toFixed(2)} s`
+        const timing = p.seconds === undefined ? (p.error ? 'not analysed' : '') : `${p.seconds.toFixed(2)} s`
         progress?.update(`[${p.done}/${p.total}] ${p.name} ${p.shape[0]}×${p.shape[1]} ${timing}`)
       }
     })
@@ -79,7 +79,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     await source.close()
   }
   const bad = report.tensors.filter((t) => t.error)
-  progress?.done(`siva inspect: ${plural(report.tensors.length, 'matrix', 'matrices')} in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} with non-finite values` : ''}`)
+  progress?.done(`siva inspect: ${plural(report.tensors.length, 'matrix', 'matrices')} in ${report.seconds.toFixed(2)} s${bad.length ? `, ${bad.length} not analysed` : ''}`)
 
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`)
   else process.stdout.write(formatInspectTable(report))

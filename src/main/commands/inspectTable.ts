@@ -15,7 +15,7 @@ export function formatInspectTable(report: InspectReport): string {
   const header = ['matrix', 'shape', 'dtype', 'σ_max', 'σ_min', 'erank', 'stable rank', 'cond', `bottom-${perc} k`, `bottom-${perc} energy`]
   const rows = report.tensors.map((t) =>
     t.error
-      ? [t.name, `${t.shape[0]}×${t.shape[1]}`, t.dtype, 'non-finite values: not analysed', '', '', '', '', '', '']
+      ? [t.name, `${t.shape[0]}×${t.shape[1]}`, t.dtype, 'not analysed (see the error)', '', '', '', '', '', '']
       : [
           t.name,
           `${t.shape[0]}×${t.shape[1]}`,

@@ -7,6 +7,7 @@ import { columnBlock, planMatrices, type MatrixPlan } from './targets'
 
 /** One SVD to run; the host decides where (a worker pool in the app and the CLI). */
 export interface SvdJob {
+  /** What the matrix is, as error messages name it ("tensor NAME", "block k of tensor NAME (columns a–b)"). */
   name: string
   m: number
   n: number
@@ -32,7 +33,7 @@ export interface InspectProgress {
   /** The matrix just finished. */
   name: string
   shape: [number, number]
-  /** Seconds its SVD took, or undefined when it was not computed (NaN/Inf values). */
+  /** Seconds its SVD took, or undefined when there is none (NaN/Inf values, a failed SVD: see `error`). */
   seconds?: number
   error?: string
   /** The finished matrix's spectrum (the UI fills its table as they come). */
@@ -91,9 +92,24 @@ class MatrixReader {
 }
 
 /**
+ * SVD failures that belong to one matrix (its values, its size): reported on that matrix, and the
+ * inspection goes on. Told by name, as errors cross from a worker as name and message. Cancelling, a
+ * closed pool or a bug still end the inspection.
+ */
+const matrixFailures = new Set(['SvdInputError', 'SvdConvergenceError', 'SvdMemoryError', 'WorkerCrashedError'])
+
+/** The matrix as messages name it: the tensor, and for a block of a fused one which block and columns. */
+function describePlan(plan: MatrixPlan): string {
+  if (!plan.columns) return `tensor ${plan.tensor.name}`
+  const part = plan.name.slice(plan.tensor.name.length + 1)
+  return `block ${part} of tensor ${plan.tensor.name} (columns ${plan.columns[0]}–${plan.columns[1]})`
+}
+
+/**
  * The spectra of every 2-D weight of a checkpoint: singular values and their summaries, one matrix per
- * SVD task, results in file order whatever order they finish in. NaN/Inf weights are reported on
- * their matrix, never thrown.
+ * SVD task, results in file order whatever order they finish in. A matrix that cannot be analysed
+ * (NaN/Inf weights, an SVD that fails) is reported on that matrix, with the file and tensor named, and
+ * the others are analysed all the same.
  */
 export async function inspectSource(source: TensorSource, options: InspectOptions): Promise<InspectReport> {
   const start = performance.now()
@@ -114,19 +130,28 @@ export async function inspectSource(source: TensorSource, options: InspectOption
     const plan = matrices[index]!
     const base = { name: plan.name, tensor: plan.tensor.name, shape: plan.shape, dtype: plan.tensor.dtype }
     const matrix = await reader.read(plan)
+    const what = describePlan(plan)
     const bad = firstNonFinite(matrix, plan.shape[1])
     let seconds: number | undefined
     if (bad) {
-      results[index] = { ...base, ...emptyMetrics(), error: `${source.source}: tensor ${plan.name} holds a non-finite value (${bad})` }
+      results[index] = { ...base, ...emptyMetrics(), error: `${source.source}: ${what} holds ${bad}` }
     } else {
-      const result = await options.runSvd({ name: plan.name, m: plan.shape[0], n: plan.shape[1], matrix, vectors: !valuesOnly }, options.signal)
-      seconds = result.seconds
-      const metrics = spectralMetrics(result.s, perc)
-      results[index] = {
-        ...base,
-        singularValues: Array.from(result.s),
-        ...metrics,
-        conditionNumber: Number.isFinite(metrics.conditionNumber) ? metrics.conditionNumber : null
+      let result: SvdJobResult | undefined
+      try {
+        result = await options.runSvd({ name: what, m: plan.shape[0], n: plan.shape[1], matrix, vectors: !valuesOnly }, options.signal)
+      } catch (error) {
+        if (!(error instanceof Error && matrixFailures.has(error.name))) throw error
+        results[index] = { ...base, ...emptyMetrics(), error: `${source.source}: ${error.message}` }
+      }
+      if (result) {
+        seconds = result.seconds
+        const metrics = spectralMetrics(result.s, perc)
+        results[index] = {
+          ...base,
+          singularValues: Array.from(result.s),
+          ...metrics,
+          conditionNumber: Number.isFinite(metrics.conditionNumber) ? metrics.conditionNumber : null
+        }
       }
     }
     done++

@@ -23,13 +23,22 @@ export function bottomK(rank: number, perc: number): number {
   return Math.min(rank, Math.max(1, Math.round(perc * rank)))
 }
 
+/**
+ * Every summary but σ_max itself is a ratio, so each is computed on σᵢ / σ_max: σᵢ² of weights near 1e200
+ * overflows float64 (and near 1e-170 underflows to 0), which made the stable rank and the energy share
+ * NaN, while the ratios are in range. The condition number is one division of σ_max by σ_min, so it is
+ * Infinity only when the ratio itself is beyond float64.
+ */
 export function effectiveRank(s: ArrayLike<number>): number {
+  // The largest, not s[0]: training passes |σ + δ|, which need not be in order.
+  let largest = 0
+  for (let i = 0; i < s.length; i++) if (s[i] > largest) largest = s[i]
+  if (!(largest > 0 && Number.isFinite(largest))) return largest > 0 ? NaN : 0
   let total = 0
-  for (let i = 0; i < s.length; i++) total += s[i]
-  if (!(total > 0)) return 0
+  for (let i = 0; i < s.length; i++) total += s[i] / largest
   let entropy = 0
   for (let i = 0; i < s.length; i++) {
-    const p = s[i] / total
+    const p = s[i] / largest / total
     if (p > 0) entropy -= p * Math.log(p)
   }
   return Math.exp(entropy)
@@ -40,14 +49,19 @@ export function spectralMetrics(s: ArrayLike<number>, perc = 0.1): SpectralMetri
   if (r === 0) throw new RangeError('a spectrum needs at least one singular value')
   const sMax = s[0]
   const sMin = s[r - 1]
-  let energy = 0
-  for (let i = 0; i < r; i++) energy += s[i] * s[i]
   const k = bottomK(r, perc)
+  let energy = 0
   let bottom = 0
-  for (let i = r - k; i < r; i++) bottom += s[i] * s[i]
+  if (sMax > 0) {
+    for (let i = 0; i < r; i++) {
+      const t = s[i] / sMax
+      energy += t * t
+      if (i >= r - k) bottom += t * t
+    }
+  }
   return {
     effectiveRank: effectiveRank(s),
-    stableRank: sMax > 0 ? energy / (sMax * sMax) : 0,
+    stableRank: energy,
     spectralNorm: sMax,
     conditionNumber: sMin > 0 ? sMax / sMin : Infinity,
     bottomK: k,
