@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { homedir, hostname, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyAdapter, exportRun, type ExportRequest } from '../../src/main/engine/export'
@@ -155,23 +155,29 @@ describe('export --force replaces only what an earlier export wrote', () => {
 })
 
 describe('leftovers of interrupted exports', () => {
-  it('are removed by the next export when their process is gone, even when that export is refused; a live one’s never', async () => {
+  it('are removed by the next export when their process is gone, even when that export is refused; a live one’s or another machine’s never', async () => {
     const folder = join(root, 'leftovers')
     await exportAll({ outputs: { merged: join(folder, 'merged') } })
     const dead = deadPid()
     const live = spawn('sleep', ['60'])
     try {
-      const deadStaging = `.adapter.siva-export-${dead}-0badc0de.tmp`
-      const deadAside = `.peft.siva-replaced-${dead}-0badc0de.tmp`
-      const liveStaging = `.report.siva-export-${live.pid}-0badc0de.tmp`
-      for (const name of [deadStaging, deadAside, liveStaging]) {
+      const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+      const otherHost = host === 'deadbeef' ? 'feedface' : 'deadbeef'
+      const deadStaging = `.adapter.siva-export-${dead}-${host}-0badc0de.tmp`
+      // Named before the machine was recorded in it: taken as this machine's.
+      const deadOldStyle = `.adapter.siva-export-${dead}-0badc0de.tmp`
+      const deadAside = `.peft.siva-replaced-${dead}-${host}-0badc0de.tmp`
+      const liveStaging = `.report.siva-export-${live.pid}-${host}-0badc0de.tmp`
+      // Another machine's export on a shared disk: its process ids mean nothing here.
+      const otherMachine = `.report.siva-export-${dead}-${otherHost}-0badc0de.tmp`
+      for (const name of [deadStaging, deadOldStyle, deadAside, liveStaging, otherMachine]) {
         mkdirSync(join(folder, name))
         writeFileSync(join(folder, name, 'part'), name)
       }
       // Rerun of a two-output export without --force: refused (merged exists), and it cleans up all the same.
       await expect(exportAll({ outputs: { merged: join(folder, 'merged'), adapter: join(folder, 'adapter') } })).rejects.toThrow(`${join(folder, 'merged')}: already exists`)
       // The folder a killed --force export had moved aside, with nothing put in its place, is put back.
-      expect(readdirSync(folder).sort()).toEqual([liveStaging, 'merged', 'peft'])
+      expect(readdirSync(folder).sort()).toEqual([liveStaging, otherMachine, 'merged', 'peft'].sort())
       expect(readFileSync(join(folder, 'peft', 'part'), 'utf8')).toBe(deadAside)
     } finally {
       live.kill()

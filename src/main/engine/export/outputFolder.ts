@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { lstat, mkdir, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { asideName, stagingName } from './leftovers'
+import { asideName, exportTag, stagingName } from './leftovers'
 import { outputFailure } from './outputErrors'
 import { exportMarker, refuseUnmarked, type Destination } from './outputGuard'
 
@@ -39,7 +38,7 @@ const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
 export async function writeInPlace(destination: Destination, options: { force: boolean; kind: string }, write: (staging: string) => Promise<string[]>): Promise<string[]> {
   const { dir, real } = destination
   const parent = dirname(real)
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`
+  const tag = exportTag()
   const staging = join(parent, stagingName(basename(real), tag))
   const hadFolder = await lstat(real).then(
     () => true,
