@@ -20,6 +20,9 @@ beforeAll(() => {
 
 const trainArgs = (out: string): string[] => ['train', '--model', model, '--data', data, '--task', 'classify', '--out', out, '--epochs', '2', '--batch-size', '8', '--lr', '0.05', '--seed', '5', '--checkpoint-every', '2', '--backend', 'wasm', '--svd-cache', cache]
 
+/** Whether this machine lets a test mount its own small file system (to fill it up): unshare and tmpfs. */
+const canMountTmpfs = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { stdio: 'ignore' }).status === 0
+
 function siva(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
   return { status: run.status, stdout: run.stdout, stderr: run.stderr }
@@ -115,6 +118,42 @@ describe('siva train', () => {
     expect(events.at(-1)!.type).toBe('cancelled')
     expect(events.some((e) => e.type === 'error')).toBe(false)
     expect(existsSync(join(out, 'lock.json'))).toBe(false)
+  }, 240_000)
+
+  it('a learning rate that sends training to ∞ stops it with a message and exit 1, every checkpoint left finite', async () => {
+    const out = join(tempDir('train-cli-nan'), 'run')
+    const run = siva([...trainArgs(out), '--lr', '1e38', '--quiet'])
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(/^siva: error: training stopped at step \d+: .*(NaN|Infinity)/)
+    const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainEvent)
+    expect(events.at(-1)).toMatchObject({ type: 'error', step: expect.any(Number) })
+    expect(events.some((e) => e.type === 'finished')).toBe(false)
+    const latest = await readCheckpoint(out)
+    if (latest) for (const v of latest.tensors.variables) expect(v.values.every(Number.isFinite)).toBe(true)
+    expect(existsSync(join(out, 'lock.json'))).toBe(false)
+  }, 120_000)
+
+  it.skipIf(!canMountTmpfs)('a full disk while the run folder is made leaves nothing behind: the same command then runs', () => {
+    const dir = tempDir('train-cli-full')
+    const cli = (extra: string): string => [process.execPath, join(repoRoot, 'bin/siva.mjs'), ...trainArgs('"$D/run"'), '--max-steps', '2', '--quiet', extra].join(' ')
+    // A 1 MiB file system of its own (a private mount namespace), filled up before the first try.
+    const script = [
+      `D=${dir}`,
+      'mount -t tmpfs -o size=1m tmpfs "$D" || exit 99',
+      'head -c 4000000 /dev/zero > "$D/filler" 2>/dev/null',
+      `${cli('')} 2>&1; echo "first=$?"`,
+      'echo "left=$(ls -A "$D" | tr "\n" " ")"',
+      'rm "$D/filler"',
+      `${cli('')} 2>&1; echo "second=$?"`,
+      'echo "run=$(ls "$D/run" | tr "\n" " ")"'
+    ].join('\n')
+    const result = spawnSync('unshare', ['-rm', 'sh', '-c', script], { cwd: repoRoot, encoding: 'utf8', timeout: 200_000 })
+    const output = result.stdout
+    expect(output).toMatch(/siva: error: .*run: cannot create the run folder: the disk is full \(ENOSPC\); nothing was left behind/)
+    expect(output).toContain('first=1')
+    expect(output).toMatch(/left=filler \n/)
+    expect(output).toContain('second=0')
+    expect(output).toMatch(/run=.*run\.json/)
   }, 240_000)
 
   it("a checkpoint named by its model.json trains, its head at the family's learning rate when none is given", () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exportRun } from '../../src/main/engine/export/exportRun'
@@ -78,6 +78,21 @@ describe('the best step', () => {
     await expect(exportRun({ runDir, checkpoint: 'best', outputs: { adapter: join(dir, 'never') } }, { decompose })).rejects.toThrow(
       new RegExp(`no best checkpoint: ${evals.length} evaluations ran, the best at step ${best.step}, but that step's checkpoint was not kept`)
     )
+  }, 120_000)
+})
+
+describe('leftovers of a killed trainer', () => {
+  it('a resume removes the temp files the dead trainer left in the run folder', async () => {
+    const runDir = join(tempDir('train-leftovers'), 'run')
+    const control = new TrainControl()
+    for await (const event of trainRun({ ...base(), maxSteps: 4, checkpointEvery: 2 }, runDir, { decompose, control })) if (event.type === 'step' && event.step === 2) control.cancel()
+    // What a trainer killed while encoding, checkpointing or writing run files leaves (pid 2147483646: none such).
+    const leftovers = [join(runDir, 'data', '.train.ids.2147483646.0a1b2c3d.tmp'), join(runDir, 'data', '.train.index.2147483646.0a1b2c3d.tmp'), join(runDir, '.run.json.2147483646.0a1b2c3d.tmp')]
+    for (const file of leftovers) writeFileSync(file, 'partial')
+    mkdirSync(join(runDir, 'checkpoints', '.step-0000003.0a1b2c3d.tmp'))
+    const events = await run({ resume: true }, runDir)
+    expect(events.at(-1)!.type).toBe('finished')
+    for (const file of [...leftovers, join(runDir, 'checkpoints', '.step-0000003.0a1b2c3d.tmp')]) expect(existsSync(file)).toBe(false)
   }, 120_000)
 })
 

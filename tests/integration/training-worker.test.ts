@@ -71,6 +71,25 @@ describe('TrainingSession (worker thread)', () => {
     expect(resumed[0]).toMatchObject({ type: 'started', resumedFrom: 5 })
   }, 120_000)
 
+  it('a second session on a run that one is training is refused, naming this process; the first goes on', async () => {
+    const runDir = join(tempDir('worker-locked'), 'run')
+    let second: Promise<unknown> | undefined
+    const first: TrainingSession = new TrainingSession({
+      runDir,
+      config: config(),
+      onEvent: (event) => {
+        if (event.type !== 'step' || second) return
+        second = new TrainingSession({ runDir, resume: true, onEvent: () => {} }).done.then(
+          () => 'finished',
+          (error: Error) => error.message
+        )
+        void second.then(() => first.cancel())
+      }
+    })
+    expect(await first.done).toBe('cancelled')
+    expect(await second).toContain(`${runDir}: another trainer is using this run (process ${process.pid} on`)
+  }, 120_000)
+
   it('an engine error comes back as a rejected run with its message', async () => {
     const session = new TrainingSession({ runDir: join(tempDir('worker-error'), 'run'), config: { ...config(), model: '/nowhere/model' }, onEvent: () => {} })
     await expect(session.done).rejects.toThrow(/nowhere/)
