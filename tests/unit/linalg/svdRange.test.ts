@@ -26,8 +26,8 @@ describe('SVD of matrices at the ends of the float64 range', () => {
   // alone sweeps until its iteration limit (the only real input found that makes it fail).
   it('subnormal entries: the kernel alone does not converge, and says which matrix', () => {
     const a = scaled(1e-320)
-    expect(() => svdWithSwitches(a, 16, 8, { vectors: false, name: 'h.0.mlp.c_fc.weight' }, { noScaling: true })).toThrow(
-      new SvdConvergenceError('SVD of h.0.mlp.c_fc.weight (16×8) did not converge')
+    expect(() => svdWithSwitches(a, 16, 8, { vectors: false, name: 'tensor h.0.mlp.c_fc.weight' }, { noScaling: true })).toThrow(
+      new SvdConvergenceError('SVD of the 16×8 tensor h.0.mlp.c_fc.weight did not converge')
     )
   })
 
@@ -57,17 +57,17 @@ describe('SVD of matrices at the ends of the float64 range', () => {
   })
 
   it('singular values beyond float64 are an input error naming the matrix, not Infinity', () => {
-    expect(() => svd(scaled(1.7e308), 16, 8, { name: 'h.3.attn.c_proj.weight' })).toThrow(SvdInputError)
-    expect(() => svd(scaled(1.7e308), 16, 8, { name: 'h.3.attn.c_proj.weight' })).toThrow(
-      /^SVD of h\.3\.attn\.c_proj\.weight \(16×8\): its largest singular value, about 9\.9e\+308, is beyond the largest float64 \(1\.8e\+308\)$/
+    expect(() => svd(scaled(1.7e308), 16, 8, { name: 'tensor h.3.attn.c_proj.weight' })).toThrow(SvdInputError)
+    expect(() => svd(scaled(1.7e308), 16, 8, { name: 'tensor h.3.attn.c_proj.weight' })).toThrow(
+      /^SVD of the 16×8 tensor h\.3\.attn\.c_proj\.weight: its largest singular value, about 9\.9e\+308, is beyond the largest float64 \(1\.8e\+308\)$/
     )
   })
 
   it('a NaN is named with the matrix, row and column', () => {
     const a = scaled(1)
     a[5] = Number.NaN
-    expect(() => svd(a, 16, 8, { name: 'bert.encoder.layer.0.attention.self.query.weight' })).toThrow(
-      new SvdInputError('bert.encoder.layer.0.attention.self.query.weight holds NaN at row 0, column 5')
+    expect(() => svd(a, 16, 8, { name: 'tensor bert.encoder.layer.0.attention.self.query.weight' })).toThrow(
+      new SvdInputError('tensor bert.encoder.layer.0.attention.self.query.weight holds NaN at row 0, column 5')
     )
     expect(() => svd(a, 16, 8)).toThrow(new SvdInputError('the matrix holds NaN at row 0, column 5'))
   })
@@ -75,13 +75,13 @@ describe('SVD of matrices at the ends of the float64 range', () => {
   it('through the worker pool, errors name the job’s matrix', async () => {
     const a = scaled(1)
     a[8 * 3 + 2] = Number.POSITIVE_INFINITY
-    await expect(pool.runSvd({ name: 'h.1.attn.c_attn.weight.k', m: 16, n: 8, matrix: a, vectors: true })).rejects.toMatchObject({
+    await expect(pool.runSvd({ name: 'block k of tensor h.1.attn.c_attn.weight (columns 8–16)', m: 16, n: 8, matrix: a, vectors: true })).rejects.toMatchObject({
       name: 'SvdInputError',
-      message: 'h.1.attn.c_attn.weight.k holds Infinity at row 3, column 2'
+      message: 'block k of tensor h.1.attn.c_attn.weight (columns 8–16) holds Infinity at row 3, column 2'
     })
-    await expect(pool.runSvd({ name: 'h.2.mlp.c_proj.weight', m: 16, n: 8, matrix: scaled(1.7e308), vectors: false })).rejects.toMatchObject({
+    await expect(pool.runSvd({ name: 'tensor h.2.mlp.c_proj.weight', m: 16, n: 8, matrix: scaled(1.7e308), vectors: false })).rejects.toMatchObject({
       name: 'SvdInputError',
-      message: expect.stringMatching(/^SVD of h\.2\.mlp\.c_proj\.weight \(16×8\): its largest singular value/)
+      message: expect.stringMatching(/^SVD of the 16×8 tensor h\.2\.mlp\.c_proj\.weight: its largest singular value/)
     })
   })
 })

@@ -9,7 +9,7 @@ import { svdKernel, wasmApi } from './svdKernel'
 export interface SvdOptions {
   /** Compute U and Vᵀ as well as σ (default true). Values only is several times cheaper. */
   vectors?: boolean
-  /** What the matrix is (a tensor name, with its block), for error messages. */
+  /** What the matrix is, for error messages: "tensor NAME", "block k of tensor NAME (columns a–b)". */
   name?: string
 }
 
@@ -116,7 +116,7 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
   checkDimensions(a, m, n)
   const flags = (switches.qrIteration ? 1 : 0) | (switches.noQrFirst ? 2 : 0)
   const vectors = options.vectors ?? true
-  const what = options.name === undefined ? `a ${m}×${n} matrix` : `${options.name} (${m}×${n})`
+  const what = options.name === undefined ? `a ${m}×${n} matrix` : `the ${m}×${n} ${options.name}`
   const r = Math.min(m, n)
   const exponent = switches.noScaling ? 0 : rangeExponent(a)
   const k = svdKernel()
