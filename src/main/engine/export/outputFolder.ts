@@ -81,6 +81,7 @@ async function moveIntoPlace(staging: string, { dir, real }: Destination, force:
     await rename(aside, real).catch(() => undefined)
     throw error
   }
-  // The new folder is in place: an aside that cannot be removed now is a leftover the next export removes.
+  // The new folder is in place: an aside that cannot be removed now is a leftover, which the first export
+  // after this process has ended removes.
   await rm(aside, { recursive: true, force: true }).catch(() => undefined)
 }
