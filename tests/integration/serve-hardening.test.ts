@@ -1,6 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { acceptedHosts, hostAccepted, isLoopback } from '../../src/main/server/hosts'
 import { tempDir } from '../helpers/paths'
 import { closeCodeOf, decodeFrames, encodeFrame, exchange, headerOf, openSocket, request, serves, startServe, statusOf, upgradeRequest, type ServeProcess } from './serveProcess'
 
@@ -175,4 +176,26 @@ describe('siva serve: Host check against DNS rebinding', () => {
       wide.stop()
     }
   }, 60_000)
+})
+
+describe('the Host names a bind accepts', () => {
+  it('on loopback: its own address and the loopback names, with the port; elsewhere only the bound address', () => {
+    expect([...(acceptedHosts('127.0.0.1', 7860) as Set<string>)].sort()).toEqual(['127.0.0.1:7860', '[::1]:7860', 'localhost:7860'])
+    expect([...(acceptedHosts('::1', 7860) as Set<string>)].sort()).toEqual(['127.0.0.1:7860', '[::1]:7860', 'localhost:7860'])
+    expect(acceptedHosts('127.0.0.2', 7860)).toContain('127.0.0.2:7860')
+    expect([...(acceptedHosts('192.168.1.5', 7860) as Set<string>)]).toEqual(['192.168.1.5:7860'])
+    expect([...(acceptedHosts('gpu-box', 7860) as Set<string>)]).toEqual(['gpu-box:7860'])
+    // A browser leaves port 80 out of Host.
+    expect(hostAccepted('localhost', acceptedHosts('127.0.0.1', 80))).toBe(true)
+    expect(hostAccepted('localhost', acceptedHosts('127.0.0.1', 7860))).toBe(false)
+    expect(hostAccepted(undefined, acceptedHosts('127.0.0.1', 7860))).toBe(false)
+    expect(acceptedHosts('0.0.0.0', 7860)).toBe('any')
+    expect(acceptedHosts('::', 7860)).toBe('any')
+    expect(acceptedHosts('[::]', 7860)).toBe('any')
+  })
+
+  it('counts only loopback address literals as loopback, not names that start like one', () => {
+    expect(['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1'].map(isLoopback)).toEqual([true, true, true, true, true, true])
+    expect(['127.evil.example', '127.0.0.1.evil.example', '0.0.0.0', '10.0.0.1', 'localhost.evil.example'].map(isLoopback)).toEqual([false, false, false, false, false])
+  })
 })

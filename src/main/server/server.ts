@@ -19,10 +19,11 @@ export { isLoopback } from './hosts'
  * screen. The rule: nothing a client sends may end the process. Each request is checked in this order, and
  * the first failure is its answer:
  *
- *   request-target not a path or an http(s) URL → 400 · Host (or the target's authority) not this server
- *   → 421 · no token (pages also take the page cookie; the API only the token) → 401 · a method other than
- *   GET or HEAD → 405 · a malformed percent-escape or a NUL in the path → 400 · outside the renderer or
- *   missing → 404 · unreadable → 500.
+ *   request-target not a path or an http(s) URL → 400 · no Host → 400 · Host (or the target's authority)
+ *   not this server → 421 · no token (pages also take the page cookie; the API only the token) → 401 · a
+ *   method other than GET or HEAD → 405 (with Allow) · a malformed percent-escape or a NUL in the path → 400
+ *   · outside the renderer, missing or not a file → 404 · not permitted → 403 · a read that fails → 500 (or
+ *   the connection cut, if the body had begun).
  *   Upgrades: the same 400 and 421, then a path other than /api → 404, an Origin that is not this page's
  *   → 403, no token → 401. What the HTTP parser refuses gets 400 (431: headers too large; 408: too slow).
  *
