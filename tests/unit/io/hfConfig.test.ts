@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeModel, readModelConfig } from '../../../src/main/engine/io'
@@ -105,5 +105,12 @@ describe('readModelConfig', () => {
     await expectFormatError(readModelConfig(wrongType), { file: join(wrongType, 'config.json'), message: /field "n_embd" must be a whole number from 0 to 65,536 \(got "32"\)/ })
     const badLabels = await configIn('bad-labels', '{"model_type": "bert", "id2label": {"first": "A"}}')
     await expectFormatError(readModelConfig(badLabels), { file: join(badLabels, 'config.json'), message: /field "id2label" must map integer ids/ })
+  })
+
+  it('refuses a config.json larger than any config before reading it', async () => {
+    const huge = await configIn('huge', '{}')
+    // Sparse: 300 MiB of nothing costs no disk, and reading it whole would cost 300 MiB of memory and more to parse.
+    await truncate(join(huge, 'config.json'), 300 * 2 ** 20)
+    await expectFormatError(readModelConfig(huge), { file: join(huge, 'config.json'), message: /cannot read: 300 MiB, more than the 256 MiB such a file may hold/ })
   })
 })
