@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { closeSync, constants, openSync } from 'node:fs'
-import { copyFile, cp, mkdir, rm } from 'node:fs/promises'
+import { copyFile, cp, mkdir, rm, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openCheckpoint, readModelConfig } from '../../../src/main/engine/io'
@@ -69,6 +69,13 @@ describe('a FIFO in place of a file is refused at once', () => {
     const dir = await folder('direct')
     const fifo = mkfifo(join(dir, 'weights.safetensors'))
     await expectFormatError(promptly(openCheckpoint(fifo)), { file: fifo, message: notAFile })
+  })
+
+  it('as a device behind a symlink (/dev/zero would never end)', async () => {
+    const dir = await folder('device')
+    const link = join(dir, 'model.safetensors')
+    await symlink('/dev/zero', link)
+    await expectFormatError(promptly(openCheckpoint(link)), { file: link, message: /cannot open: a character device, not a regular file/ })
   })
 
   it("as a folder's model.safetensors", async () => {

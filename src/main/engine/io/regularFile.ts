@@ -6,10 +6,10 @@ import { open, type FileHandle } from 'node:fs/promises'
  * a writer, forever if none comes, and its reads never end; a device (/dev/zero) never ends either. So
  * the file is opened with O_NONBLOCK, which makes open() return at once on a FIFO and changes nothing for
  * a regular file, and then the open handle itself is checked: what is checked is what will be read (a
- * stat of the path before opening could be swapped under it). Windows has no O_NONBLOCK and no FIFOs
- * in the file system.
+ * stat of the path before opening could be swapped under it). O_NOCTTY: a terminal named as a file must
+ * not become this process's controlling terminal. Windows has neither flag, and no FIFOs in its file system.
  */
-const readFlags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
+const readFlags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)
 
 /** Thrown for a path that is not a regular file; its message says what it is instead. */
 export class NotARegularFileError extends Error {
