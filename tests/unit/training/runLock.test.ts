@@ -64,5 +64,6 @@ describe('the run lock', () => {
     const dir = tempDir('lock-host')
     writeLock(dir, { pid: deadPid(), host: `${hostname()}-elsewhere`, token: 'far', since: '2026-01-01T00:00:00Z' })
     await expect(acquireRunLock(dir)).rejects.toThrow(`on ${hostname()}-elsewhere`)
+    await expect(acquireRunLock(dir)).rejects.toThrow(`if it is gone, remove ${join(dir, lockFileName)}`)
   })
 })

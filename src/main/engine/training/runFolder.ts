@@ -47,7 +47,7 @@ export async function createRunFolder(dir: string, info: RunInfo, owner: RunLock
   const name = basename(dir)
   try {
     await mkdir(parent, { recursive: true })
-    await removeStaleBuilds(parent, name)
+    await removeStaleBuilds(parent)
   } catch (error) {
     throw new Error(`${dir}: cannot create the run folder: ${describeSystemError(error)}`, { cause: error })
   }
@@ -106,13 +106,14 @@ async function clearHalfMade(dir: string): Promise<void> {
   await rmdir(dir)
 }
 
-/** Folders a killed creation left beside the run (their process is gone) are removed. */
-async function removeStaleBuilds(parent: string, name: string): Promise<void> {
-  const prefix = `.${name}.siva-run-`
+/**
+ * Folders killed creations left in the runs' parent folder (their process is gone), whichever run they were
+ * for: they hold a run.json, and should not be mistaken for runs for long.
+ */
+async function removeStaleBuilds(parent: string): Promise<void> {
   for (const entry of await readdir(parent)) {
-    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue
-    const pid = Number(entry.slice(prefix.length).split('-')[0])
-    if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(parent, entry), { recursive: true, force: true })
+    const match = /^\..+\.siva-run-(\d+)-[0-9a-f]+\.tmp$/.exec(entry)
+    if (match && !processAlive(Number(match[1]))) await rm(join(parent, entry), { recursive: true, force: true })
   }
 }
 

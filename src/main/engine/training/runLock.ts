@@ -29,7 +29,10 @@ export class RunLockedError extends Error {
     readonly runDir: string,
     readonly owner: RunLockOwner
   ) {
-    super(`${runDir}: another trainer is using this run (process ${owner.pid} on ${owner.host}, since ${owner.since}); wait for it to end or stop it, then resume`)
+    const elsewhere = owner.host !== hostname()
+    super(
+      `${runDir}: another trainer is using this run (process ${owner.pid} on ${owner.host}, since ${owner.since}); wait for it to end or stop it, then resume${elsewhere ? `; it runs on another machine, so this one cannot tell whether it still does: if it is gone, remove ${join(runDir, lockFileName)}` : ''}`
+    )
     this.name = 'RunLockedError'
   }
 }
