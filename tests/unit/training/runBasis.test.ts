@@ -59,14 +59,18 @@ describe("a run's stored basis", () => {
     expect(existsSync(join(dir, 'basis.safetensors'))).toBe(false)
     const basis = (await runBasisDecompose(dir, inProcessDecompose, 'siva-studio 2.0.0'))!
     await basis.decompose(weights)
-    // Another valid SVD: one band vector pair with both signs flipped. Same ΔW for the same δ, but not the same bytes: refused, not guessed.
+    // Another kernel's SVD, signs flipped on one band pair: the same uⱼδⱼvⱼᵀ for every δ, so accepted.
     const flipped: Decompose = async (w) => {
       const d = await inProcessDecompose(w)
-      const u = Float64Array.from(d.u, (x, i) => (i % 4 === 3 ? -x : x))
-      const vt = Float64Array.from(d.vt, (x, i) => (i >= 12 ? -x : x))
-      return { s: d.s, u, vt }
+      return { s: d.s, u: Float64Array.from(d.u, (x, i) => (i % 4 === 3 ? -x : x)), vt: Float64Array.from(d.vt, (x, i) => (i >= 12 ? -x : x)) }
     }
-    const strict = (await runBasisDecompose(dir, flipped, 'siva-studio 2.0.0'))!
+    await (await runBasisDecompose(dir, flipped))!.decompose(weights)
+    // One that differs in the last bits of one band vector: refused, not guessed at, naming the target.
+    const rounded: Decompose = async (w) => {
+      const d = await inProcessDecompose(w)
+      return { ...d, u: Float64Array.from(d.u, (x, i) => (i === 2 ? x * (1 + 1e-15) : x)) }
+    }
+    const strict = (await runBasisDecompose(dir, rounded, 'siva-studio 2.0.0'))!
     await expect(strict.decompose(weights)).rejects.toThrow('layer.0.query: the SVD now gives other singular vectors for the trained band [2, 4) than the run trained on (computed by siva-studio 1.0.0, now siva-studio 2.0.0')
     adapter.dispose()
   })

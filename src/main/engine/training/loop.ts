@@ -188,7 +188,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
       { name: 'head', variables: model.headVariables, lr: config.headLr, weightDecay: config.weightDecay }
     ].filter((g) => g.variables.length > 0)
     const optimizer = new AdamW(groups)
-    const adapterNames = method.kind === 'full' ? model.baseTensors ?? [] : adapters.flatMap((a) => a.variables.map((_, j) => (a.variables.length === 1 ? `${a.target.name} (${method.name} δ)` : `${a.target.name} (${method.name} parameter ${j + 1} of ${a.variables.length})`)))
+    const adapterNames = method.kind === 'full' ? model.baseVariables.map((_, i) => model.baseTensors?.[i] ?? `base weight ${i}`) : adapters.flatMap((a) => a.variables.map((_, j) => (a.variables.length === 1 ? `${a.target.name} (${method.name} δ)` : `${a.target.name} (${method.name} parameter ${j + 1} of ${a.variables.length})`)))
     const variableNames = groups.flatMap((g) => (g.name === 'head' ? model.head.tensors.map((t) => `${t} (task head)`) : adapterNames))
     session = { source, data, model, adapters, optimizer, task, variables: optimizer.variables, variableNames }
 
@@ -278,7 +278,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
         const clipped = clipByGlobalNorm(scaled, config.maxGradNorm)
         if (!Number.isFinite(clipped.norm)) {
           tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
-          throw await diverged(runDir, state.step + 1, `the gradient's norm is ${clipped.norm}`, config)
+          throw await diverged(runDir, state.step + 1, `the gradient's norm is ${clipped.norm} (a gradient is NaN or ∞, or beyond float32's range)`, config)
         }
         const factor = learningRateFactor(state.step, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
         optimizer.apply(clipped.gradients, factor)

@@ -31,7 +31,7 @@ interface BasisTarget {
   /** sha256 of the weight the SVD was taken of (peft's weightHash). */
   weight: string
   band: [number, number]
-  /** sha256 of u_band then vt_band, float64 little-endian bytes. */
+  /** sha256 of u_band then vt_band, float64 little-endian bytes, each vector pair's sign fixed (vectorsHash). */
   vectors: string
 }
 
@@ -91,7 +91,7 @@ export async function writeRunBasis(runDir: string, adapters: readonly Adapter[]
     version: 1,
     stored,
     ...(options.computedBy && { computedBy: options.computedBy }),
-    targets: parts.map((p) => ({ name: p.adapter.target.name, shape: [p.m, p.n], weight: p.record.weight, band: p.band, vectors: vectorsHash(p.ub, p.vtb) }))
+    targets: parts.map((p) => ({ name: p.adapter.target.name, shape: [p.m, p.n], weight: p.record.weight, band: p.band, vectors: vectorsHash(p.ub, p.vtb, p.band[1] - p.band[0]) }))
   }
   await writeJsonAtomically(join(runDir, basisFileName), document)
 }
@@ -121,7 +121,7 @@ export async function runBasisDecompose(runDir: string, fallback: Decompose, now
     if (!document.stored) {
       const svd = await fallback(weights)
       const { ub, vtb } = bandVectors(svd, m, n, entry.band)
-      if (vectorsHash(ub, vtb) !== entry.vectors) {
+      if (vectorsHash(ub, vtb, entry.band[1] - entry.band[0]) !== entry.vectors) {
         throw new Error(`${name}: the SVD now gives other singular vectors for the trained band [${entry.band.join(', ')}) than the run trained on (computed by ${document.computedBy ?? 'an earlier version'}${now ? `, now ${now}` : ''}; a cleared SVD cache or another kernel), so δ would act on other directions; restore the SVD cache the run used, or train a new run`)
       }
       return svd
@@ -166,7 +166,7 @@ async function storedDecomposition(file: string, entry: BasisTarget, m: number, 
     const s = await read('s', r)
     const ub = await read('u_band', m * k)
     const vtb = await read('vt_band', k * n)
-    if (vectorsHash(ub, vtb) !== entry.vectors) throw new Error(`${file}: the stored vectors of ${entry.name} do not match their hash in ${basisFileName} (the file was changed or damaged)`)
+    if (vectorsHash(ub, vtb, k) !== entry.vectors) throw new Error(`${file}: the stored vectors of ${entry.name} do not match their hash in ${basisFileName} (the file was changed or damaged)`)
     const u = new Float64Array(m * r)
     for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) u[i * r + start + j] = ub[i * k + j]!
     const vt = new Float64Array(r * n)
@@ -186,9 +186,24 @@ function bandVectors(svd: Decomposition, m: number, n: number, band: [number, nu
   return { ub, vtb: svd.vt.slice(start * n, end * n) }
 }
 
-function vectorsHash(ub: Float64Array, vtb: Float64Array): string {
+/**
+ * sha256 of the band's vectors with each pair's sign fixed (the largest |entry| of uⱼ positive): flipping
+ * uⱼ and vⱼ together leaves uⱼδⱼvⱼᵀ unchanged, and SVD kernels differ in exactly that, so it must not count.
+ */
+function vectorsHash(ub: Float64Array, vtb: Float64Array, k: number): string {
+  const m = k === 0 ? 0 : ub.length / k
+  const n = k === 0 ? 0 : vtb.length / k
+  const u = Float64Array.from(ub)
+  const vt = Float64Array.from(vtb)
+  for (let j = 0; j < k; j++) {
+    let largest = 0
+    for (let i = 0; i < m; i++) if (Math.abs(u[i * k + j]!) > Math.abs(largest)) largest = u[i * k + j]!
+    if (largest >= 0) continue
+    for (let i = 0; i < m; i++) u[i * k + j] = -u[i * k + j]!
+    for (let c = 0; c < n; c++) vt[j * n + c] = -vt[j * n + c]!
+  }
   const bytes = (a: Float64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
-  return createHash('sha256').update(bytes(ub)).update(bytes(vtb)).digest('hex')
+  return createHash('sha256').update(bytes(u)).update(bytes(vt)).digest('hex')
 }
 
 /** Below this relative gap the band's edge is ill-defined: SVDs may disagree about which vectors are in it. */
