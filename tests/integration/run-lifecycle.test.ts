@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunSummary, StreamEvents } from '../../src/shared/api'
@@ -7,15 +9,16 @@ import type { TrainConfig, TrainEvent } from '../../src/shared/training'
 import { buildReport } from '../../src/main/engine/export/report'
 import { defaultTrainConfig, TrainControl, trainRun } from '../../src/main/engine/training/loop'
 import { EventLog } from '../../src/main/engine/training/runFolder'
+import { lockFileName, lockFileText, processStartTime, runLockHolder } from '../../src/main/engine/training/runLock'
 import { SivaBackend } from '../../src/main/services/backend'
-import { RunFolder } from '../../src/renderer/src/lib/runTrace'
 import { inProcessDecompose as decompose } from '../helpers/decompose'
 import { tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
 // A run's lifecycle read from real event logs: tiny-bert trained by the real loop (in process, or in the
-// back end's training worker), paused, resumed, killed, continued. The back end, the report and the
-// renderer must all read the same log the same way (src/shared/runTimeline.ts).
+// back end's training worker), paused, resumed, killed, continued. The back end (its list and its stream's
+// last word) and the report must read the same log as the shared timeline does (src/shared/runTimeline.ts);
+// the renderer's side, which cannot import the engine, is tests/unit/renderer/runLifecycle.test.ts.
 
 let root: string
 let runsDir: string
@@ -61,28 +64,25 @@ function backend(): SivaBackend {
   return b
 }
 
-/** What each of the three readers of a run folder says its status is. */
-async function statuses(id: string, b = reader()): Promise<{ backEnd: string; stream: string | undefined; report: string; renderer: string; shared: string }> {
+/** What each reader of a run folder says its status is: the back end's list, its stream's last word, the report, the shared reducer. */
+async function statuses(id: string, b = reader()): Promise<{ backEnd: string; stream: string | undefined; report: string; shared: string }> {
   const dir = join(runsDir, id)
   const events = await EventLog.read(dir)
   const listed = (await b.call('listRuns', {})) as RunSummary[]
   // The Train view's stream of a run no trainer owns: the replay, then the back end's word, then the end.
   const streamed: StreamEvents['runEvents'][] = []
   await b.stream('runEvents', { runId: id, after: -1 }, (e) => streamed.push(e as StreamEvents['runEvents']), new AbortController().signal)
-  const folder = new RunFolder()
-  for (const event of events) folder.fold(event)
-  folder.settle()
   const status = streamed.findLast((e) => e.type === 'status')
   return {
     backEnd: listed.find((r) => r.id === id)!.status,
     stream: status?.type === 'status' ? status.run.status : undefined,
     report: (await buildReport(dir)).status,
-    renderer: folder.trace.status,
-    shared: settledStatus(replayRunTimeline(events), false)
+    // Alive: a live process holds the run's lock.
+    shared: settledStatus(replayRunTimeline(events), (await runLockHolder(dir)) !== undefined)
   }
 }
 
-const everywhere = (status: string): Record<string, string> => ({ backEnd: status, stream: status, report: status, renderer: status, shared: status })
+const everywhere = (status: string): Record<string, string> => ({ backEnd: status, stream: status, report: status, shared: status })
 
 describe('one reading of a run log: back end, report and renderer', () => {
   it('a run paused and then killed (the app quit while it was paused) is interrupted everywhere, not paused forever', async () => {
@@ -212,6 +212,31 @@ describe('the app continues an interrupted run (continueRun)', () => {
     await expect(second.call('continueRun', { runId: 'nope' })).rejects.toThrow(/nope: no such run/)
     await expect(second.call('continueRun', { runId: '../x' })).rejects.toThrow(/runId: a run id is letters/)
     await second.close()
+  })
+})
+
+describe('a run another process trains', () => {
+  it('reads as running while that process holds its lock, cannot be continued, and is interrupted once the process is gone', async () => {
+    const id = 'trained-elsewhere'
+    const dir = join(runsDir, id)
+    await train(config(), dir, (event) => (event.type === 'step' && event.step === 3 ? 'kill' : undefined))
+    // A live process of this machine (standing in for `siva train` in a terminal) holds the run's lock.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' })
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve))
+      const start = processStartTime(other.pid!)
+      writeFileSync(join(dir, lockFileName), lockFileText({ pid: other.pid!, host: hostname(), ...(start !== undefined && { processStart: start }), token: 'elsewhere', since: new Date().toISOString() }))
+      const b = reader()
+      expect(await statuses(id, b)).toEqual(everywhere('running'))
+      await expect(b.call('continueRun', { runId: id })).rejects.toThrow(new RegExp(`another trainer is using this run \\(process ${other.pid} on `))
+    } finally {
+      other.kill()
+      await new Promise((resolve) => other.once('exit', resolve))
+    }
+    // Its trainer is gone and left its lock behind: a stale lock, and an interrupted run.
+    expect(existsSync(join(dir, lockFileName))).toBe(true)
+    expect(await statuses(id)).toEqual(everywhere('interrupted'))
+    rmSync(join(dir, lockFileName))
   })
 })
 

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Params, RunSummary, StreamEvents } from '../../shared/api'
 import { lastMetrics, replayRunTimeline, settledStatus, type RunStatus, type RunTimeline } from '../../shared/runTimeline'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { EventLog, readRunInfo } from '../engine/training/runFolder'
+import { runLockHolder, type RunLockOwner } from '../engine/training/runLock'
 import { RequestError } from './requestError'
 import type { RunListener, RunSupervisor } from './runSupervisor'
 
@@ -82,8 +84,22 @@ export async function readRunFolder(runsDir: string, id: string): Promise<{ crea
   return { created: info.created, config: info.config, timeline: replayRunTimeline(events) }
 }
 
-/** A run that no trainer of this back end owns, as its folder tells it: cut short if its log is still open. */
+/**
+ * The trainer of another process that holds a run's lock (`siva train` in a terminal, another back end),
+ * if one is alive. A lock naming this very process is not one: every trainer of this back end is a live
+ * run it knows, so such a lock was left by a worker that died.
+ */
+export async function otherTrainer(dir: string): Promise<RunLockOwner | undefined> {
+  const holder = await runLockHolder(dir)
+  return holder && !(holder.pid === process.pid && holder.host === hostname()) ? holder : undefined
+}
+
+/**
+ * A run that no trainer of this back end owns, as its folder tells it: running (or paused) while another
+ * process's trainer holds its lock, cut short (interrupted) if its log is still open and nobody does.
+ */
 export async function summaryFromDisk(runsDir: string, id: string): Promise<RunSummary> {
   const { created, config, timeline } = await readRunFolder(runsDir, id)
-  return { ...runFields(runsDir, id, created, config), ...timelineFields(timeline, settledStatus(timeline, false)) }
+  const live = (await otherTrainer(join(runsDir, id))) !== undefined
+  return { ...runFields(runsDir, id, created, config), ...timelineFields(timeline, settledStatus(timeline, live)) }
 }

@@ -6,9 +6,10 @@ import { continuableRunStatuses, createRunTimeline, foldRunEvent, settledStatus,
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { resolveTrainConfig } from '../engine/training/loop'
 import { runStamp } from '../engine/training/runFolder'
+import { RunLockedError } from '../engine/training/runLock'
 import { TrainingSession } from '../workers/trainingSession'
 import { RequestError } from './requestError'
-import { readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
+import { otherTrainer, readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
 
 /** Who follows a live run: each event as it comes, and a word whenever its status may have changed. */
 export interface RunListener {
@@ -29,7 +30,7 @@ export interface LiveRun {
   /**
    * A status the log does not hold yet, shown until the trainer's next change of status: what a control
    * asked for (the answer to Pause says 'paused' although the step in flight ends first), 'cancelled' for
-   * a queued run that never started, 'failed' for a trainer that failed before its first event.
+   * a queued run that never started, 'failed' for a new run whose trainer failed before its first event.
    */
   requested?: RunStatus
   /** Why the trainer stopped when its log does not say (the worker crashed, or it failed before its first event). */
@@ -109,7 +110,10 @@ export class RunSupervisor {
     const known = this.runs.get(runId)
     if (known && (known.session || known.queued)) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, known).status}; only an interrupted or cancelled run can be continued`)
     if (!existsSync(join(this.options.runsDir, runId, 'run.json'))) throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
-    // The folder is the truth: another process may have written it since this back end last saw it.
+    // The folder is the truth: another process may have written it since this back end last saw it, or train it now.
+    const dir = join(this.options.runsDir, runId)
+    const holder = await otherTrainer(dir)
+    if (holder) throw new RequestError(new RunLockedError(dir, holder).message)
     const folder = await readRunFolder(this.options.runsDir, runId)
     const status = settledStatus(folder.timeline, false)
     if (!continuableRunStatuses.includes(status)) throw new RequestError(`${runId}: is ${status}; only an interrupted or cancelled run can be continued`)
@@ -188,7 +192,7 @@ export class RunSupervisor {
     for (const run of training) {
       if (stopped.includes(run.id)) continue
       killed.push(run.id)
-      await run.session?.kill()
+      await terminate(run.session)
     }
     return { stopped, killed }
   }
@@ -197,7 +201,7 @@ export class RunSupervisor {
   async close(): Promise<void> {
     this.closing = true
     this.queue.length = 0
-    for (const run of this.runs.values()) await run.session?.kill()
+    for (const run of this.runs.values()) await terminate(run.session)
   }
 
   private refuseWhileClosing(): void {
@@ -241,7 +245,8 @@ export class RunSupervisor {
       .catch((error: Error) => {
         // An error the engine logged is in the timeline already; a crash, or a failure before the first event, is not.
         if (run.timeline.status !== 'failed') run.failure = error.message
-        if (!logged) run.requested = 'failed'
+        // A new run that never logged failed; a continued one stands as its folder says (with the message why it did not continue).
+        if (!logged && !run.resume) run.requested = 'failed'
       })
       .finally(() => {
         run.session = undefined
@@ -251,6 +256,13 @@ export class RunSupervisor {
         this.next()
       })
   }
+}
+
+/** Terminate a trainer and wait until its session has settled (it releases the run's lock then), so the run can be continued at once. */
+async function terminate(session: TrainingSession | undefined): Promise<void> {
+  if (!session) return
+  await session.kill()
+  await session.done.catch(() => undefined)
 }
 
 /** A live run's summary: its timeline's status, unless a control's request or a failure without a log says more. */

@@ -36,7 +36,12 @@ afterEach(() => {
 
 describe('the run timeline in the renderer', () => {
   it('RunFolder folds through the shared reducer: the same timeline, and the same settled status', () => {
-    for (const events of [cutAt('paused'), cutAt('resumed'), cutAt('prepared'), shortRun()]) {
+    const full = shortRun()
+    const cancelled = [...cutAt('resumed'), { type: 'cancelled', step: 2, index: cutAt('resumed').length, time: '2025-01-01T00:02:00Z' } as TrainEvent]
+    const failed = [...cutAt('prepared'), { type: 'error', message: 'row 3: empty text', index: cutAt('prepared').length, time: '2025-01-01T00:02:00Z' } as TrainEvent]
+    // Killed after its checkpoint at step 2, then resumed from it by a new trainer: its indices continue.
+    const resumed = [...cutAt('resumed'), ...[full[0]!, ...full.slice(11)].map((e, i) => ({ ...e, index: cutAt('resumed').length + i, ...(e.type === 'started' && { resumedFrom: 2 }) }) as TrainEvent)]
+    for (const events of [cutAt('paused'), cutAt('resumed'), cutAt('prepared'), full, cancelled, failed, resumed]) {
       const folder = new RunFolder()
       for (const event of events) folder.fold(event)
       expect(folder.timeline).toEqual(replayRunTimeline(events))
@@ -61,6 +66,19 @@ describe('the run timeline in the renderer', () => {
     expect(run.status).toBe('interrupted')
     expect(run.active).toBe(false)
     expect(run.canContinue).toBe(true)
+  })
+
+  it("the back end's word wins: a run another process trains stays running when its stream ends (no live feed here)", async () => {
+    const api = setApi(new FakeApi())
+    setActivePinia(createTestingPinia({ stubActions: false, createSpy: vi.fn }))
+    const run = useRunStore()
+    run.attach('r-1', summary('r-1', 'running', 2))
+    const stream = api.last('runEvents')
+    for (const event of cutAt('resumed')) stream.emit({ type: 'event', event })
+    stream.emit({ type: 'status', run: summary('r-1', 'running', 2) })
+    stream.end()
+    await flushPromises()
+    expect(run.status).toBe('running')
   })
 
   it('a stream that breaks (the connection was lost) leaves the status as it was', async () => {

@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { continuableRunStatuses, createRunTimeline, foldRunEvent, lastMetrics, replayRunTimeline, settledStatus } from '../../../src/shared/runTimeline'
-import type { TrainEvent } from '../../../src/shared/training'
-import { config, numbered } from '../renderer/trainEvents'
+import type { TrainConfig, TrainEvent } from '../../../src/shared/training'
 
 // The reducer on hand-written logs in the event shapes of src/shared/training.ts, one case per rule; the
 // same rules on logs the real engine wrote are in tests/integration/run-lifecycle.test.ts.
+
+const config = { model: '/m', data: '/d.csv', task: 'classify', method: 'siva' } as TrainConfig
+
+type Body = TrainEvent extends infer E ? (E extends TrainEvent ? Omit<E, 'index' | 'time'> : never) : never
+
+/** Events numbered in order, one second apart, as events.jsonl holds them. */
+const log = (...bodies: Body[]): TrainEvent[] => bodies.map((b, i) => ({ ...b, index: i, time: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString() }) as TrainEvent)
 
 const started = (resumedFrom?: number) => ({ type: 'started' as const, config, backend: { name: 'cpu', skipped: [] }, ...(resumedFrom !== undefined && { resumedFrom }) })
 const step = (n: number) => ({ type: 'step' as const, step: n, epoch: 0, loss: 1 / n, lr: 0.01, gradNorm: 1, samplesPerSecond: 1, stepsPerSecond: 1, etaSeconds: 1 })
 const evaluation = (n: number, accuracy: number, best: boolean) => ({ type: 'eval' as const, step: n, epoch: 0, metrics: { accuracy }, best })
 const parameters = { adapter: 2, head: 18, total: 20, lora8: 128, full: 5000 }
 const prepared = { type: 'prepared' as const, parameters, targets: [], data: { train: 16, validation: 4 }, totalSteps: 6, spectraBefore: [] }
-
-/** Events one second apart, as numbered() stamps them. */
-const log = (...bodies: Parameters<typeof numbered>[0]): TrainEvent[] => numbered(bodies)
 
 describe('the run timeline', () => {
   it('a fresh timeline is queued; a log with no end is running (or paused) while a trainer is alive, interrupted when none is', () => {
@@ -43,7 +46,7 @@ describe('the run timeline', () => {
   })
 
   it('counts the time paused, over pauses that ended (a cancel while paused ends one); a pause open at a restart is not counted', () => {
-    // numbered() puts events one second apart: paused at 2 s, resumed at 5 s, paused at 7 s, cancelled at 9 s.
+    // Events are one second apart: paused at 2 s, resumed at 5 s, paused at 7 s, cancelled at 9 s.
     const t = replayRunTimeline(log(started(), step(1), { type: 'paused', step: 1 }, step(1), step(1), { type: 'resumed', step: 1 }, step(2), { type: 'paused', step: 2 }, step(2), { type: 'cancelled', step: 2 }))
     expect(t.pausedSeconds).toBe(3 + 2)
     expect(t.pausedSince).toBeUndefined()

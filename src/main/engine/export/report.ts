@@ -4,6 +4,7 @@ import { effectiveRank } from '../spectra/metrics'
 import { keyMetric } from '../training/metrics'
 import type { DataFingerprint } from '../training/fingerprint'
 import { EventLog, readRunInfo, type CheckpointState } from '../training/runFolder'
+import { runLockHolder } from '../training/runLock'
 import { createRunTimeline, foldRunEvent, settledStatus, type RunStatus, type RunTimeline } from '../../../shared/runTimeline'
 import type { ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 
@@ -120,8 +121,9 @@ type EventOf<T extends TrainEvent['type']> = Extract<TrainEvent, { type: T }>
 /**
  * Read a run folder (run.json, events.jsonl, checkpoints/) into a report. With `checkpoint` (a folder name
  * under checkpoints/, e.g. 'step-0000012', the one exported), final metrics and spectra are those at its
- * step; otherwise at the latest checkpoint's, or at the last step when the run has none. `live` says a
- * trainer is writing the folder now; otherwise a log that stops short reports the run as interrupted.
+ * step; otherwise at the latest checkpoint's, or at the last step when the run has none. `live` says
+ * whether a trainer is writing the folder now (by default: whether a live process holds its lock); with
+ * none, a log that stops short reports the run as interrupted.
  */
 export async function buildReport(runDir: string, options: { checkpoint?: string; live?: boolean } = {}): Promise<RunReport> {
   const info = await readRunInfo(runDir)
@@ -155,7 +157,7 @@ export async function buildReport(runDir: string, options: { checkpoint?: string
       resumedFrom: timeline.run.resumedFrom
     },
     config: info.config,
-    status: settledStatus(timeline.run, options.live ?? false),
+    status: settledStatus(timeline.run, options.live ?? (await runLockHolder(runDir)) !== undefined),
     ...(timeline.run.error !== undefined && { error: timeline.run.error }),
     stepsDone,
     ...(prepared && { totalSteps: prepared.totalSteps }),

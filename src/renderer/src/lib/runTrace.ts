@@ -93,6 +93,7 @@ export class RunFolder {
   readonly trace: RunTrace = createRunTrace()
   readonly timeline: RunTimeline = createRunTimeline()
   private readonly smoothing: MovingAverage
+  private told = false
 
   constructor(smoothingWeight = 0.9) {
     this.smoothing = new MovingAverage(smoothingWeight)
@@ -157,12 +158,19 @@ export class RunFolder {
     return true
   }
 
+  /** The back end's word on the run's status: it knows whether a trainer is alive (here or in another process). */
+  tell(status: RunStatus): void {
+    this.trace.status = status
+    this.told = true
+  }
+
   /**
-   * The stream ended on its own and no trainer is left: a run its log (or the back end's last word) still
-   * calls queued, running or paused was cut short, and shows as interrupted rather than forever running.
+   * The stream ended on its own. Without the back end's word on the status (a back end that never sends
+   * one), a run its log still calls queued, running or paused has no trainer left: it was cut short, and
+   * shows as interrupted rather than forever running.
    */
   settle(): void {
-    if (isActiveRunStatus(this.trace.status)) this.trace.status = settledStatus(this.timeline, false)
+    if (!this.told && isActiveRunStatus(this.trace.status)) this.trace.status = settledStatus(this.timeline, false)
   }
 
   /** The trace's lifecycle fields from the timeline; its status only when an event changed it (a control's answer may be ahead of the log). */

@@ -127,13 +127,13 @@ export const useRunStore = defineStore('run', () => {
         if (message.type === 'event') onEvent(message.event)
         else {
           summary.value = message.run
-          folder.trace.status = message.run.status
+          folder.tell(message.run.status)
           if (message.run.error) folder.trace.error = message.run.error
           flusher.schedule()
         }
       },
       (streamError) => {
-        // Ended on its own: no trainer is left, so a log that stops short means an interrupted run.
+        // Ended on its own: with no word from the back end, a log that stops short means an interrupted run.
         if (!streamError) folder.settle()
         flusher.schedule()
         flusher.flush()
@@ -187,7 +187,7 @@ export const useRunStore = defineStore('run', () => {
       const run = await useApi().call(method, { runId: runId.value })
       summary.value = run
       // A control's answer shows at once, not at the next frame: the buttons depend on it.
-      folder.trace.status = run.status
+      folder.tell(run.status)
       flusher.schedule()
       flusher.flush()
     } catch (e) {

@@ -129,7 +129,7 @@ export const useRunsStore = defineStore('runs', () => {
       close?.()
       f.close = undefined
       f.resume = resume
-      // Ended on its own: no trainer is left, so a log that stops short means an interrupted run.
+      // Ended on its own: with no word from the back end, a log that stops short means an interrupted run.
       if (streamError === undefined && !resume) f.folder.settle()
       const { lost: _lost, ...rest } = f.entry
       if (streamError && !rest.loaded) f.entry = { ...rest, loaded: true, live: false, error: streamError }
@@ -150,7 +150,7 @@ export const useRunsStore = defineStore('runs', () => {
           // The run answered: whatever went wrong with an earlier stream is over.
           const { lost: _lost, error: _error, ...rest } = f.entry
           f.entry = { ...rest, summary: message.run }
-          f.folder.trace.status = message.run.status
+          f.folder.tell(message.run.status)
           if (message.run.error) f.folder.trace.error = message.run.error
           // Finished, cancelled or failed: nothing more will come.
           if (!activeStatuses.includes(message.run.status)) return end()
