@@ -42,7 +42,7 @@ type Config = Record<string, unknown>
 
 /**
  * The most a config may claim, field by field: generous beside every released model (the deepest have
- * about 130 layers, the widest a hidden size of 16,384, the largest vocabularies about 256,000 entries,
+ * about 130 layers, the widest a hidden size of about 20,000, the largest vocabularies about 260,000 entries,
  * the longest contexts about 10 million positions), yet small enough that nothing sized from them (a
  * list of targets, a new head) can take the whole heap: `num_hidden_layers: 1e12` is refused here
  * instead of building a trillion targets.
