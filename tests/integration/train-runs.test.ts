@@ -90,9 +90,13 @@ describe('leftovers of a killed trainer', () => {
     const leftovers = [join(runDir, 'data', '.train.ids.2147483646.0a1b2c3d.tmp'), join(runDir, 'data', '.train.index.2147483646.0a1b2c3d.tmp'), join(runDir, '.run.json.2147483646.0a1b2c3d.tmp')]
     for (const file of leftovers) writeFileSync(file, 'partial')
     mkdirSync(join(runDir, 'checkpoints', '.step-0000003.0a1b2c3d.tmp'))
+    // An export into the run folder, still being written by a live process: not the trainer's to remove.
+    const staging = join(runDir, `.adapter.siva-export-${process.pid}-0a1b2c3d.tmp`)
+    mkdirSync(staging)
     const events = await run({ resume: true }, runDir)
     expect(events.at(-1)!.type).toBe('finished')
     for (const file of [...leftovers, join(runDir, 'checkpoints', '.step-0000003.0a1b2c3d.tmp')]) expect(existsSync(file)).toBe(false)
+    expect(existsSync(staging)).toBe(true)
   }, 120_000)
 })
 

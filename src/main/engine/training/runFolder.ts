@@ -123,18 +123,20 @@ const isTempName = (name: string): boolean => name.startsWith('.') && name.endsW
 /**
  * Temp files an earlier trainer of this run left when it was killed mid-write (`.train.ids.PID.….tmp` and
  * the like, which its own cleanup never reached). Called under the run's lock, so no live trainer writes
- * any of them: every one is a leftover.
+ * any of them: every one in data/ and checkpoints/ is a leftover. At the top level only the trainer's own
+ * files' temps are: an export into the run folder stages its output there too, and may be running.
  */
 export async function removeLeftovers(dir: string): Promise<string[]> {
   const removed: string[] = []
-  for (const folder of [dir, join(dir, 'data'), join(dir, 'checkpoints')]) {
+  const ownTopLevel = /^\.(run\.json|basis\.json|basis\.safetensors|events\.jsonl)\./
+  for (const [folder, mine] of [[dir, (name: string) => ownTopLevel.test(name)], [join(dir, 'data'), () => true], [join(dir, 'checkpoints'), () => true]] as const) {
     let entries: string[]
     try {
       entries = await readdir(folder)
     } catch {
       continue
     }
-    for (const entry of entries.filter(isTempName)) {
+    for (const entry of entries.filter((name) => isTempName(name) && mine(name))) {
       await rm(join(folder, entry), { recursive: true, force: true })
       removed.push(join(folder, entry))
     }
