@@ -43,9 +43,10 @@ type Config = Record<string, unknown>
 /**
  * The most a config may claim, field by field: generous beside every released model (the deepest have
  * about 130 layers, the widest a hidden size of about 20,000, the largest vocabularies about 260,000 entries,
- * the longest contexts about 10 million positions), yet small enough that nothing sized from them (a
- * list of targets, a new head) can take the whole heap: `num_hidden_layers: 1e12` is refused here
- * instead of building a trillion targets.
+ * the longest contexts about 10 million positions), yet small enough that what is made from the claim
+ * alone, before any tensor is read (the list of targets), stays small: `num_hidden_layers: 1e12` is
+ * refused here instead of building a trillion targets. The families then check the claims against the
+ * tensors (models/configChecks.ts), so what is built is as large as the file, no larger.
  */
 export const configLimits = {
   hiddenSize: 65_536,
