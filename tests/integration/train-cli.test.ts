@@ -135,16 +135,16 @@ describe('siva train', () => {
 
   it.skipIf(!canMountTmpfs)('a full disk while the run folder is made leaves nothing behind: the same command then runs', () => {
     const dir = tempDir('train-cli-full')
-    const cli = (extra: string): string => [process.execPath, join(repoRoot, 'bin/siva.mjs'), ...trainArgs('"$D/run"'), '--max-steps', '2', '--quiet', extra].join(' ')
+    const cli = [process.execPath, join(repoRoot, 'bin/siva.mjs'), ...trainArgs('"$D/run"'), '--max-steps', '2', '--quiet'].join(' ')
     // A 1 MiB file system of its own (a private mount namespace), filled up before the first try.
     const script = [
       `D=${dir}`,
       'mount -t tmpfs -o size=1m tmpfs "$D" || exit 99',
       'head -c 4000000 /dev/zero > "$D/filler" 2>/dev/null',
-      `${cli('')} 2>&1; echo "first=$?"`,
+      `${cli} 2>&1; echo "first=$?"`,
       'echo "left=$(ls -A "$D" | tr "\n" " ")"',
       'rm "$D/filler"',
-      `${cli('')} 2>&1; echo "second=$?"`,
+      `${cli} 2>&1; echo "second=$?"`,
       'echo "run=$(ls "$D/run" | tr "\n" " ")"'
     ].join('\n')
     const result = spawnSync('unshare', ['-rm', 'sh', '-c', script], { cwd: repoRoot, encoding: 'utf8', timeout: 200_000 })
