@@ -7,6 +7,7 @@
  * stream ends or the caller closes it). Both travel as the messages at the bottom of this file.
  */
 import { z } from 'zod'
+import { namePattern } from './pattern/safePattern'
 import type { Evaluation, RunStatus } from './runTimeline'
 import type { InspectReport, LayerSpectrum } from './spectra'
 import type { TrainConfig, TrainEvent } from './training'
@@ -142,14 +143,14 @@ const path = z.string().min(1).max(4096)
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id is letters, digits, . _ -')
 const task = z.enum(['classify', 'regress', 'causal-lm', 'image-classify'])
 const method = z.enum(['siva', 'svdiff', 'topk', 'lora', 'full', 'head'])
-const regex = z.string().max(1000).refine((s) => {
+// Compiled the way the back end will match it (bounded time), so what passes here also runs there.
+const regex = z.string().superRefine((s, context) => {
   try {
-    new RegExp(s)
-    return true
-  } catch {
-    return false
+    namePattern(s, 'pattern')
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) })
   }
-}, 'not a valid regular expression')
+})
 
 const columns = z
   .object({ text: z.string().max(200), textPair: z.string().max(200), label: z.string().max(200), prompt: z.string().max(200), path: z.string().max(200) })

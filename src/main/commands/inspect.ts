@@ -1,6 +1,7 @@
 import { openCheckpoint } from '../engine/io'
 import { inspectSource } from '../engine/spectra'
 import type { InspectReport } from '../../shared/spectra'
+import { namePattern, type SafePattern } from '../../shared/pattern/safePattern'
 import { AnalysisPool } from '../workers/analysisPool'
 import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
@@ -92,11 +93,11 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   return bad.length > 0 ? 1 : 0
 }
 
-function parseRegex(pattern: string | undefined): RegExp | undefined {
+function parseRegex(pattern: string | undefined): SafePattern | undefined {
   if (pattern === undefined) return undefined
   try {
-    return new RegExp(pattern)
+    return namePattern(pattern, '--layers')
   } catch (error) {
-    throw new CliUsageError(`--layers is not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`)
+    throw new CliUsageError(error instanceof Error ? error.message : String(error))
   }
 }

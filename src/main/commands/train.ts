@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { resolveTrainConfig } from '../engine/training/loop'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
+import { namePattern } from '../../shared/pattern/safePattern'
 import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
 import { backendNotice } from './backendNotice'
@@ -152,9 +153,9 @@ export function parseOverride(text: string): NonNullable<TrainConfig['overrides'
   const pattern = text.slice(0, cut)
   const setting = text.slice(cut + 1)
   try {
-    new RegExp(pattern)
+    namePattern(pattern, `--override '${text}'`)
   } catch (error) {
-    throw new CliUsageError(`--override '${text}': ${error instanceof Error ? error.message : String(error)}`)
+    throw new CliUsageError(error instanceof Error ? error.message : String(error))
   }
   if (setting === 'skip') return { pattern, skip: true }
   const match = /^(perc|k|rank)=([0-9.eE+-]+)$/.exec(setting)
@@ -184,9 +185,9 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
   for (const key of ['batchSize', 'gradientAccumulation', 'epochs'] as const) if (partial[key] === 0) throw new CliUsageError(`--${key === 'batchSize' ? 'batch-size' : key === 'epochs' ? 'epochs' : 'grad-accum'} must be at least 1`)
   if (typeof v['targets'] === 'string') {
     try {
-      new RegExp(v['targets'])
+      namePattern(v['targets'], '--targets')
     } catch (error) {
-      throw new CliUsageError(`--targets is not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`)
+      throw new CliUsageError(error instanceof Error ? error.message : String(error))
     }
     partial['targets'] = v['targets']
   }

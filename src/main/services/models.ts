@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { ModelSummary, Params, StreamEvents } from '../../shared/api'
+import { namePattern } from '../../shared/pattern/safePattern'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint } from '../engine/io'
 import { familyFor, headLrOf } from '../engine/models/registry'
@@ -65,7 +66,7 @@ export async function analyseLayers(pool: AnalysisPool, p: Params<'analyseLayers
       runSvd: pool.runSvd,
       concurrency: pool.size * 2,
       signal,
-      ...(p.layers !== undefined && { layers: new RegExp(p.layers) }),
+      ...(p.layers !== undefined && { layers: namePattern(p.layers, 'layers') }),
       ...(p.valuesOnly !== undefined && { valuesOnly: p.valuesOnly }),
       onProgress: (progress) => emit({ type: 'progress', done: progress.done, total: progress.total, ...(progress.layer && { layer: progress.layer }), ...(progress.error && { error: progress.error }) })
     })

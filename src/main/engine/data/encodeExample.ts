@@ -25,10 +25,15 @@ export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example:
     const encoded = tokenizer.encode(example.text, { ...(example.pair !== undefined && { pair: example.pair }), maxLength })
     return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength }
   }
-  const prompt = example.prompt === undefined || example.prompt === '' ? [] : tokenizer.encode(example.prompt, { addSpecialTokens: false }).ids
-  const completion = tokenizer.encode(example.text, { addSpecialTokens: false }).ids
+  // Each part is tokenised only as far as max_length can use it (see TextTokenizer.encode): the kept ids are
+  // the same, and a cut part's length is a lower bound that still makes the example too long.
+  const promptEncoded = example.prompt === undefined || example.prompt === '' ? undefined : tokenizer.encode(example.prompt, { addSpecialTokens: false, maxLength })
+  const prompt = promptEncoded?.ids ?? []
+  const completionEncoded = tokenizer.encode(example.text, { addSpecialTokens: false, maxLength: Math.max(0, maxLength - prompt.length) })
+  const completion = completionEncoded.ids
+  const eos = tokenizer.eosId === undefined ? 0 : 1
+  const fullLength = (promptEncoded?.fullLength ?? 0) + completionEncoded.fullLength + eos
   const ids = tokenizer.eosId === undefined ? [...prompt, ...completion] : [...prompt, ...completion, tokenizer.eosId]
-  const fullLength = ids.length
   const kept = fullLength > maxLength ? ids.slice(0, maxLength) : ids
   return { ids: kept, typeIds: new Array<number>(kept.length).fill(0), promptLength: Math.min(prompt.length, kept.length), fullLength }
 }

@@ -1,8 +1,11 @@
 import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
+import { PatternError } from '../../../shared/pattern/safePattern'
 import { checkpointFolder } from './checkpointFolder'
 import { UnigramVocabulary } from './sentencePiece'
+import { tokenizerJsonProblem } from './tokenizerJson'
+import { boundTokenizerPatterns } from './tokenizerPatterns'
 
 /** A checkpoint's tokenizer files are missing or unreadable; the message names the file. */
 export class TokenizerLoadError extends Error {
@@ -32,9 +35,14 @@ export interface EncodedText {
   attentionMask: number[]
   /** Segment ids (0 for the first sentence, 1 for the pair), for models that use them. */
   tokenTypeIds: number[]
-  /** Length in ids before truncation and padding: what validation reports as "too long". */
+  /** Length in ids before truncation and padding: what validation reports as "too long". A lower bound when `partial`. */
   fullLength: number
   truncated: boolean
+  /**
+   * A text was far longer than maxLength can use and only its start was tokenised: the ids are the same, and
+   * fullLength is a lower bound that is still over maxLength.
+   */
+  partial: boolean
 }
 
 interface PostProcessor {
@@ -182,6 +190,38 @@ export function longestFirstLengths(first: number, second: number, budget: numbe
   return swapped ? [Math.min(first, long), Math.min(second, short)] : [Math.min(first, short), Math.min(second, long)]
 }
 
+/** One sequence's tokens; `partial`: only the start of the text was tokenised (see TextTokenizer.tokensOf). */
+interface SequenceTokens {
+  tokens: string[]
+  partial: boolean
+}
+
+/** Tokens before a cut that may differ from the uncut text's (a word's last merges, a whitespace run). */
+const cutMargin = 8
+/** Past this many characters each, a pair's two long sequences are compared by their tokens so far. */
+const pairOrderChars = 1 << 20
+
+/** Characters tokenised first for a budget: 16 a token (real text has 3–6) plus room for a long first word. */
+function initialChars(budget: number): number {
+  return (budget + cutMargin + 1) * 16 + 1024
+}
+
+const WHITESPACE = /\s/
+
+/**
+ * Where to cut a long text at about `chars`: at the start of the next whitespace run within as many
+ * characters again, so that no word or run is split; else at `chars`, never inside a surrogate pair.
+ */
+export function cutPosition(text: string, chars: number): number {
+  if (chars >= text.length) return text.length
+  const limit = Math.min(text.length, 2 * chars)
+  for (let i = Math.max(1, chars); i < limit; i++) {
+    if (WHITESPACE.test(text[i]!) && !WHITESPACE.test(text[i - 1]!)) return i
+  }
+  const unit = text.charCodeAt(chars)
+  return unit >= 0xdc00 && unit <= 0xdfff ? chars + 1 : chars
+}
+
 type SpecialTokenName = 'bos' | 'eos' | 'unk' | 'sep' | 'cls' | 'pad' | 'mask'
 
 /**
@@ -248,12 +288,20 @@ export class TextTokenizer {
     if (unigram) return new TextTokenizer(unigramCore(unigram), 0, false, useMaxLength, {}, true)
     const config = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {}
     const json = applyConfig((await readJson(tokenizerFile, true))!, config)
+    const problem = tokenizerJsonProblem(json)
+    if (problem) throw new TokenizerLoadError(tokenizerFile, problem)
     const specials = (await readJson(join(dir, 'special_tokens_map.json'), false)) ?? {}
     let tokenizer: Tokenizer
     try {
       tokenizer = new Tokenizer(json, config)
     } catch (error) {
       throw new TokenizerLoadError(tokenizerFile, `cannot build the tokenizer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+    try {
+      boundTokenizerPatterns(tokenizer, json, tokenizerFile)
+    } catch (error) {
+      if (!(error instanceof PatternError)) throw error
+      throw new TokenizerLoadError(tokenizerFile, `${error.where.slice(tokenizerFile.length + 2)}: ${error.detail}`, { cause: error })
     }
     const normalizer = json['normalizer']
     if (isObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
@@ -308,16 +356,19 @@ export class TextTokenizer {
 
   encode(text: string, options: EncodeOptions = {}): EncodedText {
     const addSpecialTokens = options.addSpecialTokens ?? true
-    let first = this.tokenizer.tokenize(text)
-    let second = options.pair === undefined ? undefined : this.tokenizer.tokenize(options.pair)
+    const { maxLength } = options
+    // What max_length leaves for the text once the template's special tokens are in.
+    const added = maxLength === undefined ? 0 : this.postProcess([], options.pair === undefined ? undefined : [], addSpecialTokens).tokens.length
+    const budget = maxLength === undefined ? undefined : Math.max(0, maxLength - added)
+    const [one, two] = options.pair === undefined ? [this.tokensOf(text, budget), undefined] : this.pairTokens(text, options.pair, budget)
+    let first = one.tokens
+    let second = two?.tokens
+    const partial = one.partial || (two?.partial ?? false)
     let processed = this.postProcess(first, second, addSpecialTokens)
     const fullLength = processed.tokens.length
-    const { maxLength } = options
     let truncated = false
-    if (maxLength !== undefined && fullLength > maxLength) {
+    if (maxLength !== undefined && budget !== undefined && fullLength > maxLength) {
       // Cut the sequences themselves, then let the post-processor add the specials again (as tokenizers does).
-      const added = this.postProcess([], second && [], addSpecialTokens).tokens.length
-      const budget = Math.max(0, maxLength - added)
       if (second) {
         const [keepFirst, keepSecond] = longestFirstLengths(first.length, second.length, budget)
         first = first.slice(0, keepFirst)
@@ -340,9 +391,52 @@ export class TextTokenizer {
       const padding = maxLength - ids.length
       const pad = (values: number[], value: number): number[] =>
         this.padLeft ? [...new Array<number>(padding).fill(value), ...values] : [...values, ...new Array<number>(padding).fill(value)]
-      return { ids: pad(ids, this.padId), attentionMask: pad(attentionMask, 0), tokenTypeIds: pad(tokenTypeIds, 0), fullLength, truncated }
+      return { ids: pad(ids, this.padId), attentionMask: pad(attentionMask, 0), tokenTypeIds: pad(tokenTypeIds, 0), fullLength, truncated, partial }
     }
-    return { ids, attentionMask, tokenTypeIds, fullLength, truncated }
+    return { ids, attentionMask, tokenTypeIds, fullLength, truncated, partial }
+  }
+
+  /**
+   * The tokens of `text`, or, when only `budget` of them can be kept, of enough of its start: a 10 MB row was
+   * tokenised whole (2 GB of token strings) to keep 512 ids. Tokenisers are local: a text cut at the start of
+   * a whitespace run has the uncut text's tokens except near the cut. So the start is tokenised, four times
+   * longer each round, until it yields more than the budget plus `cutMargin` tokens, and those last ones
+   * (which the cut may have changed) are dropped. A text that never gets there is tokenised whole, so a row
+   * that fits in max_length is tokenised exactly as before, and one that does not still counts as too long.
+   */
+  private tokensOf(text: string, budget: number | undefined): SequenceTokens {
+    if (budget === undefined) return { tokens: this.tokenizer.tokenize(text), partial: false }
+    for (let chars = initialChars(budget); ; chars *= 4) {
+      const tokens = this.prefixTokens(text, chars)
+      if (!tokens.partial || tokens.tokens.length > budget) return tokens
+    }
+  }
+
+  private prefixTokens(text: string, chars: number): SequenceTokens {
+    const end = cutPosition(text, chars)
+    if (end >= text.length) return { tokens: this.tokenizer.tokenize(text), partial: false }
+    const tokens = this.tokenizer.tokenize(text.slice(0, end))
+    return { tokens: tokens.slice(0, Math.max(0, tokens.length - cutMargin)), partial: true }
+  }
+
+  /**
+   * Both sequences of a pair, each cut as tokensOf cuts. Longest-first truncation gives an odd budget's last
+   * token to the longer sequence, so when both were cut, more of both is tokenised until one ends and the
+   * other's tokens so far outnumber it; past `pairOrderChars` characters, the one with more tokens so far counts
+   * as the longer (HF would tokenise both whole to decide one token).
+   */
+  private pairTokens(text: string, pair: string, budget: number | undefined): [SequenceTokens, SequenceTokens] {
+    let first = this.tokensOf(text, budget)
+    let second = this.tokensOf(pair, budget)
+    if (budget === undefined || budget % 2 === 0 || !(first.partial || second.partial)) return [first, second]
+    for (let chars = initialChars(budget) * 4; chars <= pairOrderChars; chars *= 4) {
+      const known = !first.partial || !second.partial
+      if (known && (first.partial ? first.tokens.length > second.tokens.length : second.tokens.length > first.tokens.length)) break
+      if (!first.partial && !second.partial) break
+      if (first.partial) first = this.prefixTokens(text, chars)
+      if (second.partial) second = this.prefixTokens(pair, chars)
+    }
+    return [first, second]
   }
 
   decode(ids: number[], skipSpecialTokens = true): string {

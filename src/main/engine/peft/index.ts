@@ -10,6 +10,7 @@ import { topk } from './methods/topk'
 import type { AdaptOptions, Adapter, MethodName, PeftMethod } from './types'
 
 import { bandSize } from './singularBand'
+import type { NamePattern } from '../../../shared/pattern/safePattern'
 
 export { bandSize, singularBandAdapter } from './singularBand'
 export { lowRankProduct } from './lowRank'
@@ -26,7 +27,7 @@ export function methodNamed(name: string): PeftMethod {
 
 /** Per-layer settings: the last override whose pattern matches a target wins over the global ones. */
 export interface TargetOverride {
-  pattern: RegExp
+  pattern: NamePattern
   perc?: number
   k?: number
   rank?: number
@@ -35,7 +36,7 @@ export interface TargetOverride {
 }
 
 /** The targets a pattern picks (the family's default pattern when none is given), in model order. */
-export function selectTargets(all: readonly AdaptableLinear[], pattern: RegExp, overrides: readonly TargetOverride[] = []): AdaptableLinear[] {
+export function selectTargets(all: readonly AdaptableLinear[], pattern: NamePattern, overrides: readonly TargetOverride[] = []): AdaptableLinear[] {
   return all.filter((target) => pattern.test(target.name) && !lastMatch(overrides, target.name)?.skip)
 }
 

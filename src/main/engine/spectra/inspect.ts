@@ -4,6 +4,7 @@ import { firstNonFinite } from '../linalg/finite'
 import type { InspectReport, LayerSpectrum } from '../../../shared/spectra'
 import { spectralMetrics } from './metrics'
 import { columnBlock, planMatrices, type MatrixPlan } from './targets'
+import type { NamePattern } from '../../../shared/pattern/safePattern'
 
 /** One SVD to run; the host decides where (a worker pool in the app and the CLI). */
 export interface SvdJob {
@@ -48,7 +49,7 @@ export interface InspectOptions {
   perc?: number
   /** Singular values only: much cheaper, for spectra of matrices nobody trains. */
   valuesOnly?: boolean
-  layers?: RegExp
+  layers?: NamePattern
   includeEmbeddings?: boolean
   signal?: AbortSignal
   onProgress?: (progress: InspectProgress) => void

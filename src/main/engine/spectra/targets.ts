@@ -1,5 +1,6 @@
 import type { TensorInfo } from '../io'
 import type { SkippedTensor } from '../../../shared/spectra'
+import type { NamePattern } from '../../../shared/pattern/safePattern'
 
 /** One matrix to analyse: a whole 2-D tensor, or one column block of a fused one. */
 export interface MatrixPlan {
@@ -14,7 +15,7 @@ export interface MatrixPlan {
 
 export interface PlanOptions {
   /** Only matrices whose analysed name matches (tested against names with their .q/.k/.v suffix). */
-  layers?: RegExp
+  layers?: NamePattern
   /** Embedding tables are 2-D but not projections; they are skipped unless asked for. */
   includeEmbeddings?: boolean
   /** `model_type` from config.json, when known: it decides how fused tensors are split. */

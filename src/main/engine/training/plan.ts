@@ -2,6 +2,7 @@ import type { TensorSource } from '../io'
 import { familyFor } from '../models/registry'
 import type { AdaptableLinear, ModelFamily, ModelTask } from '../models/types'
 import { methodNamed, selectTargets, type AdaptTargetsOptions, type Decompose, type PeftMethod, type TargetOverride } from '../peft'
+import { namePattern } from '../../../shared/pattern/safePattern'
 import type { TrainConfig } from '../../../shared/training'
 import { modelTask } from './trainData'
 
@@ -23,8 +24,9 @@ export interface RunPlan {
 export function planRun(config: TrainConfig, source: TensorSource): RunPlan {
   const family = familyFor(source.config, config.model)
   const method = methodNamed(config.method)
-  const pattern = config.targets ? new RegExp(config.targets) : family.defaultTargets
-  const overrides = (config.overrides ?? []).map((o) => ({ ...o, pattern: new RegExp(o.pattern) }))
+  // Patterns come from people and from run.json: matched in bounded time, refused naming the field.
+  const pattern = config.targets ? namePattern(config.targets, 'targets') : family.defaultTargets
+  const overrides = (config.overrides ?? []).map((o, i) => ({ ...o, pattern: namePattern(o.pattern, `overrides[${i}].pattern`) }))
   const allTargets = family.targets(source.config!, source.tensors)
   const targets = method.kind === 'adapter' ? selectTargets(allTargets, pattern, overrides) : []
   if (method.kind === 'adapter' && targets.length === 0) throw new Error(`no target matches /${pattern.source}/; targets look like ${allTargets[0]?.name ?? '(none)'}`)

@@ -1,4 +1,5 @@
 import type { TargetRow } from '@shared/api'
+import { maxNamePatternLength, namePattern, PatternError, type NamePattern } from '@shared/pattern/safePattern'
 
 export type TargetRole = TargetRow['role']
 export type SelectionPreset = 'default' | 'attention' | 'mlp' | 'all'
@@ -21,19 +22,19 @@ export const presetLabels: Record<SelectionPreset, string> = {
 const fallbackDefaultRoles: readonly TargetRole[] = ['query', 'value']
 
 /** Maximum length of a target regex the back end accepts. */
-export const maxPatternLength = 1000
+export const maxPatternLength = maxNamePatternLength
 
 export function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-/** A pattern as typed, compiled; an empty pattern matches nothing. */
-export function compilePattern(source: string): { regex?: RegExp; error?: string } {
+/** A pattern as typed, compiled as the back end matches it (bounded time); an empty pattern matches nothing. */
+export function compilePattern(source: string): { regex?: NamePattern; error?: string } {
   if (source.trim() === '') return {}
   try {
-    return { regex: new RegExp(source) }
+    return { regex: namePattern(source, 'pattern') }
   } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) }
+    return { error: error instanceof PatternError ? error.detail : String(error) }
   }
 }
 
@@ -68,7 +69,7 @@ export interface BlockRange {
 }
 
 /** Names of the targets a pattern selects within a block range (inclusive). */
-export function matchingTargets(targets: readonly TargetRow[], pattern: RegExp | undefined, range?: BlockRange): Set<string> {
+export function matchingTargets(targets: readonly TargetRow[], pattern: NamePattern | undefined, range?: BlockRange): Set<string> {
   const names = new Set<string>()
   if (!pattern) return names
   for (const t of targets) {
@@ -129,7 +130,7 @@ export function targetsSetting(targets: readonly TargetRow[], selected: Readonly
   const grouped = blockGroupPattern(targets, selected)
   if (grouped.length <= maxPatternLength) return { targets: grouped, skip: [] }
   const broad = suffixPattern(targets.filter((t) => selected.has(t.name)).map(moduleSuffix))
-  const regex = new RegExp(broad)
+  const regex = namePattern(broad, 'targets')
   return { targets: broad, skip: targets.filter((t) => regex.test(t.name) && !selected.has(t.name)).map((t) => t.name) }
 }
 

@@ -1,0 +1,217 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Tokenizer } from '@huggingface/tokenizers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { longestFirstLengths, TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data/tokenizer'
+import { gpt3Encoder, writeGpt2Tokenizer } from '../../helpers/gpt2Tokenizer'
+import { repoRoot, tempDir } from '../../helpers/paths'
+import { realSentences } from '../../helpers/text'
+
+// tokenizer.json is a file from the internet: its patterns must run bounded, its fields must make sense,
+// and one huge row must not cost gigabytes.
+
+type Json = Record<string, unknown>
+
+/** GPT-2's files with some parts of tokenizer.json replaced. */
+function gpt2With(name: string, change: (json: Json) => void): string {
+  const dir = tempDir(name)
+  writeGpt2Tokenizer(dir)
+  const file = join(dir, 'tokenizer.json')
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Json
+  change(json)
+  writeFileSync(file, JSON.stringify(json))
+  return dir
+}
+
+const byteLevelNoRegex = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }
+const split = (regex: string, behavior = 'Isolated') => ({ type: 'Split', pattern: { Regex: regex }, behavior, invert: false })
+
+/** Llama-3's and Qwen2's pre-tokeniser patterns (lookahead, case-insensitive groups, counted repeats), BLOOM's, DeepSeek's end-of-text rule. */
+const realPatterns: Record<string, Json> = {
+  llama3: {
+    type: 'Sequence',
+    pretokenizers: [split("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"), byteLevelNoRegex]
+  },
+  qwen2: {
+    type: 'Sequence',
+    pretokenizers: [split("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"), byteLevelNoRegex]
+  },
+  bloom: { type: 'Sequence', pretokenizers: [split(' ?[^(\\s|[.,!?…。，、।۔،])]+'), byteLevelNoRegex] },
+  anchored: { type: 'Sequence', pretokenizers: [split('\\s+$', 'Removed'), split('^\\w+\\b|\\d+'), byteLevelNoRegex] }
+}
+
+const hardCases = [
+  'Café naïve — déjà vu 🎉🚀',
+  '  leading   and trailing  ',
+  "Numbers 1234567 and 3.14159, DON'T WON'T they'RE",
+  'line one\r\nline two\n\n\n  indented\tTAB',
+  '中文，标点。 हिन्दी। اردو۔',
+  '',
+  ' ',
+  'a\u00a0b\u2028c\u3000d',
+  'emoji 👍🏽 family 👨‍👩‍👧 and flags 🇫🇷'
+]
+
+describe('tokenizer.json patterns run bounded, with the same tokens as before', () => {
+  for (const [name, preTokenizer] of Object.entries(realPatterns)) {
+    it(`${name}: tokens and decoding equal the library's own RegExp on real text`, async () => {
+      const dir = gpt2With(`pattern-${name}`, (json) => {
+        json['pre_tokenizer'] = preTokenizer
+        // A Replace normaliser and decoder with Regex patterns take the replace path.
+        json['normalizer'] = { type: 'Replace', pattern: { Regex: ' {3,}' }, content: '  ' }
+        json['decoder'] = { type: 'Sequence', decoders: [{ type: 'ByteLevel' }, { type: 'Replace', pattern: { Regex: '(o)(u)' }, content: '$2$1' }] }
+      })
+      const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as Json
+      const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Json
+      // The reference: the library as it was, running the patterns with the JS engine's backtracking RegExp.
+      const reference = new Tokenizer(json, config)
+      const ours = await TextTokenizer.load(dir)
+      const texts = [...realSentences(300), ...hardCases]
+      for (const text of texts) {
+        const ids = reference.encode(text, { add_special_tokens: false }).ids
+        expect(ours.encode(text, { addSpecialTokens: false }).ids, JSON.stringify(text)).toEqual(ids)
+        if (ids.length > 0) expect(ours.decode(ids, false), JSON.stringify(text)).toBe(reference.decode(ids, { skip_special_tokens: false }))
+      }
+    })
+  }
+
+  it('a Split pattern that backtracks exponentially, (a|a)+$, tokenises a long row in bounded time', async () => {
+    const dir = gpt2With('pattern-exponential', (json) => {
+      json['pre_tokenizer'] = { type: 'Sequence', pretokenizers: [split('(a|a)+$'), byteLevelNoRegex] }
+    })
+    const tokenizer = await TextTokenizer.load(dir)
+    const text = `${'a'.repeat(5000)}!`
+    const started = performance.now()
+    const encoded = tokenizer.encode(text, { addSpecialTokens: false })
+    expect(performance.now() - started).toBeLessThan(5000)
+    // No match (the row does not end in a): one pre-token, byte-level BPE of the whole row.
+    expect(encoded.ids).toEqual(gpt3Encoder.encode(text))
+  })
+
+  it('siva data check on that tokenizer answers instead of hanging', () => {
+    const dir = gpt2With('data-check-exponential', (json) => {
+      json['pre_tokenizer'] = { type: 'Sequence', pretokenizers: [split('(a|a)+$'), byteLevelNoRegex] }
+    })
+    const data = join(dir, 'rows.csv')
+    writeFileSync(data, `text,label\n${'a'.repeat(3000)}b,pos\n${'a'.repeat(3000)}c,neg\nfine,pos\nalso fine,neg\n`)
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'data', 'check', '--data', data, '--task', 'classify', '--model', dir, '--max-length', '64', '--json', '--quiet'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000
+    })
+    expect(run.signal, run.stderr).toBeNull()
+    const report = JSON.parse(run.stdout) as { summary: { tokens: { tooLong: number } } }
+    expect(report.summary.tokens.tooLong).toBe(2)
+  })
+
+  it('a pattern with a backreference is refused at load, naming the file and the field', async () => {
+    const dir = gpt2With('pattern-backreference', (json) => {
+      json['pre_tokenizer'] = { type: 'Sequence', pretokenizers: [byteLevelNoRegex, split('(a+)\\1')] }
+    })
+    const error = await TextTokenizer.load(dir).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TokenizerLoadError)
+    expect((error as Error).message).toBe(`${join(dir, 'tokenizer.json')}: pre_tokenizer.pretokenizers[1].pattern.Regex: the pattern /(a+)\\1/ cannot be matched in bounded time: backreferences (\\1, \\k<name>) cannot be matched in bounded time`)
+  })
+
+  it('a pattern that is too large is refused at load', async () => {
+    const dir = gpt2With('pattern-huge', (json) => {
+      json['normalizer'] = { type: 'Replace', pattern: { Regex: 'x'.repeat(20_000) }, content: '' }
+    })
+    await expect(TextTokenizer.load(dir)).rejects.toThrow(/tokenizer\.json: normalizer\.pattern\.Regex: the pattern is 20000 characters long; at most 10000 are accepted/)
+  })
+})
+
+describe('tokenizer.json fields the library took on trust', () => {
+  it('an unknown model type is refused, naming the file and model.type', async () => {
+    const dir = gpt2With('model-type', (json) => {
+      ;(json['model'] as Json)['type'] = 'WordSoup'
+    })
+    await expect(TextTokenizer.load(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: model.type: "WordSoup"; the tokenizer models this app runs are BPE, WordPiece, Unigram`)
+  })
+
+  it('a vocabulary id that is not a whole number is refused, naming the token', async () => {
+    const dir = gpt2With('model-float-id', (json) => {
+      ;((json['model'] as Json)['vocab'] as Json)['hello'] = 1.5
+    })
+    await expect(TextTokenizer.load(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: model.vocab["hello"]: the id 1.5 is not a whole number from 0 to 2^31−1`)
+  })
+
+  it('an added token with a fractional id is refused', async () => {
+    const dir = gpt2With('added-float-id', (json) => {
+      ;(json['added_tokens'] as Json[])[0]!['id'] = 50256.5
+    })
+    await expect(TextTokenizer.load(dir)).rejects.toThrow(`${join(dir, 'tokenizer.json')}: added_tokens[0].id: 50256.5 is not a whole number from 0 to 2^31−1`)
+  })
+})
+
+describe('only what max_length can use is tokenised', () => {
+  let tokenizer: TextTokenizer
+  beforeAll(async () => {
+    const dir = tempDir('prefix-gpt2')
+    writeGpt2Tokenizer(dir)
+    tokenizer = await TextTokenizer.load(dir)
+  })
+
+  it('long rows keep exactly the ids of tokenising them whole; rows that fit are untouched', () => {
+    const words = realSentences(150).join(' ')
+    const texts = [words, words.replaceAll(' ', '   '), words.replaceAll(' ', ''), '🎉'.repeat(8000), `x${' '.repeat(50_000)}y`]
+    for (const text of texts) {
+      const whole = gpt3Encoder.encode(text)
+      for (const maxLength of [1, 2, 7, 64, 513]) {
+        const encoded = tokenizer.encode(text, { maxLength })
+        expect(encoded.ids, `${maxLength} ${text.slice(0, 30)}`).toEqual(whole.slice(0, maxLength))
+        expect(encoded.truncated).toBe(whole.length > maxLength)
+        expect(encoded.fullLength > maxLength).toBe(whole.length > maxLength)
+        if (!encoded.partial) expect(encoded.fullLength).toBe(whole.length)
+      }
+    }
+    const sentence = 'A row well within the limit.'
+    expect(tokenizer.encode(sentence, { maxLength: 64 })).toEqual({ ...tokenizer.encode(sentence), partial: false })
+  })
+
+  it('sentence pairs: longest-first truncation is unchanged when either side is cut', () => {
+    const long = realSentences(300).join(' ')
+    const short = 'A short second sentence.'
+    for (const maxLength of [9, 10, 64, 65]) {
+      for (const [a, b] of [[long, short], [short, long], [long, long.slice(0, long.length - 500)], [long.slice(0, long.length - 500), long]]) {
+        const [ta, tb] = [gpt3Encoder.encode(a!), gpt3Encoder.encode(b!)]
+        const encoded = tokenizer.encode(a!, { pair: b!, maxLength })
+        const whole = tokenizer.encode(a!, { pair: b! })
+        expect(whole.ids).toEqual([...ta, ...tb])
+        const keepFirst = encoded.tokenTypeIds.filter((t) => t === 0).length
+        expect(encoded.ids).toEqual([...ta.slice(0, keepFirst), ...tb.slice(0, maxLength - keepFirst)])
+        // The cut with every token known (longestFirstLengths is checked against tokenizers in bert.test.ts).
+        const [refFirst] = longestFirstLengths(ta.length, tb.length, maxLength)
+        expect(keepFirst, `${maxLength} ${a!.length} ${b!.length}`).toBe(refFirst)
+      }
+    }
+  })
+
+  it('one 10 MB row, as siva data check reads it: bounded memory and time, still counted too long', () => {
+    const dir = tempDir('ten-megabytes')
+    mkdirSync(dir, { recursive: true })
+    const model = join(dir, 'model')
+    mkdirSync(model)
+    writeGpt2Tokenizer(model)
+    const data = join(dir, 'rows.jsonl')
+    const sentences = realSentences(200).join(' ')
+    const huge = sentences.repeat(Math.ceil(10e6 / sentences.length)).slice(0, 10e6)
+    writeFileSync(data, [JSON.stringify({ text: 'short row', label: 'a' }), JSON.stringify({ text: huge, label: 'b' }), JSON.stringify({ text: 'another', label: 'a' }), JSON.stringify({ text: 'and one more', label: 'b' })].join('\n'))
+    const started = performance.now()
+    // 256 MB of heap: tokenising the row whole ran out of it (about 1 GB resident without a limit, a minute).
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'data', 'check', '--data', data, '--task', 'classify', '--model', model, '--max-length', '128', '--json', '--quiet'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+      // The JSON preview carries the row's text.
+      maxBuffer: 64 << 20,
+      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256' }
+    })
+    expect(run.status, run.stderr.slice(-2000)).toBe(0)
+    const report = JSON.parse(run.stdout) as { summary: { tokens: { tooLong: number; max: number } } }
+    expect(report.summary.tokens.tooLong).toBe(1)
+    expect(report.summary.tokens.max).toBeGreaterThan(128)
+    expect(performance.now() - started).toBeLessThan(30_000)
+  })
+})
