@@ -146,7 +146,8 @@ export class RunSupervisor {
   async list(): Promise<RunSummary[]> {
     const ids = new Set(this.runs.keys())
     try {
-      for (const entry of await readdir(this.options.runsDir)) if (existsSync(join(this.options.runsDir, entry, 'run.json'))) ids.add(entry)
+      // Hidden entries are run folders still being built (createRunFolder renames them into place), not runs.
+      for (const entry of await readdir(this.options.runsDir)) if (!entry.startsWith('.') && existsSync(join(this.options.runsDir, entry, 'run.json'))) ids.add(entry)
     } catch {
       // no runs folder yet
     }
