@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openCheckpoint, readModelConfig } from '../../../src/main/engine/io'
 import { readLines } from '../../../src/main/engine/data/lines'
+import { TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data/tokenizer'
 import { defaultTrainConfig, trainRun } from '../../../src/main/engine/training/loop'
 import type { DataProblem } from '../../../src/main/engine/data/problems'
 import { inProcessDecompose as decompose } from '../../helpers/decompose'
@@ -116,6 +117,20 @@ describe('a FIFO in place of a file is refused at once', () => {
     const bin = mkfifo(join(binDir, 'group2-shard1of1.bin'))
     const error = await expectFormatError(promptly(openCheckpoint(binDir)), { file: join(binDir, 'model.json'), message: notAFile })
     expect(error.message).toContain(bin)
+  })
+
+  it("as a checkpoint's tokenizer.json or tokenizer_config.json", async () => {
+    for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+      const dir = await folder(`tokenizer-${name}`, tinyBert)
+      await rm(join(dir, name))
+      const fifo = mkfifo(join(dir, name))
+      const error = await promptly(TextTokenizer.load(dir)).then(
+        () => new Error('the tokenizer loaded'),
+        (e: unknown) => e as Error
+      )
+      expect(error).toBeInstanceOf(TokenizerLoadError)
+      expect(error.message).toBe(`${fifo}: a named pipe (FIFO), not a regular file`)
+    }
   })
 
   it('as a data file (CSV, TSV or JSONL are all read as lines)', async () => {

@@ -1,7 +1,10 @@
-import { access, readFile } from 'node:fs/promises'
+import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
 import { PatternError } from '../../../shared/pattern/safePattern'
+import { describeSystemError } from '../io/errors'
+import { maxJsonBytes } from '../io/jsonFile'
+import { readRegularTextFile } from '../io/regularFile'
 import { checkpointFolder } from './checkpointFolder'
 import { UnigramVocabulary } from './sentencePiece'
 import { tokenizerJsonProblem } from './tokenizerJson'
@@ -54,10 +57,11 @@ type JsonObject = Record<string, unknown>
 async function readJson(file: string, required: boolean): Promise<JsonObject | undefined> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    // A regular file only: a FIFO would be waited on forever.
+    text = await readRegularTextFile(file, maxJsonBytes)
   } catch (error) {
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new TokenizerLoadError(file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found: the checkpoint has no tokenizer.json' : String(error), { cause: error })
+    throw new TokenizerLoadError(file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found: the checkpoint has no tokenizer.json' : describeSystemError(error), { cause: error })
   }
   try {
     const value = JSON.parse(text) as unknown
@@ -475,7 +479,7 @@ async function loadUnigramVocabulary(dir: string, tokenizerFile: string): Promis
   const file = join(dir, 'vocab.json')
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readRegularTextFile(file, maxJsonBytes)
   } catch {
     return undefined
   }
