@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openCheckpoint, readModelConfig } from '../../../src/main/engine/io'
 import { readLines } from '../../../src/main/engine/data/lines'
+import { ImageReadError, readImageBytes } from '../../../src/main/engine/data/images'
 import { TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data/tokenizer'
 import { defaultTrainConfig, trainRun } from '../../../src/main/engine/training/loop'
 import type { DataProblem } from '../../../src/main/engine/data/problems'
@@ -131,6 +132,19 @@ describe('a FIFO in place of a file is refused at once', () => {
       expect(error).toBeInstanceOf(TokenizerLoadError)
       expect(error.message).toBe(`${fifo}: a named pipe (FIFO), not a regular file`)
     }
+  })
+
+  it('as an image named by an image dataset; a folder keeps its own message', async () => {
+    const dir = await folder('image')
+    const fifo = mkfifo(join(dir, 'cat.png'))
+    const error = await promptly(readImageBytes(fifo)).then(
+      () => new Error('the image was read'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ImageReadError)
+    expect(error).toMatchObject({ code: 'file-unreadable', message: 'cat.png cannot be read: a named pipe (FIFO), not a regular file' })
+    await mkdir(join(dir, 'dog.png'))
+    await expect(readImageBytes(join(dir, 'dog.png'))).rejects.toMatchObject({ code: 'image-missing', message: 'dog.png is a folder, not an image file' })
   })
 
   it('as a data file (CSV, TSV or JSONL are all read as lines)', async () => {

@@ -11,20 +11,26 @@ import { open, type FileHandle } from 'node:fs/promises'
  */
 const readFlags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)
 
-/** Thrown for a path that is not a regular file; its message says what it is instead. */
+/** Thrown for a path that is not a regular file; its message says what it is instead. A folder has the code reading one gives (EISDIR). */
 export class NotARegularFileError extends Error {
   override name = 'NotARegularFileError'
-  readonly code = 'ENOTREG'
-  constructor(readonly path: string, kind: string) {
+  readonly code: string
+  constructor(
+    readonly path: string,
+    kind: string
+  ) {
     super(`${kind}, not a regular file`)
+    this.code = kind === folderKind ? 'EISDIR' : 'ENOTREG'
   }
 }
+
+const folderKind = 'a folder'
 
 /** What a path holds, in words, when it is not a regular file. */
 export function fileKind(stats: Stats): string | undefined {
   if (stats.isFile()) return undefined
   if (stats.isFIFO()) return 'a named pipe (FIFO)'
-  if (stats.isDirectory()) return 'a folder'
+  if (stats.isDirectory()) return folderKind
   if (stats.isSocket()) return 'a socket'
   if (stats.isCharacterDevice()) return 'a character device'
   if (stats.isBlockDevice()) return 'a block device'
@@ -45,15 +51,20 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   }
 }
 
-/** The whole of a regular file, as text; `maxBytes` refuses a file larger than any the caller expects. */
-export async function readRegularTextFile(path: string, maxBytes: number): Promise<string> {
+/** The whole of a regular file; `maxBytes` refuses a file larger than any the caller expects. */
+export async function readRegularFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
   const { handle, size } = await openRegularFile(path)
   try {
     if (size > maxBytes) throw new FileTooLargeError(path, size, maxBytes)
-    return await handle.readFile('utf8')
+    return await handle.readFile()
   } finally {
     await handle.close()
   }
+}
+
+/** readRegularFile as UTF-8 text. */
+export async function readRegularTextFile(path: string, maxBytes: number): Promise<string> {
+  return (await readRegularFile(path, maxBytes)).toString('utf8')
 }
 
 export class FileTooLargeError extends Error {

@@ -3,10 +3,10 @@
  * message names the image and says what to do, and whose `code` is the problem code a validation report
  * uses for it, so training and validation describe a bad file in the same words.
  */
-import { readFile } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import sharp, { type Metadata } from 'sharp'
 import { describeSystemError } from '../../io/errors'
+import { readRegularFile } from '../../io/regularFile'
 import type { DataProblemCode } from '../problems'
 
 /** The container formats read here: those Hugging Face datasets of photos and scans are made of. */
@@ -61,7 +61,8 @@ export interface RgbImage {
 /** The bytes of an image file; a missing or unreadable file is an ImageReadError. `name` is how messages call it. */
 export async function readImageBytes(file: string, name = basename(file)): Promise<Buffer> {
   try {
-    return await readFile(file)
+    // A regular file only: a FIFO would be waited on forever.
+    return await readRegularFile(file)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new ImageReadError(file, 'image-missing', `${name}: no such file`, { cause: error })
