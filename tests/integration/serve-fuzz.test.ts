@@ -189,7 +189,8 @@ describe(`siva serve under fuzzed requests and frames (seed ${seed})`, () => {
         frames = decodeFrames(ws.received())
       } catch (error) {
         problems.push(`session ${index} (seed ${seed + 1}): ${(error as Error).message}`)
-        return ws.socket.destroy()
+        ws.socket.destroy()
+        return
       }
       const code = closeCodeOf(frames)
       if (code !== undefined && !closeCodeAllowed(code)) problems.push(`session ${index} (seed ${seed + 1}): close code ${code}`)

@@ -111,11 +111,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await new Promise<void>((done, fail) => {
     server.once('error', fail)
-    server.listen(options.port, options.host, () => done())
+    server.listen(options.port, options.host, () => {
+      server.off('error', fail)
+      done()
+    })
   })
+  // Once listening, an error of the listening socket (EMFILE on accept, say) is reported, not thrown: an
+  // 'error' event without a listener would end the process.
+  server.on('error', (error) => process.stderr.write(`siva serve: ${error.message}\n`))
   const address = server.address() as AddressInfo
-  accepted = acceptedHosts(options.host, address.port)
-  if (accepted !== 'any') accepted = new Set([...accepted, ...(acceptedHosts(address.address, address.port) as Set<string>)])
+  // The names for the address as given (a name, localhost) and for the address it resolved to.
+  const given = acceptedHosts(options.host, address.port)
+  const resolved = acceptedHosts(address.address, address.port)
+  accepted = given === 'any' || resolved === 'any' ? 'any' : new Set([...given, ...resolved])
   credentials = credentialsFor(token, address.port)
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
