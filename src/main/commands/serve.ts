@@ -24,6 +24,9 @@ machine without a screen. Prints the address to open, with a random token every 
   --renderer DIR    the built renderer (default: the one built beside this program, 'npm run build')
   --token T         use this token instead of a random one (for scripts; keep it secret)`
 
+/** How long Ctrl-C waits for runs to stop with a checkpoint before their workers are terminated. */
+const stopTimeoutMs = 20_000
+
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('serve', {
     args: argv,
@@ -64,7 +67,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', done)
     process.once('SIGTERM', done)
   })
+  // As the desktop app does on quit: runs in training stop at a step boundary with a checkpoint (bounded),
+  // so they read as cancelled and Resume continues them, rather than losing the steps since their last one.
+  if (!values.quiet) process.stderr.write('siva serve: stopping runs with a checkpoint…\n')
   await server.close()
+  await backend.stopRuns(stopTimeoutMs)
   await backend.close()
   return 0
 }
