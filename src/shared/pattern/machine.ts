@@ -80,6 +80,11 @@ export class Machine {
     this.unset = new Int32Array(compiled.slots).fill(-1)
   }
 
+  /** Capturing groups of the pattern. */
+  get groups(): number {
+    return this.compiled.groups
+  }
+
   /** A context for searches over `text`: the lookaround tables are worked out here, once. */
   context(text: string, maxSteps: number): MatchContext {
     const context: MatchContext = { text, tables: [], steps: 0, maxSteps }
@@ -194,6 +199,12 @@ export class Machine {
           break
         case Op.Assert:
           if (this.holds(instruction.test, context.text, pos)) {
+            pcs.push(at + 1)
+            capsStack.push(threadCaps)
+          }
+          break
+        case Op.NotEmpty:
+          if (!threadCaps || threadCaps[instruction.slot] !== pos) {
             pcs.push(at + 1)
             capsStack.push(threadCaps)
           }

@@ -7,7 +7,7 @@ import { UnsupportedPattern, type PatternNode } from './syntax'
  * a text is worked out once (see machine.ts), so the main program only asks a table.
  */
 
-export const Op = { Char: 0, Split: 1, Jump: 2, Save: 3, Reset: 4, Assert: 5, Look: 6, Match: 7 } as const
+export const Op = { Char: 0, Split: 1, Jump: 2, Save: 3, Reset: 4, Assert: 5, Look: 6, Match: 7, NotEmpty: 8 } as const
 type Ops = typeof Op
 type SplitInstruction = Extract<Instruction, { op: Ops['Split'] }>
 type JumpInstruction = Extract<Instruction, { op: Ops['Jump'] }>
@@ -21,6 +21,8 @@ export type Instruction =
   | { op: Ops['Assert']; test: 'start' | 'end' | 'word' | 'notWord' }
   | { op: Ops['Look']; look: number; negate: boolean }
   | { op: Ops['Match'] }
+  /** JavaScript drops an optional iteration that matched nothing (its captures with it): the slot holds where it began. */
+  | { op: Ops['NotEmpty']; slot: number }
 
 /** One-character membership, answered by the JS engine for one code point at a time (cached). */
 export class CharTest {
@@ -71,16 +73,36 @@ export interface CompiledPattern {
   main: Program
   /** Inner lookarounds come before the ones that contain them. */
   looks: Lookaround[]
-  /** 2 × (groups + 1): start and end of the whole match, then of each group. */
+  /** 2 × (groups + 1): start and end of the whole match, then of each group; then one per optional iteration's start. */
   slots: number
+  groups: number
   /** For \b and \B. */
   word: CharTest
+}
+
+/** Whether a node can match the empty string. */
+function nullable(node: PatternNode): boolean {
+  switch (node.kind) {
+    case 'char':
+      return false
+    case 'seq':
+      return node.items.every(nullable)
+    case 'alt':
+      return node.options.some(nullable)
+    case 'group':
+      return nullable(node.body)
+    case 'repeat':
+      return node.min === 0 || nullable(node.body)
+    default:
+      return true
+  }
 }
 
 export function compileProgram(root: PatternNode, groups: number, flags: string, maxInstructions: number): CompiledPattern {
   const looks: Lookaround[] = []
   const tests = new Map<string, CharTest>()
   let size = 0
+  let hiddenSlots = 0
 
   function charTest(atom: string, literal?: number): CharTest {
     let test = tests.get(atom)
@@ -140,22 +162,29 @@ export function compileProgram(root: PatternNode, groups: number, flags: string,
       }
     }
 
-    function iteration(n: Extract<PatternNode, { kind: 'repeat' }>): void {
-      // JavaScript forgets a repeated group's captures at each new iteration.
-      if (captures && n.lastGroup >= n.firstGroup) emit({ op: Op.Reset, from: 2 * n.firstGroup, to: 2 * n.lastGroup + 1 })
+    function iteration(n: Extract<PatternNode, { kind: 'repeat' }>, optional: boolean): void {
+      // JavaScript forgets a repeated group's captures at each new iteration, and refuses an optional
+      // iteration that matched nothing (a lazy body then tries its longer choices). A thread dropped for
+      // sharing a program counter with a higher-priority one could only have gone where that one's loop
+      // already went at this position, so the breadth-first search stays exact with this check.
+      const groupsInside = captures && n.lastGroup >= n.firstGroup
+      const slot = captures && optional && nullable(n.body) ? 2 * (groups + 1) + hiddenSlots++ : -1
+      if (slot >= 0) emit({ op: Op.Save, slot })
+      if (groupsInside) emit({ op: Op.Reset, from: 2 * n.firstGroup, to: 2 * n.lastGroup + 1 })
       walk(n.body)
+      if (slot >= 0) emit({ op: Op.NotEmpty, slot })
     }
 
     function repeat(n: Extract<PatternNode, { kind: 'repeat' }>): void {
       if (n.min > maxInstructions || (n.max !== Infinity && n.max > maxInstructions)) {
         throw new UnsupportedPattern(`is too large once its repetitions are written out (a count over ${maxInstructions})`)
       }
-      for (let i = 0; i < n.min; i++) iteration(n)
+      for (let i = 0; i < n.min; i++) iteration(n, false)
       if (n.max === Infinity) {
         const loop = split()
         const head = code.length - 1
         const body = code.length
-        iteration(n)
+        iteration(n, true)
         emit({ op: Op.Jump, to: head })
         ;[loop.first, loop.second] = n.greedy ? [body, code.length] : [code.length, body]
         return
@@ -165,7 +194,7 @@ export function compileProgram(root: PatternNode, groups: number, flags: string,
         const choice = split()
         const body = code.length
         optional.push(choice)
-        iteration(n)
+        iteration(n, true)
         choice.first = body
       }
       for (const choice of optional) {
@@ -182,5 +211,5 @@ export function compileProgram(root: PatternNode, groups: number, flags: string,
   }
 
   const main = build(root, false, true)
-  return { main, looks, slots: 2 * (groups + 1), word: charTest('\\w') }
+  return { main, looks, slots: 2 * (groups + 1) + hiddenSlots, groups, word: charTest('\\w') }
 }

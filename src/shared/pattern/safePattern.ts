@@ -67,15 +67,19 @@ export class SafePattern implements NamePattern {
   /** Present so String methods treat this as a regular expression; a SafePattern keeps no state between calls. */
   lastIndex = 0
   private readonly machine: Machine
+  private readonly names: Map<string, number>
+  private readonly groups: number
   private readonly fixedSteps: number
   private readonly stepsPerChar: number
 
-  private constructor(source: string, flags: string, where: string, machine: Machine, fixedSteps: number, stepsPerChar: number) {
+  private constructor(source: string, flags: string, where: string, machine: Machine, names: Map<string, number>, fixedSteps: number, stepsPerChar: number) {
     this.source = source
     this.flags = flags
     this.where = where
     this.global = flags.includes('g')
     this.machine = machine
+    this.names = names
+    this.groups = machine.groups
     this.fixedSteps = fixedSteps
     this.stepsPerChar = stepsPerChar
   }
@@ -100,7 +104,7 @@ export class SafePattern implements NamePattern {
       const parsed = parsePattern(source)
       const matchFlags = flags.replace(/[gm]/g, '')
       const compiled = compileProgram(parsed.root, parsed.groups, matchFlags, options.maxInstructions ?? 20_000)
-      return new SafePattern(source, flags, where, new Machine(compiled, flags.includes('m')), options.fixedSteps ?? 2_000_000, options.stepsPerChar ?? 1000)
+      return new SafePattern(source, flags, where, new Machine(compiled, flags.includes('m')), parsed.names, options.fixedSteps ?? 2_000_000, options.stepsPerChar ?? 1000)
     } catch (error) {
       if (error instanceof UnsupportedPattern) throw new PatternError(where, source, `cannot be matched in bounded time: ${error.message}`, { cause: error })
       throw error
@@ -149,7 +153,7 @@ export class SafePattern implements NamePattern {
         }
         out.push(text.slice(last, found.index))
         if (out.length === cap) return out
-        for (let group = 1; group < found.slots.length / 2; group++) {
+        for (let group = 1; group < this.groups + 1; group++) {
           out.push(this.group(text, found.slots, group) as string)
           if (out.length === cap) return out
         }
@@ -167,10 +171,14 @@ export class SafePattern implements NamePattern {
       let out = ''
       let last = 0
       for (const match of found) {
-        const groups = Array.from({ length: match.slots.length / 2 - 1 }, (_, g) => this.group(text, match.slots, g + 1))
+        const groups = Array.from({ length: this.groups }, (_, g) => this.group(text, match.slots, g + 1))
         const matched = text.slice(match.index, match.end)
+        const named = this.namedGroups(text, match.slots)
         out += text.slice(last, match.index)
-        out += typeof replacement === 'function' ? String(replacement(matched, ...groups, match.index, text)) : substitute(replacement, matched, match.index, text, groups)
+        out +=
+          typeof replacement === 'function'
+            ? String(named ? replacement(matched, ...groups, match.index, text, named) : replacement(matched, ...groups, match.index, text))
+            : substitute(replacement, matched, match.index, text, groups, named)
         last = match.end
       }
       return out + text.slice(last)
@@ -220,13 +228,21 @@ export class SafePattern implements NamePattern {
 
   private execArray(text: string, found: FoundMatch): RegExpExecArray {
     const values: (string | undefined)[] = [text.slice(found.index, found.end)]
-    for (let group = 1; group < found.slots.length / 2; group++) values.push(this.group(text, found.slots, group))
-    return Object.assign(values, { index: found.index, input: text, groups: undefined }) as RegExpExecArray
+    for (let group = 1; group < this.groups + 1; group++) values.push(this.group(text, found.slots, group))
+    return Object.assign(values, { index: found.index, input: text, groups: this.namedGroups(text, found.slots) }) as RegExpExecArray
+  }
+
+  /** Named groups as RegExp gives them: an object without prototype, undefined when the pattern names none. */
+  private namedGroups(text: string, slots: Int32Array): Record<string, string | undefined> | undefined {
+    if (this.names.size === 0) return undefined
+    const groups = Object.create(null) as Record<string, string | undefined>
+    for (const [name, index] of this.names) groups[name] = this.group(text, slots, index)
+    return groups
   }
 }
 
-/** GetSubstitution (ES2024 §22.1.3.19.1) without named groups: $$, $&, $`, $', $n and $nn. */
-function substitute(template: string, matched: string, position: number, text: string, groups: (string | undefined)[]): string {
+/** GetSubstitution (ES2024 §22.1.3.19.1): $$, $&, $`, $', $n, $nn and $<name>. */
+function substitute(template: string, matched: string, position: number, text: string, groups: (string | undefined)[], named: Record<string, string | undefined> | undefined): string {
   if (!template.includes('$')) return template
   let out = ''
   for (let i = 0; i < template.length; i++) {
@@ -250,6 +266,15 @@ function substitute(template: string, matched: string, position: number, text: s
       const one = Number(next)
       if (one >= 1 && one <= groups.length) out += groups[one - 1] ?? ''
       else out += `$${next}`
+    } else if (next === '<' && named) {
+      const close = template.indexOf('>', i + 2)
+      if (close < 0) {
+        out += '$<'
+      } else {
+        out += named[template.slice(i + 2, close)] ?? ''
+        i = close
+        continue
+      }
     } else {
       out += '$'
       continue

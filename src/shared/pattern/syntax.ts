@@ -15,7 +15,7 @@ export type PatternNode =
   | { kind: 'assert'; test: 'start' | 'end' | 'word' | 'notWord' }
   | { kind: 'repeat'; min: number; max: number; greedy: boolean; body: PatternNode; firstGroup: number; lastGroup: number }
 
-/** A construct with no linear-time matching (backreferences): refused with this reason. */
+/** A construct this matcher does not run (backreferences, captures inside lookarounds): refused with this reason. */
 export class UnsupportedPattern extends Error {
   override name = 'UnsupportedPattern'
 }
@@ -24,11 +24,15 @@ export interface ParsedPattern {
   root: PatternNode
   /** Capturing groups, named ones included. */
   groups: number
+  /** Named groups: name → index. */
+  names: Map<string, number>
 }
 
 export function parsePattern(source: string): ParsedPattern {
   let at = 0
   let groups = 0
+  const names = new Map<string, number>()
+  let lookDepth = 0
 
   const peek = (): string | undefined => source[at]
 
@@ -96,8 +100,13 @@ export function parsePattern(source: string): ParsedPattern {
     const lookahead = head === '(?=' || head === '(?!'
     const lookbehind = head === '(?<=' || head === '(?<!'
     const capturing = head === '(' || (head.startsWith('(?<') && !lookbehind)
+    // A lookaround is answered per position as a yes or no, without what it captured.
+    if (capturing && lookDepth > 0) throw new UnsupportedPattern('capturing groups inside a lookaround are not supported; write (?:…) there')
     const index = capturing ? ++groups : undefined
+    if (index !== undefined && head.length > 3) names.set(head.slice(3, -1), index)
+    if (lookahead || lookbehind) lookDepth++
     const body = alternation()
+    if (lookahead || lookbehind) lookDepth--
     at++ // ')'
     if (lookahead || lookbehind) return { kind: 'look', ahead: lookahead, negate: head.endsWith('!'), body }
     return index === undefined ? { kind: 'group', body } : { kind: 'group', index, body }
@@ -134,5 +143,5 @@ export function parsePattern(source: string): ParsedPattern {
 
   const root = alternation()
   if (at < source.length) throw new UnsupportedPattern(`unexpected ${JSON.stringify(source[at])} at ${at}`)
-  return { root, groups }
+  return { root, groups, names }
 }
