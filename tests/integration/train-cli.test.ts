@@ -85,6 +85,7 @@ describe('siva train', () => {
     args[args.indexOf('--epochs') + 1] = '400'
     const first = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...args], { cwd: repoRoot })
     let second: Promise<{ status: number | null; stderr: string }> | undefined
+    let exported: Promise<{ status: number | null; stderr: string }> | undefined
     let buffer = ''
     const firstExit = new Promise<number | null>((resolve, reject) => {
       first.stdout.on('data', (chunk: Buffer) => {
@@ -99,7 +100,17 @@ describe('siva train', () => {
           child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
           child.on('exit', (status) => done({ status, stderr }))
         })
-        void second.then(() => first.kill('SIGINT'))
+        // And an export of it: the trainer's checkpoint rotation could delete what the export reads.
+        exported = second.then(
+          () =>
+            new Promise((done) => {
+              const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'export', out, '--adapter', `${out}-adapter`, '--svd-cache', cache], { cwd: repoRoot })
+              let stderr = ''
+              child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+              child.on('exit', (status) => done({ status, stderr }))
+            })
+        )
+        void exported.then(() => first.kill('SIGINT'))
       })
       first.on('exit', resolve)
       first.on('error', reject)
@@ -109,6 +120,10 @@ describe('siva train', () => {
     const refused = await second!
     expect(refused.stderr).toContain(`${out}: another trainer is using this run (process ${first.pid} on`)
     expect(refused.status).toBe(1)
+    const exportRefused = await exported!
+    expect(exportRefused.stderr).toContain(`${out}: is being trained by process ${first.pid} on`)
+    expect(exportRefused.status).toBe(1)
+    expect(existsSync(`${out}-adapter`)).toBe(false)
     // The first stopped only when asked (Ctrl-C: a checkpoint, exit 130), not because of the second.
     expect(exit).toBe(130)
     // One trainer wrote the folder: one start, indices without a gap or a repeat, no error; the lock is gone.

@@ -8,6 +8,7 @@ import type { BuiltModel } from '../models/types'
 import { adaptTargets, type Adapter, type Decompose } from '../peft'
 import { adaptOptions, planRun, type RunPlan } from '../training/plan'
 import { runBasisDecompose } from '../training/runBasis'
+import { runLockHolder } from '../training/runLock'
 import { EventLog, listCheckpoints, readCheckpoint, readRunInfo, type CheckpointState, type RunInfo } from '../training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../../shared/training'
 
@@ -50,6 +51,9 @@ export interface RestoredRun {
 export async function restoreRun(runDir: string, which: CheckpointChoice, decompose: Decompose, options: { signal?: AbortSignal; keepModel?: boolean } = {}): Promise<RestoredRun> {
   const info = await readRunInfo(runDir)
   const config = info.config
+  // A trainer rotates checkpoints away as it goes: one could vanish while it is read here.
+  const trainer = await runLockHolder(runDir)
+  if (trainer) throw new Error(`${runDir}: is being trained by process ${trainer.pid} on ${trainer.host} (since ${trainer.since}); export it when it has finished or been cancelled`)
   const checkpoint = await readCheckpoint(runDir, which === 'last' ? 'latest' : which)
   if (!checkpoint) {
     const held = await listCheckpoints(runDir)
