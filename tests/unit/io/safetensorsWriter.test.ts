@@ -87,6 +87,22 @@ describe('writeSafetensors', () => {
     expect(bytes.byteLength).toBe(8 + headerLength + 1)
   })
 
+  it('keeps tensors named __proto__, constructor or toString as ordinary names', async () => {
+    const path = join(tmp, 'proto-names.safetensors')
+    const names = ['__proto__', 'constructor', 'toString']
+    await writeSafetensors(path, names.map((name, i) => ({ name, dtype: 'U8', shape: [1], data: Uint8Array.of(i + 1) })))
+    const bytes = await readFile(path)
+    const header = bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')
+    // JSON.parse defines "__proto__" as an own key, so the raw header shows what the writer put there.
+    expect(Object.keys(JSON.parse(header) as object)).toEqual(names)
+    const file = await openSafetensors(path)
+    try {
+      expect(file.tensors.map((t) => t.name)).toEqual(names)
+    } finally {
+      await file.close()
+    }
+  })
+
   it('checks byte lengths and array types against shape × dtype before creating any file', async () => {
     const path = join(tmp, 'invalid.safetensors')
     await expectFormatError(writeSafetensors(path, [{ name: 'w', dtype: 'F32', shape: [2, 3], data: new Float32Array(5) }]), {

@@ -65,7 +65,8 @@ export async function writeSafetensors(path: string, tensors: readonly TensorToW
 }
 
 function buildHeader(path: string, tensors: readonly TensorToWrite[], metadata: Record<string, string>): Uint8Array {
-  const document: Record<string, unknown> = {}
+  // Tensor names are keys here: without a prototype, one named __proto__ stays a key (it vanished).
+  const document: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') throw new CheckpointFormatError(path, `__metadata__ entry ${JSON.stringify(key)} must be a string`)
   }
