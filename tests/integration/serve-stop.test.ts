@@ -1,11 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import type { CallName, CallResults, Params, ServerMessage } from '../../src/shared/api'
-import { MessageClient } from '../../src/shared/client'
 import { tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+import { connectApi, rendererStub } from './serveApi'
 import { startServe } from './serveProcess'
 
 /**
@@ -18,30 +16,13 @@ describe('siva serve stopped while a run trains', () => {
     const root = tempDir('serve-stop')
     const model = tinyBertWithTokenizer(join(root, 'tiny-bert'))
     const data = sentimentCsv(join(root, 'sentiment.csv'), 48)
-    const renderer = join(root, 'renderer')
-    mkdirSync(renderer)
-    writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>SiVA Studio</title>')
-    const server = await startServe(root, renderer)
+    const server = await startServe(root, rendererStub(root))
     try {
-      const ws = new WebSocket(`ws://${server.url.host}/api?token=${server.token}`)
-      const api = new MessageClient((message) => ws.send(JSON.stringify(message)))
-      ws.on('message', (raw) => api.receive(JSON.parse(raw.toString()) as ServerMessage))
-      await new Promise((resolve, reject) => {
-        ws.once('open', resolve)
-        ws.once('error', reject)
-      })
-      const call = <M extends CallName>(method: M, params: Params<M>): Promise<CallResults[M]> => api.call(method, params)
+      const api = await connectApi(server)
       // No periodic checkpoint within reach: only the stop can write one.
-      const run = await call('startRun', { config: { model, data, task: 'classify', epochs: 200, batchSize: 8, checkpointEvery: 100000, backend: 'wasm' } })
-      await new Promise<void>((resolve, reject) => {
-        const close = api.stream('runEvents', { runId: run.id }, (event) => {
-          if (event.type === 'event' && event.event.type === 'step') {
-            close()
-            resolve()
-          }
-        }, (error) => (error ? reject(new Error(error)) : undefined))
-      })
-      ws.close()
+      const run = await api.call('startRun', { config: { model, data, task: 'classify', epochs: 200, batchSize: 8, checkpointEvery: 100000, backend: 'wasm' } })
+      await api.collect('runEvents', { runId: run.id }, (event) => event.type === 'event' && event.event.type === 'step')
+      api.close()
       const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)))
       server.child.kill('SIGINT')
       expect(await exited).toBe(0)

@@ -1,59 +1,32 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import type { CallName, CallResults, Params, ServerMessage, StreamEvents, StreamName } from '../../src/shared/api'
-import { MessageClient } from '../../src/shared/client'
-import { repoRoot, tempDir } from '../helpers/paths'
+import type { CallName, CallResults, Params, StreamEvents, StreamName } from '../../src/shared/api'
+import { tempDir } from '../helpers/paths'
 import { tinyBertWithTokenizer } from '../helpers/tinyModels'
+import { connectApi, rendererStub, type ApiClient } from './serveApi'
+import { startServe, type ServeProcess } from './serveProcess'
 
 // The back end behind `siva serve` and the desktop app runs every client's layer pattern and every opened
 // checkpoint's tokenizer patterns: a catastrophic one must neither pin the server nor stop it answering.
 
-let child: ChildProcess
-let api: MessageClient
-let ws: WebSocket
+let server: ServeProcess
+let api: ApiClient
 let root: string
 
 beforeAll(async () => {
   root = tempDir('serve-patterns')
-  const renderer = join(root, 'renderer')
-  mkdirSync(renderer)
-  writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>SiVA Studio</title>')
-  child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'serve', '--port', '0', '--runs-dir', join(root, 'runs'), '--svd-cache', join(root, 'cache'), '--renderer', renderer, '--quiet'], { cwd: repoRoot })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /serving at (\S+)/.exec(out)
-      if (match) resolve(match[1]!)
-    })
-    child.on('exit', (code) => reject(new Error(`siva serve exited with ${code}`)))
-  })
-  const page = new URL(url)
-  ws = new WebSocket(`ws://${page.host}/api?token=${page.searchParams.get('token')}`, { headers: { host: page.host } })
-  api = new MessageClient((message) => ws.send(JSON.stringify(message)))
-  ws.on('message', (data) => api.receive(JSON.parse(data.toString()) as ServerMessage))
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
+  server = await startServe(root, rendererStub(root))
+  api = await connectApi(server)
 }, 60_000)
 
 afterAll(() => {
-  ws?.close()
-  child?.kill('SIGTERM')
+  api?.close()
+  server?.stop()
 })
 
 const call = <M extends CallName>(method: M, params: Params<M>): Promise<CallResults[M]> => api.call(method, params)
-
-function collect<M extends StreamName>(method: M, params: Params<M>): Promise<StreamEvents[M][]> {
-  const events: StreamEvents[M][] = []
-  return new Promise((resolve, reject) => {
-    api.stream(method, params, (event) => events.push(event), (error) => (error ? reject(new Error(error)) : resolve(events)))
-  })
-}
+const collect = <M extends StreamName>(method: M, params: Params<M>): Promise<StreamEvents[M][]> => api.collect(method, params)
 
 describe('untrusted patterns through the back end', () => {
   it('analyseLayers with ^(.*.*)*X$ reports no matrix at once, and the server keeps answering', async () => {
