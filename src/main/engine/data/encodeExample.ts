@@ -45,9 +45,24 @@ export interface PreviewExample {
   textPair?: string
   prompt?: string
   label?: string | number
+  /** Where a text was cut for the preview (over `previewCharacters`): its whole length in characters (UTF-16 units). */
+  textLength?: number
+  textPairLength?: number
+  promptLength?: number
   /** With a tokenizer: ids before truncation, and the first 16 ids. */
   tokens?: number
   ids?: number[]
+}
+
+/** How much of each text a preview carries: enough to recognise a row; a row of megabytes stays in the file. */
+export const previewCharacters = 2000
+
+/** The start of `text` for a preview, never splitting a surrogate pair; `undefined` when it is whole. */
+function previewCut(text: string): string | undefined {
+  if (text.length <= previewCharacters) return undefined
+  const high = text.charCodeAt(previewCharacters - 1)
+  const end = high >= 0xd800 && high <= 0xdbff ? previewCharacters + 1 : previewCharacters
+  return `${text.slice(0, end)}…`
 }
 
 /** The first `count` usable examples of a file, read the way training reads them (problems are the validator's to report). */
@@ -59,9 +74,16 @@ export async function previewTextExamples(
   const rows: PreviewExample[] = []
   if (count <= 0) return rows
   for await (const example of readTextExamples(file, { task: options.task, ...(options.columns && { columns: options.columns }), ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }), onProblem: () => {} })) {
-    const row: PreviewExample = { row: example.row, text: example.text }
-    if (example.pair !== undefined) row.textPair = example.pair
-    if (example.prompt !== undefined) row.prompt = example.prompt
+    const row: PreviewExample = { row: example.row, text: previewCut(example.text) ?? example.text }
+    if (row.text !== example.text) row.textLength = example.text.length
+    if (example.pair !== undefined) {
+      row.textPair = previewCut(example.pair) ?? example.pair
+      if (row.textPair !== example.pair) row.textPairLength = example.pair.length
+    }
+    if (example.prompt !== undefined) {
+      row.prompt = previewCut(example.prompt) ?? example.prompt
+      if (row.prompt !== example.prompt) row.promptLength = example.prompt.length
+    }
     const label = example.label ?? example.target
     if (label !== undefined) row.label = label
     if (options.tokenizer) {
