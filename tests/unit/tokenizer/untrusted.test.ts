@@ -203,14 +203,17 @@ describe('only what max_length can use is tokenised', () => {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 120_000,
-      // The JSON preview carries the row's text.
-      maxBuffer: 64 << 20,
+      // The JSON preview carries only the start of the row's text (previewCharacters).
+      maxBuffer: 1 << 20,
       env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256' }
     })
     expect(run.status, run.stderr.slice(-2000)).toBe(0)
-    const report = JSON.parse(run.stdout) as { summary: { tokens: { tooLong: number; max: number } } }
+    const report = JSON.parse(run.stdout) as { summary: { tokens: { tooLong: number; max: number } }; problems: { code: string; message: string }[]; preview: { textLength?: number }[] }
     expect(report.summary.tokens.tooLong).toBe(1)
     expect(report.summary.tokens.max).toBeGreaterThan(128)
+    // Only the part that max_length can use was tokenised: its count is a lower bound, and says so.
+    expect(report.problems.find((p) => p.code === 'text-too-long')?.message).toMatch(/\(longest: row 2, at least \d+ tokens; only its start was tokenised\)/)
+    expect(report.preview[1]?.textLength).toBe(10e6)
     expect(performance.now() - started).toBeLessThan(30_000)
   })
 })

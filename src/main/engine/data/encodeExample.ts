@@ -10,6 +10,8 @@ export interface EncodedExample {
   promptLength: number
   /** Ids before truncation: what validation reports as too long. */
   fullLength: number
+  /** Only the start of a text was tokenised (it was far over maxLength): `fullLength` is a lower bound. */
+  partial: boolean
 }
 
 /**
@@ -23,7 +25,7 @@ export interface EncodedExample {
 export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example: TextExample, maxLength: number): EncodedExample {
   if (task !== 'causal-lm') {
     const encoded = tokenizer.encode(example.text, { ...(example.pair !== undefined && { pair: example.pair }), maxLength })
-    return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength }
+    return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength, partial: encoded.partial }
   }
   // Each part is tokenised only as far as max_length can use it (see TextTokenizer.encode): the kept ids are
   // the same, and a cut part's length is a lower bound that still makes the example too long.
@@ -35,7 +37,8 @@ export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example:
   const fullLength = (promptEncoded?.fullLength ?? 0) + completionEncoded.fullLength + eos
   const ids = tokenizer.eosId === undefined ? [...prompt, ...completion] : [...prompt, ...completion, tokenizer.eosId]
   const kept = fullLength > maxLength ? ids.slice(0, maxLength) : ids
-  return { ids: kept, typeIds: new Array<number>(kept.length).fill(0), promptLength: Math.min(prompt.length, kept.length), fullLength }
+  const partial = (promptEncoded?.partial ?? false) || completionEncoded.partial
+  return { ids: kept, typeIds: new Array<number>(kept.length).fill(0), promptLength: Math.min(prompt.length, kept.length), fullLength, partial }
 }
 
 /** One of the first examples of a file, as `siva data check` and the app's Data step show it. */

@@ -13,7 +13,8 @@ export interface TokenSummary extends LengthSummary {
   maxLength: number
   /** Rows longer than maxLength: they will be truncated. */
   tooLong: number
-  longest?: { row: number; tokens: number }
+  /** `atLeast`: the row was tokenised only as far as max_length can use (TextTokenizer.encode), so `tokens` is a lower bound. */
+  longest?: { row: number; tokens: number; atLeast?: true }
 }
 
 /** Images: how many were read, and the range of their sizes before resizing. */

@@ -65,7 +65,10 @@ export async function validateTextDataset(file: string, options: ValidateOptions
   for await (const example of examples) {
     rows++
     lengths.add(characterCount(example.text) + (example.pair === undefined ? 0 : characterCount(example.pair)) + (example.prompt === undefined ? 0 : characterCount(example.prompt)))
-    if (tokens) tokens.add(example, encodeExample(options.tokenizer!, task, example, tokens.maxLength).fullLength)
+    if (tokens) {
+      const encoded = encodeExample(options.tokenizer!, task, example, tokens.maxLength)
+      tokens.add(example, encoded.fullLength, encoded.partial)
+    }
     if (example.label !== undefined) {
       classes.add(example.label, example.row)
       if (known && !known.has(example.label)) {
@@ -117,7 +120,7 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     const field = task === 'causal-lm' ? (columns.completion ?? columns.text) : columns.text
     const cut = task === 'causal-lm' ? 'will lose their end' : 'will be truncated'
     log.add(
-      makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.tokens} tokens)`, {
+      makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.atLeast ? `at least ${longest!.tokens} tokens; only its start was tokenised` : `${longest!.tokens} tokens`})`, {
         row: longest!.row,
         ...(field !== undefined && { field })
       })
@@ -136,14 +139,15 @@ export async function validateTextDataset(file: string, options: ValidateOptions
 class TokenTally {
   private readonly histogram = new LengthHistogram()
   private tooLong = 0
-  private longest: { row: number; tokens: number } | undefined
+  private longest: { row: number; tokens: number; atLeast?: true } | undefined
 
   constructor(readonly maxLength: number) {}
 
-  add(example: TextExample, length: number): void {
+  /** `partial`: `length` is a lower bound (only the part max_length can use was tokenised). */
+  add(example: TextExample, length: number, partial = false): void {
     this.histogram.add(length)
     if (length > this.maxLength) this.tooLong++
-    if (this.longest === undefined || length > this.longest.tokens) this.longest = { row: example.row, tokens: length }
+    if (this.longest === undefined || length > this.longest.tokens) this.longest = { row: example.row, tokens: length, ...(partial && { atLeast: true as const }) }
   }
 
   summary(): TokenSummary {
