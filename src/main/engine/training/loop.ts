@@ -162,10 +162,15 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
   yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), threads }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
 
   let session: Session | undefined
+  // What preparing has taken so far, given back in reverse if it fails before the session holds it all
+  // (a long-lived back end starts many runs: each failed one kept its files open).
+  const taken: (() => unknown)[] = []
   try {
     // ---- data, model, method
     const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
+    taken.push(() => data.close())
     const source = await openCheckpoint(config.model)
+    taken.push(() => source.close())
     const plan = planRun(config, source)
     const { family, task, method, allTargets, targets } = plan
     // A resumed run's δ goes back onto the vectors it trained on (runBasis.ts); a new run stores them.
@@ -173,15 +178,12 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     const recorder = basis ? undefined : recordingDecompose(host.decompose)
     const options = adaptOptions(config, plan, basis?.decompose ?? recorder!.decompose, host.signal)
     const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
-    try {
-      basis?.checkBands(adapters)
-      if (recorder) await writeRunBasis(runDir, adapters, recorder.taken, { ...(host.versions?.['siva-studio'] && { computedBy: `siva-studio ${host.versions['siva-studio']}` }) })
-    } catch (error) {
-      adapters.forEach((a) => a.dispose())
-      throw error
-    }
+    taken.push(() => adapters.forEach((a) => a.dispose()))
+    basis?.checkBands(adapters)
+    if (recorder) await writeRunBasis(runDir, adapters, recorder.taken, { ...(host.versions?.['siva-studio'] && { computedBy: `siva-studio ${host.versions['siva-studio']}` }) })
     recorder?.taken.clear()
     const model = await family.build(source, source.config!, { task, ...(data.numLabels !== undefined && { numLabels: data.numLabels }), linears, trainAll: method.kind === 'full', seed: config.seed })
+    taken.push(() => model.dispose())
     const adapterVariables = method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)
     const groups: ParamGroup[] = [
       { name: method.kind === 'full' ? 'model' : 'adapter', variables: adapterVariables, lr: config.lr, weightDecay: config.weightDecay },
@@ -191,6 +193,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     const adapterNames = method.kind === 'full' ? model.baseVariables.map((_, i) => model.baseTensors?.[i] ?? `base weight ${i}`) : adapters.flatMap((a) => a.variables.map((_, j) => (a.variables.length === 1 ? `${a.target.name} (${method.name} δ)` : `${a.target.name} (${method.name} parameter ${j + 1} of ${a.variables.length})`)))
     const variableNames = groups.flatMap((g) => (g.name === 'head' ? model.head.tensors.map((t) => `${t} (task head)`) : adapterNames))
     session = { source, data, model, adapters, optimizer, task, variables: optimizer.variables, variableNames }
+    taken.length = 0
 
     // ---- counts and the starting spectra
     const headCount = model.headVariables.reduce((sum, v) => sum + v.size, 0)
@@ -345,6 +348,8 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     yield await log.append({ type: 'error', message: error instanceof Error ? error.message : String(error), ...(error instanceof TrainingDivergedError && { step: error.step }) })
     throw error
   } finally {
+    // Best effort: the error that stopped preparing is the one to report, not a failure to close after it.
+    for (const release of taken.reverse()) await Promise.resolve().then(release).catch(() => undefined)
     if (session) {
       session.optimizer.dispose()
       session.adapters.forEach((a) => a.dispose())
