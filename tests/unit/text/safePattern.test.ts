@@ -96,12 +96,14 @@ describe('catastrophic patterns cost linear time', () => {
   it('a global search whose matches re-read the rest of the text runs out of steps and says so', () => {
     // Each match of `a*b|a` first follows a*b to the end of the text: quadratic in any leftmost-first engine.
     const safe = SafePattern.compile('a*b|a', { where: 'tokenizer.json: pre_tokenizer.pattern.Regex', flags: 'g' })
-    const text = 'a'.repeat(200_000)
+    // 20,000 characters: about 2·10⁸ steps to finish, against a budget of 2.2·10⁷ (a second or two here).
+    const text = 'a'.repeat(20_000)
     const started = performance.now()
     expect(() => text.match(safe as unknown as RegExp)).toThrow(
-      new PatternError('tokenizer.json: pre_tokenizer.pattern.Regex', 'a*b|a', `needed more than ${2_000_000 + 1000 * 200_001} steps on a text of 200000 characters, and was stopped`)
+      new PatternError('tokenizer.json: pre_tokenizer.pattern.Regex', 'a*b|a', `needed more than ${2_000_000 + 1000 * 20_001} steps on a text of 20000 characters, and was stopped`)
     )
-    expect(performance.now() - started).toBeLessThan(20_000)
+    // Generous: what is tested is that the budget stops it, not how fast this machine is.
+    expect(performance.now() - started).toBeLessThan(30_000)
     expect('aab'.match(safe as unknown as RegExp)).toEqual(['aab'])
   })
 })
