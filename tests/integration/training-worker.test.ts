@@ -32,7 +32,8 @@ describe('TrainingSession (worker thread)', () => {
       })
     session = new TrainingSession({
       runDir: join(tempDir('worker-run'), 'run'),
-      config: config(),
+      // Far more steps than the test needs: the run must still be training when the cancel arrives.
+      config: { ...config(), epochs: 200 },
       onEvent: (event) => {
         events.push(event)
         if (event.type === 'step' && event.step === 3) session!.pause()
@@ -76,7 +77,8 @@ describe('TrainingSession (worker thread)', () => {
     let second: Promise<unknown> | undefined
     const first: TrainingSession = new TrainingSession({
       runDir,
-      config: config(),
+      // Long enough to be training still when the second has been refused (a loaded machine starts a worker slowly); cancelled then.
+      config: { ...config(), epochs: 200 },
       onEvent: (event) => {
         if (event.type !== 'step' || second) return
         second = new TrainingSession({ runDir, resume: true, onEvent: () => {} }).done.then(
