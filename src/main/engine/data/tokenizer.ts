@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
 import { PatternError } from '../../../shared/pattern/safePattern'
 import { describeSystemError } from '../io/errors'
-import { maxJsonBytes } from '../io/jsonFile'
+import { isJsonObject, maxJsonBytes, type JsonObject } from '../io/jsonFile'
 import { readRegularTextFile } from '../io/regularFile'
 import { checkpointFolder } from './checkpointFolder'
 import { UnigramVocabulary } from './sentencePiece'
@@ -52,8 +52,6 @@ interface PostProcessor {
   post_process(tokens: string[], pair?: string[] | null, addSpecialTokens?: boolean): { tokens: string[]; tokens_pair?: string[]; token_type_ids?: number[] }
 }
 
-type JsonObject = Record<string, unknown>
-
 async function readJson(file: string, required: boolean): Promise<JsonObject | undefined> {
   let text: string
   try {
@@ -79,10 +77,6 @@ function tokenContent(value: unknown): string | undefined {
   return undefined
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 // ---- tokenizer.json as Hugging Face's Python classes adjust it on load --------------------------------
 
 /**
@@ -93,7 +87,7 @@ function isObject(value: unknown): value is JsonObject {
 function applyConfig(json: JsonObject, config: JsonObject): JsonObject {
   const out: JsonObject = { ...json }
   const normalizer = json['normalizer']
-  if (isObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
+  if (isJsonObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
     const adjusted = { ...normalizer }
     if (typeof config['do_lower_case'] === 'boolean') adjusted['lowercase'] = config['do_lower_case']
     if (typeof config['strip_accents'] === 'boolean' || config['strip_accents'] === null) adjusted['strip_accents'] = config['strip_accents']
@@ -101,15 +95,15 @@ function applyConfig(json: JsonObject, config: JsonObject): JsonObject {
     out['normalizer'] = adjusted
   }
   const preTokenizer = json['pre_tokenizer']
-  if (isObject(preTokenizer) && preTokenizer['type'] === 'ByteLevel' && typeof config['add_prefix_space'] === 'boolean') {
+  if (isJsonObject(preTokenizer) && preTokenizer['type'] === 'ByteLevel' && typeof config['add_prefix_space'] === 'boolean') {
     out['pre_tokenizer'] = { ...preTokenizer, add_prefix_space: config['add_prefix_space'] }
   }
-  const decoderEntries = isObject(config['added_tokens_decoder']) ? Object.entries(config['added_tokens_decoder']) : []
+  const decoderEntries = isJsonObject(config['added_tokens_decoder']) ? Object.entries(config['added_tokens_decoder']) : []
   if (decoderEntries.length > 0) {
     const added = Array.isArray(json['added_tokens']) ? [...(json['added_tokens'] as JsonObject[])] : []
     const known = new Set(added.map((token) => token['content']))
     for (const [id, token] of decoderEntries) {
-      if (!isObject(token) || typeof token['content'] !== 'string' || known.has(token['content']) || !/^\d+$/.test(id)) continue
+      if (!isJsonObject(token) || typeof token['content'] !== 'string' || known.has(token['content']) || !/^\d+$/.test(id)) continue
       added.push({ ...token, id: Number(id) })
       known.add(token['content'])
     }
@@ -308,7 +302,7 @@ export class TextTokenizer {
       throw new TokenizerLoadError(tokenizerFile, `${error.where.slice(tokenizerFile.length + 2)}: ${error.detail}`, { cause: error })
     }
     const normalizer = json['normalizer']
-    if (isObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
+    if (isJsonObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
       // The port's BertNormalizer differs from the Rust one (see bertNormalizer); the Tokenizer only ever calls it.
       const patched = tokenizer as unknown as { normalizer: (text: string) => string }
       patched.normalizer = bertNormalizer(normalizer as BertNormalizerConfig)
@@ -324,7 +318,7 @@ export class TextTokenizer {
     if (padId === undefined) throw new TokenizerLoadError(tokenizerFile, 'no pad or end-of-text token to pad batches with')
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
     const postProcessor = json['post_processor']
-    const singleSegment = isObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
+    const singleSegment = isJsonObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
     return new TextTokenizer(huggingFaceCore(tokenizer), padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
   }
 

@@ -1,3 +1,4 @@
+import { isJsonObject, type JsonObject } from '../io/jsonFile'
 import { checkRegexFields } from './tokenizerPatterns'
 
 /**
@@ -6,21 +7,15 @@ import { checkRegexFields } from './tokenizerPatterns'
  * a megabyte is compiled. Each is refused here with the field's path, before the library builds anything.
  */
 
-type JsonObject = Record<string, unknown>
-
 /** The models this app runs (WordLevel and the library's guesses for untyped files are not among them). */
 export const tokenizerModelTypes = ['BPE', 'WordPiece', 'Unigram'] as const
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 const isId = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < 2 ** 31
 
 /** The first problem of a parsed tokenizer.json as `field: reason`, or undefined when it is fit to build. */
 export function tokenizerJsonProblem(json: JsonObject): string | undefined {
   const model = json['model']
-  if (!isObject(model)) return 'model: missing, or not an object'
+  if (!isJsonObject(model)) return 'model: missing, or not an object'
   const type = model['type']
   if (!tokenizerModelTypes.includes(type as (typeof tokenizerModelTypes)[number])) {
     return `model.type: ${type === undefined ? 'missing' : JSON.stringify(type)}; the tokenizer models this app runs are ${tokenizerModelTypes.join(', ')}`
@@ -35,7 +30,7 @@ export function tokenizerJsonProblem(json: JsonObject): string | undefined {
       }
     }
   } else {
-    if (!isObject(vocab)) return `model.vocab: a ${type} vocabulary is an object of token → id`
+    if (!isJsonObject(vocab)) return `model.vocab: a ${type} vocabulary is an object of token → id`
     for (const [token, id] of Object.entries(vocab)) {
       if (!isId(id)) return `model.vocab[${JSON.stringify(token)}]: the id ${JSON.stringify(id)} is not a whole number from 0 to 2^31−1`
     }
@@ -45,7 +40,7 @@ export function tokenizerJsonProblem(json: JsonObject): string | undefined {
     if (!Array.isArray(added)) return 'added_tokens: not a list'
     for (let i = 0; i < added.length; i++) {
       const token = added[i] as unknown
-      if (!isObject(token) || typeof token['content'] !== 'string') return `added_tokens[${i}]: not a token with a string content`
+      if (!isJsonObject(token) || typeof token['content'] !== 'string') return `added_tokens[${i}]: not a token with a string content`
       if (!isId(token['id'])) return `added_tokens[${i}].id: ${JSON.stringify(token['id'])} is not a whole number from 0 to 2^31−1`
     }
   }

@@ -1,3 +1,4 @@
+import { isJsonObject, type JsonObject } from '../io/jsonFile'
 import { PatternError, SafePattern } from '../../../shared/pattern/safePattern'
 
 /**
@@ -11,21 +12,15 @@ import { PatternError, SafePattern } from '../../../shared/pattern/safePattern'
 /** Longest pattern a tokenizer.json may carry (real ones are under 300 characters). */
 export const maxTokenizerPatternLength = 10_000
 
-type JsonObject = Record<string, unknown>
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** Every component of tokenizer.json that carries a `pattern: { Regex }`, with its path in the file. */
 export function regexFields(json: JsonObject): Map<JsonObject, string> {
   const found = new Map<JsonObject, string>()
   const visit = (value: unknown, path: string, depth: number): void => {
     if (depth > 8) return
     if (Array.isArray(value)) return value.forEach((item, i) => visit(item, `${path}[${i}]`, depth + 1))
-    if (!isObject(value)) return
+    if (!isJsonObject(value)) return
     const pattern = value['pattern']
-    if (isObject(pattern) && 'Regex' in pattern) found.set(value, `${path}.pattern.Regex`)
+    if (isJsonObject(pattern) && 'Regex' in pattern) found.set(value, `${path}.pattern.Regex`)
     for (const key of ['normalizers', 'pretokenizers', 'decoders']) if (key in value) visit(value[key], `${path}.${key}`, depth + 1)
   }
   for (const key of ['normalizer', 'pre_tokenizer', 'decoder']) visit(json[key], key, 0)
@@ -57,7 +52,7 @@ export function boundTokenizerPatterns(tokenizer: object, json: JsonObject, file
     seen.add(value)
     if (Array.isArray(value)) return value.forEach((item) => visit(item, depth + 1))
     const component = value as { pattern?: unknown; config?: unknown }
-    const field = isObject(component.config) ? fields.get(component.config) : undefined
+    const field = isJsonObject(component.config) ? fields.get(component.config) : undefined
     if (field !== undefined && component.pattern instanceof RegExp) {
       component.pattern = SafePattern.compile(component.pattern.source, { where: `${file}: ${field}`, flags: component.pattern.flags, maxLength: 4 * maxTokenizerPatternLength })
       replaced.add(field)

@@ -5,6 +5,11 @@ import { readRegularTextFile } from './regularFile'
 
 export type JsonObject = Record<string, unknown>
 
+/** A JSON object: not null, not an array. */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 /**
  * The largest JSON file read whole. Configs, indexes and manifests take kilobytes (a graph model.json a
  * few megabytes); parsing a file near V8's string limit would take gigabytes before failing anyway.
@@ -32,8 +37,8 @@ export async function readJsonObject(file: string, options: { optional?: boolean
   } catch (error) {
     throw new CheckpointFormatError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error })
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new CheckpointFormatError(file, 'must hold a JSON object')
-  return document as JsonObject
+  if (!isJsonObject(document)) throw new CheckpointFormatError(file, 'must hold a JSON object')
+  return document
 }
 
 /** Write `value` as indented JSON (with a final newline) through a temp file renamed into place: never half-written. */
