@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { processAlive } from '../src/main/engine/export/outputFolder'
+import { processAlive } from '../src/main/engine/io/processes'
 
 /**
  * Every test run writes its scratch folders under tests/.tmp/run-<pid> (SIVA_TEST_TMP, which the test

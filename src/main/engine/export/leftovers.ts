@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { lstat, readdir, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { processAlive } from '../io/processes'
 
 /**
  * The hidden folders an export works in beside its output are named so that a later export can tell
@@ -52,14 +53,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false
   )
-}
-
-/** Whether a process with this id still runs (one we may not signal counts: it exists). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

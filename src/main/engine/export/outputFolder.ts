@@ -4,8 +4,6 @@ import { asideName, exportTag, stagingName } from './leftovers'
 import { outputFailure } from './outputErrors'
 import { exportMarker, refuseUnmarked, type Destination } from './outputGuard'
 
-export { processAlive } from './leftovers'
-
 /**
  * Output folders written whole or not at all: built in a hidden sibling folder and renamed into place,
  * after a free-space check; an existing folder is replaced only when asked, and only one an earlier

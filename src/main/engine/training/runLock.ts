@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { processAlive } from '../export/outputFolder'
+import { processAlive } from '../io/processes'
 
 /**
  * One trainer per run folder. The trainer holds `lock.json` (created exclusively, so two trainers that
