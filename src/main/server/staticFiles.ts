@@ -1,7 +1,6 @@
-import { constants } from 'node:fs'
-import { open } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { extname, isAbsolute, join, normalize, relative } from 'node:path'
+import { NotARegularFileError, openRegularFile } from '../engine/io/regularFile'
 
 /**
  * The built renderer's files. A path outside the folder, or missing, is a 404 (the app is one page); a file
@@ -39,21 +38,13 @@ export function fileInRoot(root: string, decodedPath: string): string | undefine
 export async function serveFile(file: string, method: string, response: ServerResponse, refuse: (status: number, text: string) => void): Promise<void> {
   let handle
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer (and park a thread of the pool).
-    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    // Opened without waiting (a FIFO would park a thread of the pool) and checked through the open handle.
+    ;({ handle } = await openRegularFile(file))
   } catch (error) {
+    if (error instanceof NotARegularFileError) return refuse(404, 'not found')
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EACCES' || code === 'EPERM') return refuse(403, 'forbidden')
     if (['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP', 'EINVAL'].includes(code ?? '')) return refuse(404, 'not found')
-    return refuse(500, 'cannot read the file')
-  }
-  try {
-    if (!(await handle.stat()).isFile()) {
-      await handle.close()
-      return refuse(404, 'not found')
-    }
-  } catch {
-    await handle.close().catch(() => undefined)
     return refuse(500, 'cannot read the file')
   }
   response.statusCode = 200
