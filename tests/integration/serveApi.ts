@@ -17,8 +17,9 @@ export interface ApiClient {
   close(): void
 }
 
-export async function connectApi(server: ServeProcess): Promise<ApiClient> {
-  const ws = new WebSocket(`ws://${server.url.host}/api?token=${server.token}`)
+/** Connected with the server's token; `withToken` false tries without it (the server refuses the upgrade). */
+export async function connectApi(server: ServeProcess, withToken = true): Promise<ApiClient> {
+  const ws = new WebSocket(`ws://${server.url.host}/api${withToken ? `?token=${server.token}` : ''}`)
   const api = new MessageClient((message) => ws.send(JSON.stringify(message)))
   ws.on('message', (data) => api.receive(JSON.parse(data.toString()) as ServerMessage))
   await new Promise<void>((resolve, reject) => {
