@@ -10,7 +10,7 @@ import { z } from 'zod'
 import { namePattern } from './pattern/safePattern'
 import type { Evaluation, RunStatus } from './runTimeline'
 import type { InspectReport, LayerSpectrum } from './spectra'
-import type { TrainConfig, TrainEvent } from './training'
+import type { BackendSummary, TrainConfig, TrainEvent } from './training'
 
 // ---------------------------------------------------------------- DTOs
 
@@ -20,7 +20,7 @@ export interface AppInfo {
   versions: Record<string, string>
   platform: string
   /** The TensorFlow.js backend training will use, and why faster ones were passed over. */
-  backend?: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }
+  backend?: BackendSummary
   /** Where runs are kept. */
   runsDir?: string
   /** Whether `pickPath` opens the system's file dialog (the desktop app) or is unavailable (a browser). */
@@ -189,7 +189,7 @@ export const trainConfigInput = z
     evalEvery: z.number().int().min(0).optional(),
     spectraEvery: z.number().int().min(0).optional(),
     checkpointEvery: z.number().int().min(0).optional(),
-    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).optional(),
     columns: columns.optional()
   })
   .strict()

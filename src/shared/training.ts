@@ -5,7 +5,29 @@
 
 export type TrainTask = 'classify' | 'regress' | 'causal-lm' | 'image-classify'
 export type TrainMethod = 'siva' | 'svdiff' | 'topk' | 'lora' | 'full' | 'head'
-export type TrainBackend = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+export type TrainBackend = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'
+
+/** The WebGPU adapter a backend runs on, as the adapter describes itself (GPUAdapterInfo and two of its limits). */
+export interface GpuAdapterSummary {
+  vendor: string
+  architecture: string
+  description: string
+  /** A software adapter (SwiftShader) or one the system calls a fallback: `auto` never trains on one. */
+  fallback: boolean
+  /** Where it runs: Dawn in Node, or Chromium's WebGPU in the app's GPU window. */
+  host: 'dawn' | 'chromium'
+  maxStorageBufferBindingSize: number
+  maxBufferSize: number
+}
+
+/** The backend a run (or a probe) uses: its name, each faster one passed over with the reason, and its details. */
+export interface BackendSummary {
+  name: string
+  skipped: { name: string; reason: string }[]
+  matmul?: string
+  threads?: number
+  adapter?: GpuAdapterSummary
+}
 export type LearningRateSchedule = 'linear' | 'cosine' | 'constant'
 
 export interface TrainConfig {
@@ -96,7 +118,7 @@ interface EventBase {
 
 export type TrainEvent = EventBase &
   (
-    | { type: 'started'; config: TrainConfig; backend: { name: string; skipped: { name: string; reason: string }[]; matmul?: string; threads?: number }; resumedFrom?: number }
+    | { type: 'started'; config: TrainConfig; backend: BackendSummary; resumedFrom?: number }
     | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[] }
     | { type: 'stage'; stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }
