@@ -16,7 +16,8 @@ export default defineConfig({
           cli: resolve(root, 'src/main/cli.ts'),
           analysisWorker: resolve(root, 'src/main/workers/analysisWorker.ts'),
           trainingWorker: resolve(root, 'src/main/workers/trainingWorker.ts'),
-          gemmWorker: resolve(root, 'src/main/workers/gemmWorker.ts')
+          gemmWorker: resolve(root, 'src/main/workers/gemmWorker.ts'),
+          webgpuProbeWorker: resolve(root, 'src/main/workers/webgpuProbeWorker.ts')
         },
         // Flat output: every module sits beside the worker entries, so a module finds a worker file
         // next to itself whether it runs from source (tsx) or from this bundle.

@@ -1,5 +1,6 @@
 import { version_core as tfjsVersion } from '@tensorflow/tfjs'
 import { backendOrder, selectBackend, type BackendChoice, type BackendName } from '../engine/backend'
+import { adapterName } from '../engine/backend/webgpu'
 import { cudaRequirement, listNvidiaGpus, scanCudaLibraries, type CudaLibraryScan, type NvidiaGpu } from '../engine/backend/cudaLibraries'
 import { gemmThreadCount } from '../workers/gemmThreads'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp } from './args'
@@ -68,11 +69,21 @@ function usedDetail(choice: BackendChoice): string {
       return `CUDA on ${choice.gpu ?? 'a GPU'} (${choice.nativePackage ?? 'tfjs-node-gpu'})`
     case 'tensorflow':
       return `libtensorflow on the CPU (${choice.nativePackage ?? 'tfjs-node'})`
+    case 'webgpu': {
+      const adapter = choice.adapter
+      if (!adapter) return 'WebGPU'
+      const limit = `largest storage buffer ${formatBytes(adapter.maxStorageBufferBindingSize)}`
+      return `WebGPU on ${adapterName(adapter)} through ${adapter.host === 'dawn' ? "Dawn (the webgpu package)" : "Chromium"}${adapter.fallback ? ', a software adapter (slow: asked for by name)' : ''}; ${limit}`
+    }
     case 'wasm':
       return 'WebAssembly with SIMD'
     case 'cpu':
       return 'plain JavaScript'
   }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${+(bytes / 2 ** 30).toFixed(1)} GiB` : `${+(bytes / 2 ** 20).toFixed(1)} MiB`
 }
 
 /** The report as a person reads it. */

@@ -49,7 +49,8 @@ training:
   --eval-every N           evaluate every N steps (default: each epoch)
   --spectra-every N        spectra events every N steps (default 10)
   --checkpoint-every N     (default 50)
-  --backend B              auto (default) | tensorflow-gpu | tensorflow | wasm | cpu
+  --backend B              auto (default) | tensorflow-gpu | webgpu | tensorflow | wasm | cpu
+                           (webgpu by name also accepts a software adapter such as SwiftShader)
   --text-column, --text-pair-column, --label-column, --prompt-column, --path-column NAME
 
 output:
@@ -196,7 +197,7 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
     partial['schedule'] = v['schedule']
   }
   if (typeof v['backend'] === 'string') {
-    if (!['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(v['backend'])) throw new CliUsageError(`--backend must be auto, tensorflow-gpu, tensorflow, wasm or cpu, got '${v['backend']}'`)
+    if (!['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'].includes(v['backend'])) throw new CliUsageError(`--backend must be auto, tensorflow-gpu, webgpu, tensorflow, wasm or cpu, got '${v['backend']}'`)
     partial['backend'] = v['backend']
   }
   if (Array.isArray(v['override'])) partial['overrides'] = v['override'].map(parseOverride)

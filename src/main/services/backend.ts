@@ -2,7 +2,9 @@ import { dirname, join, resolve } from 'node:path'
 import type { z } from 'zod'
 import { methods, type AppInfo, type CallName, type CallResults, type MethodName, type Params } from '../../shared/api'
 import { probeBackend } from '../engine/backend'
+import type { WebGpuProbe } from '../engine/backend/probe'
 import { AnalysisPool } from '../workers/analysisPool'
+import { probeWebGpuInWorker } from '../workers/webgpuProbe'
 import { appInfo } from './appInfo'
 import { checkData } from './dataCheck'
 import { exportRunOutputs } from './exports'
@@ -28,6 +30,8 @@ export interface BackendOptions {
   pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | undefined>
   /** The desktop app: what closing its window does (AppInfo.windowClose). */
   windowClose?: AppInfo['windowClose']
+  /** How to ask for the WebGPU adapter: a worker thread with Dawn (default), or the desktop app's GPU window. */
+  probeWebGpu?: () => Promise<WebGpuProbe>
 }
 
 export class SivaBackend {
@@ -45,7 +49,7 @@ export class SivaBackend {
   async call(method: string, params: unknown): Promise<unknown> {
     const parsed = this.parse(method, params, 'call') as Params<CallName>
     const handlers: { [M in CallName]: (p: Params<M>) => Promise<CallResults[M]> } = {
-      appInfo: async () => ({ ...appInfo(), backend: probeBackend(), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
+      appInfo: async () => ({ ...appInfo(), backend: await probeBackend(this.options.probeWebGpu ?? probeWebGpuInWorker), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
       openModel: async (p) => {
         const summary = await describeModel(resolve(p.path))
         await this.recent.remember(summary).catch(() => undefined)

@@ -12,9 +12,21 @@ const notInstalled = '@tensorflow/tfjs-node-gpu is not installed (an optional de
 
 describe("siva train's backend line", () => {
   it('keeps the progress format and adds why the GPU is not training', () => {
-    expect(backendNotice(started({ name: 'wasm', threads: 8, skipped: [{ name: 'tensorflow-gpu', reason: notInstalled }, { name: 'tensorflow', reason: 'x' }] }))).toBe(`siva train: backend wasm (8 threads); GPU not used: ${notInstalled}`)
+    expect(backendNotice(started({ name: 'wasm', threads: 8, skipped: [{ name: 'tensorflow-gpu', reason: notInstalled }, { name: 'tensorflow', reason: 'x' }] }))).toBe(`siva train: backend wasm (8 threads); GPU not used: tensorflow-gpu: ${notInstalled}`)
     expect(backendNotice(started({ name: 'tensorflow', threads: 1, skipped: [{ name: 'tensorflow-gpu', reason: 'CUDA libraries missing: libcudnn.so.8 (cuDNN 8)' }] }, { resumedFrom: 4 }))).toBe(
-      'siva train: backend tensorflow, resuming from step 4; GPU not used: CUDA libraries missing: libcudnn.so.8 (cuDNN 8)'
+      'siva train: backend tensorflow, resuming from step 4; GPU not used: tensorflow-gpu: CUDA libraries missing: libcudnn.so.8 (cuDNN 8)'
+    )
+    const noVulkan = 'no WebGPU adapter: Dawn found no Vulkan driver'
+    expect(backendNotice(started({ name: 'wasm', threads: 2, skipped: [{ name: 'tensorflow-gpu', reason: notInstalled }, { name: 'webgpu', reason: noVulkan }, { name: 'tensorflow', reason: 'x' }] }))).toBe(
+      `siva train: backend wasm (2 threads); GPU not used: tensorflow-gpu: ${notInstalled}; webgpu: ${noVulkan}`
+    )
+  })
+
+  it('webgpu names its adapter, and a software one as slow', () => {
+    const adapter = { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200', fallback: false, host: 'dawn' as const, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31 }
+    expect(backendNotice(started({ name: 'webgpu', threads: 1, skipped: [{ name: 'tensorflow-gpu', reason: notInstalled }], adapter }))).toBe('siva train: backend webgpu on nvidia hopper (NVIDIA H200)')
+    expect(backendNotice(started({ name: 'webgpu', skipped: [], adapter: { ...adapter, vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver 5.0.0', fallback: true } }, { config: { ...config, backend: 'webgpu' } }))).toBe(
+      'siva train: backend webgpu on google swiftshader (SwiftShader driver 5.0.0), a software adapter: slow, for testing'
     )
   })
 
@@ -30,7 +42,7 @@ describe('siva doctor, formatted', () => {
 
   it('the GPU used: CUDA on the named GPU, the later backends not tried, libtensorflow threading on its own', () => {
     const report = doctorReport({ name: 'tensorflow-gpu', tfBackend: 'tensorflow', skipped: [], gpu: 'NVIDIA H200', nativePackage: '@tensorflow/tfjs-node-gpu' }, { ...facts, scan })
-    expect(report.backends.map((b) => b.status)).toEqual(['used', 'not tried', 'not tried', 'not tried'])
+    expect(report.backends.map((b) => b.status)).toEqual(['used', 'not tried', 'not tried', 'not tried', 'not tried'])
     expect(report.matmulThreads).toBeNull()
     const text = formatDoctor(report)
     expect(text).toContain('tensorflow-gpu  used: CUDA on NVIDIA H200 (@tensorflow/tfjs-node-gpu)')
@@ -49,6 +61,14 @@ describe('siva doctor, formatted', () => {
     expect(text).toContain('Matmul: siva simd, 4 threads (SIVA_GEMM_THREADS sets how many)')
     expect(text).toContain('NVIDIA GPUs: unknown (nvidia-smi did not run)')
     expect(text).toContain('libraries: 0 of 9 found')
+  })
+
+  it('webgpu used: the adapter, how it is reached, its largest storage buffer', () => {
+    const adapter = { vendor: 'apple', architecture: 'metal-3', description: 'Apple M3', fallback: false, host: 'dawn' as const, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 }
+    const report = doctorReport({ name: 'webgpu', tfBackend: 'webgpu', adapter, skipped: [{ name: 'tensorflow-gpu', reason: notInstalled }] }, { ...facts, platform: 'darwin', arch: 'arm64', scan: { platform: 'darwin', libraries: [], searched: [] } })
+    expect(report.backends.map((b) => b.status)).toEqual(['skipped', 'used', 'not tried', 'not tried', 'not tried'])
+    expect(formatDoctor(report)).toContain('webgpu          used: WebGPU on apple metal-3 (Apple M3) through Dawn (the webgpu package); largest storage buffer 2 GiB')
+    expect(report.matmul).toBe('tfjs webgpu')
   })
 
   it('macOS: no CUDA section to fill', () => {

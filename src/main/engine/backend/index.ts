@@ -4,18 +4,21 @@ import { installFastMatMul } from './fastMatMul'
 import { installWasmKernels } from './wasmKernels'
 import { installFastGelu } from './fastGelu'
 import { cpuPackage, gpuDeviceSeen, gpuPackage, importFailureReason, noGpuReason } from './reasons'
+import { startWebGpu } from './webgpu'
+import type { GpuAdapterSummary } from '../../../shared/training'
 
 export { probeBackend } from './probe'
 
 /**
  * Which TensorFlow.js backend runs training, chosen once per process: CUDA through tfjs-node-gpu, else
- * libtensorflow on the CPU through tfjs-node, else WebAssembly (SIMD), else plain JavaScript. The two
- * native packages are optional dependencies that fail to install where libtensorflow cannot be
- * downloaded; each step down says why, so the app and the CLI can show it.
+ * WebGPU on a hardware adapter (Metal, D3D12, Vulkan: webgpu.ts), else libtensorflow on the CPU through
+ * tfjs-node, else WebAssembly (SIMD), else plain JavaScript. The two native packages are optional
+ * dependencies that fail to install where libtensorflow cannot be downloaded; each step down says why, so
+ * the app and the CLI can show it.
  */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'
 
-export const backendOrder: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+export const backendOrder: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']
 
 export interface BackendChoice {
   name: BackendName
@@ -29,6 +32,8 @@ export interface BackendChoice {
   nativePackage?: string
   /** wasm only: which matrix multiply runs (ours, see fastMatMul.ts, unless SIVA_TFJS_MATMUL=1). */
   matmul?: 'siva relaxed-simd' | 'siva simd' | 'tfjs'
+  /** webgpu only: the adapter it runs on. */
+  adapter?: GpuAdapterSummary
 }
 
 let chosen: BackendChoice | undefined
@@ -49,7 +54,7 @@ export async function selectBackend(preferred: BackendName | 'auto' = 'auto'): P
   const skipped: BackendChoice['skipped'] = []
   for (const name of candidates) {
     try {
-      const choice = await start(name)
+      const choice = await start(name, preferred !== 'auto')
       chosen = { ...choice, skipped }
       return chosen
     } catch (error) {
@@ -61,8 +66,13 @@ export async function selectBackend(preferred: BackendName | 'auto' = 'auto'): P
   throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
 }
 
-async function start(name: BackendName): Promise<Omit<BackendChoice, 'skipped'>> {
+async function start(name: BackendName, forced: boolean): Promise<Omit<BackendChoice, 'skipped'>> {
   switch (name) {
+    case 'webgpu': {
+      // Asked for by name, a software adapter is accepted: it is how the WebGPU path is tested without a GPU.
+      const adapter = await startWebGpu({ allowSoftware: forced, platform: process.platform })
+      return { name, tfBackend: 'webgpu', adapter }
+    }
     case 'tensorflow-gpu': {
       await importOptional(gpuPackage)
       gpuPackageLoaded = true

@@ -10,7 +10,7 @@ import { effectiveRank } from '../spectra/metrics'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 import { fingerprintData } from './fingerprint'
 import { accuracy, f1, keyMetric, matthews, pearson, perplexity, spearman } from './metrics'
-import { AdamW, clipByGlobalNorm, learningRateFactor, type ParamGroup } from './optimizer'
+import { AdamW, clipToNorm, globalNorm, learningRateFactor, type ParamGroup } from './optimizer'
 import { createRunFolder, EventLog, latestCheckpointName, readCheckpoint, readRunInfo, removeLeftovers, writeCheckpoint, type CheckpointState, type CheckpointTensors, type RunInfo } from './runFolder'
 import { edgeGapWarnings, recordingDecompose, runBasisDecompose, writeRunBasis } from './runBasis'
 import { acquireRunLock, lockOwner, releaseRunLock, type RunLockOwner } from './runLock'
@@ -159,7 +159,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
   const log = await EventLog.open(runDir)
   const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
   const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000
-  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), threads }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
+  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), ...(backend.adapter && { adapter: backend.adapter }), threads }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
 
   let session: Session | undefined
   // What preparing has taken so far, given back in reverse if it fails before the session holds it all
@@ -238,9 +238,11 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     let savedAt = -1
     const saveCheckpoint = async (): Promise<TrainEvent> => {
       state.seconds = (performance.now() - started) / 1000
+      // Every value at once, asynchronously: WebGPU in Node cannot read synchronously, and a GPU waits once.
+      const [values, optimizerState] = await Promise.all([Promise.all(session!.variables.map((v) => v.data() as Promise<Float32Array>)), optimizer.state()])
       const tensors = {
-        variables: session!.variables.map((v) => ({ shape: [...v.shape], values: v.dataSync() as Float32Array })),
-        moments: optimizer.state().moments
+        variables: session!.variables.map((v, i) => ({ shape: [...v.shape], values: values[i]! })),
+        moments: optimizerState.moments
       }
       // Never replace a good checkpoint (or latest.json's pointer to it) with one that holds NaN or ∞.
       await checkFinite(tensors, session!.variableNames, state.step, runDir)
@@ -255,12 +257,13 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
       const order = epochOrder(data.train.size, config.seed, state.epoch)
       const remaining = order.subarray(state.cursor * config.batchSize)
       let accumulated: tf.Tensor[] | undefined
-      let lossSum = 0
+      // The micro-batches' losses stay on the device until the optimiser step reads them with the gradients' norm.
+      let losses: tf.Scalar[] = []
       for await (const batch of data.train.batches(remaining, config.batchSize, host.signal)) {
         // Dropout masks from (seed, epoch, micro-batch of the epoch): a resumed run draws the same ones.
         const dropoutSeed = config.dropout === false ? undefined : (Math.imul(config.seed + 1, 0x9e3779b1) ^ Math.imul(state.epoch + 1, 0x85ebca6b) ^ Math.imul(state.cursor + 1, 0xc2b2ae35)) >>> 0
-        const { value, grads } = stepGradients(session, batch, dropoutSeed)
-        lossSum += value / accumulate
+        const { loss, grads } = stepGradients(session, batch, dropoutSeed)
+        losses.push(loss)
         if (!accumulated) accumulated = grads
         else {
           const sum = accumulated.map((g, i) => tf.add(g, grads[i]!))
@@ -274,18 +277,25 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
         const scaled = accumulated!.map((g) => tf.div(g, accumulate))
         tf.dispose(accumulated!)
         accumulated = undefined
+        // One read per optimiser step, the losses and the norm together, so a GPU step waits once.
+        const norm = globalNorm(scaled)
+        const numbers = await readScalars([...losses, norm])
+        tf.dispose([...losses, norm])
+        losses = []
+        const lossSum = numbers.subarray(0, -1).reduce((sum, value) => sum + value / accumulate, 0)
+        const gradNorm = numbers.at(-1)!
         if (!Number.isFinite(lossSum)) {
           tf.dispose(scaled)
           throw await diverged(runDir, state.step + 1, `the loss is ${lossSum}`, config)
         }
-        const clipped = clipByGlobalNorm(scaled, config.maxGradNorm)
-        if (!Number.isFinite(clipped.norm)) {
-          tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
-          throw await diverged(runDir, state.step + 1, `the gradient's norm is ${clipped.norm} (a gradient is NaN or ∞, or beyond float32's range)`, config)
+        if (!Number.isFinite(gradNorm)) {
+          tf.dispose(scaled)
+          throw await diverged(runDir, state.step + 1, `the gradient's norm is ${gradNorm} (a gradient is NaN or ∞, or beyond float32's range)`, config)
         }
+        const clipped = clipToNorm(scaled, gradNorm, config.maxGradNorm)
         const factor = learningRateFactor(state.step, { kind: config.schedule, warmupSteps: Math.round(config.warmupRatio * totalSteps), totalSteps })
-        optimizer.apply(clipped.gradients, factor)
-        tf.dispose(clipped.gradients === scaled ? scaled : [...scaled, ...clipped.gradients])
+        optimizer.apply(clipped, factor)
+        tf.dispose(clipped === scaled ? scaled : [...scaled, ...clipped])
         state.step++
         const now = performance.now()
         lastSteps = [...lastSteps.slice(-20), { time: now, step: state.step }]
@@ -297,14 +307,13 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
           epoch: state.epoch,
           loss: lossSum,
           lr: config.lr * factor,
-          gradNorm: clipped.norm,
+          gradNorm,
           stepsPerSecond,
           samplesPerSecond: stepsPerSecond * config.batchSize * accumulate,
           etaSeconds: (totalSteps - state.step) / Math.max(1e-9, stepsPerSecond)
         })
-        lossSum = 0
 
-        if (config.spectraEvery > 0 && state.step % config.spectraEvery === 0 && adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
+        if (config.spectraEvery > 0 && state.step % config.spectraEvery === 0 && adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: await spectraNow(adapters) })
         if (config.evalEvery > 0 && state.step % config.evalEvery === 0) {
           yield await evaluate(session, state, config, log)
           lastEval = state.step
@@ -324,6 +333,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
         if (atEnd) break training
       }
       if (accumulated) tf.dispose(accumulated)
+      tf.dispose(losses)
       if (state.step >= totalSteps) break
       state.epoch++
       state.cursor = 0
@@ -336,7 +346,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     }
 
     if (lastEval !== state.step) yield await evaluate(session, state, config, log)
-    if (adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: spectraNow(adapters) })
+    if (adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: await spectraNow(adapters) })
     yield await saveCheckpoint()
     yield await log.append({
       type: 'finished',
@@ -417,8 +427,11 @@ async function* withStages<T>(log: EventLog, work: (stage: (report: StageReport)
   return running
 }
 
-/** Loss and gradients of one micro-batch, as plain tensors the caller owns (ordered like session.variables). */
-function stepGradients(session: Session, batch: TrainBatch, dropoutSeed: number | undefined): { value: number; grads: tf.Tensor[] } {
+/**
+ * Loss and gradients of one micro-batch, as tensors the caller owns (gradients ordered like
+ * session.variables). Nothing is read here: the loss stays on the device until the step reads it.
+ */
+function stepGradients(session: Session, batch: TrainBatch, dropoutSeed: number | undefined): { loss: tf.Scalar; grads: tf.Tensor[] } {
   return tf.tidy(() => {
     const labels = batchLabels(batch)
     const inputs = dropoutSeed === undefined ? batch.inputs : { ...batch.inputs, dropoutSeed }
@@ -428,21 +441,36 @@ function stepGradients(session: Session, batch: TrainBatch, dropoutSeed: number 
       if (!g) throw new Error(`no gradient reached ${v.name}`)
       return tf.keep(g)
     })
-    return { value: value.dataSync()[0]!, grads: ordered }
-  }) as unknown as { value: number; grads: tf.Tensor[] }
+    return { loss: tf.keep(value), grads: ordered }
+  })
+}
+
+/**
+ * Scalars as numbers, in one asynchronous read: WebGPU in Node has no synchronous read path, and on a GPU
+ * every read waits for the queue, so the numbers a step needs are fetched together.
+ */
+async function readScalars(scalars: readonly tf.Tensor[]): Promise<Float32Array> {
+  const joined = tf.tidy(() => tf.concat(scalars.map((s) => tf.reshape(s, [1]))))
+  try {
+    return (await joined.data()) as Float32Array
+  } finally {
+    joined.dispose()
+  }
 }
 
 function batchLabels(batch: TrainBatch): tf.Tensor {
   return batch.labels instanceof Float32Array ? tf.tensor(batch.labels, batch.labelShape, 'float32') : tf.tensor(batch.labels, batch.labelShape, 'int32')
 }
 
-function spectraNow(adapters: Adapter[]): LayerSpectrumNow[] {
-  return adapters
-    .filter((a) => a.spectrum)
-    .map((a) => {
-      const now = a.spectrum!.now()
-      return { name: a.target.name, now: Array.from(now), band: a.spectrum!.band, erankBefore: effectiveRank(a.spectrum!.before), erank: effectiveRank(now) }
-    })
+async function spectraNow(adapters: Adapter[]): Promise<LayerSpectrumNow[]> {
+  return Promise.all(
+    adapters
+      .filter((a) => a.spectrum)
+      .map(async (a) => {
+        const now = await a.spectrum!.now()
+        return { name: a.target.name, now: Array.from(now), band: a.spectrum!.band, erankBefore: effectiveRank(a.spectrum!.before), erank: effectiveRank(now) }
+      })
+  )
 }
 
 /** The task's metrics on the validation side; tracks the best step (accuracy, Pearson, or lowest loss for LM). */
@@ -461,23 +489,29 @@ async function validationMetrics(session: Session, source: BatchSource, batchSiz
   const actual: number[] = []
   let lossSum = 0
   let weight = 0
+  const classifies = session.task === 'classification' || session.task === 'image-classification'
   for await (const batch of source.batches(order, batchSize)) {
-    tf.tidy(() => {
+    // Computed in a tidy, read after it (an asynchronous read cannot sit inside one), loss and predictions together.
+    const [loss, predictions] = tf.tidy(() => {
       const logits = session.model.forward(batch.inputs)
-      const labels = batchLabels(batch)
-      const loss = taskLoss(session.task, logits, labels).dataSync()[0]!
-      // Causal LM: weight by predicted tokens, so the mean is per token as perplexity needs.
-      const count = session.task === 'causal-lm' ? countTargets(batch) : batch.inputs.batchSize
-      lossSum += loss * count
-      weight += count
-      if (session.task === 'classification' || session.task === 'image-classification') {
-        predicted.push(...(tf.argMax(logits, 1).dataSync() as Int32Array))
-        actual.push(...batch.labels)
-      } else if (session.task === 'regression') {
-        predicted.push(...logits.reshape([-1]).dataSync())
-        actual.push(...batch.labels)
-      }
+      const loss = taskLoss(session.task, logits, batchLabels(batch))
+      if (classifies) return [loss, tf.argMax(logits, 1)]
+      return session.task === 'regression' ? [loss, tf.reshape(logits, [-1])] : [loss]
     })
+    let values: (Float32Array | Int32Array)[]
+    try {
+      values = (await Promise.all([loss!.data(), ...(predictions ? [predictions.data()] : [])])) as (Float32Array | Int32Array)[]
+    } finally {
+      tf.dispose([loss!, ...(predictions ? [predictions] : [])])
+    }
+    // Causal LM: weight by predicted tokens, so the mean is per token as perplexity needs.
+    const count = session.task === 'causal-lm' ? countTargets(batch) : batch.inputs.batchSize
+    lossSum += values[0]![0]! * count
+    weight += count
+    if (predictions) {
+      predicted.push(...values[1]!)
+      actual.push(...batch.labels)
+    }
   }
   const loss = weight > 0 ? lossSum / weight : NaN
   if (session.task === 'causal-lm') return { loss, perplexity: perplexity(loss) }
