@@ -40,6 +40,9 @@ function webGpu(): Promise<{ gpu: GpuLike; host: GpuAdapterSummary['host'] }> {
   gpuPromise ??= (async () => {
     const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator
     if (nav?.gpu) return { gpu: nav.gpu, host: 'chromium' as const }
+    // Dawn's addon hands out external ArrayBuffers, which Electron's V8 memory cage forbids: it would crash the
+    // process (dawn-gpu/node-webgpu#5). Inside Electron, WebGPU is Chromium's, in the app's GPU window.
+    if (typeof process !== 'undefined' && process.versions?.['electron']) throw new Error("Dawn's WebGPU for Node cannot run inside Electron; the desktop app trains on WebGPU in its GPU window instead")
     let dawn: DawnModule
     try {
       dawn = await dawnLoader()
