@@ -101,7 +101,7 @@ async function erankGain(runDir: string, method: string): Promise<number> {
       for (const adapter of restored.adapters) {
         const { outFeatures: m, inFeatures: n } = adapter.target
         const { weight } = await readTargetWeights(restored.source, adapter.target)
-        const delta = lowRankProduct(adapter.lowRank(), m, n)
+        const delta = lowRankProduct(await adapter.lowRank(), m, n)
         const after = weight.map((w, i) => w + delta[i]!)
         gains.push(erankOf(after, m, n) - erankOf(weight, m, n))
       }

@@ -187,7 +187,7 @@ describe("the band's singular vectors", () => {
     const deltaWeight = async (d: Decompose): Promise<Float64Array> => {
       const restored = await restoreRun(stopped, 'last', d)
       try {
-        return restored.adapters.find((x) => x.target.name === query)!.deltaWeight()
+        return await restored.adapters.find((x) => x.target.name === query)!.deltaWeight()
       } finally {
         await restored.close()
       }

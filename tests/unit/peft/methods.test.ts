@@ -108,7 +108,7 @@ describe.each(adapterMethods)('method %s', (method) => {
   it('starts exactly at the checkpoint: ΔW = 0 and the linear equals x Wᵀ + b', async () => {
     for (const adapter of adapters) {
       const { outFeatures: m, inFeatures: n } = adapter.target
-      expect(adapter.deltaWeight().every((v) => v === 0)).toBe(true)
+      expect((await adapter.deltaWeight()).every((v) => v === 0)).toBe(true)
       const { weight, bias } = await import('../../../src/main/engine/models/ops').then((ops) => ops.readTargetWeights(source, adapter.target))
       const x = seeded(5 * n, 3, 1)
       const y = tf.tidy(() => adapter.linear(tf.tensor2d(x, [5, n])).dataSync())
@@ -124,7 +124,7 @@ describe.each(adapterMethods)('method %s', (method) => {
       const { weight, bias } = await readTargetWeights(source, adapter.target)
       const k = method === 'siva' || method === 'topk' ? adapter.trainableParameters : undefined
       const reference = await numpyReference(method, weight, adapter.target, adapter, { ...(k && { k }), scaling: settings.alpha / settings.rank })
-      const deltaW = adapter.deltaWeight()
+      const deltaW = await adapter.deltaWeight()
       expect(maxAbs(deltaW, reference.deltaW) / norm(reference.deltaW)).toBeLessThan(1e-9)
       // The forward pass uses W + ΔW without forming it.
       const x = seeded(4 * n, 9, 1)
@@ -133,7 +133,7 @@ describe.each(adapterMethods)('method %s', (method) => {
       expect(maxAbs(y, linearReference(x, 4, merged, bias, m, n))).toBeLessThan(5e-5)
       if (adapter.spectrum) {
         expect(maxAbs(adapter.spectrum.before, reference.sBefore) / reference.sBefore[0]!).toBeLessThan(1e-13)
-        expect(maxAbs(adapter.spectrum.now(), reference.sAfter) / reference.sAfter[0]!).toBeLessThan(1e-12)
+        expect(maxAbs(await adapter.spectrum.now(), reference.sAfter) / reference.sAfter[0]!).toBeLessThan(1e-12)
       }
       if (method === 'siva' || method === 'topk') {
         // ΔW lives in the band: orthogonal to every singular direction outside it.
@@ -150,8 +150,8 @@ describe.each(adapterMethods)('method %s', (method) => {
     for (const adapter of adapters) {
       const { outFeatures: m, inFeatures: n } = adapter.target
       const weights = { target: adapter.target, ...(await readTargetWeights(source, adapter.target)) }
-      const stored = adapter.stored()
-      const expected = adapter.deltaWeight()
+      const stored = await adapter.stored()
+      const expected = await adapter.deltaWeight()
       const compact = { ...stored, tensors: stored.tensors.filter((t) => !t.derived) }
       for (const form of [stored, compact]) {
         const factors = await methods[method].restore!(form, weights, inProcess)

@@ -70,7 +70,7 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     const { plan } = restored
     const needsUpdates = outputs.some((o) => o.kind !== 'report')
     if (needsUpdates) refuseUnsupported(restored, outputs.map((o) => o.kind))
-    const lowRank = restored.adapters.map((a) => ({ target: a.target, factors: a.lowRank() }))
+    const lowRank = await Promise.all(restored.adapters.map(async (a) => ({ target: a.target, factors: await a.lowRank() })))
     const renamePrefix = bareWithNewHead(restored) ? `${plan.family.transformers.basePrefix}.` : undefined
     const updates: WeightUpdates = { lowRank, replaced: [...restored.head.tensors, ...restored.base], ...(renamePrefix && { renamePrefix }) }
     const configFields = taskConfigFields(plan.family, plan.task, restored.labels, restored.source.config?.raw ?? {})
@@ -79,7 +79,7 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     // Free space, per file system, before writing anything.
     const needs = new Map<string, number>()
     for (const { kind, destination } of outputs) {
-      const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : adapterBytes(restored, lowRank, kind, request.compact ?? false)
+      const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : await adapterBytes(restored, lowRank, kind, request.compact ?? false)
       const parent = dirname(destination.real)
       needs.set(parent, (needs.get(parent) ?? 0) + bytes)
     }
@@ -152,17 +152,18 @@ function bareWithNewHead(restored: RestoredRun): boolean {
   return !restored.source.tensors.some((t) => t.name.startsWith(prefix))
 }
 
-function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], kind: ExportKind, compact: boolean): number {
+async function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], kind: ExportKind, compact: boolean): Promise<number> {
   const head = restored.head.tensors.reduce((sum, t) => sum + 4 * t.values.length, 0)
   if (kind === 'peft-lora') return head + lowRank.reduce((sum, { target, factors }) => sum + 4 * factors.rank * (target.outFeatures * 3 + target.inFeatures), 0) + 65536
-  return head + restored.adapters.reduce((sum, a) => sum + a.stored().tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
+  const stored = await Promise.all(restored.adapters.map((a) => a.stored()))
+  return head + stored.reduce((sum, parameters) => sum + parameters.tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
 }
 
 async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void): Promise<string[]> {
   const adapters = []
   for (const [i, adapter] of restored.adapters.entries()) {
     const weights = { target: adapter.target, ...(await readTargetWeights(restored.source, adapter.target)) }
-    adapters.push({ target: adapter.target, stored: adapter.stored(), weightSha256: weightHash(weights) })
+    adapters.push({ target: adapter.target, stored: await adapter.stored(), weightSha256: weightHash(weights) })
     progress(i + 1, restored.adapters.length + 1, adapter.target.name)
   }
   const config = restored.source.config

@@ -89,9 +89,10 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
       if (stored.shape.join('x') !== variable.shape.join('x')) throw new Error(`${runDir}: checkpoint tensor ${i} is [${stored.shape.join(', ')}] but the model expects [${variable.shape.join(', ')}]`)
       tf.tidy(() => variable.assign(tf.tensor(stored.values, variable.shape)))
     })
-    const trained = (v: tf.Variable, name: string): TrainedTensor => ({ name, shape: [...v.shape], values: Float32Array.from(v.dataSync()) })
-    const head = { created: model.head.created, tensors: model.headVariables.map((v, i) => trained(v, model!.head.tensors[i]!)) }
-    const base = method.kind === 'full' ? model.baseVariables.map((v, i) => trained(v, model!.baseTensors![i]!)) : []
+    // Read asynchronously, all at once: WebGPU in Node has no synchronous read, and a GPU waits once.
+    const trained = (list: tf.Variable[], names: readonly string[]): Promise<TrainedTensor[]> => Promise.all(list.map(async (v, i) => ({ name: names[i]!, shape: [...v.shape], values: Float32Array.from(await v.data()) })))
+    const [headTensors, base] = await Promise.all([trained(model.headVariables, model.head.tensors), method.kind === 'full' ? trained(model.baseVariables, model.baseTensors!) : []])
+    const head = { created: model.head.created, tensors: headTensors }
     // The adapters keep their variables (lowRank/stored read them); the model itself is kept only when asked.
     const kept = options.keepModel ? model : undefined
     if (!kept) model.dispose()

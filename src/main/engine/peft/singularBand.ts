@@ -31,6 +31,9 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
   // Unnamed: tfjs names must be unique process-wide, and two runs may adapt the same target.
   const delta = tf.tidy(() => tf.variable(tf.zeros([k]), true))
   const ub = columns(svd.u, m, r, start, end)
+  const vtb = svd.vt.subarray(start * n, end * n)
+  // A copy of δ's current values, read asynchronously (types.ts says why): the caller may keep it.
+  const readDelta = async (): Promise<Float32Array> => Float32Array.from(await delta.data())
 
   const linear = (x: tf.Tensor2D): tf.Tensor2D => {
     const base = matMul(x, weightT)
@@ -44,12 +47,12 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
     linear,
     variables: [delta],
     trainableParameters: k,
-    lowRank: () => bandFactors(ub, svd.vt.subarray(start * n, end * n), delta.dataSync() as Float32Array),
-    deltaWeight: () => lowRankProduct(bandFactors(ub, svd.vt.subarray(start * n, end * n), delta.dataSync() as Float32Array), m, n),
-    stored: () => ({
+    lowRank: async () => bandFactors(ub, vtb, await readDelta()),
+    deltaWeight: async () => lowRankProduct(bandFactors(ub, vtb, await readDelta()), m, n),
+    stored: async () => ({
       settings: { k, band },
       tensors: [
-        { name: 'delta', shape: [k], values: Float32Array.from(delta.dataSync()) },
+        { name: 'delta', shape: [k], values: await readDelta() },
         { name: 'u_b', shape: [m, k], values: ub, derived: true },
         { name: 'vt_b', shape: [k, n], values: svd.vt.slice(start * n, end * n), derived: true }
       ]
@@ -57,8 +60,8 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
     spectrum: {
       before: svd.s,
       band,
-      now: () => {
-        const d = delta.dataSync()
+      now: async () => {
+        const d = await readDelta()
         const s = Float64Array.from(svd.s)
         for (let j = 0; j < k; j++) s[start + j] = Math.abs(svd.s[start + j]! + d[j]!)
         return s.sort().reverse()

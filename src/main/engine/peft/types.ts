@@ -39,8 +39,8 @@ export interface LiveSpectrum {
   before: Float64Array
   /** Which indices of `before` train: [start, end). */
   band: [number, number]
-  /** σ now, descending. */
-  now(): Float64Array
+  /** σ now, descending, from the variables' current values (read asynchronously: see Adapter). */
+  now(): Promise<Float64Array>
 }
 
 /**
@@ -64,18 +64,22 @@ export interface StoredParameters {
   tensors: { name: string; shape: number[]; values: Float32Array | Float64Array; derived?: boolean }[]
 }
 
-/** A target after a method took it over. */
+/**
+ * A target after a method took it over. Everything that reads the variables' values is asynchronous:
+ * WebGPU in Node has no synchronous read path at all, and on any GPU a synchronous read stalls the thread
+ * until the queue drains (lint forbids dataSync and its kin in src/main).
+ */
 export interface Adapter {
   target: AdaptableLinear
   linear: LinearFn
   variables: tf.Variable[]
   trainableParameters: number
   /** ΔW = W' − W, [out, in] row-major float64, from the variables' current values (for export and checks). */
-  deltaWeight(): Float64Array
+  deltaWeight(): Promise<Float64Array>
   /** ΔW as two thin factors, from the variables' current values. */
-  lowRank(): LowRank
-  /** The method's parameters as an adapter file stores them. */
-  stored(): StoredParameters
+  lowRank(): Promise<LowRank>
+  /** The method's parameters as an adapter file stores them, from the variables' current values. */
+  stored(): Promise<StoredParameters>
   spectrum?: LiveSpectrum
   dispose(): void
 }

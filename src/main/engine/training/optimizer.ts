@@ -77,8 +77,11 @@ export class AdamW {
     })
   }
 
-  state(): OptimizerState {
-    return { step: this.stepCount, moments: this.m.map((m, i) => ({ m: m.dataSync() as Float32Array, v: this.v[i]!.dataSync() as Float32Array })) }
+  /** Read asynchronously, every moment at once: WebGPU in Node has no synchronous read, and one wait beats many. */
+  async state(): Promise<OptimizerState> {
+    const step = this.stepCount
+    const [m, v] = await Promise.all([Promise.all(this.m.map((t) => t.data() as Promise<Float32Array>)), Promise.all(this.v.map((t) => t.data() as Promise<Float32Array>))])
+    return { step, moments: m.map((values, i) => ({ m: Float32Array.from(values), v: Float32Array.from(v[i]!) })) }
   }
 
   load(state: OptimizerState): void {
@@ -99,14 +102,21 @@ export class AdamW {
 }
 
 /**
- * Scale gradients so their global L2 norm is at most `maxNorm`, as torch.nn.utils.clip_grad_norm_
- * (factor maxNorm / (norm + 1e-6), only when it is below 1). Returns the norm before clipping.
+ * The gradients' global L2 norm, as a scalar tensor the caller owns and reads: with the step's loss, in one
+ * asynchronous read (loop.ts), so a GPU step waits once.
  */
-export function clipByGlobalNorm(gradients: tf.Tensor[], maxNorm: number): { gradients: tf.Tensor[]; norm: number } {
-  const norm = Math.sqrt(tf.tidy(() => tf.addN(gradients.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!))
+export function globalNorm(gradients: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))) as tf.Scalar)
+}
+
+/**
+ * Scale gradients whose global L2 norm is `norm` down to at most `maxNorm`, as torch.nn.utils.clip_grad_norm_
+ * (factor maxNorm / (norm + 1e-6), only when it is below 1). Returns the same array when nothing is scaled.
+ */
+export function clipToNorm(gradients: tf.Tensor[], norm: number, maxNorm: number): tf.Tensor[] {
   const factor = maxNorm / (norm + 1e-6)
-  if (!(factor < 1)) return { gradients, norm }
-  return { gradients: gradients.map((g) => tf.mul(g, factor)), norm }
+  if (!(factor < 1)) return gradients
+  return gradients.map((g) => tf.mul(g, factor))
 }
 
 export type ScheduleKind = 'linear' | 'cosine' | 'constant'

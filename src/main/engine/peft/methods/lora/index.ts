@@ -33,6 +33,16 @@ export const lora: PeftMethod = {
     const bias = weights.bias ? tf.tensor1d(Float32Array.from(weights.bias)) : undefined
     const aT = tf.tidy(() => tf.variable(tf.tensor2d(a, [n, rank]), true))
     const bT = tf.tidy(() => tf.variable(tf.zeros([rank, m]), true))
+    // PEFT's lora_A and lora_B from the variables' current values, both read at once and asynchronously
+    // (WebGPU in Node has no synchronous read; on a GPU one wait beats two).
+    const readFactors = async (): Promise<{ a: Float32Array; b: Float32Array }> => {
+      const [aValues, bValues] = await Promise.all([aT.data(), bT.data()])
+      return { a: peftA(aValues, n, rank), b: peftB(bValues, rank, m) }
+    }
+    const lowRank = async (): Promise<LowRank> => {
+      const factors = await readFactors()
+      return loraFactors(factors.a, factors.b, rank, scaling)
+    }
     return {
       target,
       variables: [aT, bT],
@@ -41,15 +51,18 @@ export const lora: PeftMethod = {
         const y = tf.add(matMul(x, weightT), tf.mul(matMul(matMul(x, aT), bT), scaling)) as tf.Tensor2D
         return bias ? tf.add(y, bias) : y
       },
-      lowRank: () => loraFactors(peftA(aT.dataSync(), n, rank), peftB(bT.dataSync(), rank, m), rank, scaling),
-      deltaWeight: () => lowRankProduct(loraFactors(peftA(aT.dataSync(), n, rank), peftB(bT.dataSync(), rank, m), rank, scaling), m, n),
-      stored: () => ({
-        settings: { rank, alpha: options.alpha ?? rank },
-        tensors: [
-          { name: 'lora_A', shape: [rank, n], values: peftA(aT.dataSync(), n, rank) },
-          { name: 'lora_B', shape: [m, rank], values: peftB(bT.dataSync(), rank, m) }
-        ]
-      }),
+      lowRank,
+      deltaWeight: async () => lowRankProduct(await lowRank(), m, n),
+      stored: async () => {
+        const factors = await readFactors()
+        return {
+          settings: { rank, alpha: options.alpha ?? rank },
+          tensors: [
+            { name: 'lora_A', shape: [rank, n], values: factors.a },
+            { name: 'lora_B', shape: [m, rank], values: factors.b }
+          ]
+        }
+      },
       dispose: () => {
         for (const t of [weightT, aT, bT]) t.dispose()
         bias?.dispose()

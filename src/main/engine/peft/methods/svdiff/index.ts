@@ -30,6 +30,8 @@ export const svdiff: PeftMethod = {
     const vTensor = tf.tensor2d(v, [n, r])
     const sigma = tf.tensor1d(Float32Array.from(svd.s))
     const delta = tf.tidy(() => tf.variable(tf.zeros([r]), true))
+    // A copy of δ's current values, read asynchronously (WebGPU in Node has no synchronous read): the caller may keep it.
+    const readDelta = async (): Promise<Float32Array> => Float32Array.from(await delta.data())
     const shifted = (d: ArrayLike<number>): Float64Array => Float64Array.from(svd.s, (s, j) => Math.max(0, s + d[j]!))
 
     return {
@@ -41,18 +43,18 @@ export const svdiff: PeftMethod = {
         const y = tf.add(matMul(x, weightT), matMul(tf.mul(matMul(x, vTensor), change), uTensor)) as tf.Tensor2D
         return bias ? tf.add(y, bias) : y
       },
-      lowRank: () => spectrumFactors(svd.u, svd.vt, svd.s, delta.dataSync()),
-      deltaWeight: () => lowRankProduct(spectrumFactors(svd.u, svd.vt, svd.s, delta.dataSync()), m, n),
-      stored: () => ({
+      lowRank: async () => spectrumFactors(svd.u, svd.vt, svd.s, await readDelta()),
+      deltaWeight: async () => lowRankProduct(spectrumFactors(svd.u, svd.vt, svd.s, await readDelta()), m, n),
+      stored: async () => ({
         settings: { k: r, band: [0, r] },
         tensors: [
-          { name: 'delta', shape: [r], values: Float32Array.from(delta.dataSync()) },
+          { name: 'delta', shape: [r], values: await readDelta() },
           { name: 'sigma', shape: [r], values: svd.s, derived: true },
           { name: 'u', shape: [m, r], values: svd.u, derived: true },
           { name: 'vt', shape: [r, n], values: svd.vt, derived: true }
         ]
       }),
-      spectrum: { before: svd.s, band: [0, r], now: () => shifted(delta.dataSync()).sort().reverse() },
+      spectrum: { before: svd.s, band: [0, r], now: async () => shifted(await readDelta()).sort().reverse() },
       dispose: () => {
         for (const t of [weightT, uTensor, vTensor, sigma, delta]) t.dispose()
         bias?.dispose()
