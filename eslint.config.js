@@ -71,6 +71,21 @@ export default tseslint.config(
     }
   },
   {
+    // Tensors are read asynchronously (await t.data()): WebGPU in Node has no synchronous read path at all
+    // (dataSync fails there), and on any GPU a synchronous read blocks the thread until the queue drains.
+    // Tests may still read synchronously for convenience.
+    files: ['src/main/**', 'src/shared/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...Object.entries({ dataSync: 'data', arraySync: 'array', bufferSync: 'buffer' }).map(([property, read]) => ({
+          property,
+          message: `Read tensors asynchronously (await t.${read}(), outside tf.tidy): WebGPU in Node has no synchronous read path, and on a GPU a synchronous read blocks until the queue drains.`
+        }))
+      ]
+    }
+  },
+  {
     files: ['src/renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {

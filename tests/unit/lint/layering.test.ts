@@ -12,6 +12,26 @@ async function restrictedImports(code: string, filePath: string): Promise<string
   return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message)
 }
 
+async function ruleMessages(code: string, filePath: string, rule: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath })
+  return result!.messages.filter((m) => m.ruleId === rule).map((m) => m.message)
+}
+
+describe('lint forbids synchronous tensor reads outside tests', () => {
+  const planted = "import * as tf from '@tensorflow/tfjs'\nconst t = tf.scalar(1)\nexport const x = [t.dataSync(), t.arraySync(), t.bufferSync()]\n"
+
+  it.each(['src/main/engine/training/planted.ts', 'src/main/engine/peft/methods/siva/planted.ts', 'src/main/workers/planted.ts', 'src/shared/planted.ts'])('fails on dataSync, arraySync and bufferSync in %s, saying why', async (filePath) => {
+    const messages = await ruleMessages(planted, filePath, 'no-restricted-properties')
+    expect(messages).toHaveLength(3)
+    for (const message of messages) expect(message).toContain('WebGPU in Node has no synchronous read path')
+  })
+
+  it('accepts asynchronous reads in src/main, and synchronous ones in tests', async () => {
+    expect(await ruleMessages("import * as tf from '@tensorflow/tfjs'\nexport const x = await tf.scalar(1).data()\n", 'src/main/engine/training/planted.ts', 'no-restricted-properties')).toEqual([])
+    expect(await ruleMessages(planted, 'tests/unit/training/planted.test.ts', 'no-restricted-properties')).toEqual([])
+  })
+})
+
 describe('lint enforces the layer rules', () => {
   it('fails on a planted import of electron in src/main/engine', async () => {
     const messages = await restrictedImports("import { app } from 'electron'\nexport const x = app\n", 'src/main/engine/io/planted.ts')
