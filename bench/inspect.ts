@@ -9,10 +9,15 @@ import { join } from 'node:path'
 import { openCheckpoint } from '../src/main/engine/io'
 import { inspectSource } from '../src/main/engine/spectra'
 import { AnalysisPool } from '../src/main/workers/analysisPool'
+import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = join(root, 'bench/.tmp/gpt2-small-random')
 const file = join(dir, 'model.safetensors')
+// The python3 on PATH, as before; its OpenBLAS runs on the best kernels this CPU supports (bench/blasCore.ts).
+const python = 'python3'
+const blas = blasEnv(python)
+const blasSeen = new Set<string>()
 
 if (!existsSync(file)) {
   process.stderr.write('writing GPT-2-small-shaped random weights (tests/reference/make_gpt2_small_random.py)…\n')
@@ -39,12 +44,14 @@ async function ours(valuesOnly: boolean): Promise<{ seconds: number; s: Map<stri
 
 function numpy(valuesOnly: boolean): { seconds: number; s: Map<string, number[]> } {
   process.stderr.write('  numpy …\n')
-  const run = spawnSync('python3', [join(root, 'bench/numpy_inspect.py'), file, ...(valuesOnly ? ['--values-only'] : [])], {
+  const run = spawnSync(python, [join(root, 'bench/numpy_inspect.py'), file, ...(valuesOnly ? ['--values-only'] : [])], {
+    env: blas.env,
     encoding: 'utf8',
     maxBuffer: 1 << 30
   })
   if (run.status !== 0) throw new Error(`numpy reference failed: ${run.stderr}`)
-  const out = JSON.parse(run.stdout) as { seconds: number; singularValues: Record<string, number[]> }
+  const out = JSON.parse(run.stdout) as { seconds: number; singularValues: Record<string, number[]>; openblas: OpenBlasInfo | null; numpy: string; python: string }
+  blasSeen.add(`numpy ${out.numpy} (${out.python}): ${describeBlas(out.openblas, blas)}`)
   return { seconds: out.seconds, s: new Map(Object.entries(out.singularValues)) }
 }
 
@@ -74,3 +81,4 @@ for (const valuesOnly of [false, true]) {
 }
 console.log('')
 console.log(`ours: ${availableParallelism()} worker threads, one matrix each (wasm SIMD, float64); numpy: LAPACK gesdd/OpenBLAS, its default threads, one matrix at a time`)
+for (const line of blasSeen) console.log(line)

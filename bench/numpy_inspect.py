@@ -1,6 +1,7 @@
 """numpy's side of bench/inspect.ts: the same matrices as `siva inspect` (tests/reference/
 spectra_reference.py decides which), read and decomposed one after another with LAPACK, timed inside
-Python. Prints JSON: seconds, and every matrix's singular values for the agreement check.
+Python. Prints JSON: seconds, every matrix's singular values for the agreement check, and the OpenBLAS
+numpy ran on (bench/openblas_info.py; bench/inspect sets OPENBLAS_CORETYPE).
 
 usage: python3 bench/numpy_inspect.py CHECKPOINT.safetensors [--values-only]
 """
@@ -12,6 +13,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "reference"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from openblas_info import openblas_info  # noqa: E402
 from spectra_reference import matrices  # noqa: E402
 
 
@@ -27,7 +30,7 @@ def main():
             _, s, _ = np.linalg.svd(m, full_matrices=False)
         out[block_name] = s.tolist()
     seconds = time.perf_counter() - start
-    json.dump({"seconds": seconds, "singularValues": out}, sys.stdout)
+    json.dump({"seconds": seconds, "singularValues": out, "openblas": openblas_info(), "numpy": np.__version__, "python": sys.executable}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { svd } from '../src/main/engine/linalg'
 import { availableSvdKernelVariants, svdKernelVariant, useSvdKernelVariant, type SvdKernelVariant } from '../src/main/engine/linalg/svdKernel'
+import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// The python3 on PATH, as before; its OpenBLAS runs on the best kernels this CPU supports (bench/blasCore.ts).
+const python = 'python3'
 const tmp = join(root, 'bench/.tmp')
 const quick = process.argv.includes('--quick')
 const shapes: [number, number][] = [
@@ -61,25 +64,39 @@ const NUMPY = `
 import json, sys, time
 import numpy as np
 path, m, n, vectors, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", int(sys.argv[5])
+sys.path.insert(0, sys.argv[6])
+from openblas_info import openblas_info
 a = np.fromfile(path, dtype="<f8").reshape(m, n)
 run = (lambda: np.linalg.svd(a, full_matrices=False)[1]) if vectors else (lambda: np.linalg.svd(a, compute_uv=False))
 s = run()
 best = float("inf")
 for _ in range(repeats):
     t = time.perf_counter(); s = run(); best = min(best, time.perf_counter() - t)
-print(json.dumps({"seconds": best, "s": s.tolist()}))
+print(json.dumps({"seconds": best, "s": s.tolist(), "openblas": openblas_info(), "numpy": np.__version__, "python": sys.executable}))
 `
 
-function numpy(file: string, m: number, n: number, vectors: boolean, oneThread: boolean): { seconds: number; s: number[] } {
-  const env = { ...process.env }
+interface NumpyRun {
+  seconds: number
+  s: number[]
+  openblas: OpenBlasInfo | null
+  numpy: string
+  python: string
+}
+const blas = blasEnv(python)
+const blasSeen = new Map<string, string>()
+
+function numpy(file: string, m: number, n: number, vectors: boolean, oneThread: boolean): NumpyRun {
+  const env = { ...blas.env }
   if (oneThread) Object.assign(env, { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' })
-  const run = spawnSync('python3', ['-c', NUMPY, file, String(m), String(n), vectors ? '1' : '0', String(repeats)], {
+  const run = spawnSync(python, ['-c', NUMPY, file, String(m), String(n), vectors ? '1' : '0', String(repeats), join(root, 'bench')], {
     env,
     encoding: 'utf8',
     maxBuffer: 1 << 26
   })
   if (run.status !== 0) throw new Error(`numpy failed: ${run.stderr}`)
-  return JSON.parse(run.stdout) as { seconds: number; s: number[] }
+  const out = JSON.parse(run.stdout) as NumpyRun
+  blasSeen.set(`numpy ${out.numpy}${oneThread ? ' 1T' : ''} (${out.python})`, describeBlas(out.openblas, blas))
+  return out
 }
 
 /** max |σᵢ − σᵢ(numpy)| / σ_max; the bench refuses to report numbers above 1e-10. */
@@ -122,3 +139,4 @@ for (const vectors of [true, false]) {
 }
 console.log('')
 console.log('numpy: np.linalg.svd(a, full_matrices=False) / compute_uv=False (LAPACK gesdd), timed inside Python')
+for (const [run, line] of blasSeen) console.log(`${run}: ${line}`)

@@ -1,6 +1,7 @@
 """The SiVA training step in Debian's PyTorch on the CPU, for bench/train: the same BERT checkpoint, batch,
 targets (query and value of every layer) and k; y = x Wᵀ + b + ((x V_b) ⊙ δ) U_bᵀ with torch's own SVD, a
-classification head, cross-entropy, backward, AdamW. Prints {"seconds_per_step", "peak_rss_mib"}.
+classification head, cross-entropy, backward, AdamW. Prints {"seconds_per_step", "peak_rss_mib", "threads",
+"openblas"} (the OpenBLAS torch ran on and its core: bench/openblas_info.py; bench/train sets OPENBLAS_CORETYPE).
 
 usage: /usr/bin/python3 bench/torch_train_step.py MODEL_DIR BATCH LENGTH STEPS PERC [THREADS]
 """
@@ -13,7 +14,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "tests", "reference"))
+sys.path.insert(0, here)
+from openblas_info import openblas_info  # noqa: E402
 from torch_encoders import Encoder  # noqa: E402
 
 
@@ -60,7 +64,7 @@ def main():
             times.append(time.perf_counter() - start)
     times.sort()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds_per_step": times[len(times) // 2], "peak_rss_mib": peak, "threads": torch.get_num_threads()}))
+    print(json.dumps({"seconds_per_step": times[len(times) // 2], "peak_rss_mib": peak, "threads": torch.get_num_threads(), "openblas": openblas_info()}))
 
 
 if __name__ == "__main__":
