@@ -122,7 +122,7 @@ if (values.phase === 'probe-webgpu') {
   console.log('')
   console.log(webgpu.note)
   if ('rows' in webgpu) {
-    console.log(header)
+    console.log(header.replace('vs siva', 'vs wasm'))
     for (const r of webgpu.rows) console.log(row(r, webgpu.rows[1]!))
     console.log(`webgpu SiVA step / wasm SiVA step, same shape: ${(webgpu.rows[0]!.secondsPerStep / webgpu.rows[1]!.secondsPerStep).toFixed(2)}`)
   }
