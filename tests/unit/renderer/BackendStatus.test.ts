@@ -3,6 +3,8 @@ import { createTestingPinia } from '@pinia/testing'
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import type { AppInfo } from '@shared/api'
+import type { GpuAdapterSummary } from '@shared/training'
+import { formatBinaryBytes } from '@renderer/lib/format'
 import BackendStatus from '@renderer/components/BackendStatus.vue'
 import ModelView from '@renderer/views/ModelView.vue'
 import { useAppStore } from '@renderer/stores/app'
@@ -15,6 +17,11 @@ vi.mock('@renderer/api', () => import('./fakeApi'))
 const gpuReason = '@tensorflow/tfjs-node-gpu is not installed (an optional dependency: its install downloads libtensorflow); install it with: npm i @tensorflow/tfjs-node-gpu@4.22.0'
 const cpuReason = '@tensorflow/tfjs-node is not installed (an optional dependency: its install downloads libtensorflow); install it with: npm i @tensorflow/tfjs-node@4.22.0'
 const wasm: AppInfo['backend'] = { name: 'wasm', matmul: 'siva', threads: 8, skipped: [{ name: 'tensorflow-gpu', reason: gpuReason }, { name: 'tensorflow', reason: cpuReason }] }
+
+/** SwiftShader as Dawn reports it here (measured: vendor google, architecture swiftshader, isFallbackAdapter, 1 GiB binding). */
+const swiftshader: GpuAdapterSummary = { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver', fallback: true, host: 'dawn', maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 32 - 4 }
+const softwareReason = 'only a software adapter, google swiftshader (SwiftShader driver): it runs on the CPU, where wasm is faster (choose the webgpu backend to use it anyway)'
+const appleGpu: GpuAdapterSummary = { vendor: 'apple', architecture: 'metal-3', description: 'Apple M2', fallback: false, host: 'chromium', maxStorageBufferBindingSize: 3 * 2 ** 29, maxBufferSize: 4 * 2 ** 30 }
 
 describe('BackendStatus', () => {
   it('names the backend and, the GPU not used, gives its reason in a line and every skipped one in the details', () => {
@@ -48,11 +55,49 @@ describe('BackendStatus', () => {
   it('is what the Model step shows for the backend the app info reports', async () => {
     setApi(new FakeApi({ recentModels: () => [] }))
     const w = mount(ModelView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })] } })
-    useAppStore().info = { name: 'SiVA Studio', version: '0.1.0', versions: {}, platform: 'linux-x64', backend: wasm }
+    useAppStore().info = { name: 'SiVA Studio', version: '0.1.0', versions: {}, platform: 'linux-x64', backend: { ...wasm!, adapter: swiftshader } }
     useModelStore().summary = bertSummary(1)
     await flushPromises()
     const cell = w.get('[data-testid="model-backend"]')
     expect(cell.get('[data-testid="backend-name"]').text()).toBe('wasm')
     expect(cell.get('[data-testid="backend-gpu-reason"]').text()).toContain('tfjs-node-gpu is not installed')
+    expect(cell.get('[data-testid="backend-adapter-name"]').text()).toBe('WebGPU · google swiftshader (SwiftShader driver)')
+  })
+
+  it('a hardware WebGPU adapter: the GPU named with its limits, and no reason', () => {
+    const w = mount(BackendStatus, { props: { backend: { name: 'webgpu', skipped: [{ name: 'tensorflow-gpu', reason: gpuReason }], adapter: appleGpu } } })
+    expect(w.get('[data-testid="backend-runs-on"]').text()).toBe('· GPU, WebGPU')
+    expect(w.get('[data-testid="backend-adapter-name"]').text()).toBe('WebGPU · apple metal-3 (Apple M2)')
+    expect(w.get('[data-testid="backend-adapter"]').text()).toContain('Chromium’s WebGPU')
+    expect(w.find('[data-testid="backend-adapter-software"]').exists()).toBe(false)
+    // 3 × 512 MiB and 4 GiB, in the binary units GPU limits are set in.
+    expect(w.get('[data-testid="backend-adapter-limits"]').text()).toBe('max storage buffer binding 1.5 GiB · max buffer 4 GiB')
+    expect(w.find('[data-testid="backend-gpu-reason"]').exists()).toBe(false)
+  })
+
+  it('wasm beside a software adapter: the adapter shown as software, and WebGPU’s reason is the GPU line', () => {
+    const w = mount(BackendStatus, { props: { backend: { ...wasm!, skipped: [...wasm!.skipped, { name: 'webgpu', reason: softwareReason }], adapter: swiftshader } } })
+    expect(w.get('[data-testid="backend-name"]').text()).toBe('wasm')
+    expect(w.get('[data-testid="backend-adapter-name"]').text()).toBe('WebGPU · google swiftshader (SwiftShader driver)')
+    expect(w.get('[data-testid="backend-adapter-software"]').text()).toBe('· software adapter')
+    expect(w.get('[data-testid="backend-adapter"]').text()).toContain('Dawn')
+    // 2³² − 4 bytes is just under 4 GiB: three significant digits round it to 4.
+    expect(w.get('[data-testid="backend-adapter-limits"]').text()).toBe('max storage buffer binding 1 GiB · max buffer 4 GiB')
+    expect(w.get('[data-testid="backend-gpu-reason"]').text()).toBe(`GPU not used: ${softwareReason}`)
+    expect(w.get('summary').text()).toBe('3 faster backends skipped')
+    expect(w.findAll('[data-testid="backend-skipped-item"]').map((item) => item.text())).toContain(`webgpu: ${softwareReason}`)
+  })
+
+  it('webgpu forced onto a software adapter: it says the run is on the CPU', () => {
+    const w = mount(BackendStatus, { props: { backend: { name: 'webgpu', skipped: [], adapter: swiftshader } } })
+    expect(w.get('[data-testid="backend-runs-on"]').text()).toBe('· CPU, WebGPU software adapter')
+    expect(w.find('[data-testid="backend-adapter-software"]').exists()).toBe(true)
+    expect(w.get('[data-testid="backend-gpu-reason"]').text()).toContain('a software adapter runs on the CPU')
+    expect(w.find('details').exists()).toBe(false)
+  })
+
+  it('formats sizes in binary units', () => {
+    expect([0, 1023, 1024, 128 * 2 ** 20, 2 ** 30, 2 ** 31 + 2 ** 30, 2 ** 40].map(formatBinaryBytes)).toEqual(['0 B', '1023 B', '1 KiB', '128 MiB', '1 GiB', '3 GiB', '1 TiB'])
+    expect(formatBinaryBytes(undefined)).toBe('–')
   })
 })

@@ -38,6 +38,20 @@ export function formatBytes(bytes: number | undefined): string {
   return unit === 0 ? `${value} B` : `${trimmed(value)} ${byteUnits[unit]}`
 }
 
+const binaryUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+
+/** Sizes in powers of two, as GPU limits are set: 1073741824 → "1 GiB", 134217728 → "128 MiB". */
+export function formatBinaryBytes(bytes: number | undefined): string {
+  if (bytes === undefined || !Number.isFinite(bytes)) return '–'
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < binaryUnits.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${value} B` : `${trimmed(value)} ${binaryUnits[unit]}`
+}
+
 /** 75 → "1 min 15 s", 3725 → "1 h 02 min". */
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '–'

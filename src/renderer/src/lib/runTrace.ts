@@ -1,5 +1,5 @@
 import { createRunTimeline, foldRunEvent, isActiveRunStatus, settledStatus, type RunStatus, type RunTimeline } from '@shared/runTimeline'
-import type { ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '@shared/training'
+import type { BackendSummary, ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '@shared/training'
 import { MovingAverage } from './ema'
 
 /** [optimiser step, value]: the shape ECharts takes for a line on a value axis. */
@@ -26,7 +26,8 @@ export interface RunTrace {
   lastIndex: number
   status: RunStatus
   config?: TrainConfig
-  backend?: string
+  /** The backend the run started on, as its 'started' event gives it (adapter included). */
+  backend?: BackendSummary
   resumedFrom?: number
   parameters?: ParameterCounts
   targets: TargetSummary[]
@@ -109,7 +110,7 @@ export class RunFolder {
     switch (event.type) {
       case 'started':
         t.config = event.config
-        t.backend = event.backend.name
+        t.backend = event.backend
         break
       case 'prepared':
         t.parameters = event.parameters

@@ -1,5 +1,5 @@
 import type { TrainConfigInput } from '@shared/api'
-import type { TrainMethod, TrainTask } from '@shared/training'
+import type { TrainBackend, TrainMethod, TrainTask } from '@shared/training'
 import { spectralMethods, type Amount } from './parameterCount'
 import { exactPattern, type TargetsSetting } from './targetSelection'
 
@@ -54,6 +54,8 @@ export interface RunInputs {
   validation?: string
   columns?: TrainConfigInput['columns']
   maxLength?: number
+  /** The Train step's backend choice; the engine's own default ('auto') when absent. */
+  backend?: TrainBackend
 }
 
 /** The startRun request from the wizard's steps. */
@@ -75,6 +77,7 @@ export function buildTrainConfig(inputs: RunInputs, settings: MethodSettings, hy
   if (hyper.maxSteps !== undefined) config.maxSteps = hyper.maxSteps
   if (inputs.validation) config.validation = inputs.validation
   if (inputs.maxLength !== undefined) config.maxLength = inputs.maxLength
+  if (inputs.backend !== undefined) config.backend = inputs.backend
   const columns = Object.fromEntries(Object.entries(inputs.columns ?? {}).filter(([, v]) => v !== undefined && v !== ''))
   if (Object.keys(columns).length > 0) config.columns = columns
   const adapts = method !== 'full' && method !== 'head'

@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { RunSummary } from '@shared/api'
 import { activeRunStatuses, continuableRunStatuses } from '@shared/runTimeline'
-import type { TrainEvent } from '@shared/training'
+import type { TrainBackend, TrainEvent } from '@shared/training'
 import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
 import { frameScheduler } from '../lib/frame'
@@ -29,6 +29,8 @@ export const useRunStore = defineStore('run', () => {
   const error = ref<string>()
   const connected = ref(false)
   const hyperOverrides = ref<Partial<Hyperparameters>>({})
+  /** Where the next run trains: 'auto' lets the engine pick (never a software WebGPU adapter); a name forces it. */
+  const backend = ref<TrainBackend>('auto')
 
   // Chart data: replaced whole on each flush.
   const loss = shallowRef<Point[]>([])
@@ -160,7 +162,8 @@ export const useRunStore = defineStore('run', () => {
         task: data.task,
         ...(data.validation.trim() && { validation: data.validation.trim() }),
         columns: data.usedColumns,
-        ...(data.maxLength !== undefined && { maxLength: data.maxLength })
+        ...(data.maxLength !== undefined && { maxLength: data.maxLength }),
+        backend: backend.value
       },
       useLayersStore().settings,
       hyperparameters.value
@@ -261,6 +264,7 @@ export const useRunStore = defineStore('run', () => {
     connected,
     hyperOverrides,
     hyperparameters,
+    backend,
     defaults,
     loss,
     lossSmoothed,
