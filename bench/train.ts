@@ -182,7 +182,10 @@ function webgpuEnv(): { env: NodeJS.ProcessEnv; adapter: GpuAdapterSummary; forc
     return JSON.parse(run.stdout.trim().split('\n').pop()!) as { adapter: GpuAdapterSummary } | { reason: string }
   }
   const own = probe(process.env)
-  if ('adapter' in own && (!own.adapter.fallback || process.env['VK_ICD_FILENAMES'])) return { env: process.env, adapter: own.adapter, forced: false }
+  // A Vulkan driver you chose yourself is the one measured, whatever it is.
+  const yours = process.env['VK_ICD_FILENAMES']
+  if (yours) return 'adapter' in own ? { env: process.env, adapter: own.adapter, forced: false } : { reason: `${own.reason} (with your VK_ICD_FILENAMES=${yours})` }
+  if ('adapter' in own && !own.adapter.fallback) return { env: process.env, adapter: own.adapter, forced: false }
   if (!existsSync(swiftShaderIcd)) return 'adapter' in own ? { env: process.env, adapter: own.adapter, forced: false } : { reason: `${own.reason}; and no SwiftShader at ${swiftShaderIcd} to fall back on` }
   const env = { ...process.env, VK_ICD_FILENAMES: swiftShaderIcd, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'siva-bench-xdg-')) }
   const soft = probe(env)
