@@ -41,16 +41,17 @@ let chosen: BackendChoice | undefined
 let gpuPackageLoaded = false
 
 /**
- * Choose and initialise the backend. `preferred` 'auto' (default) walks the order above; a named backend
+ * Choose and initialise the backend. `preferred` 'auto' (default) walks the order above (less `without`); a named backend
  * is required, and failing to start it is an error that says why. Calling again returns the first choice:
  * tfjs holds one backend per process.
  */
-export async function selectBackend(preferred: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {
+export async function selectBackend(preferred: BackendName | 'auto' = 'auto', options: { without?: readonly BackendName[] } = {}): Promise<BackendChoice> {
   if (chosen) {
     if (preferred !== 'auto' && preferred !== chosen.name) throw new Error(`the ${chosen.name} backend is already running in this process; cannot switch to ${preferred}`)
     return chosen
   }
-  const candidates = preferred === 'auto' ? backendOrder : [preferred]
+  // `without`: work too small to want a device (restoring a run for export) leaves WebGPU out of `auto`.
+  const candidates = preferred === 'auto' ? backendOrder.filter((name) => !options.without?.includes(name)) : [preferred]
   const skipped: BackendChoice['skipped'] = []
   for (const name of candidates) {
     try {

@@ -62,8 +62,9 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
   }
   if (!existsSync(config.model)) throw new Error(`${config.model}: the run's model folder is gone; export needs the checkpoint it was trained from`)
   const labels = await runLabels(runDir)
-  // Restoring needs no particular backend (the run may have trained on a GPU this machine lacks): the best one here.
-  await selectBackend('auto')
+  // Restoring needs no particular backend (the run may have trained on a GPU this machine lacks): the best one
+  // here, less WebGPU, whose device start-up (a Vulkan/Metal/D3D12 instance) costs more than this small work.
+  await selectBackend('auto', { without: ['webgpu'] })
   const source = await openCheckpoint(config.model)
   let adapters: Adapter[] = []
   let model: BuiltModel | undefined
