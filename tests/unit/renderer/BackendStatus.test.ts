@@ -4,6 +4,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import type { AppInfo } from '@shared/api'
 import type { GpuAdapterSummary } from '@shared/training'
+import { reasonHeadline } from '@renderer/lib/backends'
 import { formatBinaryBytes } from '@renderer/lib/format'
 import BackendStatus from '@renderer/components/BackendStatus.vue'
 import ModelView from '@renderer/views/ModelView.vue'
@@ -99,5 +100,21 @@ describe('BackendStatus', () => {
   it('formats sizes in binary units', () => {
     expect([0, 1023, 1024, 128 * 2 ** 20, 2 ** 30, 2 ** 31 + 2 ** 30, 2 ** 40].map(formatBinaryBytes)).toEqual(['0 B', '1023 B', '1 KiB', '128 MiB', '1 GiB', '3 GiB', '1 TiB'])
     expect(formatBinaryBytes(undefined)).toBe('–')
+  })
+
+  it('no WebGPU adapter: the engine’s reason in the line, never cut inside its parentheses', () => {
+    // The engine's reason on Linux with no Vulkan driver (noAdapterReason in engine/backend/webgpu.ts).
+    const reason = "no WebGPU adapter: Dawn found no Vulkan driver (install the Vulkan loader, libvulkan1 on Debian/Ubuntu, and your GPU vendor's Vulkan driver; docs/gpu.md shows how to test with the SwiftShader software driver)"
+    const w = mount(BackendStatus, { props: { backend: { ...wasm!, skipped: [...wasm!.skipped, { name: 'webgpu', reason }] } } })
+    const line = w.get('[data-testid="backend-gpu-reason"]').text()
+    expect(line).toBe(`GPU not used: ${reason}`)
+    expect(line.split('(').length).toBe(line.split(')').length)
+    expect(w.find('[data-testid="backend-adapter"]').exists()).toBe(false)
+  })
+
+  it('a reason’s headline ends at the first "; " outside parentheses', () => {
+    expect(reasonHeadline('a (b; c) d; e; f')).toBe('a (b; c) d')
+    expect(reasonHeadline('no clause break (x; y)')).toBe('no clause break (x; y)')
+    expect(reasonHeadline(gpuReason)).toBe('@tensorflow/tfjs-node-gpu is not installed (an optional dependency: its install downloads libtensorflow)')
   })
 })

@@ -149,10 +149,10 @@ describe('the Train view’s backend choice', () => {
     const w = await formView()
     useAppStore().info = { name: 'SiVA Studio', version: '0.1.0', versions: {}, platform: 'linux-x64', backend: { name: 'wasm', matmul: 'siva', skipped: [{ name: 'webgpu', reason: softwareReason }], adapter: swiftshader } }
     await flushPromises()
-    expect(w.get('[data-testid="train-backend-hint"]').text()).toContain('Here: wasm (CPU, WebAssembly).')
+    expect(w.get('[data-testid="train-backend-hint"]').text()).toContain('On this machine: wasm (CPU, WebAssembly).')
     await w.get('[data-testid="train-backend"]').setValue('webgpu')
     const hint = w.get('[data-testid="train-backend-hint"]').text()
-    expect(hint).toContain('runs on the GPU through WebGPU (Metal, D3D12, Vulkan); a software adapter is used if no GPU is found')
+    expect(hint).toContain('Runs on the GPU through WebGPU (Metal, D3D12, Vulkan); a software adapter is used if no GPU is found')
     expect(hint).toContain(`Auto passes it over here: ${softwareReason}`)
     await w.get('form').trigger('submit')
     await flushPromises()

@@ -13,21 +13,21 @@ export const backendChoices: readonly BackendChoice[] = [
   {
     value: 'auto',
     label: 'Auto (recommended)',
-    hint: 'the fastest that starts here: a CUDA GPU, a hardware WebGPU adapter, libtensorflow, then WebAssembly; never a software WebGPU adapter'
+    hint: 'The fastest that starts here: a CUDA GPU, a hardware WebGPU adapter, libtensorflow, then WebAssembly; never a software WebGPU adapter.'
   },
   {
     value: 'webgpu',
     label: 'WebGPU',
-    hint: 'runs on the GPU through WebGPU (Metal, D3D12, Vulkan); a software adapter is used if no GPU is found — slow, for testing'
+    hint: 'Runs on the GPU through WebGPU (Metal, D3D12, Vulkan); a software adapter is used if no GPU is found — slow, for testing.'
   },
-  { value: 'wasm', label: 'WebAssembly', hint: 'runs on the CPU with WebAssembly and SiVA’s own matmul and GELU kernels; works on every system' },
-  { value: 'cpu', label: 'CPU (JavaScript)', hint: 'plain JavaScript on the CPU: the slowest, for checking results against another backend' },
+  { value: 'wasm', label: 'WebAssembly', hint: 'Runs on the CPU with WebAssembly and SiVA’s own matmul and GELU kernels; works on every system.' },
+  { value: 'cpu', label: 'CPU (JavaScript)', hint: 'Plain JavaScript on the CPU: the slowest, for checking results against another backend.' },
   {
     value: 'tensorflow-gpu',
     label: 'TensorFlow GPU (CUDA)',
-    hint: 'libtensorflow on an NVIDIA GPU: needs the optional @tensorflow/tfjs-node-gpu, Linux, CUDA 11.x and cuDNN 8.x'
+    hint: 'libtensorflow on an NVIDIA GPU: needs the optional @tensorflow/tfjs-node-gpu, Linux, CUDA 11.x and cuDNN 8.x.'
   },
-  { value: 'tensorflow', label: 'TensorFlow CPU', hint: 'libtensorflow on the CPU: needs the optional @tensorflow/tfjs-node' }
+  { value: 'tensorflow', label: 'TensorFlow CPU', hint: 'libtensorflow on the CPU: needs the optional @tensorflow/tfjs-node.' }
 ]
 
 /** What a backend runs on, for the line beside its name; a WebGPU software adapter runs on the CPU. */
@@ -62,4 +62,19 @@ export function adapterLimits(adapter: GpuAdapterSummary): string {
 /** Where the adapter is reached: Dawn in a Node host, Chromium's WebGPU in the app's GPU window. */
 export function adapterHost(adapter: GpuAdapterSummary): string {
   return adapter.host === 'chromium' ? 'Chromium’s WebGPU' : 'Dawn'
+}
+
+/**
+ * A skip reason's first clause, for a one-line headline: up to the first "; " outside parentheses (the
+ * rest, an install command or the versions needed, stays in the full reason).
+ */
+export function reasonHeadline(reason: string): string {
+  let depth = 0
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason[i]
+    if (c === '(') depth++
+    else if (c === ')') depth = Math.max(0, depth - 1)
+    else if (c === ';' && depth === 0 && reason[i + 1] === ' ') return reason.slice(0, i)
+  }
+  return reason
 }
