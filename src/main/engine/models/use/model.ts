@@ -37,11 +37,29 @@ interface UseLayer {
   conv2: LinearFn
 }
 
+/**
+ * The timing signal [sin(p·s) | cos(p·s)] for positions 0…length−1, [length, 2·scales], computed here in
+ * float64 and rounded once: it is a constant, and WGSL's sin/cos may be off by 2⁻¹¹ (measured 1.9e-4 on
+ * SwiftShader), which put the webgpu backend's embeddings 7e-4 from wasm's.
+ */
+function timingSignal(scales: Float32Array, length: number): tf.Tensor2D {
+  const width = scales.length
+  const values = new Float32Array(length * 2 * width)
+  for (let p = 0; p < length; p++) {
+    for (let j = 0; j < width; j++) {
+      const angle = Math.fround(p * scales[j]!) // the product tf.mul formed in float32
+      values[p * 2 * width + j] = Math.sin(angle)
+      values[p * 2 * width + width + j] = Math.cos(angle)
+    }
+  }
+  return tf.tensor2d(values, [length, 2 * width])
+}
+
 export class UseModel implements BuiltModel {
   constructor(
     private readonly settings: UseSettings,
     private readonly embeddings: tf.Tensor2D,
-    private readonly timingScales: tf.Tensor1D,
+    private readonly timingScales: Float32Array,
     private readonly layers: UseLayer[],
     private readonly pool: LinearFn,
     private readonly classifier: LinearFn,
@@ -66,9 +84,7 @@ export class UseModel implements BuiltModel {
     const ids = tf.tensor2d(inputIds, [batch, length], 'int32')
     const mask = attentionMask ? tf.tensor2d(attentionMask, [batch, length], 'int32') : tf.ones([batch, length], 'int32')
     const eps = this.settings.layerNormEps
-    const positions = tf.range(0, length, 1, 'float32').reshape([length, 1])
-    const angles = tf.mul(positions, this.timingScales.reshape([1, -1]))
-    const timing = tf.concat([tf.sin(angles), tf.cos(angles)], 1)
+    const timing = timingSignal(this.timingScales, length)
     let x = tf.add(tf.mul(embed(this.embeddings, ids, this.loader.trainAll), 2), timing) as tf.Tensor3D
     const flat = (t: tf.Tensor3D): tf.Tensor2D => t.reshape([batch * length, t.shape[2]])
     const unflat = (t: tf.Tensor2D): tf.Tensor3D => t.reshape([batch, length, t.shape[1]])
@@ -143,12 +159,11 @@ export async function buildUseModel(source: TensorSource, config: ModelDescripti
     }
     const embeddings = await loader.table(useTensors.embeddings, settings.inputWidths[0]!)
     const scales = await loader.values(useTensors.timingScales, [1, settings.inputWidths[0]! / 2], 'the timing signal')
-    const timingScales = loader.keep(tf.tensor1d(scales))
     const pool = await loader.conv1dLinear({ name: 'pool', weightTensor: useTensors.poolKernel, biasTensor: useTensors.poolBias, inFeatures: settings.hiddenSize, outFeatures: settings.hiddenSize })
     loader.loaded()
     const made = await headLinear(loader, useHeadName, numLabels, settings.hiddenSize, headInitStd, options.seed ?? 0)
     headVariables.push(...made.variables)
-    return new UseModel(settings, embeddings, timingScales, layers, pool, made.linear, loader, headVariables, { created: made.created, tensors: made.tensors })
+    return new UseModel(settings, embeddings, scales, layers, pool, made.linear, loader, headVariables, { created: made.created, tensors: made.tensors })
   } catch (error) {
     loader.dispose()
     for (const variable of headVariables) variable.dispose()
