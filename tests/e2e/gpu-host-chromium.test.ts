@@ -1,0 +1,145 @@
+// The GPU training window's code, for real: the browser build of the GPU host runs in Chromium (its own
+// WebGPU, on SwiftShader here), talks to a GpuHostBridge over a real WebSocket, and trains a tiny BERT.
+// Its run folder must match the same run trained on wasm in this process.
+import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultTrainConfig, trainRun } from '../../src/main/engine/training/loop'
+import { readCheckpoint } from '../../src/main/engine/training/runFolder'
+import { decodeFrame, encodeFrame, type FromGpuHost, type ToGpuHost, type Transport } from '../../src/main/gpuHost/protocol'
+import { GpuHostBridge } from '../../src/main/workers/gpuHostBridge'
+import type { TrainingReport } from '../../src/main/workers/trainingProtocol'
+import type { TrainConfig, TrainEvent } from '../../src/shared/training'
+import { inProcessDecompose } from '../helpers/decompose'
+import { tempDir } from '../helpers/paths'
+import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
+// @ts-expect-error: a plain .mjs build script, no types
+import { buildGpuHost } from '../../scripts/build-gpu-host.mjs'
+
+const chromiumPath = '/usr/bin/chromium'
+if (!existsSync(chromiumPath)) console.warn(`[GPU host test skipped] no ${chromiumPath}: install Debian's chromium (apt-get install chromium; .ci/run does).`)
+
+const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' }
+
+function serveBundle(dir: string, onSocket: (socket: WebSocket) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer((request, response) => {
+    const path = normalize(new URL(request.url ?? '/', 'http://x').pathname).replace(/^\/+/, '')
+    const file = join(dir, path)
+    if (!file.startsWith(dir) || !existsSync(file)) return void response.writeHead(404).end()
+    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+  })
+  new WebSocketServer({ server }).on('connection', onSocket)
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })))
+}
+
+function socketTransport(socket: WebSocket): Transport<FromGpuHost, ToGpuHost> {
+  return {
+    postMessage: (message) => socket.send(encodeFrame(message)),
+    onMessage: (listener) => socket.on('message', (data: Buffer) => listener(decodeFrame(new Uint8Array(data)) as FromGpuHost))
+  }
+}
+
+describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on SwiftShader) against the bridge', () => {
+  let browser: Browser
+  let server: Server
+  let port: number
+  let model: string
+  let data: string
+  let onSocket: (socket: WebSocket) => void = () => undefined
+
+  beforeAll(async () => {
+    const dir = tempDir('gpu-host')
+    model = tinyBertWithTokenizer(join(dir, 'tiny-bert'))
+    data = sentimentCsv(join(dir, 'sentiment.csv'), 40)
+    const bundle = await buildGpuHost(join(dir, 'bundle'))
+    ;({ server, port } = await serveBundle(bundle, (socket) => onSocket(socket)))
+    const xdg = mkdtempSync(join(tmpdir(), 'siva-xdg-'))
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'],
+      env: { ...process.env, VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json', XDG_RUNTIME_DIR: xdg }
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    server?.close()
+  })
+
+  const config = (backend: 'wasm' | 'webgpu'): TrainConfig =>
+    defaultTrainConfig({ model, data, task: 'classify', method: 'siva', epochs: 1, batchSize: 8, lr: 0.05, headLr: 0.01, seed: 3, checkpointEvery: 2, spectraEvery: 2, backend })
+
+  /** One run through the page: the reports it sent, in order. */
+  async function trainInPage(runDir: string): Promise<TrainingReport[]> {
+    const reports: TrainingReport[] = []
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    try {
+      const finished = new Promise<void>((resolve) => {
+        onSocket = (socket) => {
+          const bridge = new GpuHostBridge({
+            transport: socketTransport(socket),
+            start: { type: 'start', runDir, config: config('webgpu'), lockToken: 'gpu-host-test' },
+            onReport: (report) => {
+              reports.push(report)
+              if (report.type !== 'event') void bridge.close().then(resolve)
+            }
+          })
+        }
+      })
+      await page.goto(`http://127.0.0.1:${port}/index.html?ws=${port}`)
+      await finished
+    } finally {
+      await page.close()
+    }
+    expect(errors).toEqual([])
+    return reports
+  }
+
+  it('trains a tiny BERT with SiVA on Chromium WebGPU, and its run folder matches the wasm run', async () => {
+    const root = tempDir('gpu-host-runs')
+    mkdirSync(root, { recursive: true })
+    const gpuRun = join(root, 'gpu')
+    const reports = await trainInPage(gpuRun)
+    const last = reports.at(-1)!
+    expect(last, JSON.stringify(last)).toEqual({ type: 'done', outcome: 'finished' })
+    const events = reports.flatMap((report) => (report.type === 'event' ? [report.event] : []))
+    const started = events[0] as Extract<TrainEvent, { type: 'started' }>
+    expect(started.backend.name).toBe('webgpu')
+    expect(started.backend.adapter).toMatchObject({ host: 'chromium', fallback: true })
+
+    const wasmRun = join(root, 'wasm')
+    const wasmEvents: TrainEvent[] = []
+    for await (const event of trainRun(config('wasm'), wasmRun, { decompose: inProcessDecompose })) wasmEvents.push(event)
+
+    // The same event stream, kind by kind (progress stages are paced by the clock, so they are left out);
+    // the page's run folder holds what it reported.
+    const kinds = (list: TrainEvent[]): string[] => list.filter((e) => e.type !== 'stage').map((e) => e.type)
+    expect(kinds(events)).toEqual(kinds(wasmEvents))
+    const losses = (list: TrainEvent[]): number[] => list.flatMap((e) => (e.type === 'step' ? [e.loss] : []))
+    expect(losses(events).length).toBeGreaterThan(2)
+    for (const [i, loss] of losses(events).entries()) expect(Math.abs(loss - losses(wasmEvents)[i]!) / losses(wasmEvents)[i]!, `loss at step ${i + 1}`).toBeLessThan(1e-3)
+    const logged = readFileSync(join(gpuRun, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainEvent)
+    expect(logged.map((e) => e.type)).toEqual(events.map((e) => e.type))
+    expect(existsSync(join(gpuRun, 'lock.json'))).toBe(false)
+
+    const gpu = (await readCheckpoint(gpuRun))!
+    const cpu = (await readCheckpoint(wasmRun))!
+    expect(gpu.state.step).toBe(cpu.state.step)
+    expect(gpu.tensors.variables.map((v) => v.shape)).toEqual(cpu.tensors.variables.map((v) => v.shape))
+    // δ (and the head) within 1e-3 relative to the largest value of each variable.
+    for (const [i, variable] of gpu.tensors.variables.entries()) {
+      const reference = cpu.tensors.variables[i]!.values
+      const scale = Math.max(...reference.map(Math.abs))
+      expect(scale).toBeGreaterThan(0)
+      const worst = Math.max(...variable.values.map((value, j) => Math.abs(value - reference[j]!)))
+      expect(worst / scale, `variable ${i}`).toBeLessThan(1e-3)
+    }
+  }, 600_000)
+})
