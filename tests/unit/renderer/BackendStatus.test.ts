@@ -90,7 +90,8 @@ describe('BackendStatus', () => {
   })
 
   it('webgpu forced onto a software adapter: it says the run is on the CPU', () => {
-    const w = mount(BackendStatus, { props: { backend: { name: 'webgpu', skipped: [], adapter: swiftshader } } })
+    const w = mount(BackendStatus, { props: { backend: { name: 'webgpu', skipped: [], threads: 1, adapter: swiftshader } } })
+    expect(w.get('[data-testid="backend-threads"]').text()).toBe('· 1 thread')
     expect(w.get('[data-testid="backend-runs-on"]').text()).toBe('· CPU, WebGPU software adapter')
     expect(w.find('[data-testid="backend-adapter-software"]').exists()).toBe(true)
     expect(w.get('[data-testid="backend-gpu-reason"]').text()).toContain('a software adapter runs on the CPU')
