@@ -10,6 +10,7 @@ import { openCheckpoint } from '../src/main/engine/io'
 import { inspectSource } from '../src/main/engine/spectra'
 import { AnalysisPool } from '../src/main/workers/analysisPool'
 import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
+import { loadNote } from './load'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = join(root, 'bench/.tmp/gpt2-small-random')
@@ -69,6 +70,7 @@ function disagreement(a: Map<string, number[]>, b: Map<string, number[]>): numbe
 
 console.log(`siva inspect bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}`)
 console.log('GPT-2-small-shaped random weights: 48 matrices → 72 SVDs (c_attn per q/k/v block), F32 read, float64 SVD')
+console.log(`at the start: ${loadNote()}`)
 console.log('')
 console.log('mode            ours (s)  numpy (s)  ours/numpy  max |Δσ|/σ_max  matrices')
 for (const valuesOnly of [false, true]) {
@@ -82,3 +84,4 @@ for (const valuesOnly of [false, true]) {
 console.log('')
 console.log(`ours: ${availableParallelism()} worker threads, one matrix each (wasm SIMD, float64); numpy: LAPACK gesdd/OpenBLAS, its default threads, one matrix at a time`)
 for (const line of blasSeen) console.log(line)
+console.log(`at the end: ${loadNote()}`)

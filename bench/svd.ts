@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { svd } from '../src/main/engine/linalg'
 import { availableSvdKernelVariants, svdKernelVariant, useSvdKernelVariant, type SvdKernelVariant } from '../src/main/engine/linalg/svdKernel'
 import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
+import { loadNote } from './load'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // The python3 on PATH, as before; its OpenBLAS runs on the best kernels this CPU supports (bench/blasCore.ts).
@@ -111,6 +112,7 @@ mkdirSync(tmp, { recursive: true })
 console.log(`svd bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}`)
 console.log(`float64, N(0, 0.02²) entries, thin SVD; best of ${repeats} after one warm-up; ours on one thread`)
 console.log(`kernel variant: ${svdKernelVariant()} (available here: ${availableSvdKernelVariants().join(', ')})`)
+console.log(`at the start: ${loadNote()}`)
 console.log('')
 const header = 'shape        mode          ours (s)  numpy (s)  numpy 1T (s)  ours/numpy  ours/numpy 1T  max |Δσ|/σ_max'
 console.log(header)
@@ -140,3 +142,4 @@ for (const vectors of [true, false]) {
 console.log('')
 console.log('numpy: np.linalg.svd(a, full_matrices=False) / compute_uv=False (LAPACK gesdd), timed inside Python')
 for (const [run, line] of blasSeen) console.log(`${run}: ${line}`)
+console.log(`at the end: ${loadNote()}`)

@@ -18,6 +18,7 @@ import { adapterName } from '../src/main/engine/backend/webgpu'
 import type { GpuAdapterSummary } from '../src/shared/training'
 import { ensureBertCheckpoint } from './bertCheckpoint'
 import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
+import { loadNote } from './load'
 import { median } from './median'
 import { measureStep, type StepMeasurement } from './trainStep'
 
@@ -69,6 +70,7 @@ if (values.phase === 'probe-webgpu') {
   process.exit(0)
 } else {
   await ensureBertCheckpoint(modelDirFor(layers), layers, (line) => process.stderr.write(`${line}\n`))
+  const loadAtStart = loadNote()
   const results: Measurement[] = []
   const cores = availableParallelism()
   const phases: { phase: string; label: string; threads?: number }[] = [
@@ -102,6 +104,7 @@ if (values.phase === 'probe-webgpu') {
     `${r.phase.padEnd(22)} ${r.secondsPerStep.toFixed(3).padStart(7)} ${r.peakRssMiB.toFixed(0).padStart(14)} ${(r.trainable ?? '').toString().padStart(11)} ${(r.secondsPerStep / base.secondsPerStep).toFixed(2).padStart(10)} ${String(r.threads ?? '').padStart(8)}`
   const header = 'phase                   s/step   peak RSS MiB   trainable     vs siva  threads'
   console.log(`\ntrain bench — ${new Date().toISOString().slice(0, 10)}, BERT-base width, ${layers} layers, batch ${batch} × ${length} tokens, SiVA perc ${perc} on query+value, backend ${siva.backend}`)
+  console.log(`at the start: ${loadAtStart}; at the end: ${loadNote()}`)
   console.log(header)
   for (const r of results) console.log(row(r, siva))
   for (const r of results.filter((r) => r.blas)) console.log(`  ${r.phase}: ${r.blas}`)
