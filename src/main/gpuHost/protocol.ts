@@ -1,3 +1,4 @@
+import type { GpuAdapterSummary } from '../../shared/training'
 import type { TrainingCommand, TrainingReport } from '../workers/trainingProtocol'
 
 /**
@@ -38,6 +39,8 @@ export interface StatReply {
 /** Host → GPU host. */
 export type ToGpuHost =
   | { kind: 'init'; facts: HostFacts }
+  /** Which adapter this window's WebGPU would train on (no run: the app's Model step and 'auto' ask). */
+  | { kind: 'probe'; platform: string }
   | { kind: 'command'; command: TrainingCommand }
   | { kind: 'reply'; id: number; ok: true; value: unknown }
   | { kind: 'reply'; id: number; ok: false; error: { message: string; code?: string } }
@@ -45,6 +48,7 @@ export type ToGpuHost =
 /** GPU host → host. */
 export type FromGpuHost =
   | { kind: 'ready' }
+  | { kind: 'probed'; probe: { adapter: GpuAdapterSummary } | { reason: string } }
   | { kind: 'report'; report: TrainingReport }
   | { kind: 'fs'; id: number; op: FsOp; args: unknown[] }
   | { kind: 'svd'; id: number; name: string; outFeatures: number; inFeatures: number; weight: ArrayBuffer; bias?: ArrayBuffer }

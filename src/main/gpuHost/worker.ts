@@ -29,6 +29,12 @@ scope.addEventListener('message', (event) => {
         for (const command of early.splice(0)) onCommand(command)
       }, (error: unknown) => send({ kind: 'report', report: { type: 'failed', message: `the GPU host could not load the engine: ${String(error)}`, name: 'Error' } }))
       return
+    case 'probe':
+      void import('../engine/backend/webgpu').then(
+        ({ probeWebGpuAdapter }) => probeWebGpuAdapter(message.platform),
+        (error: unknown) => ({ reason: `the GPU host could not load its WebGPU probe: ${String(error)}` })
+      ).then((probe) => send({ kind: 'probed', probe }))
+      return
     case 'command':
       if (onCommand) onCommand(message.command)
       else early.push(message.command)

@@ -12,7 +12,7 @@ import { analyseLayers, describeModel } from './models'
 import { RecentModels } from './recentModels'
 import { RequestError } from './requestError'
 import { streamRunEvents } from './runEvents'
-import { RunSupervisor, type StopReport } from './runSupervisor'
+import { RunSupervisor, type RunSupervisorOptions, type StopReport } from './runSupervisor'
 
 export { RequestError }
 
@@ -32,6 +32,8 @@ export interface BackendOptions {
   windowClose?: AppInfo['windowClose']
   /** How to ask for the WebGPU adapter: a worker thread with Dawn (default), or the desktop app's GPU window. */
   probeWebGpu?: () => Promise<WebGpuProbe>
+  /** Where runs train (RunSupervisorOptions.sessionFactory): the desktop app sends its WebGPU runs to the GPU window. */
+  sessionFactory?: RunSupervisorOptions['sessionFactory']
 }
 
 export class SivaBackend {
@@ -41,7 +43,7 @@ export class SivaBackend {
   private readonly recent: RecentModels
 
   constructor(private readonly options: BackendOptions) {
-    this.runs = new RunSupervisor({ runsDir: options.runsDir, svdCacheDir: options.svdCacheDir })
+    this.runs = new RunSupervisor({ runsDir: options.runsDir, svdCacheDir: options.svdCacheDir, ...(options.sessionFactory && { sessionFactory: options.sessionFactory }) })
     this.recent = new RecentModels(join(dirname(options.runsDir), 'recent-models.json'))
   }
 

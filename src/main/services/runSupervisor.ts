@@ -7,7 +7,8 @@ import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { resolveTrainConfig } from '../engine/training/loop'
 import { runStamp } from '../engine/training/runFolder'
 import { RunLockedError } from '../engine/training/runLock'
-import { TrainingSession } from '../workers/trainingSession'
+import type { TrainingSessionLike } from '../workers/gpuTrainingSession'
+import { TrainingSession, type TrainingSessionOptions } from '../workers/trainingSession'
 import { RequestError } from './requestError'
 import { otherTrainer, readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
 
@@ -26,7 +27,7 @@ export interface LiveRun {
   resume: boolean
   timeline: RunTimeline
   queued: boolean
-  session?: TrainingSession
+  session?: TrainingSessionLike
   /**
    * A status the log does not hold yet, shown until the trainer's next change of status: what a control
    * asked for (the answer to Pause says 'paused' although the step in flight ends first), 'cancelled' for
@@ -41,6 +42,8 @@ export interface LiveRun {
 export interface RunSupervisorOptions {
   runsDir: string
   svdCacheDir: string
+  /** Where a run trains: a worker thread (default), or the desktop app's GPU window for its WebGPU runs. */
+  sessionFactory?: (options: TrainingSessionOptions, config: TrainConfig) => TrainingSessionLike
 }
 
 /** How quitting stopped the runs in training. */
@@ -229,7 +232,8 @@ export class RunSupervisor {
     run.queued = false
     delete run.failure
     let logged = false
-    const session = new TrainingSession({
+    const makeSession = this.options.sessionFactory ?? ((options: TrainingSessionOptions) => new TrainingSession(options))
+    const session = makeSession({
       runDir: join(this.options.runsDir, id),
       ...(run.resume ? { resume: true } : { config: run.config }),
       svdCacheDir: this.options.svdCacheDir,
@@ -240,7 +244,7 @@ export class RunSupervisor {
         if (run.timeline.status !== before) delete run.requested
         for (const listener of run.listeners) listener.event(event)
       }
-    })
+    }, run.config)
     run.session = session
     session.done
       .catch((error: Error) => {
@@ -260,7 +264,7 @@ export class RunSupervisor {
 }
 
 /** Terminate a trainer and wait until its session has settled (it releases the run's lock then), so the run can be continued at once. */
-async function terminate(session: TrainingSession | undefined): Promise<void> {
+async function terminate(session: TrainingSessionLike | undefined): Promise<void> {
   if (!session) return
   await session.kill()
   await session.done.catch(() => undefined)
