@@ -5,6 +5,8 @@ import { demoForApp } from './services/demoAssets'
 import { SivaBackend } from './services/backend'
 import { Connection } from './services/connection'
 import { closingQuits, denyAllPermissions, guardWebContents, liveWindow, QuitGate } from './services/windowPolicy'
+import { GpuWindowRouter, registerGpuHostScheme, serveGpuHost } from './services/gpuWindow'
+import { gpuHostSwitches } from './services/gpuHostPage'
 import { channels } from '../shared/api'
 
 // Thin glue: what each Electron event does is decided in services/windowPolicy.ts (tested in Node).
@@ -58,6 +60,11 @@ function fromOurWindow(event: IpcMainEvent): boolean {
 let backend: SivaBackend | undefined
 let connection: Connection | undefined
 
+// WebGPU training runs in a hidden window (Dawn's addon cannot run in Electron): Chromium's WebGPU
+// switches and the page's own scheme must be set before the app is ready.
+for (const [name, value] of gpuHostSwitches(process.platform)) app.commandLine.appendSwitch(name, value)
+registerGpuHostScheme()
+
 // Every web contents, the window's and any made later: no new windows, no navigation away, no <webview>.
 app.on('web-contents-created', (_event, contents) => guardWebContents(contents, (url) => void shell.openExternal(url)))
 
@@ -71,12 +78,16 @@ if (!app.requestSingleInstanceLock()) {
   })
   void app.whenReady().then(() => {
     denyAllPermissions(session.defaultSession)
+    serveGpuHost(join(here, '../gpuHost'))
+    const gpu = new GpuWindowRouter(join(here, '../preload'))
     const demo = demoForApp()
     backend = new SivaBackend({
       runsDir: join(app.getPath('userData'), 'runs'),
       svdCacheDir: join(app.getPath('userData'), 'svd-cache'),
       ...(demo && { demo }),
       windowClose: closingQuits(process.platform) ? 'quits' : 'stays',
+      probeWebGpu: () => gpu.probe(),
+      sessionFactory: gpu.sessionFactory,
       pickPath: async (kind, title) => {
         const window = liveWindow(mainWindow)
         if (!window) return undefined

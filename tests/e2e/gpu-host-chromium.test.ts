@@ -1,6 +1,7 @@
 // The GPU training window's code, for real: the browser build of the GPU host runs in Chromium (its own
 // WebGPU, on SwiftShader here), talks to a GpuHostBridge over a real WebSocket, and trains a tiny BERT.
-// Its run folder must match the same run trained on wasm in this process.
+// Its run folder must match the same run trained on wasm in this process. The page is driven through
+// GpuTrainingSession, as the desktop app drives its GPU window.
 import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -11,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultTrainConfig, trainRun } from '../../src/main/engine/training/loop'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
 import { decodeFrame, encodeFrame, type FromGpuHost, type ToGpuHost, type Transport } from '../../src/main/gpuHost/protocol'
-import { GpuHostBridge } from '../../src/main/workers/gpuHostBridge'
-import type { TrainingReport } from '../../src/main/workers/trainingProtocol'
+import { GpuTrainingSession, type GpuHostConnection } from '../../src/main/workers/gpuTrainingSession'
 import type { TrainConfig, TrainEvent } from '../../src/shared/training'
 import { inProcessDecompose } from '../helpers/decompose'
 import { tempDir } from '../helpers/paths'
@@ -74,42 +74,53 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
   const config = (backend: 'wasm' | 'webgpu'): TrainConfig =>
     defaultTrainConfig({ model, data, task: 'classify', method: 'siva', epochs: 1, batchSize: 8, lr: 0.05, headLr: 0.01, seed: 3, checkpointEvery: 2, spectraEvery: 2, backend })
 
-  /** One run through the page: the reports it sent, in order. */
-  async function trainInPage(runDir: string): Promise<TrainingReport[]> {
-    const reports: TrainingReport[] = []
+  const pageErrors: string[] = []
+
+  /** A fresh GPU host page and its socket, as the desktop app's GPU window gives one (gpuWindow.ts). */
+  async function connect(): Promise<GpuHostConnection> {
+    const socket = new Promise<WebSocket>((resolve) => (onSocket = resolve))
     const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (error) => errors.push(error.message))
-    try {
-      const finished = new Promise<void>((resolve) => {
-        onSocket = (socket) => {
-          const bridge = new GpuHostBridge({
-            transport: socketTransport(socket),
-            start: { type: 'start', runDir, config: config('webgpu'), lockToken: 'gpu-host-test' },
-            onReport: (report) => {
-              reports.push(report)
-              if (report.type !== 'event') void bridge.close().then(resolve)
-            }
-          })
-        }
-      })
-      await page.goto(`http://127.0.0.1:${port}/index.html?ws=${port}`)
-      await finished
-    } finally {
-      await page.close()
-    }
-    expect(errors).toEqual([])
-    return reports
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    await page.goto(`http://127.0.0.1:${port}/index.html?ws=${port}`)
+    const ws = await socket
+    const gone = new Promise<string>((resolve) => {
+      ws.on('close', () => resolve('its socket closed'))
+      page.on('crash', () => resolve('its page crashed'))
+    })
+    return { transport: socketTransport(ws), gone, close: async () => void (ws.close(), await page.close()) }
   }
+
+  /** One run through a page: its events in order, and how it ended. */
+  async function trainInPage(runDir: string, cancelAtStep?: number): Promise<{ events: TrainEvent[]; outcome: string }> {
+    const events: TrainEvent[] = []
+    const session: GpuTrainingSession = new GpuTrainingSession({
+      runDir,
+      config: config('webgpu'),
+      connect,
+      onEvent: (event) => {
+        events.push(event)
+        if (event.type === 'step' && event.step === cancelAtStep) session.cancel()
+      }
+    })
+    const outcome = await session.done
+    expect(pageErrors).toEqual([])
+    return { events, outcome }
+  }
+
+  it('reports the adapter its WebGPU would train on', async () => {
+    const connection = await connect()
+    const probed = new Promise<FromGpuHost>((resolve) => connection.transport.onMessage((message) => message.kind === 'probed' && resolve(message)))
+    connection.transport.postMessage({ kind: 'probe', platform: process.platform })
+    expect(await probed).toMatchObject({ kind: 'probed', probe: { adapter: { host: 'chromium', architecture: 'swiftshader', fallback: true } } })
+    await connection.close()
+  }, 60_000)
 
   it('trains a tiny BERT with SiVA on Chromium WebGPU, and its run folder matches the wasm run', async () => {
     const root = tempDir('gpu-host-runs')
     mkdirSync(root, { recursive: true })
     const gpuRun = join(root, 'gpu')
-    const reports = await trainInPage(gpuRun)
-    const last = reports.at(-1)!
-    expect(last, JSON.stringify(last)).toEqual({ type: 'done', outcome: 'finished' })
-    const events = reports.flatMap((report) => (report.type === 'event' ? [report.event] : []))
+    const { events, outcome } = await trainInPage(gpuRun)
+    expect(outcome).toBe('finished')
     const started = events[0] as Extract<TrainEvent, { type: 'started' }>
     expect(started.backend.name).toBe('webgpu')
     expect(started.backend.adapter).toMatchObject({ host: 'chromium', fallback: true })
@@ -142,4 +153,14 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
       expect(worst / scale, `variable ${i}`).toBeLessThan(1e-3)
     }
   }, 600_000)
+
+  it('stops a run asked to cancel after a checkpoint, and lets it go', async () => {
+    const runDir = join(tempDir('gpu-host-cancel'), 'run')
+    const { events, outcome } = await trainInPage(runDir, 1)
+    expect(outcome).toBe('cancelled')
+    const cancelled = events.at(-1) as Extract<TrainEvent, { type: 'cancelled' }>
+    expect(cancelled.type).toBe('cancelled')
+    expect((await readCheckpoint(runDir))!.state.step).toBe(cancelled.step)
+    expect(existsSync(join(runDir, 'lock.json'))).toBe(false)
+  }, 300_000)
 })
