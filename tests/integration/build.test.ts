@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -29,6 +29,16 @@ describe('electron-vite build', () => {
     // The path of a dropped file is read in the sandboxed preload, from electron's own webUtils (not bundled).
     expect(preload).toMatch(/require\("electron"\)/)
     expect(preload).toContain('webUtils.getPathForFile')
+  })
+
+  it("emits the GPU window's page and worker as a browser build (no Node module left in it) and its port-only preload", () => {
+    for (const file of ['gpuHost/index.html', 'gpuHost/page.js', 'gpuHost/worker.js', 'preload/gpuHost.cjs']) expect(existsSync(join(out, file)), file).toBe(true)
+    for (const file of readdirSync(join(out, 'gpuHost')).filter((name) => name.endsWith('.js'))) {
+      expect(readFileSync(join(out, 'gpuHost', file), 'utf8'), file).not.toMatch(/from ["']node:|require\(["']node:/)
+    }
+    const preload = readFileSync(join(out, 'preload/gpuHost.cjs'), 'utf8')
+    expect(preload).toContain('siva-gpu-host-port')
+    expect(preload).not.toContain('exposeInMainWorld')
   })
 
   it('the bundled siva inspect runs its SVD workers from the bundle', () => {
