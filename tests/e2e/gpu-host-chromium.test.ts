@@ -91,11 +91,11 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
   }
 
   /** One run through a page: its events in order, and how it ended. */
-  async function trainInPage(runDir: string, cancelAtStep?: number): Promise<{ events: TrainEvent[]; outcome: string }> {
+  async function trainInPage(runDir: string, cancelAtStep?: number, resume = false): Promise<{ events: TrainEvent[]; outcome: string }> {
     const events: TrainEvent[] = []
     const session: GpuTrainingSession = new GpuTrainingSession({
       runDir,
-      config: config('webgpu'),
+      ...(resume ? { resume: true } : { config: config('webgpu') }),
       connect,
       onEvent: (event) => {
         events.push(event)
@@ -154,13 +154,20 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
     }
   }, 600_000)
 
-  it('stops a run asked to cancel after a checkpoint, and lets it go', async () => {
+  it('stops a run asked to cancel after a checkpoint, and continues it in a new page to the end', async () => {
     const runDir = join(tempDir('gpu-host-cancel'), 'run')
     const { events, outcome } = await trainInPage(runDir, 1)
     expect(outcome).toBe('cancelled')
     const cancelled = events.at(-1) as Extract<TrainEvent, { type: 'cancelled' }>
     expect(cancelled.type).toBe('cancelled')
     expect((await readCheckpoint(runDir))!.state.step).toBe(cancelled.step)
+    expect(existsSync(join(runDir, 'lock.json'))).toBe(false)
+    // The bridge reads the run's config from its folder; the page takes the lock, finds its data and basis, and finishes.
+    const resumed = await trainInPage(runDir, undefined, true)
+    expect(resumed.outcome).toBe('finished')
+    expect(resumed.events[0]).toMatchObject({ type: 'started', resumedFrom: cancelled.step, backend: { name: 'webgpu' } })
+    const steps = resumed.events.flatMap((e) => (e.type === 'step' ? [e.step] : []))
+    expect(steps[0]).toBe(cancelled.step + 1)
     expect(existsSync(join(runDir, 'lock.json'))).toBe(false)
   }, 300_000)
 })
