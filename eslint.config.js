@@ -86,6 +86,20 @@ export default tseslint.config(
     }
   },
   {
+    files: ['src/main/gpuHost/**'],
+    rules: {
+      'no-restricted-imports': restrict({
+        paths: [
+          { name: 'electron', message: 'The GPU host runs in a sandboxed page: no electron.' },
+          ...nodeBuiltins.map((name) => ({ name, message: 'The GPU host runs in a browser worker: Node modules reach it only as the shims its build aliases (src/main/gpuHost/shims).' }))
+        ],
+        patterns: [
+          { regex: '^(\\.\\./)+(services|ipc|server|cli|index|workers/(?!trainingProtocol$))', message: 'The GPU host imports the engine, the shared contracts and the training protocol, not the Node hosts.' }
+        ]
+      })
+    }
+  },
+  {
     files: ['src/renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
