@@ -67,13 +67,15 @@ async function listFiles(dir, base = dir) {
 }
 
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(1)
+/** The path to show: relative when it lies under the current folder, else absolute. */
+const runPath = (path) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path))
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { platform: { type: 'string', default: 'linux-x64' }, out: { type: 'string' } } })
   try {
     const { outDir, files, bytes } = await buildGpuBench({ platform: values.platform, ...(values.out && { outDir: resolve(values.out) }) })
     for (const file of files) console.log(`  ${file.path.padEnd(44)} ${mib(file.bytes).padStart(6)} MiB`)
-    console.log(`${outDir}: ${mib(bytes)} MiB in all (limit 64 MiB). Run it with: node ${join(relative(process.cwd(), outDir) || '.', 'siva-gpu-bench.js')} [--steps 3 --layers 4]`)
+    console.log(`${outDir}: ${mib(bytes)} MiB in all (limit 64 MiB). Run it with: node ${runPath(join(outDir, 'siva-gpu-bench.js'))} [--steps 3 --layers 4]`)
   } catch (error) {
     console.error(`build-gpu-bench: ${error instanceof Error ? error.message : String(error)}`)
     process.exit(1)
