@@ -41,7 +41,12 @@ if (values.child) {
   // Dawn's instance keeps the event loop alive; the measurement is out.
   process.exit(0)
 } else {
-  await main()
+  try {
+    await main()
+  } catch (error) {
+    console.error(`siva-gpu-bench: ${error instanceof Error ? error.message : String(error)}`)
+    process.exit(1)
+  }
 }
 
 /** One backend's measurement, in this (child) process. */

@@ -80,7 +80,7 @@ describe('the GPU bench bundle', () => {
   it('refuses a software adapter unless --software is given, naming it', () => {
     const run = spawnSync(process.execPath, ['siva-gpu-bench.js', '--steps', '1', '--layers', '1', '--batch', '1', '--length', '8'], { cwd: bundle, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...softwareVulkanEnv() } })
     expect(run.status).not.toBe(0)
-    expect(run.stderr).toMatch(/the webgpu step failed: Error: the only WebGPU adapter is a software one, google swiftshader \(SwiftShader driver [\d.]+\), not a GPU: .*pass --software/)
+    expect(run.stderr).toMatch(/^siva-gpu-bench: the webgpu step failed: Error: the only WebGPU adapter is a software one, google swiftshader \(SwiftShader driver [\d.]+\), not a GPU: .*pass --software to measure it anyway$/m)
   })
 
   it('says which folders exist when --platform names none', () => {
