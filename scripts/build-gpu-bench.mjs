@@ -46,6 +46,7 @@ export async function buildGpuBench({ platform = 'linux-x64', outDir = join(root
   })
   // workerEntry() looks for gemmWorker.js beside the bundle: .js files here are ES modules.
   await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`)
+  await writeFile(join(outDir, 'README.txt'), readme(platform))
   for (const name of (await readdir(wasmDist)).filter((file) => file.endsWith('.wasm'))) await cp(join(wasmDist, name), join(outDir, name))
   // webgpu's index.js, bundled, looks for dist/<platform>-<arch>/dawn.node beside itself (Windows: with its DLLs).
   await cp(join(dawnDist, platform), join(outDir, 'dist', platform), { recursive: true })
@@ -54,6 +55,22 @@ export async function buildGpuBench({ platform = 'linux-x64', outDir = join(root
   if (files.some((file) => file.path.split(/[\\/]/).includes('node_modules'))) throw new Error(`${outDir} holds a node_modules folder: the bundle must be self-contained`)
   if (bytes > limit) throw new Error(`the GPU bench bundle is ${mib(bytes)} MiB, over the 64 MiB limit: ${files.map((f) => `${f.path} ${mib(f.bytes)}`).join(', ')}`)
   return { outDir, files, bytes }
+}
+
+/** For whoever receives only the folder. */
+function readme(platform) {
+  return [
+    `SiVA Studio GPU bench (built for ${platform}): bench:train's SiVA step on webgpu, then on wasm, on this machine.`,
+    'Needs Node.js 20 or newer and no npm install. On Linux, also the Vulkan loader (libvulkan1) and the GPU vendor\'s Vulkan driver.',
+    '',
+    '  node siva-gpu-bench.js [--steps 3] [--layers 4] [--batch 8] [--length 64] [--perc 0.1] [--keep] [--software]',
+    '',
+    'It writes a BERT-base-wide checkpoint with random weights to a temporary folder, measures, prints the date, Node',
+    'version, adapter, seconds per step for each backend and their ratio, and removes the checkpoint (--keep leaves it).',
+    'Without --software it refuses a software WebGPU adapter (SwiftShader, llvmpipe): that would measure the CPU.',
+    'See docs/gpu.md in the SiVA Studio repository.',
+    ''
+  ].join('\n')
 }
 
 async function listFiles(dir, base = dir) {

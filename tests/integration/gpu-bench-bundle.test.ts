@@ -41,7 +41,7 @@ describe('the GPU bench bundle', () => {
     expect(total).toBeLessThan(64 * 2 ** 20)
     expect(files.filter((f) => f.path.split(/[\\/]/).includes('node_modules'))).toEqual([])
     expect(files.map((f) => f.path).sort()).toEqual(
-      ['dist/linux-x64/dawn.node', 'gemmWorker.js', 'package.json', 'siva-gpu-bench.js', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm'].map((p) => join(...p.split('/'))).sort()
+      ['README.txt', 'dist/linux-x64/dawn.node', 'gemmWorker.js', 'package.json', 'siva-gpu-bench.js', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm', 'tfjs-backend-wasm.wasm'].map((p) => join(...p.split('/'))).sort()
     )
     // The size it prints is the size on disk.
     expect(buildOutput).toContain(`${(total / 2 ** 20).toFixed(1)} MiB in all (limit 64 MiB)`)
