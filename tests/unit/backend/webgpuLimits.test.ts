@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { selectBackend } from '../../../src/main/engine/backend'
-import { checkTensorsFit, gpuBytes, oversizedTensorReason, stepActivations, webGpuTensorLimit } from '../../../src/main/engine/backend/webgpu/limits'
+import { checkTensorsFit, checkWebGpuFits, gpuBytes, oversizedTensorReason, stepActivations, webGpuTensorLimit } from '../../../src/main/engine/backend/webgpu/limits'
 import { openCheckpoint } from '../../../src/main/engine/io'
 import type { GpuAdapterSummary } from '../../../src/shared/training'
 import { tinyGpt2 } from '../../helpers/paths'
@@ -59,5 +59,28 @@ describe('one GPU buffer per tensor: what fits, and a clear error for what does 
     const small = tf.tidy(() => tf.sum(tf.fill([4096], 2)))
     expect((await small.data())[0]).toBe(8192)
     small.dispose()
+  })
+})
+
+describe("a run's check before anything is uploaded (checkWebGpuFits, called by the training loop on webgpu)", () => {
+  // The real tiny GPT-2 checkpoint against an adapter whose limit is set small, so each case is one that matters.
+  const small = (bytes: number): GpuAdapterSummary => ({ ...adapter, maxStorageBufferBindingSize: bytes, maxBufferSize: 2 ** 30 })
+
+  it('names the checkpoint tensor that does not fit, then the activation, at the batch and length asked for', async () => {
+    const source = await openCheckpoint(tinyGpt2)
+    try {
+      const c = source.config!
+      const largest = [...source.tensors].sort((a, b) => gpuBytes(b.shape) - gpuBytes(a.shape))[0]!
+      expect(() => checkWebGpuFits({ batchSize: 8, maxLength: 32, task: 'causal-lm' }, source, small(gpuBytes(largest.shape) - 4))).toThrow(new RegExp(`^${source.source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ${largest.name.replace(/\./g, '\\.')} \\[${largest.shape.join(', ')}\\] needs`))
+      // Every weight fits; logits of 64 × 128 tokens over the vocabulary do not.
+      const logits = gpuBytes([64 * 128, c.vocabSize!])
+      const limit = Math.max(gpuBytes(largest.shape), gpuBytes([64, c.numHeads!, 128, 128]), gpuBytes([64 * 128, c.intermediateSize ?? 4 * c.hiddenSize!])) + 4
+      expect(logits).toBeGreaterThan(limit)
+      expect(() => checkWebGpuFits({ batchSize: 64, maxLength: 128, task: 'causal-lm' }, source, small(limit))).toThrow(/^a step at batch 64 × 128 tokens: the logits \[8192, \d+\] needs/)
+      // The same step classifying has no logits over the vocabulary.
+      expect(() => checkWebGpuFits({ batchSize: 64, maxLength: 128, task: 'classify' }, source, small(limit))).not.toThrow()
+    } finally {
+      await source.close()
+    }
   })
 })

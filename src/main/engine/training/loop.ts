@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { selectBackend, type BackendChoice } from '../backend'
+import { checkWebGpuFits } from '../backend/webgpu/limits'
 import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { taskLoss } from '../models/loss'
@@ -159,7 +160,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
   const log = await EventLog.open(runDir)
   const checkpoint = resuming ? await readCheckpoint(runDir) : undefined
   const started = performance.now() - (checkpoint?.state.seconds ?? 0) * 1000
-  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), ...(backend.adapter && { adapter: backend.adapter }), threads }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
+  yield await log.append({ type: 'started', config, backend: { name: backend.name, skipped: backend.skipped, ...(backend.matmul && { matmul: backend.matmul }), ...(backend.adapter && { adapter: backend.adapter }), ...(backend.name !== 'webgpu' && { threads }) }, ...(checkpoint && { resumedFrom: checkpoint.state.step }) })
 
   let session: Session | undefined
   // What preparing has taken so far, given back in reverse if it fails before the session holds it all
@@ -173,6 +174,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     taken.push(() => source.close())
     const plan = planRun(config, source)
     const { family, task, method, allTargets, targets } = plan
+    if (backend.adapter) checkWebGpuFits(config, source, backend.adapter)
     // A resumed run's δ goes back onto the vectors it trained on (runBasis.ts); a new run stores them.
     const basis = resuming ? await runBasisDecompose(runDir, host.decompose, host.versions?.['siva-studio']) : undefined
     const recorder = basis ? undefined : recordingDecompose(host.decompose)

@@ -1,4 +1,5 @@
-import type { GpuAdapterSummary } from '../../../../shared/training'
+import type { GpuAdapterSummary, TrainConfig } from '../../../../shared/training'
+import type { TensorSource } from '../../io'
 import { adapterName } from '../webgpu'
 
 /**
@@ -72,4 +73,18 @@ export function stepActivations(step: StepShape): SizedTensor[] {
   ]
   if (step.vocabSize !== undefined) shapes.push({ name: 'the logits', shape: [tokens, step.vocabSize] })
   return shapes
+}
+
+/**
+ * On WebGPU a tensor larger than one buffer may hold is not an error: Dawn logs it and kernels read zeros.
+ * So before anything is uploaded, the checkpoint's tensors and the step's largest activations (at the
+ * run's batch and token limit, the same cap the data is encoded with) are checked against the adapter.
+ */
+export function checkWebGpuFits(config: Pick<TrainConfig, 'batchSize' | 'maxLength' | 'task'>, source: Pick<TensorSource, 'tensors' | 'source' | 'config'>, adapter: GpuAdapterSummary): void {
+  checkTensorsFit(source.tensors, adapter, source.source)
+  const c = source.config
+  if (!c?.hiddenSize || !c.numHeads) return
+  const length = c.imageSize && c.patchSize ? (c.imageSize / c.patchSize) ** 2 + 1 : (config.maxLength ?? Math.min(512, c.maxPositions ?? 512))
+  const step = { batchSize: config.batchSize, length, heads: c.numHeads, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize ?? 4 * c.hiddenSize, ...(config.task === 'causal-lm' && c.vocabSize !== undefined && { vocabSize: c.vocabSize }) }
+  checkTensorsFit(stepActivations(step), adapter, `a step at batch ${config.batchSize} × ${length} tokens`)
 }
