@@ -21,17 +21,11 @@ interface GpuLike {
 }
 
 /** What a host without a platform WebGPU gives instead: Dawn's `create` and its globals (GPUBufferUsage and the rest). */
-export interface DawnModule {
+interface DawnModule {
   create(flags: string[]): GpuLike
   globals: Record<string, unknown>
 }
 
-let dawnLoader: () => Promise<DawnModule> = async () => (await import('webgpu')) as unknown as DawnModule
-
-/** A bundle that carries dawn.node beside itself (bench/gpu) loads it its own way. */
-export function setDawnLoader(loader: () => Promise<DawnModule>): void {
-  dawnLoader = loader
-}
 
 let gpuPromise: Promise<{ gpu: GpuLike; host: GpuAdapterSummary['host'] }> | undefined
 
@@ -45,7 +39,7 @@ function webGpu(): Promise<{ gpu: GpuLike; host: GpuAdapterSummary['host'] }> {
     if (typeof process !== 'undefined' && process.versions?.['electron']) throw new Error("Dawn's WebGPU for Node cannot run inside Electron; the desktop app trains on WebGPU in its GPU window instead")
     let dawn: DawnModule
     try {
-      dawn = await dawnLoader()
+      dawn = (await import('webgpu')) as unknown as DawnModule
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
       throw new Error(`Dawn's WebGPU for Node (the webgpu package) did not load: ${message}`, { cause: error })
