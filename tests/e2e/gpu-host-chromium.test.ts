@@ -2,7 +2,7 @@
 // WebGPU, on SwiftShader here), talks to a GpuHostBridge over a real WebSocket, and trains a tiny BERT.
 // Its run folder must match the same run trained on wasm in this process. The page is driven through
 // GpuTrainingSession, as the desktop app drives its GPU window.
-import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
@@ -15,7 +15,7 @@ import { decodeFrame, encodeFrame, type FromGpuHost, type ToGpuHost, type Transp
 import { GpuTrainingSession, type GpuHostConnection } from '../../src/main/workers/gpuTrainingSession'
 import type { TrainConfig, TrainEvent } from '../../src/shared/training'
 import { inProcessDecompose } from '../helpers/decompose'
-import { tempDir } from '../helpers/paths'
+import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 // @ts-expect-error: a plain .mjs build script, no types
 import { buildGpuHost } from '../../scripts/build-gpu-host.mjs'
@@ -91,11 +91,11 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
   }
 
   /** One run through a page: its events in order, and how it ended. */
-  async function trainInPage(runDir: string, cancelAtStep?: number, resume = false): Promise<{ events: TrainEvent[]; outcome: string }> {
+  async function trainInPage(runDir: string, cancelAtStep?: number, resume = false, runConfig = config('webgpu')): Promise<{ events: TrainEvent[]; outcome: string }> {
     const events: TrainEvent[] = []
     const session: GpuTrainingSession = new GpuTrainingSession({
       runDir,
-      ...(resume ? { resume: true } : { config: config('webgpu') }),
+      ...(resume ? { resume: true } : { config: runConfig }),
       connect,
       onEvent: (event) => {
         events.push(event)
@@ -115,11 +115,11 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
     await connection.close()
   }, 60_000)
 
-  it('trains a tiny BERT with SiVA on Chromium WebGPU, and its run folder matches the wasm run', async () => {
-    const root = tempDir('gpu-host-runs')
-    mkdirSync(root, { recursive: true })
+  /** The same run on WebGPU in a page and on wasm in this process: the same events and checkpoint, δ within 1e-3. */
+  async function matchesWasm(name: string, make: (backend: 'wasm' | 'webgpu') => TrainConfig, compareLosses = true): Promise<void> {
+    const root = tempDir(`gpu-host-${name}`)
     const gpuRun = join(root, 'gpu')
-    const { events, outcome } = await trainInPage(gpuRun)
+    const { events, outcome } = await trainInPage(gpuRun, undefined, false, make('webgpu'))
     expect(outcome).toBe('finished')
     const started = events[0] as Extract<TrainEvent, { type: 'started' }>
     expect(started.backend.name).toBe('webgpu')
@@ -127,7 +127,7 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
 
     const wasmRun = join(root, 'wasm')
     const wasmEvents: TrainEvent[] = []
-    for await (const event of trainRun(config('wasm'), wasmRun, { decompose: inProcessDecompose })) wasmEvents.push(event)
+    for await (const event of trainRun(make('wasm'), wasmRun, { decompose: inProcessDecompose })) wasmEvents.push(event)
 
     // The same event stream, kind by kind (progress stages are paced by the clock, so they are left out);
     // the page's run folder holds what it reported.
@@ -135,7 +135,7 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
     expect(kinds(events)).toEqual(kinds(wasmEvents))
     const losses = (list: TrainEvent[]): number[] => list.flatMap((e) => (e.type === 'step' ? [e.loss] : []))
     expect(losses(events).length).toBeGreaterThan(2)
-    for (const [i, loss] of losses(events).entries()) expect(Math.abs(loss - losses(wasmEvents)[i]!) / losses(wasmEvents)[i]!, `loss at step ${i + 1}`).toBeLessThan(1e-3)
+    if (compareLosses) for (const [i, loss] of losses(events).entries()) expect(Math.abs(loss - losses(wasmEvents)[i]!) / losses(wasmEvents)[i]!, `loss at step ${i + 1}`).toBeLessThan(1e-3)
     const logged = readFileSync(join(gpuRun, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainEvent)
     expect(logged.map((e) => e.type)).toEqual(events.map((e) => e.type))
     expect(existsSync(join(gpuRun, 'lock.json'))).toBe(false)
@@ -152,7 +152,22 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
       const worst = Math.max(...variable.values.map((value, j) => Math.abs(value - reference[j]!)))
       expect(worst / scale, `variable ${i}`).toBeLessThan(1e-3)
     }
-  }, 600_000)
+  }
+
+  it('trains a tiny BERT classifier with SiVA on Chromium WebGPU, and its run folder matches the wasm run', () => matchesWasm('bert', config), 600_000)
+
+  // Known defect (reported, engine side): on Chromium's WebGPU the GPT-2 run's *reported* step losses are
+  // wrong (measured: 0, 6.9393, 6.9393 against wasm's 7.0775, 6.9393, 6.8965) although its δ and checkpoint
+  // match; the loss comparison comes back here once readScalars' values are right on webgpu.
+  it('trains a tiny GPT-2 language model with SiVA on Chromium WebGPU; its δ and checkpoint match the wasm run', () =>
+    matchesWasm('gpt2', (backend) => defaultTrainConfig({ model: tinyGpt2, data: join(repoRoot, 'tests/fixtures/samples/brown-continuation.jsonl'), task: 'causal-lm', method: 'siva', epochs: 1, maxSteps: 3, batchSize: 4, maxLength: 32, lr: 0.05, seed: 6, dropout: false, backend }), false), 600_000)
+
+  it('refuses an image task before it starts, saying why (sharp cannot run in the page)', async () => {
+    const runDir = join(tempDir('gpu-host-image'), 'run')
+    const image = defaultTrainConfig({ model: join(repoRoot, 'tests/fixtures/models/tiny-vit'), data: join(repoRoot, 'tests/fixtures/data/images/digits'), task: 'image-classify', epochs: 1, batchSize: 4, validationFraction: 0.34, seed: 4, backend: 'webgpu' })
+    await expect(trainInPage(runDir, undefined, false, image)).rejects.toThrow(/image tasks \(image-classify\) cannot train in the GPU window/)
+    expect(existsSync(runDir)).toBe(false)
+  }, 120_000)
 
   it('stops a run asked to cancel after a checkpoint, and continues it in a new page to the end', async () => {
     const runDir = join(tempDir('gpu-host-cancel'), 'run')

@@ -92,6 +92,8 @@ export class GpuHostBridge {
   private async prepare(): Promise<void> {
     const { start } = this.options
     const config = start.config ?? ((JSON.parse(await readFile(join(start.runDir, 'run.json'), 'utf8')) as { config: TrainConfig }).config)
+    // Images are decoded by sharp, a native module: the page cannot, so it refuses the run before it starts.
+    if (config.task.startsWith('image')) throw new Error(`${start.runDir}: image tasks (${config.task}) cannot train in the GPU window, which has no image decoder; choose the wasm or another Node backend for this run`)
     this.access = new RunAccess({ runDir: start.runDir, model: config.model, dataFiles: [config.data, ...(config.validation ? [config.validation] : [])] })
     this.pool = new AnalysisPool(start.svdWorkers)
     this.decompose = cachedDecompose(this.pool.runSvd, start.svdCacheDir === undefined ? {} : { cacheDir: start.svdCacheDir })
@@ -107,8 +109,8 @@ export class GpuHostBridge {
     const procStat = await readFile(`/proc/${process.pid}/stat`, 'utf8').catch(() => undefined)
     if (procStat !== undefined) facts.procStat = procStat
     this.post({ kind: 'init', facts })
-    // The page runs the 'webgpu' backend or nothing: a run set to another backend is trained there anyway.
-    this.post({ kind: 'command', command: { ...start, ...(start.config && { config: { ...start.config, backend: 'webgpu' } }) } })
+    // The engine chooses the backend as it does anywhere ('webgpu' forced, or 'auto' taking a hardware adapter).
+    this.post({ kind: 'command', command: start })
   }
 
   private handle(id: unknown): FileHandle {
