@@ -18,7 +18,7 @@ import { gpuHostContentType, gpuHostCsp, gpuHostFile, gpuHostPortChannel, gpuHos
 
 /** Before the app is ready: the scheme the page is served from is a secure, standard origin. */
 export function registerGpuHostScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: gpuHostScheme, privileges: { standard: true, secure: true } }])
+  protocol.registerSchemesAsPrivileged([{ scheme: gpuHostScheme, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }])
 }
 
 /** After ready: serve the bundle's files, and only them, with the CSP. */
