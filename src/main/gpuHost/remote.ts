@@ -16,7 +16,7 @@ const pending = new Map<number, { resolve: (value: unknown) => void; reject: (er
 export function connectRemote(sender: Send, hostFacts: HostFacts): void {
   send = sender
   facts = hostFacts
-  for (const path of hostFacts.existing) existing.add(path)
+  for (const path of hostFacts.existing) existing.add(key(path))
 }
 
 export function hostFacts(): HostFacts {
@@ -51,15 +51,22 @@ export function fsCall(op: FsOp, ...args: unknown[]): Promise<unknown> {
  * What exists, for existsSync: the host's listing of the writable folders at start, kept up to date by
  * this host's own writes (the run's lock makes it the only writer there).
  */
-export const existing = new Set<string>()
+const existing = new Set<string>()
 
-function sep(): string {
-  return facts?.sep ?? '/'
+/**
+ * Paths compared with forward slashes: the page joins with path-browserify (POSIX) while a Windows
+ * host lists with backslashes.
+ */
+const key = (path: string): string => path.replaceAll('\\', '/')
+const sep = (): string => '/'
+
+export function exists(path: string): boolean {
+  return existing.has(key(path))
 }
 
 export function noteCreated(path: string): void {
   // A file's folders exist too.
-  let at = path
+  let at = key(path)
   while (at.length > 1 && !existing.has(at)) {
     existing.add(at)
     const cut = at.lastIndexOf(sep())
@@ -68,11 +75,14 @@ export function noteCreated(path: string): void {
   }
 }
 
-export function noteRemoved(path: string): void {
+export function noteRemoved(raw: string): void {
+  const path = key(raw)
   for (const known of [...existing]) if (known === path || known.startsWith(path + sep())) existing.delete(known)
 }
 
-export function noteRenamed(from: string, to: string): void {
+export function noteRenamed(rawFrom: string, rawTo: string): void {
+  const from = key(rawFrom)
+  const to = key(rawTo)
   const moved = [...existing].filter((known) => known === from || known.startsWith(from + sep()))
   noteRemoved(to)
   for (const known of moved) {

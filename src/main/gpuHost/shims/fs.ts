@@ -1,4 +1,4 @@
-import { existing, hostFacts } from '../remote'
+import { exists, hostFacts } from '../remote'
 import * as promises from './fsPromises'
 
 /**
@@ -12,7 +12,7 @@ export const constants: Record<string, number> = new Proxy({} as Record<string, 
 })
 
 export function existsSync(path: string): boolean {
-  return existing.has(path)
+  return exists(path)
 }
 
 export function readFileSync(path: string, encoding?: string): string {
