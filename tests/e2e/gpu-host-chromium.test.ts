@@ -75,6 +75,8 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
     defaultTrainConfig({ model, data, task: 'classify', method: 'siva', epochs: 1, batchSize: 8, lr: 0.05, headLr: 0.01, seed: 3, checkpointEvery: 2, spectraEvery: 2, backend })
 
   const pageErrors: string[] = []
+  /** SVDs the pages asked the host for. */
+  let svdRequests = 0
 
   /** A fresh GPU host page and its socket, as the desktop app's GPU window gives one (gpuWindow.ts). */
   async function connect(): Promise<GpuHostConnection> {
@@ -87,7 +89,12 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
       ws.on('close', () => resolve('its socket closed'))
       page.on('crash', () => resolve('its page crashed'))
     })
-    return { transport: socketTransport(ws), gone, close: async () => void (ws.close(), await page.close()) }
+    const transport = socketTransport(ws)
+    const counted: GpuHostConnection['transport'] = {
+      postMessage: transport.postMessage,
+      onMessage: (listener) => transport.onMessage((message) => (message.kind === 'svd' && svdRequests++, listener(message)))
+    }
+    return { transport: counted, gone, close: async () => void (ws.close(), await page.close()) }
   }
 
   /** One run through a page: its events in order, and how it ended. */
@@ -171,14 +178,19 @@ describe.skipIf(!existsSync(chromiumPath))('the GPU host in Chromium (WebGPU on 
 
   it('stops a run asked to cancel after a checkpoint, and continues it in a new page to the end', async () => {
     const runDir = join(tempDir('gpu-host-cancel'), 'run')
+    svdRequests = 0
     const { events, outcome } = await trainInPage(runDir, 1)
     expect(outcome).toBe('cancelled')
+    expect(svdRequests).toBe(4)
     const cancelled = events.at(-1) as Extract<TrainEvent, { type: 'cancelled' }>
     expect(cancelled.type).toBe('cancelled')
     expect((await readCheckpoint(runDir))!.state.step).toBe(cancelled.step)
     expect(existsSync(join(runDir, 'lock.json'))).toBe(false)
     // The bridge reads the run's config from its folder; the page takes the lock, finds its data and basis, and finishes.
+    svdRequests = 0
     const resumed = await trainInPage(runDir, undefined, true)
+    // Its band came from the run's own basis file (found by existsSync in the page), not from new SVDs.
+    expect(svdRequests).toBe(0)
     expect(resumed.outcome).toBe('finished')
     expect(resumed.events[0]).toMatchObject({ type: 'started', resumedFrom: cancelled.step, backend: { name: 'webgpu' } })
     const steps = resumed.events.flatMap((e) => (e.type === 'step' ? [e.step] : []))
