@@ -4,16 +4,16 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readCheckpoint } from '../../src/main/engine/training/runFolder'
 import type { TrainEvent } from '../../src/shared/training'
-import { repoRoot, tempDir } from '../helpers/paths'
+import { repoRoot, tempDir, tinyGpt2 } from '../helpers/paths'
 import { softwareVulkanEnv } from '../helpers/softwareVulkan'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
 // `siva train --backend webgpu` for real: Dawn in the training worker, on SwiftShader (Chromium's Vulkan on
 // the CPU), because this machine and CI have no GPU. The same run on wasm is the reference: a SiVA run is
 // deterministic given its seed, so both must end at the same δ and head up to float32 round-off.
-function train(backend: string, dir: string, model: string, data: string): { events: TrainEvent[]; stderr: string } {
+function train(backend: string, dir: string, model: string, data: string, extra: string[] = ['--task', 'classify', '--max-steps', '4', '--batch-size', '8']): { events: TrainEvent[]; stderr: string } {
   const out = join(dir, `run-${backend}`)
-  const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'train', '--model', model, '--data', data, '--task', 'classify', '--out', out, '--max-steps', '4', '--batch-size', '8', '--lr', '0.05', '--svd-cache', join(dir, 'cache'), '--backend', backend], {
+  const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'train', '--model', model, '--data', data, ...extra, '--out', out, '--lr', '0.05', '--svd-cache', join(dir, 'cache'), '--backend', backend], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 300_000,
@@ -23,6 +23,8 @@ function train(backend: string, dir: string, model: string, data: string): { eve
   const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainEvent)
   return { events, stderr: run.stderr }
 }
+
+const losses = (run: { events: TrainEvent[] }): number[] => run.events.filter((e): e is Extract<TrainEvent, { type: 'step' }> => e.type === 'step').map((e) => e.loss)
 
 describe('a SiVA run on webgpu (SwiftShader)', () => {
   it('ends with the δ and head the same run ends with on wasm, within 1e-3 relative', async () => {
@@ -34,7 +36,6 @@ describe('a SiVA run on webgpu (SwiftShader)', () => {
     const started = gpu.events.find((e): e is Extract<TrainEvent, { type: 'started' }> => e.type === 'started')!
     expect(started.backend).toMatchObject({ name: 'webgpu', adapter: { vendor: 'google', architecture: 'swiftshader', fallback: true, host: 'dawn' } })
     expect(gpu.stderr).toMatch(/siva train: backend webgpu on google swiftshader \(SwiftShader driver [\d.]+\), a software adapter: slow, for testing/)
-    const losses = (run: { events: TrainEvent[] }): number[] => run.events.filter((e): e is Extract<TrainEvent, { type: 'step' }> => e.type === 'step').map((e) => e.loss)
     expect(losses(gpu)).toHaveLength(4)
     losses(gpu).forEach((loss, i) => expect(Math.abs(loss - losses(cpu)[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(loss))))
     const a = (await readCheckpoint(join(dir, 'run-webgpu')))!
@@ -46,6 +47,26 @@ describe('a SiVA run on webgpu (SwiftShader)', () => {
       const scale = Math.max(...want.map(Math.abs))
       expect(scale).toBeGreaterThan(0) // every variable moved
       for (let j = 0; j < want.length; j++) expect(Math.abs(v.values[j]! - want[j]!), `variable ${i}, element ${j}`).toBeLessThan(1e-3 * scale)
+    })
+  }, 600_000)
+
+  // The gradient norm over GPT-2's ten adapters is an addN of more than seven tensors: tfjs-webgpu's own
+  // kernel made an invalid pipeline there, Dawn dropped the command buffer, and the losses read back stale
+  // (0, then the last step's). Each step's loss must be the wasm run's.
+  it("a GPT-2 language model: every step's loss and the final δ are the wasm run's", async () => {
+    const dir = tempDir('train-webgpu-lm')
+    const extra = ['--task', 'causal-lm', '--max-steps', '3', '--batch-size', '4', '--max-length', '32', '--seed', '6', '--no-dropout']
+    const data = join(repoRoot, 'tests/fixtures/samples/brown-continuation.jsonl')
+    const gpu = train('webgpu', dir, tinyGpt2, data, extra)
+    const cpu = train('wasm', dir, tinyGpt2, data, extra)
+    expect(losses(gpu)).toHaveLength(3)
+    losses(gpu).forEach((loss, i) => expect(Math.abs(loss - losses(cpu)[i]!), `step ${i + 1}`).toBeLessThan(1e-4 * Math.abs(losses(cpu)[i]!)))
+    const a = (await readCheckpoint(join(dir, 'run-webgpu')))!
+    const b = (await readCheckpoint(join(dir, 'run-wasm')))!
+    a.tensors.variables.forEach((v, i) => {
+      const want = b.tensors.variables[i]!.values
+      const scale = Math.max(...want.map(Math.abs))
+      for (let j = 0; j < want.length; j++) expect(Math.abs(v.values[j]! - want[j]!)).toBeLessThan(1e-3 * scale)
     })
   }, 600_000)
 })

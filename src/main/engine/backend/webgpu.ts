@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { GpuAdapterSummary } from '../../../shared/training'
+import { installWebGpuKernels } from './webgpu/kernels'
 
 /**
  * WebGPU for TensorFlow.js, wherever this code runs: in a browser page or worker (Chromium's WebGPU, the
@@ -126,5 +127,6 @@ export async function startWebGpu(options: { allowSoftware: boolean; platform: s
   await import('@tensorflow/tfjs-backend-webgpu')
   if (!(await tf.setBackend('webgpu'))) throw new Error(`tf.setBackend('webgpu') refused the adapter ${adapterName(probe.adapter)}`)
   await tf.ready()
+  installWebGpuKernels()
   return probe.adapter
 }
