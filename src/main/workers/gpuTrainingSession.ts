@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { releaseRunLock } from '../engine/training/runLock'
 import type { FromGpuHost, ToGpuHost, Transport } from '../gpuHost/protocol'
 import { GpuHostBridge } from './gpuHostBridge'
-import type { TrainingOutcome, TrainingSessionOptions } from './trainingSession'
+import { startCommand, type TrainingOutcome, type TrainingSessionOptions } from './trainingSession'
 
 /** What the run supervisor holds of a run's trainer, whichever host it runs in. */
 export interface TrainingSessionLike {
@@ -55,16 +55,7 @@ export class GpuTrainingSession implements TrainingSessionLike {
           void connection.gone.then(lost)
           this.bridge = new GpuHostBridge({
             transport: connection.transport,
-            start: {
-              type: 'start',
-              runDir: options.runDir,
-              ...(options.config && { config: options.config }),
-              ...(options.resume && { resume: true }),
-              ...(options.svdCacheDir !== undefined && { svdCacheDir: options.svdCacheDir }),
-              ...(options.svdWorkers !== undefined && { svdWorkers: options.svdWorkers }),
-              ...(options.versions && { versions: options.versions }),
-              lockToken
-            },
+            start: startCommand(options, lockToken),
             onReport: (report) => {
               if (report.type === 'event') options.onEvent(report.event)
               else if (report.type === 'done') settle(() => resolve(report.outcome))

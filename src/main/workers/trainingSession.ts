@@ -18,6 +18,20 @@ export interface TrainingSessionOptions {
 
 export type TrainingOutcome = 'finished' | 'cancelled'
 
+/** The 'start' command a session sends its trainer (a worker thread or the GPU window), with the lock token it holds. */
+export function startCommand(options: TrainingSessionOptions, lockToken: string): Extract<TrainingCommand, { type: 'start' }> {
+  return {
+    type: 'start',
+    runDir: options.runDir,
+    ...(options.config && { config: options.config }),
+    ...(options.resume && { resume: true }),
+    ...(options.svdCacheDir !== undefined && { svdCacheDir: options.svdCacheDir }),
+    ...(options.svdWorkers !== undefined && { svdWorkers: options.svdWorkers }),
+    ...(options.versions && { versions: options.versions }),
+    lockToken
+  }
+}
+
 /**
  * One run in its own worker thread. Events arrive through `onEvent` as the worker sends them; `done`
  * settles when the run ends: with its outcome, or rejected with the engine's message, or — if the worker
@@ -56,17 +70,7 @@ export class TrainingSession {
       () => void this.worker.terminate(),
       () => void this.worker.terminate()
     )
-    const start: TrainingCommand = {
-      type: 'start',
-      runDir: options.runDir,
-      ...(options.config && { config: options.config }),
-      ...(options.resume && { resume: true }),
-      ...(options.svdCacheDir !== undefined && { svdCacheDir: options.svdCacheDir }),
-      ...(options.svdWorkers !== undefined && { svdWorkers: options.svdWorkers }),
-      ...(options.versions && { versions: options.versions }),
-      lockToken
-    }
-    this.worker.postMessage(start)
+    this.worker.postMessage(startCommand(options, lockToken))
   }
 
   pause(): void {
