@@ -79,13 +79,14 @@ const collected = (async () => {
 })()
 
 /** Bare package names a folder's sources import at run time (type-only imports erased). */
-function importedPackages(folder: string): Set<string> {
+function importedPackages(folder: string, except?: string): Set<string> {
   const found = new Set<string>()
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name)
-      if (entry.isDirectory()) walk(path)
-      else if (/\.(ts|vue|mts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+      if (entry.isDirectory()) {
+        if (except === undefined || path !== join(repoRoot, except)) walk(path)
+      } else if (/\.(ts|vue|mts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
         const source = readFileSync(path, 'utf8')
         for (const match of source.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
           const specifier = match[1] ?? match[2]!
@@ -172,9 +173,10 @@ describe('what goes into the app', () => {
     }
   })
 
-  it('copies no package that only the renderer imports: vite bundles those into out/renderer', async () => {
-    const elsewhere = new Set([...importedPackages('src/main'), ...importedPackages('src/preload'), ...importedPackages('src/shared')])
-    const rendererOnly = [...importedPackages('src/renderer')].filter((name) => !elsewhere.has(name))
+  it('copies no package that only the renderer or the GPU page imports: vite and esbuild bundle those into out/', async () => {
+    // src/main/gpuHost runs in the GPU window's page, bundled whole by scripts/build-gpu-host.mjs.
+    const elsewhere = new Set([...importedPackages('src/main', 'src/main/gpuHost'), ...importedPackages('src/preload'), ...importedPackages('src/shared')])
+    const rendererOnly = [...importedPackages('src/renderer'), ...importedPackages('src/main/gpuHost')].filter((name) => !elsewhere.has(name))
     expect(rendererOnly.sort()).toEqual(expect.arrayContaining(['echarts', 'pinia', 'vue', 'vue-echarts']))
 
     const copied = new Set((await collected).map((module) => module.name))
