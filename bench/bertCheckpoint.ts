@@ -5,31 +5,13 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeJsonAtomically, writeSafetensors, type TensorToWrite } from '../src/main/engine/io'
+import { fillNormal } from './seededNormal'
 
 const hidden = 768
 const heads = 12
 const inner = 3072
 const vocab = 30522
 const positions = 512
-
-/** N(0, std²) float32s from a seeded xorshift32 and Box–Muller: the same file on every run. */
-function normal(count: number, std: number, seed: number): Float32Array {
-  let state = seed >>> 0 || 1
-  const uniform = (): number => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return ((state >>> 0) + 0.5) / 4294967296
-  }
-  const out = new Float32Array(count)
-  for (let i = 0; i < count; i += 2) {
-    const radius = std * Math.sqrt(-2 * Math.log(uniform()))
-    const angle = 2 * Math.PI * uniform()
-    out[i] = radius * Math.cos(angle)
-    if (i + 1 < count) out[i + 1] = radius * Math.sin(angle)
-  }
-  return out
-}
 
 /** Write config.json and model.safetensors into `dir` unless model.safetensors is there already. */
 export async function ensureBertCheckpoint(dir: string, layers: number, log: (line: string) => void = () => {}): Promise<void> {
@@ -41,7 +23,7 @@ export async function ensureBertCheckpoint(dir: string, layers: number, log: (li
   const add = (name: string, shape: number[], fill?: number): void => {
     const seed = tensors.length + 7
     const count = shape.reduce((a, b) => a * b, 1)
-    tensors.push({ name, dtype: 'F32', shape, data: () => (fill === undefined ? normal(count, 0.02, seed) : new Float32Array(count).fill(fill)) })
+    tensors.push({ name, dtype: 'F32', shape, data: () => (fill === undefined ? fillNormal(new Float32Array(count), 0.02, seed) : new Float32Array(count).fill(fill)) })
   }
   add('bert.embeddings.word_embeddings.weight', [vocab, hidden])
   add('bert.embeddings.position_embeddings.weight', [positions, hidden])

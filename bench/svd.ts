@@ -14,6 +14,7 @@ import { svd } from '../src/main/engine/linalg'
 import { availableSvdKernelVariants, svdKernelVariant, useSvdKernelVariant, type SvdKernelVariant } from '../src/main/engine/linalg/svdKernel'
 import { blasEnv, describeBlas, type OpenBlasInfo } from './blasCore'
 import { loadNote } from './load'
+import { fillNormal } from './seededNormal'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // The python3 on PATH, as before; its OpenBLAS runs on the best kernels this CPU supports (bench/blasCore.ts).
@@ -30,23 +31,9 @@ const repeats = quick ? 1 : 3
 const variantArg = process.argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length)
 if (variantArg) useSvdKernelVariant(variantArg as SvdKernelVariant)
 
-/** N(0, 0.02²) entries, GPT-2's initialisation scale; seeded (xorshift32 + Box–Muller) so runs compare. */
+/** N(0, 0.02²) entries, GPT-2's initialisation scale; seeded so runs compare. */
 function gptLike(m: number, n: number, seed: number): Float64Array {
-  let state = seed >>> 0 || 1
-  const uniform = (): number => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return ((state >>> 0) + 0.5) / 4294967296
-  }
-  const a = new Float64Array(m * n)
-  for (let i = 0; i < a.length; i += 2) {
-    const radius = 0.02 * Math.sqrt(-2 * Math.log(uniform()))
-    const angle = 2 * Math.PI * uniform()
-    a[i] = radius * Math.cos(angle)
-    if (i + 1 < a.length) a[i + 1] = radius * Math.sin(angle)
-  }
-  return a
+  return fillNormal(new Float64Array(m * n), 0.02, seed)
 }
 
 /** Best wall time of `repeats` runs after one warm-up. */
