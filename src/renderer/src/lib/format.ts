@@ -25,31 +25,25 @@ export function formatExact(n: number | undefined): string {
   return n === undefined ? '–' : n.toLocaleString('en-US')
 }
 
-const byteUnits = ['B', 'kB', 'MB', 'GB', 'TB']
-
-export function formatBytes(bytes: number | undefined): string {
+/** `bytes` in the largest unit of `base` (1000 or 1024) that keeps the number at least 1. */
+function scaledBytes(bytes: number | undefined, base: number, units: readonly string[]): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '–'
   let value = bytes
   let unit = 0
-  while (value >= 1000 && unit < byteUnits.length - 1) {
-    value /= 1000
+  while (value >= base && unit < units.length - 1) {
+    value /= base
     unit++
   }
-  return unit === 0 ? `${value} B` : `${trimmed(value)} ${byteUnits[unit]}`
+  return unit === 0 ? `${value} B` : `${trimmed(value)} ${units[unit]}`
 }
 
-const binaryUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+export function formatBytes(bytes: number | undefined): string {
+  return scaledBytes(bytes, 1000, ['B', 'kB', 'MB', 'GB', 'TB'])
+}
 
 /** Sizes in powers of two, as GPU limits are set: 1073741824 → "1 GiB", 134217728 → "128 MiB". */
 export function formatBinaryBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes)) return '–'
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < binaryUnits.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${trimmed(value)} ${binaryUnits[unit]}`
+  return scaledBytes(bytes, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB'])
 }
 
 /** 75 → "1 min 15 s", 3725 → "1 h 02 min". */
