@@ -8,16 +8,15 @@ import { spawnWorker, workerEntry } from './spawn'
 export function probeWebGpuInWorker(timeoutMs = 20_000): Promise<WebGpuProbe> {
   const worker = spawnWorker(workerEntry('webgpuProbeWorker', import.meta.url))
   return new Promise<WebGpuProbe>((resolve) => {
-    const timer = setTimeout(() => resolve({ reason: `the WebGPU adapter probe did not answer within ${timeoutMs / 1000} s` }), timeoutMs)
-    worker.once('message', (result: WebGpuProbe) => resolve(result))
-    worker.once('error', (error) => resolve({ reason: `the WebGPU adapter probe failed: ${error.message}` }))
-    worker.once('exit', (code) => resolve({ reason: `the WebGPU adapter probe stopped (exit code ${code}) before answering` }))
-    const done = (): void => {
+    // The first answer wins: the worker's, its failure, its exit, or the time limit.
+    const finish = (result: WebGpuProbe): void => {
       clearTimeout(timer)
+      resolve(result)
       void worker.terminate()
     }
-    worker.once('message', done)
-    worker.once('error', done)
-    worker.once('exit', () => clearTimeout(timer))
+    const timer = setTimeout(() => finish({ reason: `the WebGPU adapter probe did not answer within ${timeoutMs / 1000} s` }), timeoutMs)
+    worker.once('message', finish)
+    worker.once('error', (error) => finish({ reason: `the WebGPU adapter probe failed: ${error.message}` }))
+    worker.once('exit', (code) => finish({ reason: `the WebGPU adapter probe stopped (exit code ${code}) before answering` }))
   })
 }
