@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { releaseRunLock } from '../engine/training/runLock'
 import type { FromGpuHost, ToGpuHost, Transport } from '../gpuHost/protocol'
 import { GpuHostBridge } from './gpuHostBridge'
-import { startCommand, type TrainingOutcome, type TrainingSessionOptions } from './trainingSession'
+import { applyReport, startCommand, type TrainingOutcome, type TrainingSessionOptions } from './trainingSession'
 
 /** What the run supervisor holds of a run's trainer, whichever host it runs in. */
 export interface TrainingSessionLike {
@@ -56,11 +56,7 @@ export class GpuTrainingSession implements TrainingSessionLike {
           this.bridge = new GpuHostBridge({
             transport: connection.transport,
             start: startCommand(options, lockToken),
-            onReport: (report) => {
-              if (report.type === 'event') options.onEvent(report.event)
-              else if (report.type === 'done') settle(() => resolve(report.outcome))
-              else settle(() => reject(Object.assign(new Error(report.message), { name: report.name })))
-            }
+            onReport: (report) => applyReport(report, options.onEvent, settle, resolve, reject)
           })
           for (const type of this.early.splice(0)) this.bridge.command({ type })
         })

@@ -33,6 +33,16 @@ export function startCommand(options: TrainingSessionOptions, lockToken: string)
 }
 
 /**
+ * What a trainer's report does to its session, in a worker thread or the GPU window alike: an event goes
+ * to `onEvent`, the end settles `done` with the outcome or the engine's error (its name kept).
+ */
+export function applyReport(report: TrainingReport, onEvent: (event: TrainEvent) => void, settle: (fn: () => void) => void, resolve: (outcome: TrainingOutcome) => void, reject: (error: Error) => void): void {
+  if (report.type === 'event') onEvent(report.event)
+  else if (report.type === 'done') settle(() => resolve(report.outcome))
+  else settle(() => reject(Object.assign(new Error(report.message), { name: report.name })))
+}
+
+/**
  * One run in its own worker thread. Events arrive through `onEvent` as the worker sends them; `done`
  * settles when the run ends: with its outcome, or rejected with the engine's message, or — if the worker
  * dies (out of memory, a native crash) — with a message saying so; the run folder keeps its last
@@ -52,11 +62,7 @@ export class TrainingSession {
         this.settled = true
         fn()
       }
-      this.worker.on('message', (report: TrainingReport) => {
-        if (report.type === 'event') options.onEvent(report.event)
-        else if (report.type === 'done') settle(() => resolve(report.outcome))
-        else settle(() => reject(Object.assign(new Error(report.message), { name: report.name })))
-      })
+      this.worker.on('message', (report: TrainingReport) => applyReport(report, options.onEvent, settle, resolve, reject))
       this.worker.on('error', (error) => settle(() => reject(new Error(`the training worker crashed: ${error.message}`, { cause: error }))))
       // A worker terminated or crashed never ran its own cleanup: the run's lock (ours, by its token) goes with it.
       this.worker.on('exit', (code) => {
