@@ -8,7 +8,6 @@ import {
   validateImageDataset,
   type ImageProcessorConfig,
   previewTextExamples,
-  TextTokenizer,
   validateTextDataset,
   type DataProblem,
   type LengthSummary,
@@ -16,6 +15,7 @@ import {
   type TextTask,
   type ValidationReport
 } from '../engine/data'
+import { loadRunTokenizer } from '../engine/training/trainData'
 import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
@@ -96,7 +96,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   const chosenMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText)
   if (chosenMaxLength !== undefined && !(Number.isInteger(chosenMaxLength) && chosenMaxLength > 1)) throw new CliUsageError(`--max-length must be an integer above 1, got '${maxLengthText}'`)
 
-  const tokenizer = values.model ? await TextTokenizer.load(values.model) : undefined
+  const tokenizer = values.model ? await loadRunTokenizer(values.model, task) : undefined
   const maxLength = chosenMaxLength ?? tokenizer?.modelMaxLength ?? 512
   const progress = values.quiet ? undefined : new ProgressLine()
   const options = {

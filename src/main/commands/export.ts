@@ -79,7 +79,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else {
       process.stderr.write(`siva export: checkpoint ${result.checkpoint.name} (step ${result.checkpoint.step})\n`)
-      for (const output of result.outputs) process.stderr.write(`  ${output.kind.padEnd(9)} ${output.dir}  ${size(output.bytes)}  (${output.files.join(', ')})\n`)
+      for (const output of result.outputs) {
+        process.stderr.write(`  ${output.kind.padEnd(9)} ${output.dir}  ${size(output.bytes)}  (${output.files.join(', ')})\n`)
+        if (output.omitted) process.stderr.write(`            left out ${output.omitted.length} tensor${output.omitted.length === 1 ? '' : 's'} the trained class has no place for: ${abbreviate(output.omitted)}\n`)
+      }
     }
     return 0
   } catch (error) {
@@ -128,4 +131,9 @@ function size(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+}
+
+/** A few names, then how many more. */
+function abbreviate(names: string[], shown = 4): string {
+  return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`
 }

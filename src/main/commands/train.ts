@@ -12,7 +12,7 @@ import pkg from '../../../package.json' with { type: 'json' }
 const help = `usage: siva train --model DIR --data FILE|DIR --task TASK --out RUN_DIR [options]
        siva train --resume RUN_DIR [--json-events] [--quiet]
 
-Fine-tunes a Hugging Face checkpoint (gpt2, bert, roberta or vit) or the Universal Sentence Encoder lite
+Fine-tunes a Hugging Face checkpoint (gpt2, bert, roberta, deberta-v2 or vit) or the Universal Sentence Encoder lite
 (a tfjs graph model; see 'siva demo') with SiVA or one of its siblings, in a worker thread, writing
 everything to RUN_DIR: run.json, events.jsonl, the encoded data and checkpoints. Ctrl-C stops after the current step with a checkpoint (press it twice to stop at once);
 --resume continues from the last checkpoint exactly as if the run had not stopped.

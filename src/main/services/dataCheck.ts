@@ -1,5 +1,6 @@
 import type { DataCheckResult, Params } from '../../shared/api'
-import { previewTextExamples, TextTokenizer, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
+import { previewTextExamples, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
+import { loadRunTokenizer } from '../engine/training/trainData'
 
 /** Problems listed in one answer; the rest are counted. */
 const listed = 200
@@ -12,7 +13,7 @@ export async function checkData(p: Params<'checkData'>): Promise<DataCheckResult
     return checkResult(report, p.task, [])
   }
   const task = p.task === 'classify' ? 'classification' : p.task === 'regress' ? 'regression' : 'causal-lm'
-  const tokenizer = p.model ? await TextTokenizer.load(p.model) : undefined
+  const tokenizer = p.model ? await loadRunTokenizer(p.model, task) : undefined
   const maxLength = p.maxLength ?? tokenizer?.modelMaxLength ?? 512
   const options = { task, columns: p.columns ?? {}, maxLength, ...(tokenizer && { tokenizer }) } as const
   const report = await validateTextDataset(p.path, options)

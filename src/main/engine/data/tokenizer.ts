@@ -6,9 +6,11 @@ import { describeSystemError } from '../io/errors'
 import { isJsonObject, maxJsonBytes, type JsonObject } from '../io/jsonFile'
 import { readRegularTextFile } from '../io/regularFile'
 import { checkpointFolder } from './checkpointFolder'
+import { libraryCore, sentenceEncoderCore, unigramJsonCore, type SegmenterCore } from './segmenters'
 import { UnigramVocabulary } from './sentencePiece'
 import { tokenizerJsonProblem } from './tokenizerJson'
 import { boundTokenizerPatterns } from './tokenizerPatterns'
+import { PipelineError } from './unigramTokenizerJson'
 
 /** A checkpoint's tokenizer files are missing or unreadable; the message names the file. */
 export class TokenizerLoadError extends Error {
@@ -48,8 +50,17 @@ export interface EncodedText {
   partial: boolean
 }
 
-interface PostProcessor {
-  post_process(tokens: string[], pair?: string[] | null, addSpecialTokens?: boolean): { tokens: string[]; tokens_pair?: string[]; token_type_ids?: number[] }
+/** How TextTokenizer.load reads a checkpoint's tokenizer. */
+export interface TokenizerLoadOptions {
+  /**
+   * transformers' `split_special_tokens`: when true, special tokens written inside a text ("<|endoftext|>",
+   * "[SEP]") are tokenised as the plain text they are, never given their special id; the template's own
+   * special tokens ([CLS] … [SEP], added by `addSpecialTokens`) are still added. Non-special added tokens are
+   * still matched, as in the fast (Rust) tokenizers. Undefined: the checkpoint's tokenizer_config.json decides
+   * (`"split_special_tokens": true`), as transformers does; true or false overrides it, as the init kwarg
+   * `AutoTokenizer.from_pretrained(folder, split_special_tokens=…)` does.
+   */
+  splitSpecialTokens?: boolean
 }
 
 async function readJson(file: string, required: boolean): Promise<JsonObject | undefined> {
@@ -190,7 +201,7 @@ export function longestFirstLengths(first: number, second: number, budget: numbe
 
 /** One sequence's tokens; `partial`: only the start of the text was tokenised (see TextTokenizer.tokensOf). */
 interface SequenceTokens {
-  tokens: string[]
+  tokens: number[]
   partial: boolean
 }
 
@@ -222,47 +233,46 @@ export function cutPosition(text: string, chars: number): number {
 
 type SpecialTokenName = 'bos' | 'eos' | 'unk' | 'sep' | 'cls' | 'pad' | 'mask'
 
-/**
- * What TextTokenizer needs of a segmenter: Hugging Face's Tokenizer for tokenizer.json checkpoints, or
- * the Universal Sentence Encoder's SentencePiece vocabulary.
- */
-interface SegmenterCore {
-  readonly vocabularySize: number
-  tokenize(text: string): string[]
-  tokenToId(token: string): number | undefined
-  decode(ids: number[], skipSpecialTokens: boolean): string
-  readonly postProcessor: PostProcessor | null
-}
-
-function huggingFaceCore(tokenizer: Tokenizer): SegmenterCore {
-  return {
-    get vocabularySize() {
-      return tokenizer.get_vocab(true).size
-    },
-    tokenize: (text) => tokenizer.tokenize(text, { add_special_tokens: false }),
-    tokenToId: (token) => tokenizer.token_to_id(token),
-    decode: (ids, skipSpecialTokens) => tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens }),
-    postProcessor: tokenizer.post_processor as unknown as PostProcessor | null
+/** A BPE or WordPiece tokenizer.json, built by @huggingface/tokenizers with its patterns bounded and BERT's normaliser fixed. */
+function libraryCoreOf(json: JsonObject, config: JsonObject, tokenizerFile: string, splitSpecialTokens: boolean): SegmenterCore {
+  let tokenizer: Tokenizer
+  try {
+    tokenizer = new Tokenizer(json, config)
+  } catch (error) {
+    throw new TokenizerLoadError(tokenizerFile, `cannot build the tokenizer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
+  try {
+    boundTokenizerPatterns(tokenizer, json, tokenizerFile)
+  } catch (error) {
+    if (!(error instanceof PatternError)) throw error
+    throw new TokenizerLoadError(tokenizerFile, `${error.where.slice(tokenizerFile.length + 2)}: ${error.detail}`, { cause: error })
+  }
+  const normalizer = json['normalizer']
+  if (isJsonObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
+    // The port's BertNormalizer differs from the Rust one (see bertNormalizer).
+    const patched = tokenizer as unknown as { normalizer: (text: string) => string }
+    patched.normalizer = bertNormalizer(normalizer as BertNormalizerConfig)
+  }
+  return libraryCore(tokenizer, json, splitSpecialTokens)
 }
 
-/** SentencePiece pieces carry their id through as a token string "#id", so a repeated spelling keeps the id the lattice chose. */
-function unigramCore(vocabulary: UnigramVocabulary): SegmenterCore {
-  return {
-    vocabularySize: vocabulary.size,
-    tokenize: (text) => vocabulary.encode(text).map((id) => `#${id}`),
-    tokenToId: (token) => {
-      const id = token.startsWith('#') ? Number(token.slice(1)) : NaN
-      return Number.isInteger(id) && id >= 0 && id < vocabulary.size ? id : undefined
-    },
-    decode: (ids) => vocabulary.decode(ids),
-    postProcessor: null
+/** A Unigram tokenizer.json, run by unigramTokenizerJson.ts; a part it cannot run is refused naming its field. */
+function unigramCoreOf(json: JsonObject, tokenizerFile: string, splitSpecialTokens: boolean): SegmenterCore {
+  try {
+    return unigramJsonCore(json, splitSpecialTokens)
+  } catch (error) {
+    if (error instanceof PipelineError) throw new TokenizerLoadError(tokenizerFile, error.message, { cause: error })
+    if (error instanceof PatternError) throw new TokenizerLoadError(tokenizerFile, `${error.where}: ${error.detail}`, { cause: error })
+    throw error
   }
 }
 
 /**
  * The checkpoint's own tokenizer (tokenizer.json + tokenizer_config.json + special_tokens_map.json),
- * with the truncation and padding Hugging Face applies when a model is fed batches. A folder without
+ * with the truncation and padding Hugging Face applies when a model is fed batches; its ids are those of
+ * transformers' fast tokenizer, i.e. of the Rust pipeline tokenizer.json describes (tests/unit/tokenizer/
+ * transformers.test.ts). BPE and WordPiece files run on @huggingface/tokenizers, Unigram ones (SentencePiece:
+ * DeBERTa-v3) on unigramTokenizerJson.ts; added tokens are found by addedTokens.ts in both. A folder without
  * tokenizer.json but with a Universal Sentence Encoder `vocab.json` gets that model's SentencePiece
  * segmentation (no special tokens; padding is masked out).
  */
@@ -278,40 +288,28 @@ export class TextTokenizer {
     private readonly singleSegment: boolean
   ) {}
 
-  /** `checkpoint`: the model's folder, or its weights file (the tokenizer files are beside it). */
-  static async load(checkpoint: string): Promise<TextTokenizer> {
+  /**
+   * `checkpoint`: the model's folder, or its weights file (the tokenizer files are beside it).
+   * `options.splitSpecialTokens`: see TokenizerLoadOptions (transformers' split_special_tokens; by default the
+   * checkpoint's tokenizer_config.json decides).
+   */
+  static async load(checkpoint: string, options: TokenizerLoadOptions = {}): Promise<TextTokenizer> {
     const dir = await checkpointFolder(checkpoint)
     const tokenizerFile = join(dir, 'tokenizer.json')
     const unigram = await loadUnigramVocabulary(dir, tokenizerFile)
-    if (unigram) return new TextTokenizer(unigramCore(unigram), 0, false, useMaxLength, {}, true)
+    if (unigram) return new TextTokenizer(sentenceEncoderCore(unigram), 0, false, useMaxLength, {}, true)
     const config = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {}
     const json = applyConfig((await readJson(tokenizerFile, true))!, config)
     const problem = tokenizerJsonProblem(json)
     if (problem) throw new TokenizerLoadError(tokenizerFile, problem)
     const specials = (await readJson(join(dir, 'special_tokens_map.json'), false)) ?? {}
-    let tokenizer: Tokenizer
-    try {
-      tokenizer = new Tokenizer(json, config)
-    } catch (error) {
-      throw new TokenizerLoadError(tokenizerFile, `cannot build the tokenizer: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
-    }
-    try {
-      boundTokenizerPatterns(tokenizer, json, tokenizerFile)
-    } catch (error) {
-      if (!(error instanceof PatternError)) throw error
-      throw new TokenizerLoadError(tokenizerFile, `${error.where.slice(tokenizerFile.length + 2)}: ${error.detail}`, { cause: error })
-    }
-    const normalizer = json['normalizer']
-    if (isJsonObject(normalizer) && normalizer['type'] === 'BertNormalizer') {
-      // The port's BertNormalizer differs from the Rust one (see bertNormalizer); the Tokenizer only ever calls it.
-      const patched = tokenizer as unknown as { normalizer: (text: string) => string }
-      patched.normalizer = bertNormalizer(normalizer as BertNormalizerConfig)
-    }
+    const splitSpecialTokens = options.splitSpecialTokens ?? config['split_special_tokens'] === true
+    const core = (json['model'] as JsonObject)['type'] === 'Unigram' ? unigramCoreOf(json, tokenizerFile, splitSpecialTokens) : libraryCoreOf(json, config, tokenizerFile, splitSpecialTokens)
     const pick = (key: string): string | undefined => tokenContent(config[key]) ?? tokenContent(specials[key])
     const specialIds: Partial<Record<SpecialTokenName, number>> = {}
     for (const name of ['bos', 'eos', 'unk', 'sep', 'cls', 'pad', 'mask'] as const) {
       const token = pick(`${name}_token`)
-      const id = token === undefined ? undefined : tokenizer.token_to_id(token)
+      const id = token === undefined ? undefined : core.tokenToId(token)
       if (id !== undefined) specialIds[name] = id
     }
     const padId = specialIds.pad ?? specialIds.eos
@@ -319,7 +317,7 @@ export class TextTokenizer {
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
     const postProcessor = json['post_processor']
     const singleSegment = isJsonObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
-    return new TextTokenizer(huggingFaceCore(tokenizer), padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
+    return new TextTokenizer(core, padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
   }
 
   get vocabularySize(): number {
@@ -356,14 +354,14 @@ export class TextTokenizer {
     const addSpecialTokens = options.addSpecialTokens ?? true
     const { maxLength } = options
     // What max_length leaves for the text once the template's special tokens are in.
-    const added = maxLength === undefined ? 0 : this.postProcess([], options.pair === undefined ? undefined : [], addSpecialTokens).tokens.length
+    const added = maxLength === undefined ? 0 : this.tokenizer.postProcess([], options.pair === undefined ? undefined : [], addSpecialTokens).ids.length
     const budget = maxLength === undefined ? undefined : Math.max(0, maxLength - added)
     const [one, two] = options.pair === undefined ? [this.tokensOf(text, budget), undefined] : this.pairTokens(text, options.pair, budget)
     let first = one.tokens
     let second = two?.tokens
     const partial = one.partial || (two?.partial ?? false)
-    let processed = this.postProcess(first, second, addSpecialTokens)
-    const fullLength = processed.tokens.length
+    let processed = this.tokenizer.postProcess(first, second, addSpecialTokens)
+    const fullLength = processed.ids.length
     let truncated = false
     if (maxLength !== undefined && budget !== undefined && fullLength > maxLength) {
       // Cut the sequences themselves, then let the post-processor add the specials again (as tokenizers does).
@@ -374,17 +372,13 @@ export class TextTokenizer {
       } else {
         first = first.slice(0, budget)
       }
-      const cut = this.postProcess(first, second, addSpecialTokens)
-      processed = { tokens: cut.tokens.slice(0, maxLength), token_type_ids: cut.token_type_ids?.slice(0, maxLength) }
+      const cut = this.tokenizer.postProcess(first, second, addSpecialTokens)
+      processed = { ids: cut.ids.slice(0, maxLength), typeIds: cut.typeIds?.slice(0, maxLength) }
       truncated = true
     }
-    const ids = processed.tokens.map((token) => {
-      const id = this.tokenizer.tokenToId(token)
-      if (id === undefined) throw new Error(`token ${JSON.stringify(token)} is not in the vocabulary`)
-      return id
-    })
+    const { ids } = processed
     const attentionMask = ids.map(() => 1)
-    const tokenTypeIds = !this.singleSegment && processed.token_type_ids ? processed.token_type_ids : ids.map(() => 0)
+    const tokenTypeIds = !this.singleSegment && processed.typeIds ? processed.typeIds : ids.map(() => 0)
     if (options.padToMaxLength && maxLength !== undefined && ids.length < maxLength) {
       const padding = maxLength - ids.length
       const pad = (values: number[], value: number): number[] =>
@@ -403,7 +397,7 @@ export class TextTokenizer {
    * that fits in max_length is tokenised exactly as before, and one that does not still counts as too long.
    */
   private tokensOf(text: string, budget: number | undefined): SequenceTokens {
-    if (budget === undefined) return { tokens: this.tokenizer.tokenize(text), partial: false }
+    if (budget === undefined) return { tokens: this.tokenizer.encode(text), partial: false }
     for (let chars = initialChars(budget); ; chars *= 4) {
       const tokens = this.prefixTokens(text, chars)
       if (!tokens.partial || tokens.tokens.length > budget) return tokens
@@ -412,8 +406,8 @@ export class TextTokenizer {
 
   private prefixTokens(text: string, chars: number): SequenceTokens {
     const end = cutPosition(text, chars)
-    if (end >= text.length) return { tokens: this.tokenizer.tokenize(text), partial: false }
-    const tokens = this.tokenizer.tokenize(text.slice(0, end))
+    if (end >= text.length) return { tokens: this.tokenizer.encode(text), partial: false }
+    const tokens = this.tokenizer.encode(text.slice(0, end))
     return { tokens: tokens.slice(0, Math.max(0, tokens.length - cutMargin)), partial: true }
   }
 
@@ -439,21 +433,6 @@ export class TextTokenizer {
 
   decode(ids: number[], skipSpecialTokens = true): string {
     return this.tokenizer.decode(ids, skipSpecialTokens)
-  }
-
-  private postProcess(first: string[], second: string[] | undefined, addSpecialTokens: boolean): { tokens: string[]; token_type_ids?: number[] } {
-    const processor = this.tokenizer.postProcessor
-    if (processor) {
-      const out = processor.post_process(first, second ?? null, addSpecialTokens)
-      // Some processors (GPT-2's ByteLevel) hand the pair back separately: the model sees them joined.
-      if (out.tokens_pair) {
-        const types = out.token_type_ids ?? [...out.tokens.map(() => 0), ...out.tokens_pair.map(() => 1)]
-        return { tokens: [...out.tokens, ...out.tokens_pair], token_type_ids: types }
-      }
-      return { tokens: out.tokens, token_type_ids: out.token_type_ids }
-    }
-    const tokens = second ? [...first, ...second] : first
-    return { tokens, token_type_ids: second ? [...first.map(() => 0), ...second.map(() => 1)] : undefined }
   }
 }
 

@@ -4,7 +4,10 @@ import { openCheckpoint, openSafetensors, type TensorSource, writeJsonAtomically
 import { readTargetWeights } from '../models/ops'
 import type { AdaptableLinear } from '../models/types'
 import { methodNamed, weightHash, type Decompose, type LowRank, type MethodName, type StoredParameters } from '../peft'
-import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
+import { classTensorsOf, mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
+import { familyFor } from '../models/registry'
+import { modelTask } from '../training/trainData'
+import type { TrainTask } from '../../../shared/training'
 import { checkFreeSpace, writeInPlace } from './outputFolder'
 import { checkDestination } from './outputGuard'
 import type { TrainedTensor } from './restoreRun'
@@ -44,6 +47,8 @@ export interface AdapterDocument {
   labels?: string[]
   /** config.json fields the merged model takes (architectures, labels, problem type). */
   config: Record<string, unknown>
+  /** tokenizer_config.json fields the merged model takes (export/configFields.ts: taskTokenizerFields), where there are any. */
+  tokenizerConfig?: Record<string, unknown>
   targets: AdapterTargetEntry[]
   /** Trained head tensors, stored as `head.<tensor name>`, and the prefix the base's names take with them. */
   head: { tensors: { name: string; shape: number[] }[]; renamePrefix?: string }
@@ -148,10 +153,23 @@ export async function adapterUpdates(dir: string, base: TensorSource, decompose:
     }
     const replaced: TrainedTensor[] = []
     for (const t of document.head.tensors) replaced.push({ name: t.name, shape: t.shape, values: Float32Array.from(await file.readFloat64(`head.${t.name}`)) })
-    return { document, updates: { lowRank, replaced, ...(document.head.renamePrefix && { renamePrefix: document.head.renamePrefix }) } }
+    const keeps = keepsForBase(base, document.task)
+    return { document, updates: { lowRank, replaced, ...(document.head.renamePrefix && { renamePrefix: document.head.renamePrefix }), ...(keeps && { keeps }) } }
   } finally {
     await file.close()
   }
+}
+
+/** What `siva export --merged` keeps of the base for the adapter's task (the same rule, so --apply writes the same files). */
+function keepsForBase(base: TensorSource, task: string): ((name: string) => boolean) | undefined {
+  if (!['classify', 'regress', 'causal-lm', 'image-classify'].includes(task)) return undefined
+  let family
+  try {
+    family = familyFor(base.config)
+  } catch {
+    return undefined // a base no family reads: keep every tensor
+  }
+  return classTensorsOf(family, modelTask(task as TrainTask))
 }
 
 /**
@@ -173,7 +191,7 @@ export async function applyAdapter(adapterDir: string, baseDir: string, outDir: 
     await checkFreeSpace(dirname(destination.real), await mergedSize(base, modelDir, updates))
     let bytes = 0
     const files = await writeInPlace(destination, { force: options.force ?? false, kind: 'merged' }, async (staging) => {
-      const written = await writeMergedCheckpoint(base, modelDir, updates, document.config, staging, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.signal && { signal: options.signal }) })
+      const written = await writeMergedCheckpoint(base, modelDir, updates, document.config, staging, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.signal && { signal: options.signal }), ...(document.tokenizerConfig && { tokenizerFields: document.tokenizerConfig }) })
       bytes = written.bytes
       return written.files
     })

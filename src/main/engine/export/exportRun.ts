@@ -5,8 +5,8 @@ import { readTargetWeights } from '../models/ops'
 import { weightHash, type Decompose, type LowRank } from '../peft'
 import type { AdaptableLinear } from '../models/types'
 import { writeAdapter } from './adapter'
-import { taskConfigFields } from './configFields'
-import { mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
+import { taskConfigFields, taskTokenizerFields } from './configFields'
+import { classTensorsOf, mergedSize, writeMergedCheckpoint, type WeightUpdates } from './merged'
 import { peftModules, writePeftLora } from './peftLora'
 import { buildReport } from './report'
 import { renderReportHtml } from './reportHtml'
@@ -38,7 +38,8 @@ export interface ExportProgress {
 
 export interface ExportResult {
   checkpoint: { name: string; step: number }
-  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[] }[]
+  /** `omitted`: for a merged checkpoint, the base's tensors its class has no place for (another head, an unused pooler), left out. */
+  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[]; omitted?: string[] }[]
 }
 
 /**
@@ -72,9 +73,11 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     if (needsUpdates) refuseUnsupported(restored, outputs.map((o) => o.kind))
     const lowRank = await Promise.all(restored.adapters.map(async (a) => ({ target: a.target, factors: await a.lowRank() })))
     const renamePrefix = bareWithNewHead(restored) ? `${plan.family.transformers.basePrefix}.` : undefined
-    const updates: WeightUpdates = { lowRank, replaced: [...restored.head.tensors, ...restored.base], ...(renamePrefix && { renamePrefix }) }
+    const keeps = classTensorsOf(plan.family, plan.task)
+    const updates: WeightUpdates = { lowRank, replaced: [...restored.head.tensors, ...restored.base], ...(renamePrefix && { renamePrefix }), ...(keeps && { keeps }) }
     const configFields = taskConfigFields(plan.family, plan.task, restored.labels, restored.source.config?.raw ?? {})
     const modelDir = (await stat(restored.config.model)).isDirectory() ? restored.config.model : dirname(restored.config.model)
+    const tokenizerFields = await taskTokenizerFields(plan.family, plan.task, { ...(restored.source.config?.raw ?? {}), ...configFields }, modelDir)
 
     // Free space, per file system, before writing anything.
     const needs = new Map<string, number>()
@@ -89,12 +92,16 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     for (const { kind, destination } of outputs) {
       host.signal?.throwIfAborted()
       const progress = (done: number, total: number, detail?: string): void => host.onProgress?.({ kind, done, total, ...(detail !== undefined && { detail }) })
+      let omitted: string[] = []
       const files = await writeInPlace(destination, { force: request.force ?? false, kind }, async (staging) => {
         switch (kind) {
-          case 'merged':
-            return (await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }) })).files
+          case 'merged': {
+            const written = await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }), ...(tokenizerFields && { tokenizerFields }) })
+            omitted = written.dropped
+            return written.files
+          }
           case 'adapter':
-            return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress)
+            return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress, tokenizerFields)
           case 'peft-lora':
             return writePeft(restored, lowRank, staging)
           case 'report': {
@@ -109,7 +116,7 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
       let bytes = 0
       for (const file of files) bytes += (await stat(join(destination.real, file))).size
       progress(1, 1)
-      result.outputs.push({ kind, dir: destination.dir, bytes, files })
+      result.outputs.push({ kind, dir: destination.dir, bytes, files, ...(omitted.length > 0 && { omitted }) })
     }
     return result
   } finally {
@@ -159,7 +166,7 @@ async function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableL
   return head + stored.reduce((sum, parameters) => sum + parameters.tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
 }
 
-async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void): Promise<string[]> {
+async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void, tokenizerFields: Record<string, unknown> | undefined): Promise<string[]> {
   const adapters = []
   for (const [i, adapter] of restored.adapters.entries()) {
     const weights = { target: adapter.target, ...(await readTargetWeights(restored.source, adapter.target)) }
@@ -175,6 +182,7 @@ async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boo
       task: restored.config.task,
       ...(restored.labels && { labels: restored.labels }),
       config: configFields,
+      ...(tokenizerFields && { tokenizerConfig: tokenizerFields }),
       run: { dir: resolve(restored.runDir), checkpoint: restored.checkpoint.name, step: restored.checkpoint.state.step }
     },
     compact
@@ -190,7 +198,9 @@ async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLine
     baseModel: resolve(restored.config.model),
     fanInFanOut: lowRank.some((u) => u.target.conv1d),
     basePrefix: restored.plan.family.transformers.basePrefix,
-    head: restored.head.tensors
+    head: restored.head.tensors,
+    ...(restored.plan.family.transformers.architectures[restored.plan.task] !== undefined && { architecture: restored.plan.family.transformers.architectures[restored.plan.task] }),
+    ...(restored.source.config?.modelType !== undefined && { modelType: restored.source.config.modelType })
   })
   return ['adapter_config.json', 'adapter_model.safetensors']
 }

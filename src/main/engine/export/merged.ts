@@ -3,7 +3,7 @@ import { basename, join } from 'node:path'
 import { decodeToFloat64, dtypeByteSize, encodeFloat64, elementCount, isFloatDtype, type Dtype, type FloatEncoding } from '../io/dtypes'
 import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
 import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
-import type { AdaptableLinear } from '../models/types'
+import type { AdaptableLinear, ModelFamily, ModelTask } from '../models/types'
 import type { LowRank } from '../peft'
 import { addLowRank } from './lowRankMerge'
 import { exportMarker } from './outputGuard'
@@ -18,6 +18,12 @@ export interface WeightUpdates {
   replaced: TrainedTensor[]
   /** Prefix every checkpoint tensor name with this (a bare BertModel checkpoint given a head: transformers expects `bert.` then). */
   renamePrefix?: string
+  /**
+   * Which of the checkpoint's tensors the merged model keeps, by the name it is written under (after
+   * renamePrefix); the others (another task's head, a pooler the target class does not build) are left
+   * out. Replaced tensors are always kept. Without it every tensor is kept.
+   */
+  keeps?: (name: string) => boolean
 }
 
 export interface MergeProgress {
@@ -33,14 +39,24 @@ interface OutputFile {
   added: TrainedTensor[]
 }
 
+/**
+ * `WeightUpdates.keeps` for a run's family and task: the tensors transformers' class for the task holds
+ * (`classTensors`); undefined (keep all) where the family names none, as for a tfjs graph model.
+ */
+export function classTensorsOf(family: ModelFamily, task: ModelTask): ((name: string) => boolean) | undefined {
+  const pattern = family.transformers.classTensors[task]
+  return pattern ? (name) => pattern.test(name) : undefined
+}
+
 /** Weight files of other formats: copying them would ship the old, unmerged weights beside the new ones. */
 const staleWeights = /\.(bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|safetensors)$|\.safetensors\.index\.json$/i
 
 /**
- * Plan a merged checkpoint: the input's files in its order, each with its tensors in data order, and new
- * tensors added to the last file. Returns the files and the bytes the tensors will take.
+ * Plan a merged checkpoint: the input's files in its order, each with the tensors it keeps in data order,
+ * and new tensors added to the last file. Returns the files, the bytes the tensors will take and the
+ * names of the tensors left out.
  */
-async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<{ files: OutputFile[]; index?: string; tensorBytes: number }> {
+async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<{ files: OutputFile[]; index?: string; tensorBytes: number; dropped: string[] }> {
   let inputs: string[]
   let index: string | undefined
   if (source instanceof ShardedSafetensors) {
@@ -48,24 +64,32 @@ async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<
     inputs = [...new Set(source.tensors.map((t) => t.file))]
   } else if (source instanceof SafetensorsFile) inputs = [source.path]
   else throw new Error(`${source.source}: a merged checkpoint is written in the input's own format, and only safetensors checkpoints are supported (this is ${source.format})`)
+  const replacedNames = new Set(updates.replaced.map((t) => t.name))
+  const prefix = updates.renamePrefix ?? ''
+  const kept = (name: string): boolean => replacedNames.has(name) || (updates.keeps?.(prefix + name) ?? true)
   const files: OutputFile[] = []
+  const dropped: string[] = []
   for (const input of inputs) {
     const file = await openSafetensors(input)
     try {
-      files.push({ name: basename(input), input, tensors: [...file.tensors].sort((a, b) => a.byteOffset - b.byteOffset), metadata: file.metadata, added: [] })
+      const tensors = [...file.tensors].sort((a, b) => a.byteOffset - b.byteOffset)
+      for (const t of tensors) if (!kept(t.name)) dropped.push(t.name)
+      files.push({ name: basename(input), input, tensors: tensors.filter((t) => kept(t.name)), metadata: file.metadata, added: [] })
     } finally {
       await file.close()
     }
   }
   const present = new Set(source.tensors.map((t) => t.name))
   for (const tensor of updates.replaced) if (!present.has(tensor.name)) files.at(-1)!.added.push(tensor)
+  // A shard left with nothing in it is not written (the index would not name it).
+  const written = files.filter((f, i) => f.tensors.length > 0 || f.added.length > 0 || i === files.length - 1)
   const replacedShape = new Map(updates.replaced.map((t) => [t.name, t.shape]))
   let tensorBytes = 0
   for (const file of files) {
     for (const t of file.tensors) tensorBytes += elementCount(replacedShape.get(t.name) ?? t.shape) * dtypeByteSize[t.dtype]
     for (const t of file.added) tensorBytes += elementCount(t.shape) * dtypeByteSize[headDtype(source)]
   }
-  return { files, ...(index !== undefined && { index }), tensorBytes }
+  return { files: written, ...(index !== undefined && { index }), tensorBytes, dropped }
 }
 
 /** The dtype new tensors are stored in: the checkpoint's most common floating-point dtype. */
@@ -98,7 +122,9 @@ async function copiedFiles(modelDir: string): Promise<string[]> {
 
 /**
  * Write the merged checkpoint into `outDir` (an empty folder the caller renames into place when all is
- * written): the input's file names, sharding, tensor order, names, shapes, dtypes and `__metadata__`.
+ * written): the input's file names, sharding, tensor order, names, shapes, dtypes and `__metadata__`,
+ * less the tensors `updates.keeps` leaves out (another task's head: the merged model loads in its class
+ * with no unused weight).
  * A target's tensor becomes W + ΔW, summed in float64 from the stored values and rounded once to the
  * stored dtype (ties to even); every tensor nothing touched is copied byte for byte. config.json gets
  * `configFields`; the folder's other files (tokenizer, preprocessor) are copied, other weight formats are not.
@@ -109,10 +135,10 @@ export async function writeMergedCheckpoint(
   updates: WeightUpdates,
   configFields: Record<string, unknown>,
   outDir: string,
-  options: { onProgress?: MergeProgress; signal?: AbortSignal } = {}
-): Promise<{ files: string[]; bytes: number; changed: string[]; added: string[] }> {
-  if (source.format === 'tfjs') return writeMergedGraphModel(source, updates, configFields, outDir, options)
-  const { files, index, tensorBytes } = await planFiles(source, updates)
+  options: { onProgress?: MergeProgress; signal?: AbortSignal; tokenizerFields?: Record<string, unknown> } = {}
+): Promise<{ files: string[]; bytes: number; changed: string[]; added: string[]; dropped: string[] }> {
+  if (source.format === 'tfjs') return { ...(await writeMergedGraphModel(source, updates, configFields, outDir, options)), dropped: [] }
+  const { files, index, tensorBytes, dropped } = await planFiles(source, updates)
   const byTensor = new Map<string, { target: AdaptableLinear; factors: LowRank }[]>()
   for (const update of updates.lowRank) {
     const list = byTensor.get(update.target.weightTensor) ?? []
@@ -182,12 +208,29 @@ export async function writeMergedCheckpoint(
   await writeJsonAtomically(join(outDir, 'config.json'), { ...config, ...configFields })
   const copied = await copiedFiles(modelDir)
   for (const name of copied) await copyFile(join(modelDir, name), join(outDir, name))
+  const tokenizerFiles = options.tokenizerFields ? await writeTokenizerFields(modelDir, outDir, options.tokenizerFields, copied) : []
   return {
-    files: [...files.map((f) => f.name), ...(index ? [basename(index)] : []), 'config.json', ...copied],
+    files: [...files.map((f) => f.name), ...(index ? [basename(index)] : []), 'config.json', ...copied, ...tokenizerFiles],
     bytes: tensorBytes,
     changed,
-    added: files.flatMap((f) => f.added.map((t) => t.name))
+    added: files.flatMap((f) => f.added.map((t) => t.name)),
+    dropped
   }
+}
+
+/**
+ * Sets `fields` in the copied tokenizer_config.json (written when the base has none), and the pad token,
+ * if one is among them, in special_tokens_map.json too (the slow tokenizers read it after the config).
+ * Returns the files added to the folder.
+ */
+async function writeTokenizerFields(modelDir: string, outDir: string, fields: Record<string, unknown>, copied: string[]): Promise<string[]> {
+  const config = (await readJsonObject(join(modelDir, 'tokenizer_config.json'), { optional: true })) ?? {}
+  await writeJsonAtomically(join(outDir, 'tokenizer_config.json'), { ...config, ...fields })
+  if (fields['pad_token'] !== undefined && copied.includes('special_tokens_map.json')) {
+    const map = await readJsonObject(join(modelDir, 'special_tokens_map.json'))
+    await writeJsonAtomically(join(outDir, 'special_tokens_map.json'), { ...map, pad_token: fields['pad_token'] })
+  }
+  return copied.includes('tokenizer_config.json') ? [] : ['tokenizer_config.json']
 }
 
 /** W + Σ ΔW of the targets stored in this tensor, in float64, in the tensor's stored layout. */

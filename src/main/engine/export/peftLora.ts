@@ -65,7 +65,7 @@ const taskTypes: Partial<Record<ModelTask, string>> = { classification: 'SEQ_CLS
 export async function writePeftLora(
   dir: string,
   modules: PeftModule[],
-  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[] }
+  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[]; architecture?: string; modelType?: string }
 ): Promise<{ rank: number; rankPattern: Record<string, number> }> {
   if (modules.length === 0) throw new Error('no adapted modules to write as LoRA')
   // The most common rank is `r`; others go in rank_pattern (and alpha_pattern, so every scaling stays 1).
@@ -83,26 +83,48 @@ export async function writePeftLora(
   ])
   for (const t of options.head) tensors.push({ name: `base_model.model.${t.name}`, dtype: 'F32', shape: t.shape, data: t.values })
   await writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' })
-  await writeJsonAtomically(join(dir, 'adapter_config.json'), {
-    peft_type: 'LORA',
-    task_type: taskTypes[options.task] ?? null,
+  const taskType = taskTypes[options.task] ?? null
+  // Every field peft 0.12's LoraConfig.save_pretrained writes, in its order (sorted keys). Without a task
+  // type (image classification) peft records the class to build in auto_mapping, which AutoPeftModel
+  // needs to open the folder on its own.
+  const config: Record<string, unknown> = {
+    alpha_pattern: rankPattern,
+    auto_mapping: taskType === null ? autoMapping(options.architecture, options.modelType) : null,
     base_model_name_or_path: options.baseModel,
-    revision: null,
+    bias: 'none',
+    fan_in_fan_out: options.fanInFanOut,
     inference_mode: true,
-    r: rank,
+    init_lora_weights: true,
+    layer_replication: null,
+    layers_pattern: null,
+    layers_to_transform: null,
+    loftq_config: {},
     lora_alpha: rank,
     lora_dropout: 0,
-    fan_in_fan_out: options.fanInFanOut,
-    bias: 'none',
-    target_modules: modules.map((m) => m.module),
+    megatron_config: null,
+    megatron_core: 'megatron.core',
     modules_to_save: headModules.length > 0 ? headModules : null,
+    peft_type: 'LORA',
+    r: rank,
     rank_pattern: rankPattern,
-    alpha_pattern: rankPattern,
-    init_lora_weights: true,
-    layers_to_transform: null,
-    layers_pattern: null
-  })
+    revision: null,
+    target_modules: modules.map((m) => m.module),
+    task_type: taskType,
+    use_dora: false,
+    use_rslora: false
+  }
+  await writeJsonAtomically(join(dir, 'adapter_config.json'), config)
   return { rank, rankPattern }
+}
+
+/**
+ * peft's auto_mapping: the transformers class and the module that defines it (transformers names a
+ * model_type's module by replacing '-' with '_': deberta-v2 → transformers.models.deberta_v2.modeling_deberta_v2).
+ */
+function autoMapping(architecture: string | undefined, modelType: string | undefined): { base_model_class: string; parent_library: string } {
+  if (!architecture || !modelType) throw new Error('a PEFT adapter without a task type needs the transformers class it applies to, and this model names none')
+  const module = modelType.replace(/-/g, '_')
+  return { base_model_class: architecture, parent_library: `transformers.models.${module}.modeling_${module}` }
 }
 
 function patternKey(module: string, basePrefix: string): string {

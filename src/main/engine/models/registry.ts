@@ -1,19 +1,20 @@
 import { openCheckpoint, type ModelDescription } from '../io'
 import { bertFamily } from './bert'
+import { debertaFamily } from './deberta'
 import { gpt2Family } from './gpt2'
 import { robertaFamily } from './roberta'
-import type { ModelFamily } from './types'
+import type { ModelFamily, ModelTask } from './types'
 import { useFamily } from './use'
 import { vitFamily } from './vit'
 
 /** Every family the engine can train, looked up by config.json's model_type (or its architectures). */
-export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, vitFamily, useFamily]
+export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, debertaFamily, vitFamily, useFamily]
 
-const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', ViT: 'vit' }
+const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', DebertaV2: 'deberta-v2', ViT: 'vit' }
 
 export function familyFor(config: ModelDescription | undefined, where = 'this checkpoint'): ModelFamily {
   const type = config?.modelType ?? inferType(config?.architectures)
-  if (type === undefined) throw new Error(`${where} has no config.json with a model_type; training needs one (gpt2, bert, roberta or vit)`)
+  if (type === undefined) throw new Error(`${where} has no config.json with a model_type; training needs one (gpt2, bert, roberta, deberta-v2 or vit)`)
   const family = families.find((f) => f.modelTypes.includes(type))
   if (!family) throw new Error(`${where} is a "${type}" model; training supports ${families.flatMap((f) => f.modelTypes).join(', ')}`)
   return family
@@ -54,4 +55,15 @@ export async function checkpointHeadLr(path: string): Promise<number> {
   } finally {
     await source.close()
   }
+}
+
+/**
+ * Whether a run's sequence classifier is one transformers pools at the token before the first pad id
+ * (`transformers.poolsAtPadId`). Such a run tokenises its texts with special tokens read as plain text
+ * (transformers' `split_special_tokens`), and its export says so in tokenizer_config.json: the pad id,
+ * end-of-text, then occurs in a row only as padding, and the token transformers pools is the last real
+ * one, the one the engine pools (the attention mask's last).
+ */
+export function poolsAtPadId(family: ModelFamily, task: ModelTask): boolean {
+  return family.transformers.poolsAtPadId === true && (task === 'classification' || task === 'regression')
 }

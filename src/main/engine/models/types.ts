@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorInfo, TensorSource } from '../io'
 
 /**
- * The contract between model families (gpt2, bert, roberta, vit — one folder each) and the adaptation
+ * The contract between model families (gpt2, bert, roberta, deberta, vit, use — one folder each) and the adaptation
  * methods (engine/peft): a family knows its architecture and where each weight lives; a method decides
  * how a chosen projection computes. The two meet in `LinearFn`.
  */
@@ -108,7 +108,21 @@ export interface ModelFamily {
   build(source: TensorSource, config: ModelDescription, options: BuildOptions): Promise<BuiltModel>
   /**
    * How transformers names this family, for export: the base model's attribute in the classes with a head
-   * (`bert`, `transformer`), and the class it loads for each task (`config.json`'s `architectures`).
+   * (`bert`, `transformer`), the class it loads for each task (`config.json`'s `architectures`), and
+   * which of the checkpoint's tensors that class holds besides the trained head (`classTensors`, matched
+   * against names as the merged export writes them, with the prefix): the rest — another task's head
+   * (`cls.predictions.*`, `lm_head.*`) or a pooler the class does not build — is left out of a merged
+   * export, which transformers would otherwise report as weights "not used when initializing".
    */
-  transformers: { basePrefix: string; architectures: Partial<Record<ModelTask, string>> }
+  transformers: {
+    basePrefix: string
+    architectures: Partial<Record<ModelTask, string>>
+    classTensors: Partial<Record<ModelTask, RegExp>>
+    /**
+     * Its *ForSequenceClassification pools the token before the first `pad_token_id` of each row (GPT-2 and
+     * the other decoders), rather than the last one the attention mask keeps: the export then makes the pad
+     * id one that text cannot produce (see export/configFields.ts).
+     */
+    poolsAtPadId?: boolean
+  }
 }

@@ -1,7 +1,27 @@
 import { join } from 'node:path'
 import { EncodedDataset, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
+import { checkpointFolder } from '../data/checkpointFolder'
+import { readModelConfig } from '../io/hfConfig'
+import { familyFor, poolsAtPadId } from '../models/registry'
 import type { ModelInputs, ModelTask } from '../models/types'
 import type { TrainConfig } from '../../../shared/training'
+
+/**
+ * The tokenizer a text run on `model` encodes with: the checkpoint's own, except that where transformers'
+ * sequence classifier pools at the pad id (GPT-2: models/registry.ts, poolsAtPadId) special tokens written
+ * in a text are read as plain text, as the export's tokenizer_config.json then tells transformers to do.
+ * Training, `siva data check` and the Data step all use it, so their token counts agree.
+ */
+export async function loadRunTokenizer(model: string, task: ModelTask): Promise<TextTokenizer> {
+  let splitSpecialTokens = false
+  try {
+    const family = familyFor(await readModelConfig(await checkpointFolder(model)), model)
+    splitSpecialTokens = poolsAtPadId(family, task)
+  } catch {
+    // Not a family training reads (or no config.json): the tokenizer alone decides; training says why it cannot run.
+  }
+  return TextTokenizer.load(model, splitSpecialTokens ? { splitSpecialTokens: true } : {})
+}
 
 /** One batch as the loop consumes it: model inputs and the labels the loss needs. */
 export interface TrainBatch {
@@ -60,7 +80,7 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
     return { train: source(prepared.train), validation: source(prepared.validation), labels: prepared.labels, numLabels: prepared.labels.length, close: async () => {} }
   }
 
-  const tokenizer = await TextTokenizer.load(config.model)
+  const tokenizer = await loadRunTokenizer(config.model, modelTask(config.task))
   const maxLength = config.maxLength ?? Math.min(512, tokenizer.modelMaxLength ?? 512)
   const task = config.task === 'classify' ? 'classification' : config.task === 'regress' ? 'regression' : 'causal-lm'
   // A resumed run (its data fingerprint checked) reads its encoded data back instead of tokenising again.

@@ -34,7 +34,7 @@ interface Layer {
 }
 
 /** LayerNorm's scale and shift, under today's names or the original checkpoints' gamma/beta. */
-async function readNorm(loader: WeightLoader, module: string, size: number): Promise<[tf.Tensor1D, tf.Tensor1D]> {
+export async function readNorm(loader: WeightLoader, module: string, size: number): Promise<[tf.Tensor1D, tf.Tensor1D]> {
   const weight = loader.resolve([`${module}.weight`, `${module}.gamma`], module)
   const bias = loader.resolve([`${module}.bias`, `${module}.beta`], module)
   return [(await loader.read(weight, [size], module)) as tf.Tensor1D, (await loader.read(bias, [size], module)) as tf.Tensor1D]
@@ -115,7 +115,7 @@ export async function loadEncoder(
   }
 }
 
-interface CheckedInputs {
+export interface CheckedInputs {
   batch: number
   length: number
   ids: Int32Array
@@ -124,7 +124,7 @@ interface CheckedInputs {
 }
 
 /** Shapes and id ranges, checked before any tensor is made: an id past the table would read garbage or crash the backend. */
-function checkInputs(inputs: ModelInputs, limits: { vocab: number; types: number }, family: string): CheckedInputs {
+export function checkInputs(inputs: ModelInputs, limits: { vocab: number; types: number }, family: string): CheckedInputs {
   const ids = inputs.inputIds
   if (!ids) throw new Error(`${family}: the inputs have no inputIds (a text model needs token ids)`)
   const batch = inputs.batchSize

@@ -4,6 +4,9 @@ import type { PositionIds } from './encoder'
 import { buildEncoderModel, type EncoderFamilySpec } from './model'
 import { encoderTargets, prefixFromConfig, prefixFromTensors, queryAndValue } from './targets'
 
+/** BertForSequenceClassification: BertModel with its pooler (the head reads the pooled [CLS]); no MLM head (`cls.*`). */
+const bertClass = /^bert\.(embeddings|encoder|pooler)\./
+
 /** BERT numbers positions 0..length-1 whatever the padding (transformers' position_ids buffer). */
 export const bertPositionIds: PositionIds = (_ids, batch, length) => {
   const positions = new Int32Array(batch * length)
@@ -36,6 +39,6 @@ export const bertFamily: ModelFamily = {
   modelTypes: ['bert'],
   targets: (config, tensors) => encoderTargets(config, 'bert', tensors ? prefixFromTensors(tensors, 'bert', 'the checkpoint') : prefixFromConfig(config, 'bert', 'BertModel'), tensors),
   defaultTargets: queryAndValue,
-  transformers: { basePrefix: 'bert', architectures: { classification: 'BertForSequenceClassification', regression: 'BertForSequenceClassification' } },
+  transformers: { basePrefix: 'bert', architectures: { classification: 'BertForSequenceClassification', regression: 'BertForSequenceClassification' }, classTensors: { classification: bertClass, regression: bertClass } },
   build: (source, config, options) => buildEncoderModel(source, config, options, bertSpec)
 }

@@ -14,8 +14,11 @@ import { headLinear, WeightLoader } from './weights'
 
 /** A sequence-classification head: logits from the first token's hidden state. */
 export interface EncoderHead {
-  /** [batch, hidden] → [batch, numLabels]; `dropout` (training) with the classifier's rate where transformers applies it. */
-  logits(first: tf.Tensor2D, dropout: (x: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D
+  /**
+   * [batch, hidden] → [batch, numLabels]; `dropout` (training) with the classifier's rate where transformers
+   * applies it, or with another rate given (DeBERTa's pooler has its own).
+   */
+  logits(first: tf.Tensor2D, dropout: (x: tf.Tensor2D, rate?: number) => tf.Tensor2D): tf.Tensor2D
 }
 
 /** What a family's head loader gets; `linear` makes a trainable head projection and keeps track of it. */
@@ -38,7 +41,7 @@ export interface EncoderFamilySpec {
 }
 
 /** Classes for classification (options, then config, then the checkpoint's head); 1 for regression. */
-function labelCount(spec: EncoderFamilySpec, source: TensorSource, config: ModelDescription, options: BuildOptions): number {
+export function labelCount(spec: Pick<EncoderFamilySpec, 'family' | 'headOutputTensor'>, source: TensorSource, config: ModelDescription, options: BuildOptions): number {
   if (options.task === 'regression') {
     if (options.numLabels !== undefined && options.numLabels !== 1) throw new Error(`${spec.family}: regression predicts one value; numLabels ${options.numLabels} does not fit`)
     return 1
@@ -117,7 +120,7 @@ export class EncoderModel implements BuiltModel {
     const hidden = this.encoder.encode(inputs, dropout)
     const [batch, , size] = hidden.shape
     const first = hidden.slice([0, 0, 0], [batch, 1, size]).reshape([batch, size]) as tf.Tensor2D
-    return this.taskHead.logits(first, (x) => dropout.apply(x, this.classifierDropout))
+    return this.taskHead.logits(first, (x, rate = this.classifierDropout) => dropout.apply(x, rate))
   }
 
   dispose(): void {

@@ -35,6 +35,22 @@ export function prefixFromTensors(tensors: readonly TensorInfo[], family: string
 export function encoderTargets(config: ModelDescription, family: string, prefix: string, tensors?: readonly TensorInfo[]): AdaptableLinear[] {
   const settings = encoderSettings(config, family)
   if (tensors) checkEncoderTensors(config, settings, tensors, prefix)
+  return encoderLayerTargets(settings, family, prefix)
+}
+
+/** How an encoder layer names its attention projections: BERT's `query`, DeBERTa's `query_proj`, … */
+export interface AttentionNames {
+  query: string
+  key: string
+  value: string
+}
+
+/**
+ * The six projections of each of `numLayers` BERT-style encoder layers (`encoder.layer.N.attention.self.…`,
+ * `attention.output.dense`, `intermediate.dense`, `output.dense`), named `<family>.encoder…` and stored
+ * under `prefix` ('bert.' or '' for a bare checkpoint).
+ */
+export function encoderLayerTargets(settings: { numLayers: number; hiddenSize: number; intermediateSize: number }, family: string, prefix: string, names: AttentionNames = { query: 'query', key: 'key', value: 'value' }): AdaptableLinear[] {
   const { numLayers, hiddenSize, intermediateSize } = settings
   const targets: AdaptableLinear[] = []
   for (let block = 0; block < numLayers; block++) {
@@ -50,9 +66,9 @@ export function encoderTargets(config: ModelDescription, family: string, prefix:
       role
     })
     targets.push(
-      linear('attention.self.query', 'query', hiddenSize, hiddenSize),
-      linear('attention.self.key', 'key', hiddenSize, hiddenSize),
-      linear('attention.self.value', 'value', hiddenSize, hiddenSize),
+      linear(`attention.self.${names.query}`, 'query', hiddenSize, hiddenSize),
+      linear(`attention.self.${names.key}`, 'key', hiddenSize, hiddenSize),
+      linear(`attention.self.${names.value}`, 'value', hiddenSize, hiddenSize),
       linear('attention.output.dense', 'attention.output', hiddenSize, hiddenSize),
       linear('intermediate.dense', 'mlp.in', hiddenSize, intermediateSize),
       linear('output.dense', 'mlp.out', intermediateSize, hiddenSize)

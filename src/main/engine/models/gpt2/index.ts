@@ -7,11 +7,16 @@ import type { ModelFamily } from '../types'
 import { buildGpt2Model } from './model'
 import { gpt2QueryAndValue, targetsFromConfig } from './targets'
 
+/** GPT2Model's tensors (the `h.N.attn.bias` buffers of old checkpoints included, which transformers ignores quietly). */
+const gpt2Class = /^transformer\.(wte|wpe|h\.\d+|ln_f)\./
+/** GPT2LMHeadModel adds `lm_head.weight` (tied to wte; stored by some checkpoints). */
+const gpt2LmClass = /^(transformer\.(wte|wpe|h\.\d+|ln_f)\.|lm_head\.weight$)/
+
 export const gpt2Family: ModelFamily = {
   modelTypes: ['gpt2'],
   targets: targetsFromConfig,
   defaultTargets: gpt2QueryAndValue,
-  transformers: { basePrefix: 'transformer', architectures: { 'causal-lm': 'GPT2LMHeadModel', classification: 'GPT2ForSequenceClassification', regression: 'GPT2ForSequenceClassification' } },
+  transformers: { basePrefix: 'transformer', architectures: { 'causal-lm': 'GPT2LMHeadModel', classification: 'GPT2ForSequenceClassification', regression: 'GPT2ForSequenceClassification' }, classTensors: { 'causal-lm': gpt2LmClass, classification: gpt2Class, regression: gpt2Class }, poolsAtPadId: true },
   build: (source, config, options) => buildGpt2Model(source, config, options)
 }
 

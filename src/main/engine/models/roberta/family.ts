@@ -26,10 +26,13 @@ function build(source: TensorSource, config: ModelDescription, options: BuildOpt
   return buildEncoderModel(source, config, options, robertaSpec(encoderSettings(config, 'roberta').padTokenId))
 }
 
+/** RobertaForSequenceClassification builds RobertaModel without its pooler, and has no `lm_head`. */
+const robertaClass = /^roberta\.(embeddings|encoder)\./
+
 export const robertaFamily: ModelFamily = {
   modelTypes: ['roberta'],
   targets: (config, tensors) => encoderTargets(config, 'roberta', tensors ? prefixFromTensors(tensors, 'roberta', 'the checkpoint') : prefixFromConfig(config, 'roberta', 'RobertaModel'), tensors),
   defaultTargets: queryAndValue,
-  transformers: { basePrefix: 'roberta', architectures: { classification: 'RobertaForSequenceClassification', regression: 'RobertaForSequenceClassification' } },
+  transformers: { basePrefix: 'roberta', architectures: { classification: 'RobertaForSequenceClassification', regression: 'RobertaForSequenceClassification' }, classTensors: { classification: robertaClass, regression: robertaClass } },
   build
 }

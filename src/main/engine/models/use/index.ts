@@ -18,7 +18,7 @@ export const useFamily: ModelFamily = {
   // ends three epochs at held-out loss 0.58 (90.3%), at 3e-2 at 0.18 (93.8%): what `siva demo` and
   // bench/compare train with.
   headLr: 3e-2,
-  transformers: { basePrefix: '', architectures: {} },
+  transformers: { basePrefix: '', architectures: {}, classTensors: {} },
   build: (source, config, options) => buildUseModel(source, config, options)
 }
 

@@ -6,11 +6,14 @@ import type { ModelFamily } from '../types'
 import { buildVitModel } from './model'
 import { prefixFromConfig, prefixFromTensors, vitQueryAndValue, vitTargets } from './targets'
 
+/** ViTForImageClassification builds ViTModel without its pooler: `vit.pooler.*` has no place there. */
+const vitClass = /^vit\.(embeddings|encoder|layernorm)\./
+
 export const vitFamily: ModelFamily = {
   modelTypes: ['vit'],
   targets: (config, tensors) => vitTargets(config, tensors ? prefixFromTensors(tensors, 'the checkpoint') : prefixFromConfig(config), tensors),
   defaultTargets: vitQueryAndValue,
-  transformers: { basePrefix: 'vit', architectures: { 'image-classification': 'ViTForImageClassification' } },
+  transformers: { basePrefix: 'vit', architectures: { 'image-classification': 'ViTForImageClassification' }, classTensors: { 'image-classification': vitClass } },
   build: (source, config, options) => buildVitModel(source, config, options)
 }
 
