@@ -2,50 +2,114 @@ import { selectBackend } from '../../../src/main/engine/backend'
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TensorSource } from '../../../src/main/engine/io'
+import { openCheckpoint, type TensorSource } from '../../../src/main/engine/io'
 import { bertFamily } from '../../../src/main/engine/models/bert'
 import { EncoderModel } from '../../../src/main/engine/models/bert/model'
 import { taskLoss } from '../../../src/main/engine/models/loss'
+import type { BuildOptions, ModelTask } from '../../../src/main/engine/models/types'
 import { tempDir } from '../../helpers/paths'
 import {
-  batchOf,
+  adapterMethods,
+  bandAdapters,
+  fixtureTextBatch,
+  hfFixtureData,
   logitsOf,
   maxAbsDifference,
-  open,
-  reference,
-  relativeDifference,
+  methodAdapters,
+  paddedBatch,
+  ReferenceCases,
   rewriteCheckpoint,
-  sivaLikeAdapters,
-  tinyBert,
-  writeHead
-} from './bertFamilyTesting'
+  textJob,
+  writeHead,
+  type ForwardJob,
+  type TestAdapters,
+  type TextBatch
+} from './hfModels'
 
-// [CLS] = 2, [SEP] = 3, [PAD] = 0 in the tiny vocabulary; the first row is a sentence pair.
-const pairs = batchOf(
-  [
-    [2, 17, 45, 3, 88, 9, 3],
-    [2, 101, 5, 66, 3],
-    [2, 7, 3]
-  ],
-  0,
-  [
-    [0, 0, 0, 0, 1, 1, 1],
-    [0, 0, 0, 0, 0],
-    [0, 0, 0]
-  ]
-)
-const classes = [0, 2, 1]
+// BERT against the real transformers (BertForSequenceClassification; hf_models.py) on hfref's checkpoints:
+// bert-cls (its own pooler and 3-label classifier), bert-mlm (BertForMaskedLM: an MLM head, no pooler — the
+// hub's usual BERT), bert-base (a bare BertModel with its pooler, no prefix) and bert-cls-bf16-sharded, with
+// the inputs transformers' BertTokenizer made ([CLS] = 2, [SEP] = 3, [PAD] = 0), single texts and pairs.
+
+const scratch = tempDir('bert')
+const classes = [0, 2, 1, 1]
+const regressionTargets = [0.5, -1.25, 2, 0.75]
 
 let source: TensorSource
+let clsDir: string
+/** The fixture's four texts, right-padded. */
+let texts: TextBatch
+/** Pairs made of the fixture's texts ([CLS] a [SEP] b [SEP], token types 0 then 1) and single texts, padded. */
+let pairs: TextBatch
+/** The logits transformers stored in each fixture's reference.npz (float32, as it runs by default). */
+const storedLogits = new Map<string, number[]>()
+
+const cases = new ReferenceCases('BERT')
+
+/**
+ * The engine's model on `dir` and transformers' class on the same folder, on `inputs`; a head the engine
+ * created is written for the reference to load in place of transformers' random one.
+ */
+async function addCase(name: string, dir: string, inputs: TextBatch, options: BuildOptions, job: Partial<ForwardJob> = {}, adapters?: TestAdapters): Promise<void> {
+  const checkpoint = await openCheckpoint(dir)
+  const model = await bertFamily.build(checkpoint, checkpoint.config!, { ...options, ...(adapters && { linears: adapters.linears }) })
+  await checkpoint.close()
+  const task: ModelTask = options.task
+  const values = task === 'regression' ? regressionTargets : (job.labels as number[] | undefined) ?? classes
+  const headFile = model.head.created ? { head_file: await writeHead(model, join(scratch, `${name}-head.safetensors`)) } : {}
+  cases.add(name, {
+    model,
+    inputs,
+    task,
+    labels: () => (task === 'regression' ? tf.tensor1d(values) : tf.tensor1d(values, 'int32')),
+    adapters,
+    job: { model: dir, task, ...textJob(inputs), labels: values, ...headFile, ...job }
+  })
+}
 
 beforeAll(async () => {
   // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
   await selectBackend('wasm')
-  source = await open(tinyBert)
-})
+  const cls = hfFixtureData('bert-cls')
+  const bf16 = hfFixtureData('bert-cls-bf16-sharded')
+  clsDir = cls.dir
+  storedLogits.set('bert-cls', cls.arrays.logits!.values)
+  storedLogits.set('bert-cls-bf16-sharded', bf16.arrays.logits!.values)
+  texts = fixtureTextBatch(cls.arrays)
+  expect(texts.typeRows!.flat().every((t) => t === 0)).toBe(true)
+  const real = (r: number): number[] => texts.rows[r]!.slice(0, texts.maskRows[r]!.reduce((a, b) => a + b, 0))
+  const pair = (a: number, b: number): [number[], number[]] => [[...real(a), ...real(b).slice(1)], [...real(a).map(() => 0), ...real(b).slice(1).map(() => 1)]]
+  const rows = [pair(0, 1), [real(2), real(2).map(() => 0)], pair(3, 0), [real(1), real(1).map(() => 0)]] as [number[], number[]][]
+  pairs = paddedBatch(rows.map(([ids]) => ids), 0, rows.map(([, types]) => types))
+  expect([real(0)[0], real(0).at(-1)]).toEqual([2, 3])
+  source = await openCheckpoint(clsDir)
+
+  await addCase('texts', clsDir, texts, { task: 'classification' })
+  await addCase('pairs', clsDir, pairs, { task: 'classification' }, { param_grads: ['classifier.weight', 'classifier.bias'] })
+  await addCase('bf16-sharded', bf16.dir, texts, { task: 'classification' })
+  await addCase('regression', clsDir, pairs, { task: 'regression', seed: 7 })
+  await addCase('mlm-base', hfFixtureData('bert-mlm').dir, pairs, { task: 'classification', numLabels: 4, seed: 3 }, {
+    num_labels: 4,
+    labels: [3, 0, 2, 1],
+    param_grads: ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias']
+  })
+  await addCase('bare-base', hfFixtureData('bert-base').dir, pairs, { task: 'classification', numLabels: 3, seed: 2 }, { num_labels: 3 })
+
+  const targets = bertFamily.targets(source.config!, source.tensors)
+  const pick = (...names: string[]) => names.map((name) => targets.find((t) => t.name === name)!)
+  const bandFile = join(scratch, 'band.safetensors')
+  const band = await bandAdapters(source, pick('bert.encoder.layer.0.attention.self.query', 'bert.encoder.layer.1.intermediate.dense'), 4, bandFile, 0.1)
+  await addCase('band', clsDir, pairs, { task: 'classification' }, { adapters: bandFile, param_grads: ['classifier.weight', 'classifier.bias'] }, band)
+  for (const method of adapterMethods) {
+    const adapters = await methodAdapters(source, pick('bert.encoder.layer.0.attention.self.key', 'bert.encoder.layer.1.output.dense'), method, join(scratch, `${method}.safetensors`))
+    await addCase(method, clsDir, pairs, { task: 'classification' }, adapters.job, adapters)
+  }
+  cases.run()
+}, 120_000)
 
 afterAll(async () => {
-  await source.close()
+  cases.dispose()
+  await source?.close()
 })
 
 describe('BERT family: targets', () => {
@@ -79,96 +143,85 @@ describe('BERT family: targets', () => {
   })
 })
 
-describe('BERT family: forward pass against the torch reference', () => {
-  it('classification: logits and loss of a padded batch of pairs; the checkpoint head is used', async () => {
-    const model = await bertFamily.build(source, source.config!, { task: 'classification' })
+describe('BERT family: forward pass against transformers', () => {
+  it("classification: logits and loss of the tokenizer's padded texts and of padded pairs; the checkpoint's head is used, and its gradient matches", () => {
+    const model = cases.model('pairs')
     expect(model.head).toEqual({ created: false, tensors: ['classifier.weight', 'classifier.bias'] })
     expect(model.headVariables.map((v) => v.shape)).toEqual([[3, 32], [3]])
     expect(model.baseVariables).toEqual([])
-    const expected = reference(tinyBert, pairs, { task: 'classification', labels: classes })
-    const logits = logitsOf(model, pairs)
-    const error = maxAbsDifference(logits, expected.logits.flat())
-    expect(error).toBeLessThan(1e-4)
-    const loss = tf.tidy(() => taskLoss('classification', model.forward(pairs), tf.tensor1d(classes, 'int32')).dataSync()[0]!)
-    expect(Math.abs(loss - expected.loss!)).toBeLessThan(1e-4)
-    console.info(`BERT classification: logits max |Δ| ${error.toExponential(2)}, loss |Δ| ${Math.abs(loss - expected.loss!).toExponential(2)}`)
-    model.dispose()
+    expect(pairs.typeRows!.flat()).toContain(1)
+    cases.compare('texts', { logits: 1e-4 })
+    expect(maxAbsDifference(logitsOf(cases.model('texts'), texts), storedLogits.get('bert-cls')!)).toBeLessThan(1e-4)
+    const expected = cases.compare('pairs', { logits: 1e-4 })
+    expect([expected.class, expected.problem_type]).toEqual(['BertForSequenceClassification', 'single_label_classification'])
+    cases.compareGradients('pairs', { tensors: ['classifier.weight', 'classifier.bias'] })
   })
 
-  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd', async () => {
-    const targets = bertFamily.targets(source.config!)
-    const chosen = [targets.find((t) => t.name === 'bert.encoder.layer.0.attention.self.query')!, targets.find((t) => t.name === 'bert.encoder.layer.1.intermediate.dense')!]
-    const file = join(tempDir('bert-adapters'), 'adapters.safetensors')
-    const adapters = await sivaLikeAdapters(source, chosen, 4, file)
-    const model = await bertFamily.build(source, source.config!, { task: 'classification', linears: adapters.linears })
-    const labels = tf.tensor1d(classes, 'int32')
-    const deltas = [...adapters.deltas.values()]
-    const { value, grads } = tf.variableGrads(() => taskLoss('classification', model.forward(pairs), labels), deltas)
-    const expected = reference(tinyBert, pairs, { task: 'classification', labels: classes, adapters: file })
-    expect(Math.abs(value.dataSync()[0]! - expected.loss!)).toBeLessThan(1e-4)
-    for (const [name, delta] of adapters.deltas) {
-      const error = relativeDifference(grads[delta.name]!.dataSync(), expected.grads![name]!)
-      console.info(`BERT d loss/d δ ${name}: relative error ${error.toExponential(2)}`)
-      expect(error).toBeLessThan(1e-4)
+  it('a BF16 checkpoint in two shards (bert-cls-bf16-sharded): its stored values give transformers\' logits and loss', () => {
+    cases.compare('bf16-sharded', { logits: 1e-4 })
+    expect(maxAbsDifference(logitsOf(cases.model('bf16-sharded'), texts), storedLogits.get('bert-cls-bf16-sharded')!)).toBeLessThan(1e-4)
+    expect(maxAbsDifference(storedLogits.get('bert-cls-bf16-sharded')!, storedLogits.get('bert-cls')!)).toBeGreaterThan(1e-3)
+  })
+
+  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd through transformers, and so does the head gradient', () => {
+    cases.compare('band', { logits: 1e-4 })
+    cases.compareGradients('band', { tensors: ['classifier.weight', 'classifier.bias'] })
+  })
+
+  it('every adapter method of engine/peft (siva, svdiff, topk, lora) on a key and an MLM output projection: loss and gradients', () => {
+    for (const method of adapterMethods) {
+      cases.compare(method, { logits: 1e-4 })
+      cases.compareGradients(method)
     }
-    tf.dispose([value, labels, ...Object.values(grads)])
-    model.dispose()
-    adapters.dispose()
+    expect(Math.abs(cases.result('siva').loss! - cases.result('pairs').loss!)).toBeGreaterThan(1e-4)
   })
 
-  it('regression (numLabels 1): a new head, normal(0, initializer_range) from the seed, zero bias; logits and loss', async () => {
-    const model = await bertFamily.build(source, source.config!, { task: 'regression', seed: 7 })
+  it('regression (numLabels 1) on a 3-label checkpoint: a new classifier, normal(0, initializer_range) from the seed, zero bias; logits and loss', async () => {
+    const model = cases.model('regression')
     expect(model.head).toEqual({ created: true, tensors: ['classifier.weight', 'classifier.bias'] })
     const [weight, bias] = model.headVariables.map((v) => Array.from(v.dataSync()))
     expect(bias).toEqual([0])
     const std = Math.sqrt(weight!.reduce((s, w) => s + w * w, 0) / weight!.length)
     expect(std).toBeGreaterThan(0.01)
     expect(std).toBeLessThan(0.04)
-    const file = join(tempDir('bert-head'), 'head.safetensors')
-    await writeHead(model, file)
-    const targets = [0.5, -1.25, 2]
-    const expected = reference(tinyBert, pairs, { task: 'regression', labels: targets, headFile: file })
-    const error = maxAbsDifference(logitsOf(model, pairs), expected.logits.flat())
-    expect(error).toBeLessThan(1e-4)
-    const loss = tf.tidy(() => taskLoss('regression', model.forward(pairs), tf.tensor1d(targets)).dataSync()[0]!)
-    expect(Math.abs(loss - expected.loss!)).toBeLessThan(1e-4)
-    console.info(`BERT regression: logits max |Δ| ${error.toExponential(2)}`)
+    const expected = cases.compare('regression', { logits: 1e-4 })
+    expect([expected.problem_type, expected.loading_info.mismatched_keys.sort()]).toEqual(['regression', ['classifier.bias', 'classifier.weight']])
     // The same seed gives the same head.
     const again = await bertFamily.build(source, source.config!, { task: 'regression', seed: 7 })
     expect(Array.from(again.headVariables[0]!.dataSync())).toEqual(weight)
     again.dispose()
-    model.dispose()
   })
 
-  it('a checkpoint without pooler and classifier: both are created and train; logits match the reference given them', async () => {
-    const dir = await rewriteCheckpoint(tinyBert, 'bert-headless', (name) => (name.startsWith('classifier.') || name.startsWith('bert.pooler.') ? undefined : name))
-    const headless = await open(dir)
-    const model = await bertFamily.build(headless, headless.config!, { task: 'classification', numLabels: 4, seed: 3 })
+  it('a BertForMaskedLM base (MLM head, no pooler): pooler and classifier are created and train; the MLM head is left out; logits, loss and head gradients match', () => {
+    const model = cases.model('mlm-base')
     expect(model.head).toEqual({ created: true, tensors: ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'] })
     expect(model.headVariables.map((v) => v.shape)).toEqual([[32, 32], [32], [4, 32], [4]])
-    const file = join(dir, 'head.safetensors')
-    await writeHead(model, file)
-    const expected = reference(dir, pairs, { task: 'classification', headFile: file })
-    expect(maxAbsDifference(logitsOf(model, pairs), expected.logits.flat())).toBeLessThan(1e-4)
-    model.dispose()
-    await headless.close()
+    const expected = cases.compare('mlm-base', { logits: 1e-4 })
+    expect(expected.loading_info.missing_keys.sort()).toEqual(['bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'classifier.bias', 'classifier.weight'])
+    expect(expected.loading_info.unexpected_keys.length).toBeGreaterThan(0)
+    expect(expected.loading_info.unexpected_keys.every((key) => key.startsWith('cls.predictions.'))).toBe(true)
+    cases.compareGradients('mlm-base', { tensors: ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'] })
   })
 
-  it('a bare BertModel checkpoint (no "bert." prefix) gives the same logits', async () => {
-    const dir = await rewriteCheckpoint(tinyBert, 'bert-bare', (name) => name.replace(/^bert\./, ''))
-    const bare = await open(dir)
+  it("a bare BertModel checkpoint (bert-base: no \"bert.\" prefix, its own pooler): a new classifier on the stored pooler; transformers agrees", () => {
+    const model = cases.model('bare-base')
+    expect(model.head).toEqual({ created: true, tensors: ['classifier.weight', 'classifier.bias'] })
+    const expected = cases.compare('bare-base', { logits: 1e-4 })
+    expect(expected.loading_info.missing_keys.sort()).toEqual(['classifier.bias', 'classifier.weight'])
+  })
+
+  it('the same checkpoint without its "bert." prefix gives the same logits', async () => {
+    const dir = await rewriteCheckpoint(clsDir, 'bert-bare', (name) => name.replace(/^bert\./, ''))
+    const bare = await openCheckpoint(dir)
     const model = await bertFamily.build(bare, bare.config!, { task: 'classification' })
-    const prefixed = await bertFamily.build(source, source.config!, { task: 'classification' })
-    expect(maxAbsDifference(logitsOf(model, pairs), logitsOf(prefixed, pairs))).toBe(0)
+    expect(maxAbsDifference(logitsOf(model, pairs), logitsOf(cases.model('pairs'), pairs))).toBe(0)
     expect(model.head.created).toBe(false)
     model.dispose()
-    prefixed.dispose()
     await bare.close()
   })
 
   it('trainAll: every other weight is a variable under its tensor name, in the checkpoint layout; same logits', async () => {
     const model = await bertFamily.build(source, source.config!, { task: 'classification', trainAll: true })
-    const frozen = await bertFamily.build(source, source.config!, { task: 'classification' })
     const names = (model as EncoderModel).baseTensors
     expect(model.baseVariables).toHaveLength(names.length)
     // Everything but the classifier (head) is a base variable.
@@ -176,7 +229,7 @@ describe('BERT family: forward pass against the torch reference', () => {
     const query = names.indexOf('bert.encoder.layer.0.attention.self.query.weight')
     expect(model.baseVariables[query]!.shape).toEqual([32, 32])
     expect(model.baseVariables[names.indexOf('bert.encoder.layer.0.intermediate.dense.weight')]!.shape).toEqual([37, 32])
-    expect(maxAbsDifference(logitsOf(model, pairs), logitsOf(frozen, pairs))).toBeLessThan(1e-5)
+    expect(maxAbsDifference(logitsOf(model, pairs), logitsOf(cases.model('pairs'), pairs))).toBeLessThan(1e-5)
     // The gradient reaches the embeddings (one-hot path: the wasm backend cannot differentiate gather).
     const labels = tf.tensor1d(classes, 'int32')
     const words = model.baseVariables[names.indexOf('bert.embeddings.word_embeddings.weight')]!
@@ -184,14 +237,13 @@ describe('BERT family: forward pass against the torch reference', () => {
     expect(tf.tidy(() => tf.abs(grads[words.name]!).sum().dataSync()[0]!)).toBeGreaterThan(0)
     tf.dispose([value, labels, ...Object.values(grads)])
     model.dispose()
-    frozen.dispose()
   })
 })
 
 describe('BERT family: errors and memory', () => {
   it('a missing tensor is named', async () => {
-    const dir = await rewriteCheckpoint(tinyBert, 'bert-missing', (name) => (name === 'bert.encoder.layer.1.output.dense.weight' ? undefined : name))
-    const broken = await open(dir)
+    const dir = await rewriteCheckpoint(clsDir, 'bert-missing', (name) => (name === 'bert.encoder.layer.1.output.dense.weight' ? undefined : name))
+    const broken = await openCheckpoint(dir)
     const before = tf.memory().numTensors
     await expect(bertFamily.build(broken, broken.config!, { task: 'classification' })).rejects.toThrow(/no tensor bert\.encoder\.layer\.1\.output\.dense\.weight/)
     expect(tf.memory().numTensors).toBe(before)
@@ -202,7 +254,7 @@ describe('BERT family: errors and memory', () => {
     await expect(bertFamily.build(source, source.config!, { task: 'causal-lm' })).rejects.toThrow(/task "causal-lm" is not supported/)
     await expect(bertFamily.build(source, source.config!, { task: 'image-classification' })).rejects.toThrow(/not supported/)
     const model = await bertFamily.build(source, source.config!, { task: 'classification' })
-    expect(() => model.forward({ batchSize: 1, length: 2, inputIds: Int32Array.from([2, 120]) })).toThrow(/token id 120 is outside the vocabulary/)
+    expect(() => model.forward({ batchSize: 1, length: 2, inputIds: Int32Array.from([2, 217]) })).toThrow(/token id 217 is outside the vocabulary/)
     expect(() => model.forward({ batchSize: 1, length: 2, inputIds: Int32Array.from([2, 3]), tokenTypeIds: Int32Array.from([0, 2]) })).toThrow(/token type id 2/)
     expect(() => model.forward({ batchSize: 1, length: 65, inputIds: new Int32Array(65).fill(5) })).toThrow(/position 64/)
     model.dispose()

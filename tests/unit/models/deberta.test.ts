@@ -12,7 +12,7 @@ import { adaptTargets, methods, type Adapter } from '../../../src/main/engine/pe
 import { inProcessDecompose } from '../../helpers/decompose'
 import { hfFixture, hfReference } from '../../helpers/hfref'
 import { tempDir } from '../../helpers/paths'
-import { logitsOf, relativeDifference, rewriteCheckpoint, writeHead } from './bertFamilyTesting'
+import { logitsOf, relativeDifference, rewriteCheckpoint, writeHead } from './hfModels'
 
 /**
  * The DeBERTa-v2 family against the real transformers 4.44 (tests/reference/hf_deberta.py runs

@@ -2,55 +2,108 @@ import { selectBackend } from '../../../src/main/engine/backend'
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TensorSource } from '../../../src/main/engine/io'
-import { taskLoss } from '../../../src/main/engine/models/loss'
+import { openCheckpoint, type TensorSource } from '../../../src/main/engine/io'
 import { robertaFamily, robertaPositionIds } from '../../../src/main/engine/models/roberta'
-import type { ModelInputs } from '../../../src/main/engine/models/types'
+import type { BuildOptions, ModelInputs } from '../../../src/main/engine/models/types'
 import { tempDir } from '../../helpers/paths'
 import {
-  batchOf,
+  adapterMethods,
+  bandAdapters,
+  fixtureTextBatch,
+  hfFixtureData,
   logitsOf,
   maxAbsDifference,
-  open,
-  reference,
-  relativeDifference,
+  methodAdapters,
+  paddedBatch,
+  ReferenceCases,
   rewriteCheckpoint,
-  sivaLikeAdapters,
-  tinyRoberta,
-  writeHead
-} from './bertFamilyTesting'
+  textBatch,
+  textJob,
+  writeHead,
+  type ForwardJob,
+  type TestAdapters,
+  type TextBatch
+} from './hfModels'
 
-// <s> = 0, </s> = 2, <pad> = 1 (pad_token_id) in the tiny vocabulary.
-const sentences = [
-  [0, 15, 27, 33, 2],
-  [0, 5, 6, 7, 8, 9, 2],
-  [0, 44, 2]
-]
-const padded = batchOf(sentences, 1)
-const classes = [2, 0, 1]
+// RoBERTa against the real transformers (RobertaForSequenceClassification; hf_models.py) on hfref's
+// checkpoints: roberta-cls (its own classifier) and roberta-mlm (RobertaForMaskedLM, roberta-base's layout:
+// an lm_head and no classifier), with the inputs transformers' RobertaTokenizer made (<s> = 0, <pad> = 1,
+// </s> = 2; pad_token_id 1).
 
-/** Rows given in full with their masks: left padding, and a pad token inside a row that is attended to. */
-function rowsWithMasks(rows: number[][], maskRows: number[][]): ReturnType<typeof batchOf> {
-  return {
-    batchSize: rows.length,
-    length: rows[0]!.length,
-    inputIds: Int32Array.from(rows.flat()),
-    attentionMask: Int32Array.from(maskRows.flat()),
-    rows,
-    maskRows
-  }
-}
+const scratch = tempDir('roberta')
+const classes = [2, 0, 1, 1]
+const regressionTargets = [0.25, -0.5, 1, 0.5]
 
 let source: TensorSource
+let clsDir: string
+/** The fixture's four texts, right-padded with <pad>. */
+let texts: TextBatch
+/** Left padding, and a pad token inside a row that is attended to. */
+const tricky = textBatch(
+  [
+    [1, 1, 0, 15, 27, 33, 2],
+    [0, 12, 1, 13, 2, 1, 1],
+    [0, 5, 6, 7, 8, 9, 2]
+  ],
+  [
+    [0, 0, 1, 1, 1, 1, 1],
+    [1, 1, 1, 1, 1, 0, 0],
+    [1, 1, 1, 1, 1, 1, 1]
+  ]
+)
+let storedLogits: number[]
+
+const cases = new ReferenceCases('RoBERTa')
+
+/** The engine's model on `dir` and transformers' class on the same folder, on `inputs`; a created head is given to the reference. */
+async function addCase(name: string, dir: string, inputs: TextBatch, options: BuildOptions, job: Partial<ForwardJob> = {}, adapters?: TestAdapters): Promise<void> {
+  const checkpoint = await openCheckpoint(dir)
+  const model = await robertaFamily.build(checkpoint, checkpoint.config!, { ...options, ...(adapters && { linears: adapters.linears }) })
+  await checkpoint.close()
+  const regression = options.task === 'regression'
+  const values = (regression ? regressionTargets : classes).slice(0, inputs.batchSize)
+  const headFile = model.head.created ? { head_file: await writeHead(model, join(scratch, `${name}-head.safetensors`)) } : {}
+  cases.add(name, {
+    model,
+    inputs,
+    task: options.task,
+    labels: () => (regression ? tf.tensor1d(values) : tf.tensor1d(values, 'int32')),
+    adapters,
+    job: { model: dir, task: options.task, ...textJob(inputs), labels: values, ...headFile, ...job }
+  })
+}
+
+const headTensors = ['classifier.dense.weight', 'classifier.dense.bias', 'classifier.out_proj.weight', 'classifier.out_proj.bias']
 
 beforeAll(async () => {
   // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
   await selectBackend('wasm')
-  source = await open(tinyRoberta)
-})
+  const cls = hfFixtureData('roberta-cls')
+  clsDir = cls.dir
+  storedLogits = cls.arrays.logits!.values
+  texts = fixtureTextBatch(cls.arrays)
+  expect(texts.typeRows).toBeUndefined()
+  expect(texts.rows.map((row, r) => row.filter((id, j) => id === 1 && texts.maskRows[r]![j] === 0).length).some((n) => n > 0)).toBe(true)
+  source = await openCheckpoint(clsDir)
+
+  await addCase('texts', clsDir, texts, { task: 'classification' }, { param_grads: headTensors })
+  await addCase('tricky', clsDir, tricky, { task: 'classification' })
+  const targets = robertaFamily.targets(source.config!, source.tensors)
+  const pick = (...names: string[]) => names.map((name) => targets.find((t) => t.name === name)!)
+  const bandFile = join(scratch, 'band.safetensors')
+  const band = await bandAdapters(source, pick('roberta.encoder.layer.0.attention.self.value', 'roberta.encoder.layer.1.output.dense'), 3, bandFile, 0.1)
+  await addCase('band', clsDir, texts, { task: 'classification' }, { adapters: bandFile, param_grads: headTensors }, band)
+  for (const method of adapterMethods) {
+    const adapters = await methodAdapters(source, pick('roberta.encoder.layer.0.attention.output.dense', 'roberta.encoder.layer.1.attention.self.query'), method, join(scratch, `${method}.safetensors`))
+    await addCase(method, clsDir, texts, { task: 'classification' }, adapters.job, adapters)
+  }
+  await addCase('mlm-base', hfFixtureData('roberta-mlm').dir, texts, { task: 'regression', seed: 11 }, { param_grads: headTensors })
+  cases.run()
+}, 120_000)
 
 afterAll(async () => {
-  await source.close()
+  cases.dispose()
+  await source?.close()
 })
 
 describe('RoBERTa family: targets and positions', () => {
@@ -72,105 +125,74 @@ describe('RoBERTa family: targets and positions', () => {
   })
 })
 
-describe('RoBERTa family: forward pass against the torch reference', () => {
-  it('classification: logits and loss of a right-padded batch', async () => {
-    const model = await robertaFamily.build(source, source.config!, { task: 'classification' })
-    expect(model.head).toEqual({ created: false, tensors: ['classifier.dense.weight', 'classifier.dense.bias', 'classifier.out_proj.weight', 'classifier.out_proj.bias'] })
-    const expected = reference(tinyRoberta, padded, { task: 'classification', labels: classes })
-    const error = maxAbsDifference(logitsOf(model, padded), expected.logits.flat())
-    expect(error).toBeLessThan(1e-4)
-    const loss = tf.tidy(() => taskLoss('classification', model.forward(padded), tf.tensor1d(classes, 'int32')).dataSync()[0]!)
-    expect(Math.abs(loss - expected.loss!)).toBeLessThan(1e-4)
-    console.info(`RoBERTa classification: logits max |Δ| ${error.toExponential(2)}, loss |Δ| ${Math.abs(loss - expected.loss!).toExponential(2)}`)
-    model.dispose()
+describe('RoBERTa family: forward pass against transformers', () => {
+  it("classification: logits and loss of the tokenizer's right-padded texts; the checkpoint's head is used, and its gradient matches", () => {
+    const model = cases.model('texts')
+    expect(model.head).toEqual({ created: false, tensors: headTensors })
+    const expected = cases.compare('texts', { logits: 1e-4 })
+    expect(expected.loading_info).toMatchObject({ missing_keys: [], unexpected_keys: [], mismatched_keys: [] })
+    expect(maxAbsDifference(logitsOf(model, texts), storedLogits)).toBeLessThan(1e-4)
+    cases.compareGradients('texts', { tensors: headTensors })
   })
 
-  it('position ids come from the ids: left padding and an attended pad token match the reference', async () => {
-    const model = await robertaFamily.build(source, source.config!, { task: 'classification' })
-    const tricky = rowsWithMasks(
-      [
-        [1, 1, 0, 15, 27, 33, 2],
-        [0, 12, 1, 13, 2, 1, 1],
-        [0, 5, 6, 7, 8, 9, 2]
-      ],
-      [
-        [0, 0, 1, 1, 1, 1, 1],
-        [1, 1, 1, 1, 1, 0, 0],
-        [1, 1, 1, 1, 1, 1, 1]
-      ]
-    )
-    const expected = reference(tinyRoberta, tricky, { task: 'classification' })
-    const logits = logitsOf(model, tricky)
-    const error = maxAbsDifference(logits, expected.logits.flat())
-    console.info(`RoBERTa left padding / inner pad: logits max |Δ| ${error.toExponential(2)}`)
-    expect(error).toBeLessThan(1e-4)
+  it('position ids come from the ids: left padding and an attended pad token match transformers', () => {
+    cases.compare('tricky', { logits: 1e-4 })
     // (Left padding does not move the real tokens' positions, but the head reads position 0 whatever
     // it holds, as transformers does, so a left-padded row classifies from a pad token.)
-    // Right padding is invisible: a padded row's logits equal those of the sentence alone.
-    const alone = batchOf([sentences[0]!], 1)
-    expect(maxAbsDifference(logitsOf(model, padded).subarray(0, 3), logitsOf(model, alone))).toBeLessThan(1e-5)
-    model.dispose()
+    // Right padding is invisible: a padded row's logits equal those of the text alone.
+    const model = cases.model('texts')
+    const length = texts.maskRows[0]!.reduce((a, b) => a + b, 0)
+    expect(length).toBeLessThan(texts.length)
+    const alone = paddedBatch([texts.rows[0]!.slice(0, length)], 1)
+    expect(maxAbsDifference(logitsOf(model, texts).subarray(0, 3), logitsOf(model, alone))).toBeLessThan(1e-5)
   })
 
-  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd', async () => {
-    const targets = robertaFamily.targets(source.config!)
-    const chosen = [targets.find((t) => t.name === 'roberta.encoder.layer.0.attention.self.value')!, targets.find((t) => t.name === 'roberta.encoder.layer.1.output.dense')!]
-    const file = join(tempDir('roberta-adapters'), 'adapters.safetensors')
-    const adapters = await sivaLikeAdapters(source, chosen, 3, file)
-    const model = await robertaFamily.build(source, source.config!, { task: 'classification', linears: adapters.linears })
-    const labels = tf.tensor1d(classes, 'int32')
-    const { value, grads } = tf.variableGrads(() => taskLoss('classification', model.forward(padded), labels), [...adapters.deltas.values()])
-    const expected = reference(tinyRoberta, padded, { task: 'classification', labels: classes, adapters: file })
-    expect(Math.abs(value.dataSync()[0]! - expected.loss!)).toBeLessThan(1e-4)
-    for (const [name, delta] of adapters.deltas) {
-      const error = relativeDifference(grads[delta.name]!.dataSync(), expected.grads![name]!)
-      console.info(`RoBERTa d loss/d δ ${name}: relative error ${error.toExponential(2)}`)
-      expect(error).toBeLessThan(1e-4)
+  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd through transformers, and so does the head gradient', () => {
+    cases.compare('band', { logits: 1e-4 })
+    cases.compareGradients('band', { tensors: headTensors })
+  })
+
+  it('every adapter method of engine/peft (siva, svdiff, topk, lora) on an attention output and a query: loss and gradients', () => {
+    for (const method of adapterMethods) {
+      cases.compare(method, { logits: 1e-4 })
+      cases.compareGradients(method)
     }
-    tf.dispose([value, labels, ...Object.values(grads)])
-    model.dispose()
-    adapters.dispose()
+    expect(Math.abs(cases.result('lora').loss! - cases.result('texts').loss!)).toBeGreaterThan(1e-4)
   })
 
-  it('a checkpoint without the classification head gets a new one; regression logits and loss match the reference given it', async () => {
-    const dir = await rewriteCheckpoint(tinyRoberta, 'roberta-headless', (name) => (name.startsWith('classifier.') ? undefined : name))
-    const headless = await open(dir)
-    const model = await robertaFamily.build(headless, headless.config!, { task: 'regression', seed: 11 })
-    expect(model.head).toEqual({ created: true, tensors: ['classifier.dense.weight', 'classifier.dense.bias', 'classifier.out_proj.weight', 'classifier.out_proj.bias'] })
+  it('a RobertaForMaskedLM base (lm_head, no classifier) gets a new head; regression logits, loss and head gradients match, the lm_head left out', () => {
+    const model = cases.model('mlm-base')
+    expect(model.head).toEqual({ created: true, tensors: headTensors })
     expect(model.headVariables.map((v) => v.shape)).toEqual([[32, 32], [32], [1, 32], [1]])
     expect(Array.from(model.headVariables[1]!.dataSync()).every((b) => b === 0)).toBe(true)
-    const file = join(dir, 'head.safetensors')
-    await writeHead(model, file)
-    const targets = [0.25, -0.5, 1]
-    const expected = reference(dir, padded, { task: 'regression', labels: targets, headFile: file })
-    expect(maxAbsDifference(logitsOf(model, padded), expected.logits.flat())).toBeLessThan(1e-4)
-    const loss = tf.tidy(() => taskLoss('regression', model.forward(padded), tf.tensor1d(targets)).dataSync()[0]!)
-    expect(Math.abs(loss - expected.loss!)).toBeLessThan(1e-4)
-    model.dispose()
-    await headless.close()
+    const expected = cases.compare('mlm-base', { logits: 1e-4 })
+    expect([expected.problem_type, expected.loading_info.missing_keys.sort()]).toEqual(['regression', [...headTensors].sort()])
+    expect(expected.loading_info.unexpected_keys.length).toBeGreaterThan(0)
+    expect(expected.loading_info.unexpected_keys.every((key) => key.startsWith('lm_head.'))).toBe(true)
+    cases.compareGradients('mlm-base', { tensors: headTensors })
   })
 })
 
 describe('RoBERTa family: errors and memory', () => {
   it('a missing tensor is named; a sequence past the position table is refused', async () => {
-    const dir = await rewriteCheckpoint(tinyRoberta, 'roberta-missing', (name) => (name === 'roberta.encoder.layer.0.attention.output.LayerNorm.bias' ? undefined : name))
-    const broken = await open(dir)
+    const dir = await rewriteCheckpoint(clsDir, 'roberta-missing', (name) => (name === 'roberta.encoder.layer.0.attention.output.LayerNorm.bias' ? undefined : name))
+    const broken = await openCheckpoint(dir)
     await expect(robertaFamily.build(broken, broken.config!, { task: 'classification' })).rejects.toThrow(/no tensor roberta\.encoder\.layer\.0\.attention\.output\.LayerNorm\.bias/)
     await broken.close()
     const model = await robertaFamily.build(source, source.config!, { task: 'classification' })
-    // 64 position embeddings, numbered from 2: at most 62 real tokens.
-    const tooLong: ModelInputs = { batchSize: 1, length: 63, inputIds: new Int32Array(63).fill(5) }
-    expect(() => model.forward(tooLong)).toThrow(/position 64/)
-    expect(() => model.forward({ batchSize: 1, length: 62, inputIds: new Int32Array(62).fill(5) }).dispose()).not.toThrow()
+    // 66 position embeddings, numbered from 2: at most 64 real tokens.
+    const tooLong: ModelInputs = { batchSize: 1, length: 65, inputIds: new Int32Array(65).fill(5) }
+    expect(() => model.forward(tooLong)).toThrow(/position 66/)
+    expect(() => model.forward({ batchSize: 1, length: 64, inputIds: new Int32Array(64).fill(5) }).dispose()).not.toThrow()
     model.dispose()
   })
 
   it('leaves no tensor behind across forward calls and after dispose', async () => {
     const start = tf.memory().numTensors
     const model = await robertaFamily.build(source, source.config!, { task: 'classification' })
-    logitsOf(model, padded)
+    logitsOf(model, texts)
     const afterFirst = tf.memory().numTensors
-    for (let i = 0; i < 3; i++) logitsOf(model, padded)
+    for (let i = 0; i < 3; i++) logitsOf(model, texts)
     expect(tf.memory().numTensors).toBe(afterFirst)
     model.dispose()
     expect(tf.memory().numTensors).toBe(start)

@@ -1,142 +1,109 @@
 import * as tf from '@tensorflow/tfjs'
-import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { selectBackend } from '../../../src/main/engine/backend'
 import { loadImageProcessorConfig, preprocessImage } from '../../../src/main/engine/data'
-import { openCheckpoint, writeSafetensors, type TensorSource, type TensorToWrite } from '../../../src/main/engine/io'
-import { taskLoss } from '../../../src/main/engine/models/loss'
-import { readLinear, seededNormal } from '../../../src/main/engine/models/ops'
-import type { AdaptableLinear, BuiltModel, LinearFn, ModelInputs, ModelTask } from '../../../src/main/engine/models/types'
+import { openCheckpoint, type TensorSource, type TensorToWrite } from '../../../src/main/engine/io'
+import { seededNormal } from '../../../src/main/engine/models/ops'
+import type { BuildOptions, ModelInputs } from '../../../src/main/engine/models/types'
 import { vitFamily, VitModel } from '../../../src/main/engine/models/vit'
 import { repoRoot, tempDir } from '../../helpers/paths'
-import { runTorchReference } from './torchReference'
-import { selectBackend } from '../../../src/main/engine/backend'
+import {
+  adapterMethods,
+  bandAdapters,
+  hfFixtureData,
+  logitsOf,
+  maxAbsDifference,
+  methodAdapters,
+  ReferenceCases,
+  rewriteCheckpoint,
+  writeHead,
+  type ForwardJob,
+  type TestAdapters
+} from './hfModels'
 
-const tinyVit = join(repoRoot, 'tests/fixtures/models/tiny-vit')
+// ViT against the real transformers (ViTForImageClassification; hf_models.py) on hfref's checkpoints: vit-cls
+// (its own 3-label classifier) and vit-base (a bare ViTModel with its pooler, google/vit-base-patch16-224-in21k's
+// layout), on the images transformers' ViTImageProcessor made for the fixture and on real digit images (PNG,
+// JPEG, WebP) through our own preprocessing. 32×32 RGB in 8×8 patches, hidden 32, 2 layers, MLP 37.
+
 const digits = join(repoRoot, 'tests/fixtures/data/images/digits')
 const kernel = 'vit.embeddings.patch_embeddings.projection.weight'
+const scratch = tempDir('vit')
 
+type ImageBatch = ModelInputs & { pixels: Float32Array }
 let source: TensorSource
-/** Three real digit images (PNG, JPEG, WebP) through our ViTImageProcessor: [3, 3, 32, 32]. */
-let images: ModelInputs & { pixels: Float32Array }
+let clsDir: string
+/** The fixture's three images as transformers' ViTImageProcessor made them: [3, 3, 32, 32]. */
+let images: ImageBatch
+/** Three real digit images through our ViTImageProcessor. */
+let digitImages: ImageBatch
+let storedLogits: number[]
 const classes = [0, 1, 2]
+
+const cases = new ReferenceCases('ViT')
+
+function pixelJob(batch: ImageBatch): Pick<ForwardJob, 'pixel_values'> {
+  const side = Math.sqrt(batch.pixels.length / (batch.batchSize * 3))
+  return { pixel_values: { shape: [batch.batchSize, 3, side, side], values: Array.from(batch.pixels) } }
+}
+
+/** The engine's model on `dir` and transformers' class on the same folder, on `inputs`; a created head is given to the reference. */
+async function addCase(name: string, dir: string, inputs: ImageBatch, options: BuildOptions, job: Partial<ForwardJob> = {}, adapters?: TestAdapters): Promise<void> {
+  const checkpoint = await openCheckpoint(dir)
+  const model = await vitFamily.build(checkpoint, checkpoint.config!, { ...options, ...(adapters && { linears: adapters.linears }) })
+  await checkpoint.close()
+  const regression = options.task === 'regression'
+  const values = regression ? [0.5, -1.25, 2] : ((job.labels as number[] | undefined) ?? classes)
+  const headFile = model.head.created ? { head_file: await writeHead(model, join(scratch, `${name}-head.safetensors`)) } : {}
+  cases.add(name, {
+    model,
+    inputs,
+    task: options.task,
+    labels: () => (regression ? tf.tensor1d(values) : tf.tensor1d(values, 'int32')),
+    adapters,
+    job: { model: dir, task: options.task, ...pixelJob(inputs), labels: values, ...headFile, ...job }
+  })
+}
 
 beforeAll(async () => {
   // The wasm backend as training runs it, with the engine's own matmul: fidelity is checked through it.
   await selectBackend('wasm')
-  source = await openCheckpoint(tinyVit)
-  const processor = await loadImageProcessorConfig(tinyVit)
+  const cls = hfFixtureData('vit-cls')
+  clsDir = cls.dir
+  storedLogits = cls.arrays.logits!.values
+  const pixels = cls.arrays.pixel_values!
+  expect(pixels.shape).toEqual([3, 3, 32, 32])
+  images = { batchSize: 3, pixels: Float32Array.from(pixels.values) }
+  source = await openCheckpoint(clsDir)
+  const processor = await loadImageProcessorConfig(clsDir)
   expect([processor.source, processor.height, processor.width]).toEqual(['preprocessor_config.json', 32, 32])
   const files = ['0/0-a.png', '1/1-b.jpg', '2/2-c.webp']
-  const pixels = new Float32Array(files.length * 3 * 32 * 32)
-  for (const [i, file] of files.entries()) pixels.set(await preprocessImage(join(digits, file), processor), i * 3 * 32 * 32)
-  images = { batchSize: files.length, pixels }
-})
+  digitImages = { batchSize: files.length, pixels: new Float32Array(files.length * 3 * 32 * 32) }
+  for (const [i, file] of files.entries()) digitImages.pixels.set(await preprocessImage(join(digits, file), processor), i * 3 * 32 * 32)
+
+  await addCase('images', clsDir, images, { task: 'image-classification' }, { param_grads: ['classifier.weight', 'classifier.bias'] })
+  await addCase('digits', clsDir, digitImages, { task: 'image-classification' })
+  const targets = vitFamily.targets(source.config!, source.tensors)
+  const pick = (...names: string[]) => names.map((name) => targets.find((t) => t.name === name)!)
+  const bandFile = join(scratch, 'band.safetensors')
+  const band = await bandAdapters(source, pick('vit.encoder.layer.0.attention.attention.query', 'vit.encoder.layer.1.intermediate.dense'), 4, bandFile, 0.1)
+  await addCase('band', clsDir, images, { task: 'image-classification' }, { adapters: bandFile, param_grads: ['classifier.weight', 'classifier.bias'] }, band)
+  for (const method of adapterMethods) {
+    const adapters = await methodAdapters(source, pick('vit.encoder.layer.0.output.dense', 'vit.encoder.layer.1.attention.attention.value'), method, join(scratch, `${method}.safetensors`))
+    await addCase(method, clsDir, images, { task: 'image-classification' }, adapters.job, adapters)
+  }
+  await addCase('train-all', clsDir, images, { task: 'image-classification', trainAll: true }, { param_grads: [kernel, 'vit.embeddings.cls_token', 'vit.embeddings.position_embeddings'] })
+  await addCase('new-head', clsDir, images, { task: 'image-classification', numLabels: 5, seed: 9 }, { num_labels: 5, labels: [4, 0, 3] })
+  await addCase('regression', clsDir, images, { task: 'regression', seed: 4 })
+  await addCase('vit-base', hfFixtureData('vit-base').dir, images, { task: 'image-classification', numLabels: 3, seed: 1 }, { num_labels: 3, param_grads: ['classifier.weight', 'classifier.bias'] })
+  cases.run()
+}, 120_000)
 
 afterAll(async () => {
-  await source.close()
+  cases.dispose()
+  await source?.close()
 })
-
-interface Reference {
-  logits: number[][]
-  loss?: number
-  grads?: Record<string, number[]>
-  tensor_grads?: Record<string, number[]>
-}
-
-function reference(
-  model: string,
-  inputs: ModelInputs & { pixels: Float32Array },
-  request: { task: ModelTask; labels?: number[]; headFile?: string; adapters?: string; gradTensors?: string[] }
-): Reference {
-  const args = [model, ...(request.adapters ? ['--adapters', request.adapters] : [])]
-  const side = Math.sqrt(inputs.pixels.length / (inputs.batchSize * 3))
-  return runTorchReference('torch_vit.py', args, {
-    pixels: Array.from(inputs.pixels),
-    shape: [inputs.batchSize, 3, side, side],
-    task: request.task,
-    labels: request.labels,
-    head_file: request.headFile,
-    grad_tensors: request.gradTensors
-  }) as Reference
-}
-
-function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length)
-  let max = 0
-  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(actual[i]! - expected[i]!))
-  return max
-}
-
-/** Largest difference relative to the largest reference magnitude. */
-function relativeDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  return maxAbsDifference(actual, expected) / Math.max(...Array.from(expected, Math.abs))
-}
-
-function logitsOf(model: BuiltModel, inputs: ModelInputs): Float32Array {
-  const logits = tf.tidy(() => model.forward(inputs))
-  const values = logits.dataSync() as Float32Array
-  logits.dispose()
-  return values
-}
-
-function lossOf(model: BuiltModel, task: ModelTask, inputs: ModelInputs, labels: number[]): number {
-  return tf.tidy(() => taskLoss(task, model.forward(inputs), task === 'regression' ? tf.tensor1d(labels) : tf.tensor1d(labels, 'int32')).dataSync()[0]!)
-}
-
-/** The head's variables under their export names, for the reference to read. */
-async function writeHead(model: BuiltModel, file: string): Promise<void> {
-  await writeSafetensors(
-    file,
-    model.headVariables.map((variable, i) => ({ name: model.head.tensors[i]!, dtype: 'F32' as const, shape: variable.shape, data: variable.dataSync() as Float32Array }))
-  )
-}
-
-/** A copy of the tiny checkpoint with tensors renamed or (undefined) left out, and `extra` ones added. */
-async function rewriteCheckpoint(prefix: string, change: (name: string) => string | undefined, extra: TensorToWrite[] = []): Promise<string> {
-  const out = tempDir(prefix)
-  const tensors: TensorToWrite[] = [...extra]
-  for (const info of source.tensors) {
-    const name = change(info.name)
-    if (name !== undefined) tensors.push({ name, dtype: info.dtype, shape: info.shape, data: await source.readRaw(info.name) })
-  }
-  await writeSafetensors(join(out, 'model.safetensors'), tensors, source.metadata)
-  await copyFile(join(tinyVit, 'config.json'), join(out, 'config.json'))
-  return out
-}
-
-/**
- * SiVA's computation on each target, built here so the family is tested against the contract alone:
- * y = x Wᵀ + b + ((x V) ⊙ δ) Uᵀ, U [out, k] and V [in, k] seeded random, δ a variable of small nonzero
- * values; also written as `<target>.U/.V/.delta` for the reference.
- */
-async function sivaStyleAdapters(targets: AdaptableLinear[], k: number, file: string) {
-  const linears = new Map<string, LinearFn>()
-  const deltas = new Map<string, tf.Variable>()
-  const owned: tf.Tensor[] = []
-  const toWrite: TensorToWrite[] = []
-  for (const [t, target] of targets.entries()) {
-    const { weightT, bias, inFeatures, outFeatures } = await readLinear(source, target)
-    const u = seededNormal(outFeatures * k, 0.3, 11 + t)
-    const v = seededNormal(inFeatures * k, 0.3, 23 + t)
-    const delta = Float32Array.from({ length: k }, (_, i) => 0.04 * (i + 1) * (i % 2 === 0 ? 1 : -1))
-    const wT = tf.tensor2d(weightT, [inFeatures, outFeatures])
-    const b = tf.tensor1d(bias!)
-    const uT = tf.tidy(() => tf.transpose(tf.tensor2d(u, [outFeatures, k])))
-    const vMatrix = tf.tensor2d(v, [inFeatures, k])
-    const d = tf.variable(tf.tensor1d(delta), true)
-    owned.push(wT, b, uT, vMatrix, d)
-    deltas.set(target.name, d)
-    linears.set(target.name, (x) => tf.add(tf.add(tf.matMul(x, wT), b), tf.matMul(tf.mul(tf.matMul(x, vMatrix), d), uT)))
-    toWrite.push(
-      { name: `${target.name}.U`, dtype: 'F32', shape: [outFeatures, k], data: u },
-      { name: `${target.name}.V`, dtype: 'F32', shape: [inFeatures, k], data: v },
-      { name: `${target.name}.delta`, dtype: 'F32', shape: [k], data: delta }
-    )
-  }
-  await writeSafetensors(file, toWrite)
-  return { linears, deltas, dispose: () => tf.dispose(owned) }
-}
 
 describe('ViT family: targets', () => {
   it('lists six nn.Linear projections per layer, in block order, and defaults to query and value', () => {
@@ -172,69 +139,45 @@ describe('ViT family: targets', () => {
   })
 })
 
-describe('ViT family: forward pass against the torch reference (F.conv2d patch embedding)', () => {
-  it('logits and loss for three real images; the checkpoint head is used', async () => {
-    const model = await vitFamily.build(source, source.config!, { task: 'image-classification' })
+describe('ViT family: forward pass against transformers (its Conv2d patch embedding)', () => {
+  it("logits and loss for the fixture's images and for three real digit images; the checkpoint head is used, and its gradient matches", () => {
+    const model = cases.model('images')
     expect(model.head).toEqual({ created: false, tensors: ['classifier.weight', 'classifier.bias'] })
     expect(model.headVariables.map((v) => v.shape)).toEqual([[3, 32], [3]])
     expect(model.baseVariables).toEqual([])
-    const expected = reference(tinyVit, images, { task: 'image-classification', labels: classes })
-    const logits = logitsOf(model, images)
-    expect(logits.length).toBe(9)
-    const error = maxAbsDifference(logits, expected.logits.flat())
-    expect(error).toBeLessThan(1e-4)
-    const lossError = Math.abs(lossOf(model, 'image-classification', images, classes) - expected.loss!)
-    expect(lossError).toBeLessThan(1e-4)
-    console.info(`ViT logits max |Δ| ${error.toExponential(2)}, loss |Δ| ${lossError.toExponential(2)}`)
-    model.dispose()
+    const expected = cases.compare('images', { logits: 1e-4 })
+    expect([expected.class, expected.logits.shape]).toEqual(['ViTForImageClassification', [3, 3]])
+    expect(expected.loading_info).toMatchObject({ missing_keys: [], unexpected_keys: [], mismatched_keys: [] })
+    expect(maxAbsDifference(logitsOf(model, images), storedLogits)).toBeLessThan(1e-4)
+    cases.compareGradients('images', { tensors: ['classifier.weight', 'classifier.bias'] })
+    cases.compare('digits', { logits: 1e-4 })
   })
 
-  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd', async () => {
-    const targets = vitFamily.targets(source.config!)
-    const chosen = ['vit.encoder.layer.0.attention.attention.query', 'vit.encoder.layer.1.intermediate.dense'].map((name) => targets.find((t) => t.name === name)!)
-    const file = join(tempDir('vit-adapters'), 'adapters.safetensors')
-    const adapters = await sivaStyleAdapters(chosen, 4, file)
-    const model = await vitFamily.build(source, source.config!, { task: 'image-classification', linears: adapters.linears })
-    const labels = tf.tensor1d(classes, 'int32')
-    const { value, grads } = tf.variableGrads(() => taskLoss('image-classification', model.forward(images), labels), [...adapters.deltas.values()])
-    const expected = reference(tinyVit, images, { task: 'image-classification', labels: classes, adapters: file })
-    expect(Math.abs(value.dataSync()[0]! - expected.loss!)).toBeLessThan(1e-4)
-    for (const [name, delta] of adapters.deltas) {
-      const error = relativeDifference(grads[delta.name]!.dataSync(), expected.grads![name]!)
-      console.info(`ViT d loss/d δ ${name}: relative error ${error.toExponential(2)}`)
-      expect(error).toBeLessThan(1e-4)
+  it('d loss / d δ of a SiVA-style adapter on two targets matches torch autograd through transformers, and so does the head gradient', () => {
+    cases.compare('band', { logits: 1e-4 })
+    cases.compareGradients('band', { tensors: ['classifier.weight', 'classifier.bias'] })
+  })
+
+  it('every adapter method of engine/peft (siva, svdiff, topk, lora) on an MLP output and a value: loss and gradients', () => {
+    for (const method of adapterMethods) {
+      cases.compare(method, { logits: 1e-4 })
+      cases.compareGradients(method)
     }
-    tf.dispose([value, labels, ...Object.values(grads)])
-    model.dispose()
-    adapters.dispose()
+    expect(Math.abs(cases.result('svdiff').loss! - cases.result('images').loss!)).toBeGreaterThan(1e-4)
   })
 
-  it('trainAll: every other weight is a variable in its stored shape; the patch-kernel gradient matches conv2d autograd', async () => {
-    const model = await vitFamily.build(source, source.config!, { task: 'image-classification', trainAll: true })
-    const frozen = await vitFamily.build(source, source.config!, { task: 'image-classification' })
+  it('trainAll: every other weight is a variable in its stored shape; the patch-kernel, [CLS] and position gradients match autograd', () => {
+    const model = cases.model('train-all')
     const names = (model as VitModel).baseTensors
     expect(model.baseVariables).toHaveLength(names.length)
     expect(new Set(names)).toEqual(new Set(source.tensors.map((t) => t.name).filter((name) => !name.startsWith('classifier.'))))
-    const patchKernel = model.baseVariables[names.indexOf(kernel)]!
-    expect(patchKernel.shape).toEqual([32, 3, 8, 8])
-    expect(maxAbsDifference(logitsOf(model, images), logitsOf(frozen, images))).toBeLessThan(1e-5)
-    const labels = tf.tensor1d(classes, 'int32')
-    const watched = [kernel, 'vit.embeddings.cls_token', 'vit.embeddings.position_embeddings']
-    const variables = watched.map((name) => model.baseVariables[names.indexOf(name)]!)
-    const { value, grads } = tf.variableGrads(() => taskLoss('image-classification', model.forward(images), labels), variables)
-    const expected = reference(tinyVit, images, { task: 'image-classification', labels: classes, gradTensors: watched })
-    for (const [i, name] of watched.entries()) {
-      const error = relativeDifference(grads[variables[i]!.name]!.dataSync(), expected.tensor_grads![name]!)
-      console.info(`ViT trainAll d loss/d ${name}: relative error ${error.toExponential(2)}`)
-      expect(error).toBeLessThan(1e-4)
-    }
-    tf.dispose([value, labels, ...Object.values(grads)])
-    model.dispose()
-    frozen.dispose()
+    expect(model.baseVariables[names.indexOf(kernel)]!.shape).toEqual([32, 3, 8, 8])
+    expect(maxAbsDifference(logitsOf(model, images), logitsOf(cases.model('images'), images))).toBeLessThan(1e-5)
+    cases.compareGradients('train-all', { tensors: [kernel, 'vit.embeddings.cls_token', 'vit.embeddings.position_embeddings'] })
   })
 
-  it('a new head (no classifier of that size): normal(0, initializer_range) from the seed, zero bias; the reference agrees given it', async () => {
-    const model = await vitFamily.build(source, source.config!, { task: 'image-classification', numLabels: 5, seed: 9 })
+  it('a new head (no classifier of that size): normal(0, initializer_range) from the seed, zero bias; transformers agrees given it', async () => {
+    const model = cases.model('new-head')
     expect(model.head).toEqual({ created: true, tensors: ['classifier.weight', 'classifier.bias'] })
     expect(model.headVariables.map((v) => v.shape)).toEqual([[5, 32], [5]])
     const [weight, bias] = model.headVariables.map((v) => Array.from(v.dataSync()))
@@ -242,43 +185,38 @@ describe('ViT family: forward pass against the torch reference (F.conv2d patch e
     const std = Math.sqrt(weight!.reduce((s, w) => s + w * w, 0) / weight!.length)
     expect(std).toBeGreaterThan(0.012)
     expect(std).toBeLessThan(0.03)
-    const file = join(tempDir('vit-head'), 'head.safetensors')
-    await writeHead(model, file)
-    const labels = [4, 0, 3]
-    const expected = reference(tinyVit, images, { task: 'image-classification', labels, headFile: file })
-    expect(maxAbsDifference(logitsOf(model, images), expected.logits.flat())).toBeLessThan(1e-4)
-    expect(Math.abs(lossOf(model, 'image-classification', images, labels) - expected.loss!)).toBeLessThan(1e-4)
+    const expected = cases.compare('new-head', { logits: 1e-4 })
+    expect(expected.loading_info.mismatched_keys.sort()).toEqual(['classifier.bias', 'classifier.weight'])
     const again = await vitFamily.build(source, source.config!, { task: 'image-classification', numLabels: 5, seed: 9 })
     expect(Array.from(again.headVariables[0]!.dataSync())).toEqual(weight)
     again.dispose()
-    model.dispose()
   })
 
-  it('regression (numLabels 1): a created head, logits and mean squared error match', async () => {
-    const model = await vitFamily.build(source, source.config!, { task: 'regression', seed: 4 })
-    expect(model.head.created).toBe(true)
-    const file = join(tempDir('vit-regression'), 'head.safetensors')
-    await writeHead(model, file)
-    const targets = [0.5, -1.25, 2]
-    const expected = reference(tinyVit, images, { task: 'regression', labels: targets, headFile: file })
-    expect(maxAbsDifference(logitsOf(model, images), expected.logits.flat())).toBeLessThan(1e-4)
-    expect(Math.abs(lossOf(model, 'regression', images, targets) - expected.loss!)).toBeLessThan(1e-4)
-    model.dispose()
+  it('regression (numLabels 1): a created head, logits and mean squared error match', () => {
+    expect(cases.model('regression').head.created).toBe(true)
+    expect(cases.compare('regression', { logits: 1e-4 }).problem_type).toBe('regression')
   })
 
-  it('a bare ViTModel checkpoint (no "vit." prefix, with a pooler ViTForImageClassification ignores) gives the same logits', async () => {
+  it('a bare ViTModel base with a pooler (vit-base): a new classifier on the [CLS] token, the pooler left out as ViTForImageClassification does', () => {
+    const model = cases.model('vit-base')
+    expect(model.head).toEqual({ created: true, tensors: ['classifier.weight', 'classifier.bias'] })
+    const expected = cases.compare('vit-base', { logits: 1e-4 })
+    expect(expected.loading_info.missing_keys.sort()).toEqual(['classifier.bias', 'classifier.weight'])
+    expect(expected.loading_info.unexpected_keys.sort()).toEqual(['pooler.dense.bias', 'pooler.dense.weight'])
+    cases.compareGradients('vit-base', { tensors: ['classifier.weight', 'classifier.bias'] })
+  })
+
+  it('the same checkpoint without its "vit." prefix and with a pooler added gives the same logits', async () => {
     const pooler: TensorToWrite[] = [
       { name: 'pooler.dense.weight', dtype: 'F32', shape: [32, 32], data: seededNormal(32 * 32, 0.2, 5) },
       { name: 'pooler.dense.bias', dtype: 'F32', shape: [32], data: seededNormal(32, 0.1, 6) }
     ]
-    const dir = await rewriteCheckpoint('vit-bare', (name) => name.replace(/^vit\./, ''), pooler)
+    const dir = await rewriteCheckpoint(clsDir, 'vit-bare', (name) => name.replace(/^vit\./, ''), pooler)
     const bare = await openCheckpoint(dir)
     const model = await vitFamily.build(bare, bare.config!, { task: 'image-classification' })
-    const prefixed = await vitFamily.build(source, source.config!, { task: 'image-classification' })
-    expect(maxAbsDifference(logitsOf(model, images), logitsOf(prefixed, images))).toBe(0)
+    expect(maxAbsDifference(logitsOf(model, images), logitsOf(cases.model('images'), images))).toBe(0)
     expect(model.head.created).toBe(false)
     model.dispose()
-    prefixed.dispose()
     await bare.close()
   })
 })
@@ -299,7 +237,7 @@ describe('ViT family: errors and memory', () => {
     await expect(vitFamily.build(source, source.config!, { task: 'classification' })).rejects.toThrow(/text task.*image-classification/)
     await expect(vitFamily.build(source, source.config!, { task: 'causal-lm' })).rejects.toThrow(/text task/)
     await expect(vitFamily.build(source, source.config!, { task: 'regression', numLabels: 3 })).rejects.toThrow(/regression predicts one value/)
-    const dir = await rewriteCheckpoint('vit-missing', (name) => (name === 'vit.encoder.layer.1.layernorm_after.bias' ? undefined : name))
+    const dir = await rewriteCheckpoint(clsDir, 'vit-missing', (name) => (name === 'vit.encoder.layer.1.layernorm_after.bias' ? undefined : name))
     const broken = await openCheckpoint(dir)
     await expect(vitFamily.build(broken, broken.config!, { task: 'image-classification' })).rejects.toThrow(/no tensor vit\.encoder\.layer\.1\.layernorm_after\.bias/)
     await broken.close()
