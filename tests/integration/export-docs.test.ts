@@ -58,6 +58,11 @@ function weightsNamed(stderr: string): string[] {
   return names
 }
 
+/** The classes a scenario's run trained on (two.csv: food and other). */
+function runLabels(scenario: string): string[] {
+  return scenarios[scenario]!.data === 'two.csv' ? ['food', 'other'] : []
+}
+
 const folders = new Map<string, string>()
 let inputs: string
 
@@ -115,6 +120,8 @@ describe("docs/export.md's Python snippets run as written in the real transforme
       expect(result.status, `docs/export.md line ${s.line} failed:\n${result.stderr.slice(-3000)}`).toBe(0)
       // Loading a merged folder prints nothing about weights; loading a base for PEFT may say that its
       // classification head was made anew (the adapter's modules_to_save replaces it), and nothing else.
+      // A snippet that prints the loaded model's labels shows the run's classes, not the base's.
+      if (s.code.includes('print(model.config.id2label)')) for (const label of runLabels(s.scenario)) expect(result.stdout).toContain(`'${label}'`)
       const named = weightsNamed(result.stderr)
       if (/from_pretrained\("exports\/merged"\)/.test(s.code)) expect(named, result.stderr).toEqual([])
       for (const name of named) expect(name, result.stderr).toMatch(/^(classifier|score)\./)

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { transformersReference } from '../unit/models/hfModels'
 import { applyAdapter, exportRun, restoreRun, type ExportRequest } from '../../src/main/engine/export'
 import { openSafetensors, writeSafetensors } from '../../src/main/engine/io'
 import { defaultTrainConfig, trainRun } from '../../src/main/engine/training/loop'
@@ -135,14 +136,17 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     expect(bytesOf(join(out.merged, 'tokenizer.json')).equals(bytesOf(join(model, 'tokenizer.json')))).toBe(true)
   })
 
-  it('merged: the torch reference forward pass on the merged files gives the trained model’s logits', async () => {
+  it('merged: transformers’ BertForSequenceClassification on the merged files gives the trained model’s logits', async () => {
     const restored = await restoreRun(runDir, 'last', decompose, { keepModel: true })
     try {
       const inputIds = [[2, 10, 11, 12, 3, 0], [2, 20, 21, 3, 0, 0]]
       const attentionMask = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0]]
       const ours = tf.tidy(() => restored.model!.forward({ batchSize: 2, length: 6, inputIds: Int32Array.from(inputIds.flat()), attentionMask: Int32Array.from(attentionMask.flat()), tokenTypeIds: new Int32Array(12) }).arraySync()) as number[][]
-      const reference = JSON.parse(execFileSync('/usr/bin/python3', [join(repoRoot, 'tests/reference/torch_encoders.py'), out.merged], { input: JSON.stringify({ input_ids: inputIds, attention_mask: attentionMask, task: 'classification' }), encoding: 'utf8' })) as { logits: number[][] }
-      const gap = Math.max(...ours.flat().map((v, i) => Math.abs(v - reference.logits.flat()[i]!)))
+      // The real transformers (../shared/hfref), from the merged folder alone.
+      const [reference] = transformersReference([{ model: out.merged, task: 'classification', input_ids: inputIds, attention_mask: attentionMask }])
+      expect(reference!.class).toBe('BertForSequenceClassification')
+      expect(Object.values(reference!.loading_info).flat()).toEqual([])
+      const gap = Math.max(...ours.flat().map((v, i) => Math.abs(v - reference!.logits.values[i]!)))
       expect(gap).toBeLessThan(1e-4)
     } finally {
       await restored.close()
