@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { applyAdapter } from '../../src/main/engine/export'
 import { exportRun, type ExportResult } from '../../src/main/engine/export/exportRun'
 import { defaultTrainConfig, trainRun } from '../../src/main/engine/training/loop'
 import type { TrainConfig, TrainMethod, TrainTask } from '../../src/shared/training'
@@ -29,6 +30,8 @@ interface Case {
    * token ids (hfref's check_eval.py): the data doubles as the validation set.
    */
   evaluate?: boolean
+  /** Also write the SiVA adapter (compact) and put it back onto the base: the same files as the merged export, byte for byte. */
+  apply?: boolean
 }
 
 const checkTask: Record<TrainTask, string> = { classify: 'classify', regress: 'regress', 'causal-lm': 'causal-lm', 'image-classify': 'image-classify' }
@@ -43,7 +46,7 @@ function basePath(name: string): string {
 }
 
 function caseName(c: Case): string {
-  return `${c.base} ${c.task} ${c.method}${c.data === 'two.csv' ? ' (2 labels)' : c.data === 'eos.csv' ? ' (<|endoftext|> in the texts)' : ''}${c.evaluate ? ', evaluation recomputed' : ''}`
+  return `${c.base} ${c.task} ${c.method}${c.data === 'two.csv' ? ' (2 labels)' : c.data === 'eos.csv' ? ' (<|endoftext|> in the texts)' : ''}${c.evaluate ? ', evaluation recomputed' : ''}${c.apply ? ', adapter applied' : ''}`
 }
 
 interface Outcome {
@@ -53,6 +56,15 @@ interface Outcome {
 }
 
 /** Trains each case for a few steps, exports merged (+ PEFT LoRA where there is a low-rank update), then checks them all in one python process. */
+/** Per case with `apply`: the files of the merged export and of the applied adapter that differ (none expected). */
+const applied = new Map<string, string[]>()
+
+function sameFiles(a: string, b: string): string[] {
+  const names = (dir: string): string[] => readdirSync(dir).filter((f) => f !== '.siva-export').sort()
+  const differ = names(a).filter((f) => !existsSync(join(b, f)) || !readFileSync(join(a, f)).equals(readFileSync(join(b, f))))
+  return [...differ, ...names(b).filter((f) => !existsSync(join(a, f)))]
+}
+
 async function runCases(family: string, cases: Case[]): Promise<Map<string, Outcome>> {
   const scratch = tempDir(`hf-exports-${family}`)
   const exported: ExportResult[] = []
@@ -80,8 +92,13 @@ async function runCases(family: string, cases: Case[]): Promise<Map<string, Outc
     }
     const peft = withLowRank.includes(c.method)
     const outputs = { merged: join(scratch, `merged-${i}`), ...(peft && { 'peft-lora': join(scratch, `peft-${i}`) }) }
-    const result = await exportRun({ runDir, outputs, checkpoint: 'last' }, { decompose })
+    const result = await exportRun({ runDir, outputs: { ...outputs, ...(c.apply && { adapter: join(scratch, `adapter-${i}`) }) }, checkpoint: 'last', compact: true }, { decompose })
     exported.push(result)
+    if (c.apply) {
+      const again = join(scratch, `applied-${i}`)
+      await applyAdapter(join(scratch, `adapter-${i}`), basePath(c.base), again, { decompose })
+      applied.set(caseName(c), sameFiles(outputs.merged, again))
+    }
     const argv = [outputs.merged, '--task', checkTask[c.task], '--min-effect', '1e-3']
     if (peft) argv.push('--peft', outputs['peft-lora']!, '--base', basePath(c.base))
     if (c.task === 'image-classify') argv.push('--images', join(inputs, 'images'))
@@ -108,6 +125,7 @@ function mergedWeightMessages(report: CheckExportReport): string[] {
 
 function expectClean(outcome: Outcome, c: Case): void {
   const { report, exported, evaluation } = outcome
+  if (c.apply) expect(applied.get(caseName(c)), `${caseName(c)}: files that --apply writes differently from --merged`).toEqual([])
   if (evaluation) {
     const said = `${caseName(c)}: ${String(evaluation['summary'])}\n  problems: ${evaluation.problems.join('\n  ')}\n  notes: ${evaluation.notes.join('\n  ')}`
     expect(evaluation.problems, said).toEqual([])
@@ -155,7 +173,7 @@ familyCases('gpt2', [
   { base: 'gpt2-cls', task: 'classify', method: 'siva', data: 'two.csv' },
   // transformers pools the token before the first pad id, which the export sets to end-of-text: the
   // project's predictions must be transformers' even where a text holds that token.
-  { base: 'gpt2-cls', task: 'classify', method: 'siva', data: 'eos.csv', evaluate: true },
+  { base: 'gpt2-cls', task: 'classify', method: 'siva', data: 'eos.csv', evaluate: true, apply: true },
   { base: 'gpt2-cls', task: 'causal-lm', method: 'siva', data: 'lm.csv', evaluate: true },
   { base: 'gpt2-lm', task: 'regress', method: 'siva', data: 'regress.csv' },
   { base: 'gpt2-lm-f16', task: 'causal-lm', method: 'lora', data: 'lm.txt', dtype: 'F16' },
@@ -164,7 +182,7 @@ familyCases('gpt2', [
 ])
 
 familyCases('bert', [
-  ...methods('bert-mlm', 'classify', 'classify.csv'),
+  ...methods('bert-mlm', 'classify', 'classify.csv').map((c) => (c.method === 'siva' ? { ...c, apply: true } : c)),
   { base: 'bert-cls', task: 'classify', method: 'siva', data: 'two.csv' },
   { base: 'bert-base', task: 'classify', method: 'siva', data: 'classify.csv' },
   { base: 'bert-mlm', task: 'classify', method: 'full', data: 'classify.csv' },
