@@ -11,6 +11,7 @@ import { taskLoss } from '../../../src/main/engine/models/loss'
 import type { ModelFamily, ModelInputs, ModelTask } from '../../../src/main/engine/models/types'
 import { adaptTargets, methodNamed, selectTargets } from '../../../src/main/engine/peft'
 import { inProcessDecompose } from '../../helpers/decompose'
+import { hfFixture } from '../../helpers/hfref'
 import { repoRoot, tinyGpt2 } from '../../helpers/paths'
 import { useSoftwareVulkan } from '../../helpers/softwareVulkan'
 import { useModelDir } from '../../helpers/useGraph'
@@ -92,6 +93,17 @@ const cases: Case[] = [
     numLabels: 3,
     inputs: { batchSize: 2, pixels: seededPixels(2 * 3 * 32 * 32), dropoutSeed: 7 },
     labels: () => tf.tensor1d([1, 2], 'int32')
+  },
+  {
+    modelType: 'deberta-v2',
+    // DeBERTa-v3's layout, written by the real transformers (hfref's make_fixtures.py), made when first read.
+    get dir() {
+      return hfFixture('deberta-v2-cls')
+    },
+    task: 'classification',
+    numLabels: 3,
+    inputs: ids([[1, 15, 33, 40, 2], [1, 7, 19, 2, 0]], [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]),
+    labels: () => tf.tensor1d([2, 0], 'int32')
   },
   {
     modelType: 'use-lite',
