@@ -72,9 +72,12 @@ async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<
   for (const input of inputs) {
     const file = await openSafetensors(input)
     try {
-      const tensors = [...file.tensors].sort((a, b) => a.byteOffset - b.byteOffset)
-      for (const t of tensors) if (!kept(t.name)) dropped.push(t.name)
-      files.push({ name: basename(input), input, tensors: tensors.filter((t) => kept(t.name)), metadata: file.metadata, added: [] })
+      const tensors: TensorInfo[] = []
+      for (const t of [...file.tensors].sort((a, b) => a.byteOffset - b.byteOffset)) {
+        if (kept(t.name)) tensors.push(t)
+        else dropped.push(t.name)
+      }
+      files.push({ name: basename(input), input, tensors, metadata: file.metadata, added: [] })
     } finally {
       await file.close()
     }
