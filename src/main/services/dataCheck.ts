@@ -1,6 +1,8 @@
 import type { DataCheckResult, Params } from '../../shared/api'
-import { previewTextExamples, validateImageDataset, validateTextDataset, type ValidationReport } from '../engine/data'
-import { loadRunTokenizer } from '../engine/training/trainData'
+import type { TrainConfig } from '../../shared/training'
+import { labelNames, previewTextExamples, validateImageDataset, validateTextDataset, type TextTask, type ValidationReport } from '../engine/data'
+import { loadRunTokenizer, modelTask } from '../engine/training/trainData'
+import { RequestError } from './requestError'
 
 /** Problems listed in one answer; the rest are counted. */
 const listed = 200
@@ -41,4 +43,43 @@ function checkResult(report: ValidationReport, task: DataCheckResult['task'], pr
     ...(summary.tokens && { tokens: { maxLength: summary.tokens.maxLength, tooLong: summary.tokens.tooLong, mean: summary.tokens.mean, max: summary.tokens.max } }),
     preview
   }
+}
+
+/** Errors named in a refusal; the Data step's check lists every one. */
+const named = 3
+
+/**
+ * The gate every new run passes before its folder exists: its training data (and validation file, if
+ * given) checked by the same validators as the Data step and the trainer's own preparation, and an
+ * unusable one refused with the file and its first errors. The verdict does not depend on the tokenizer
+ * (rows over max_length are warnings), so the check runs without it: one streaming pass that tokenises
+ * nothing, where the Data step's check tokenises every row to count lengths.
+ */
+export async function refuseUnusableRunData(config: Pick<TrainConfig, 'data' | 'validation' | 'task' | 'columns'>): Promise<void> {
+  if (config.task === 'image-classify') {
+    const columns = { ...(config.columns?.path && { path: config.columns.path }), ...(config.columns?.label && { label: config.columns.label }) }
+    const train = await validateImageDataset(config.data, { columns })
+    refuseUnusable('data', train)
+    if (config.validation !== undefined) refuseUnusable('validation', await validateImageDataset(config.validation, { columns, knownLabels: train.summary.classes?.map((c) => c.label) ?? [] }))
+    return
+  }
+  const task = modelTask(config.task) as TextTask
+  const options = { task, ...(config.columns && { columns: config.columns }) }
+  const train = await validateTextDataset(config.data, options)
+  refuseUnusable('data', train)
+  if (config.validation === undefined) return
+  // As `siva data check --validation`: a validation label the training data never has is an error.
+  const knownLabels = task === 'classification' ? labelNames((train.summary.classes ?? []).map((c) => c.label)) : undefined
+  refuseUnusable('validation', await validateTextDataset(config.validation, { ...options, ...(knownLabels && { knownLabels }) }))
+}
+
+function refuseUnusable(field: 'data' | 'validation', report: ValidationReport): void {
+  if (report.usable) return
+  const errors = report.problems.filter((p) => p.severity === 'error')
+  const omitted = report.problems.some((p) => p.code === 'problems-omitted')
+  const count = `${omitted ? 'more than ' : ''}${errors.length} error${errors.length === 1 && !omitted ? '' : 's'}`
+  const shown = errors.slice(0, named)
+  const first = shown.map((p) => p.message).join('; ')
+  const which = errors.length === 1 && !omitted ? '' : shown.length === 1 ? ', the first' : `, the first ${shown.length}`
+  throw new RequestError(`startRun: config.${field}: ${report.file} cannot be trained on: the data check found ${count}${which}: ${first}. Fix the ${field === 'data' ? 'training data' : 'validation file'} (the Data step lists every problem) and start again.`)
 }

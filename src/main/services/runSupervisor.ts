@@ -9,6 +9,7 @@ import { runStamp } from '../engine/training/runFolder'
 import { RunLockedError } from '../engine/training/runLock'
 import type { TrainingSessionLike } from '../workers/gpuTrainingSession'
 import { TrainingSession, type TrainingSessionOptions } from '../workers/trainingSession'
+import { refuseUnusableRunData } from './dataCheck'
 import { RequestError } from './requestError'
 import { otherTrainer, readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
 
@@ -92,10 +93,13 @@ export class RunSupervisor {
 
   async start(input: TrainConfigInput, name?: string): Promise<RunSummary> {
     this.refuseWhileClosing()
-    for (const [field, path] of [['model', input.model], ['data', input.data]] as const) {
-      if (!existsSync(path)) throw new RequestError(`startRun: config.${field}: ${path} does not exist`)
+    for (const [field, path] of [['model', input.model], ['data', input.data], ['validation', input.validation]] as const) {
+      if (path !== undefined && !existsSync(path)) throw new RequestError(`startRun: config.${field}: ${path} does not exist`)
     }
     const config = await resolveTrainConfig(input as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>)
+    // Refused before anything is written: data the check rejects would only make a failed run with empty charts.
+    await refuseUnusableRunData(config)
+    this.refuseWhileClosing()
     const id = await this.newRunId(name ?? `${basename(resolve(config.model))}-${config.method}`)
     const run: LiveRun = { id, created: new Date().toISOString(), config, resume: false, timeline: createRunTimeline(), queued: true, listeners: new Set() }
     this.runs.set(id, run)

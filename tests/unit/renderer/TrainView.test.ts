@@ -11,6 +11,7 @@ import { useModelStore } from '@renderer/stores/model'
 import { useRunStore } from '@renderer/stores/run'
 import TrainView from '@renderer/views/TrainView.vue'
 import { FakeApi, setApi } from './fakeApi'
+import { usableCheck } from './dataChecks'
 import { bertSummary } from './fixtures'
 import { config, shortRun } from './trainEvents'
 
@@ -29,6 +30,7 @@ beforeEach(() => {
   api = setApi(
     new FakeApi({
       openModel: () => bertSummary(2),
+      checkData: usableCheck,
       startRun: () => summary('queued'),
       cancelRun: () => summary('running'),
       pauseRun: () => summary('paused'),
@@ -47,6 +49,7 @@ async function runningView(): Promise<VueWrapper> {
   setActivePinia(pinia)
   await useModelStore().open('/m')
   useDataStore().path = '/d.csv'
+  await useDataStore().check()
   wrapper = mount(TrainView, { attachTo: document.body, global: { plugins: [pinia], stubs: { BaseChart: true } } })
   await wrapper.get('form').trigger('submit')
   await flushPromises()
@@ -114,6 +117,7 @@ describe('the Train view’s backend choice', () => {
     setActivePinia(pinia)
     await useModelStore().open('/m')
     useDataStore().path = '/d.csv'
+    await useDataStore().check()
     wrapper = mount(TrainView, { attachTo: document.body, global: { plugins: [pinia], stubs: { BaseChart: true } } })
     return wrapper
   }

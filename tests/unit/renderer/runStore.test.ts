@@ -9,6 +9,7 @@ import { useLayersStore } from '@renderer/stores/layers'
 import { useModelStore } from '@renderer/stores/model'
 import { useRunStore } from '@renderer/stores/run'
 import { FakeApi, setApi } from './fakeApi'
+import { usableCheck } from './dataChecks'
 import { bertSummary } from './fixtures'
 import { shortRun } from './trainEvents'
 
@@ -33,6 +34,7 @@ beforeEach(() => {
   api = setApi(
     new FakeApi({
       openModel: ({ path }) => ({ ...bertSummary(2), path }),
+      checkData: usableCheck,
       startRun: () => runSummary('queued'),
       pauseRun: () => runSummary('paused'),
       resumeRun: () => runSummary('running'),
@@ -47,6 +49,7 @@ async function prepareWizard(): Promise<void> {
   data.path = '/data/train.csv'
   data.task = 'classify'
   data.setColumn('text', 'sentence')
+  await data.check()
 }
 
 describe('the run store', () => {
@@ -57,6 +60,8 @@ describe('the run store', () => {
     await useModelStore().open('/m')
     expect(run.missing).toMatch(/training data/)
     useDataStore().path = '/d.csv'
+    expect(run.missing).toMatch(/Start is disabled: \/d\.csv has not been checked/)
+    await useDataStore().check()
     useLayersStore().selectNone()
     expect(run.missing).toMatch(/Select at least one layer/)
     expect(api.callsOf('startRun')).toEqual([])
@@ -170,7 +175,7 @@ describe('the run store', () => {
     await run.cancel()
     expect(run.status).toBe('cancelled')
     // (Opening a model also refreshes the recent-models list.)
-    expect(api.calls.map((c) => c.method).filter((m) => m !== 'recentModels')).toEqual(['openModel', 'startRun', 'pauseRun', 'resumeRun', 'cancelRun'])
+    expect(api.calls.map((c) => c.method).filter((m) => m !== 'recentModels')).toEqual(['openModel', 'checkData', 'startRun', 'pauseRun', 'resumeRun', 'cancelRun'])
     expect(api.callsOf('cancelRun')).toEqual([{ runId: 'run-1' }])
   })
 

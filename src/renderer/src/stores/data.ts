@@ -57,6 +57,15 @@ export const useDataStore = defineStore('data', () => {
   })
   const errors = computed(() => result.value?.problems.filter((p) => p.severity === 'error').length ?? 0)
   const ready = computed(() => result.value?.usable === true)
+  /** What a check reads: the files, the task and the columns. */
+  const choices = computed(() => JSON.stringify([path.value.trim(), validation.value.trim(), task.value, usedColumns.value]))
+  /** The choices the result was checked with. */
+  const checkedChoices = ref<string>()
+  /**
+   * The result describes the data as chosen now. Editing the columns or the validation file keeps the
+   * result on the Data step (it is still worth reading) but no longer vouches for what a run would read.
+   */
+  const current = computed(() => result.value !== undefined && checkedChoices.value === choices.value)
 
   async function check(): Promise<boolean> {
     const file = path.value.trim()
@@ -66,6 +75,7 @@ export const useDataStore = defineStore('data', () => {
     }
     checking.value = true
     error.value = undefined
+    const checkedWith = choices.value
     try {
       const model = useModelStore().summary?.path
       const found = await useApi().call('checkData', {
@@ -77,6 +87,7 @@ export const useDataStore = defineStore('data', () => {
         ...(maxLength.value !== undefined && { maxLength: maxLength.value })
       })
       result.value = found
+      checkedChoices.value = checkedWith
       return found.usable
     } catch (e) {
       error.value = messageOf(e)
@@ -91,5 +102,5 @@ export const useDataStore = defineStore('data', () => {
     columns.value = { ...columns.value, [name]: value }
   }
 
-  return { path, validation, task, columns, maxLength, result, checking, error, usedColumns, errors, ready, check, setColumn }
+  return { path, validation, task, columns, maxLength, result, checking, error, usedColumns, errors, ready, checkedChoices, current, check, setColumn }
 })

@@ -13,6 +13,24 @@ import { useDataStore } from './data'
 import { useLayersStore } from './layers'
 import { useModelStore } from './model'
 
+/**
+ * Why the chosen data cannot be trained on yet, from the Data step's check: not run for these choices,
+ * or it found errors. The back end refuses such a run anyway (startRun runs the same check); saying so
+ * here keeps Start from promising a run that cannot happen.
+ */
+function dataGate(data: ReturnType<typeof useDataStore>): string | undefined {
+  const file = data.path.trim()
+  if (data.checking) return `Start is disabled: ${file} is being checked on the Data step.`
+  const result = data.result
+  if (!result) return `Start is disabled: ${file} has not been checked — check it on the Data step.`
+  if (!data.current) return `Start is disabled: the columns or the validation file changed since ${file} was checked — check it again on the Data step.`
+  if (result.usable) return undefined
+  const errors = result.problems.filter((p) => p.severity === 'error')
+  const found = result.rows === 0 ? 'no rows to train on' : `${errors.length === 1 ? '1 error' : `${errors.length} errors`}`
+  const first = errors[0] ? ` (first: ${errors[0].message})` : ''
+  return `Start is disabled: the data check found ${found} in ${file}${first} — fix it on the Data step.`
+}
+
 /** What the Train step shows besides the curves: a snapshot of the trace's scalars. */
 export type RunInfo = Omit<RunTrace, 'loss' | 'lossSmoothed' | 'lr' | 'gradNorm' | 'metrics' | 'layers' | 'lastIndex'>
 
@@ -95,6 +113,8 @@ export const useRunStore = defineStore('run', () => {
     if (!model.summary) return 'Open a model first (step Model).'
     if (!model.trainable) return model.summary.notTrainable ?? 'This model has no adaptable layers.'
     if (data.path.trim() === '') return 'Choose the training data first (step Data).'
+    const unchecked = dataGate(data)
+    if (unchecked) return unchecked
     if (!layersStore.canTrain) return 'Select at least one layer to train (step Layers).'
     return undefined
   })
