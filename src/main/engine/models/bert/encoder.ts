@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription } from '../../io'
 import { activation, applyLinear, attention, Dropout, embed, layerNorm } from '../ops'
-import type { BuildOptions, LinearFn, ModelInputs } from '../types'
+import type { AdaptableLinear, BuildOptions, LinearFn, ModelInputs } from '../types'
 import type { EncoderSettings } from './settings'
-import { encoderTargets } from './targets'
+import { encoderTargets, type AttentionNames } from './targets'
 import type { WeightLoader } from './weights'
 
 /**
@@ -22,7 +22,8 @@ export interface Encoder {
   encode(inputs: ModelInputs, dropout?: Dropout): tf.Tensor3D
 }
 
-interface Layer {
+/** One BERT-style encoder layer: q, k, v, the attention output and its LayerNorm, the MLP and its LayerNorm. */
+export interface EncoderLayer {
   query: LinearFn
   key: LinearFn
   value: LinearFn
@@ -31,6 +32,53 @@ interface Layer {
   intermediate: LinearFn
   output: LinearFn
   outputNorm: [tf.Tensor1D, tf.Tensor1D]
+}
+
+/**
+ * The layers' weights for `targets` (encoderLayerTargets' six projections per layer, named
+ * `<family>.encoder.layer.N.…`, stored under `prefix`): a method's wrapped linear where `linears` gives one,
+ * else the checkpoint's own; and the two LayerNorms of each layer.
+ */
+export async function loadEncoderLayers(
+  loader: WeightLoader,
+  targets: readonly AdaptableLinear[],
+  linears: BuildOptions['linears'],
+  where: { family: string; prefix: string; numLayers: number; hiddenSize: number; names?: AttentionNames }
+): Promise<EncoderLayer[]> {
+  const projections = new Map<string, LinearFn>()
+  for (const target of targets) {
+    projections.set(target.name, linears?.get(target.name) ?? (await loader.linear(target.weightTensor, target.biasTensor!, target.outFeatures, target.inFeatures, target.name)))
+  }
+  const names = where.names ?? { query: 'query', key: 'key', value: 'value' }
+  const layers: EncoderLayer[] = []
+  for (let i = 0; i < where.numLayers; i++) {
+    const module = `${where.family}.encoder.layer.${i}`
+    const stored = `${where.prefix}encoder.layer.${i}`
+    const get = (path: string): LinearFn => projections.get(`${module}.${path}`)!
+    layers.push({
+      query: get(`attention.self.${names.query}`),
+      key: get(`attention.self.${names.key}`),
+      value: get(`attention.self.${names.value}`),
+      attentionOutput: get('attention.output.dense'),
+      attentionNorm: await readNorm(loader, `${stored}.attention.output.LayerNorm`, where.hiddenSize),
+      intermediate: get('intermediate.dense'),
+      output: get('output.dense'),
+      outputNorm: await readNorm(loader, `${stored}.output.LayerNorm`, where.hiddenSize)
+    })
+  }
+  return layers
+}
+
+/**
+ * What a BERT-style layer does after self-attention: the output projection, dropout, the residual and
+ * LayerNorm, then the MLP with its own dropout, residual and LayerNorm. `context` is [batch, length, hidden].
+ */
+export function afterAttention(layer: EncoderLayer, context: tf.Tensor, hidden: tf.Tensor3D, options: { act: (x: tf.Tensor) => tf.Tensor; dropout: Dropout; rate: number; eps: number }): tf.Tensor3D {
+  const { act, dropout, rate, eps } = options
+  const attended = tf.add(dropout.apply(applyLinear(layer.attentionOutput, context), rate), hidden)
+  const normed = layerNorm(attended, layer.attentionNorm[0], layer.attentionNorm[1], eps) as tf.Tensor3D
+  const output = tf.add(dropout.apply(applyLinear(layer.output, act(applyLinear(layer.intermediate, normed))), rate), normed)
+  return layerNorm(output, layer.outputNorm[0], layer.outputNorm[1], eps) as tf.Tensor3D
 }
 
 /** LayerNorm's scale and shift, under today's names or the original checkpoints' gamma/beta. */
@@ -56,30 +104,7 @@ export async function loadEncoder(
   const embeddingNorm = await readNorm(loader, `${prefix}embeddings.LayerNorm`, hiddenSize)
   const act = activation(settings.activation)
 
-  const projections = new Map<string, LinearFn>()
-  for (const target of encoderTargets(config, settings.family, prefix)) {
-    const given = options.linears?.get(target.name)
-    projections.set(
-      target.name,
-      given ?? (await loader.linear(target.weightTensor, target.biasTensor!, target.outFeatures, target.inFeatures, target.name))
-    )
-  }
-  const layers: Layer[] = []
-  for (let i = 0; i < settings.numLayers; i++) {
-    const module = `${settings.family}.encoder.layer.${i}`
-    const stored = `${prefix}encoder.layer.${i}`
-    const get = (path: string): LinearFn => projections.get(`${module}.${path}`)!
-    layers.push({
-      query: get('attention.self.query'),
-      key: get('attention.self.key'),
-      value: get('attention.self.value'),
-      attentionOutput: get('attention.output.dense'),
-      attentionNorm: await readNorm(loader, `${stored}.attention.output.LayerNorm`, hiddenSize),
-      intermediate: get('intermediate.dense'),
-      output: get('output.dense'),
-      outputNorm: await readNorm(loader, `${stored}.output.LayerNorm`, hiddenSize)
-    })
-  }
+  const layers = await loadEncoderLayers(loader, encoderTargets(config, settings.family, prefix), options.linears, { family: settings.family, prefix, numLayers: settings.numLayers, hiddenSize })
 
   const limits = { vocab: words.shape[0], positions: positions.shape[0], types: types.shape[0] }
   const { hidden: hiddenDropout, attention: attentionDropout } = settings.dropout
@@ -104,11 +129,7 @@ export async function loadEncoder(
         const k = applyLinear(layer.key, hidden) as tf.Tensor3D
         const v = applyLinear(layer.value, hidden) as tf.Tensor3D
         const context = attention(q, k, v, { heads: numHeads, mask: attentionMask, dropout: { stream: dropout, rate: attentionDropout } })
-        const attended = tf.add(dropout.apply(applyLinear(layer.attentionOutput, context), hiddenDropout), hidden)
-        hidden = layerNorm(attended, layer.attentionNorm[0], layer.attentionNorm[1], layerNormEps) as tf.Tensor3D
-        const inner = act(applyLinear(layer.intermediate, hidden))
-        const output = tf.add(dropout.apply(applyLinear(layer.output, inner), hiddenDropout), hidden)
-        hidden = layerNorm(output, layer.outputNorm[0], layer.outputNorm[1], layerNormEps) as tf.Tensor3D
+        hidden = afterAttention(layer, context, hidden, { act, dropout, rate: hiddenDropout, eps: layerNormEps })
       }
       return hidden
     }

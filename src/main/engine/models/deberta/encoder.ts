@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { checkInputs, readNorm, type Encoder } from '../bert/encoder'
+import { afterAttention, checkInputs, loadEncoderLayers, readNorm, type Encoder, type EncoderLayer } from '../bert/encoder'
 import type { WeightLoader } from '../bert/weights'
 import { activation, applyLinear, Dropout, embed, layerNorm, matMul } from '../ops'
 import type { BuildOptions, LinearFn } from '../types'
@@ -24,18 +24,10 @@ import { layerTargets } from './targets'
  * layer), attention probabilities, each sub-layer's output.
  */
 
-interface Layer {
-  query: LinearFn
-  key: LinearFn
-  value: LinearFn
+interface Layer extends EncoderLayer {
   /** What projects the relative embeddings for content-to-position (key_proj, or pos_key_proj) and position-to-content. */
   positionKey?: LinearFn
   positionQuery?: LinearFn
-  attentionOutput: LinearFn
-  attentionNorm: [tf.Tensor1D, tf.Tensor1D]
-  intermediate: LinearFn
-  output: LinearFn
-  outputNorm: [tf.Tensor1D, tf.Tensor1D]
 }
 
 /** Float32's most negative value: what XSoftmax fills masked scores with. */
@@ -57,32 +49,13 @@ export async function loadDebertaEncoder(loader: WeightLoader, settings: Deberta
     : undefined
   const act = activation(settings.activation)
 
-  const projections = new Map<string, LinearFn>()
-  for (const target of layerTargets(settings, prefix)) {
-    const given = options.linears?.get(target.name)
-    projections.set(target.name, given ?? (await loader.linear(target.weightTensor, target.biasTensor!, target.outFeatures, target.inFeatures, target.name)))
-  }
-  const layers: Layer[] = []
-  for (let i = 0; i < settings.numLayers; i++) {
+  const layers: Layer[] = await loadEncoderLayers(loader, layerTargets(settings, prefix), options.linears, { family: 'deberta', prefix, numLayers: settings.numLayers, hiddenSize, names: { query: 'query_proj', key: 'key_proj', value: 'value_proj' } })
+  for (const [i, layer] of layers.entries()) {
     const module = `deberta.encoder.layer.${i}`
     const stored = `${prefix}encoder.layer.${i}`
-    const get = (path: string): LinearFn => projections.get(`${module}.${path}`)!
     const own = (path: string): Promise<LinearFn> => loader.linear(`${stored}.${path}.weight`, `${stored}.${path}.bias`, hiddenSize, hiddenSize, `${module}.${path}`)
-    const query = get('attention.self.query_proj')
-    const key = get('attention.self.key_proj')
-    const layer: Layer = {
-      query,
-      key,
-      value: get('attention.self.value_proj'),
-      attentionOutput: get('attention.output.dense'),
-      attentionNorm: await readNorm(loader, `${stored}.attention.output.LayerNorm`, hiddenSize),
-      intermediate: get('intermediate.dense'),
-      output: get('output.dense'),
-      outputNorm: await readNorm(loader, `${stored}.output.LayerNorm`, hiddenSize)
-    }
-    if (relative && settings.contentToPosition) layer.positionKey = settings.shareAttentionKey ? key : await own('attention.self.pos_key_proj')
-    if (relative && settings.positionToContent) layer.positionQuery = settings.shareAttentionKey ? query : await own('attention.self.pos_query_proj')
-    layers.push(layer)
+    if (relative && settings.contentToPosition) layer.positionKey = settings.shareAttentionKey ? layer.key : await own('attention.self.pos_key_proj')
+    if (relative && settings.positionToContent) layer.positionQuery = settings.shareAttentionKey ? layer.query : await own('attention.self.pos_query_proj')
   }
 
   const limits = { vocab: words.shape[0], types: types?.shape[0] ?? 0 }
@@ -143,11 +116,7 @@ export async function loadDebertaEncoder(loader: WeightLoader, settings: Deberta
         if (masks) weights = tf.mul(weights, masks.queries)
         weights = dropout.apply(weights, attentionDropout)
         const context = tf.transpose(matMul(weights, vh), [0, 2, 1, 3]).reshape([batch, length, hiddenSize])
-        const attended = tf.add(dropout.apply(applyLinear(layer.attentionOutput, context), hiddenDropout), hidden)
-        hidden = layerNorm(attended, layer.attentionNorm[0], layer.attentionNorm[1], layerNormEps) as tf.Tensor3D
-        const inner = act(applyLinear(layer.intermediate, hidden))
-        const output = tf.add(dropout.apply(applyLinear(layer.output, inner), hiddenDropout), hidden)
-        hidden = layerNorm(output, layer.outputNorm[0], layer.outputNorm[1], layerNormEps) as tf.Tensor3D
+        hidden = afterAttention(layer, context, hidden, { act, dropout, rate: hiddenDropout, eps: layerNormEps })
       }
       return hidden
     }
