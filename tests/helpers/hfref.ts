@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot, testTmpRoot } from './paths'
 
@@ -7,7 +7,8 @@ import { repoRoot, testTmpRoot } from './paths'
  * The real Hugging Face stack, offline: ../shared/hfref runs transformers 4.44 and peft 0.12 (vendored,
  * pure Python) on Debian's /usr/bin/python3 with python3-torch. Tests use it as the reference: its
  * make_fixtures.py writes tiny checkpoints with the real classes' save_pretrained, check_export.py loads
- * exports with the real from_pretrained / PeftModel, and scripts under tests/reference import `hfenv`.
+ * exports with the real from_pretrained / PeftModel (tests/reference/check_exports.py runs many in one
+ * process), and scripts under tests/reference import `hfenv`.
  */
 export const hfrefDir = join(repoRoot, '..', 'shared', 'hfref')
 export const hfPython = '/usr/bin/python3'
@@ -68,7 +69,7 @@ export function hfFixtures(): string {
   if (!existsSync(join(target, '.complete'))) {
     const scratch = mkdtempSync(join(testTmpRoot(), 'hf-fixtures-writing-'))
     runHfPython(join(hfrefDir, 'make_fixtures.py'), [scratch])
-    spawnSync('touch', [join(scratch, '.complete')])
+    writeFileSync(join(scratch, '.complete'), '')
     try {
       renameSync(scratch, target)
     } catch {
@@ -101,42 +102,4 @@ export interface CheckExportReport {
   rel_err_peft_vs_merged?: number
   rel_err_unloaded_vs_merged?: number
   [key: string]: unknown
-}
-
-export interface CheckExportOptions {
-  task: 'classify' | 'regress' | 'causal-lm' | 'image-classify'
-  peft?: string
-  base?: string
-  texts?: string
-  pairs?: string
-  images?: string[]
-  inputs?: string
-  tol?: number
-  weightTol?: number
-  minEffect?: number
-}
-
-/** hfref's check_export.py on a merged folder (and a PEFT adapter on its base); returns its JSON report. */
-export function checkExport(merged: string, options: CheckExportOptions): CheckExportReport {
-  const scratch = mkdtempSync(join(testTmpRoot(), 'check-export-'))
-  const json = join(scratch, 'report.json')
-  const args = [merged, '--task', options.task, '--json', json, '--quiet']
-  if (options.peft) args.push('--peft', options.peft, '--base', options.base ?? '')
-  if (options.texts) args.push('--texts', options.texts)
-  if (options.pairs) args.push('--pairs', options.pairs)
-  if (options.images) args.push('--images', ...options.images)
-  if (options.inputs) args.push('--inputs', options.inputs)
-  if (options.tol !== undefined) args.push('--tol', String(options.tol))
-  if (options.weightTol !== undefined) args.push('--weight-tol', String(options.weightTol))
-  if (options.minEffect !== undefined) args.push('--min-effect', String(options.minEffect))
-  const result = runHfPython(join(hfrefDir, 'check_export.py'), args, { allowFailure: true })
-  if (!existsSync(json)) throw new Error(`check_export.py wrote no report (exit ${result.status}):\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`)
-  const report = JSON.parse(readFileSync(json, 'utf8')) as CheckExportReport
-  rmSync(scratch, { recursive: true, force: true })
-  return report
-}
-
-/** transformers' and peft's log lines about weights (unused, newly initialised, mismatched) in a report. */
-export function weightWarnings(report: CheckExportReport, where?: RegExp): string[] {
-  return report.messages.filter((m) => /weights? of|were not used|newly initialized|not initialized|mismatch/i.test(m) && (!where || where.test(m)))
 }

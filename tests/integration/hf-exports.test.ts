@@ -34,7 +34,6 @@ interface Case {
   apply?: boolean
 }
 
-const checkTask: Record<TrainTask, string> = { classify: 'classify', regress: 'regress', 'causal-lm': 'causal-lm', 'image-classify': 'image-classify' }
 const spectral: readonly TrainMethod[] = ['siva', 'svdiff', 'topk']
 const withLowRank: readonly TrainMethod[] = ['siva', 'svdiff', 'topk', 'lora']
 
@@ -99,14 +98,14 @@ async function runCases(family: string, cases: Case[]): Promise<Map<string, Outc
       await applyAdapter(join(scratch, `adapter-${i}`), basePath(c.base), again, { decompose })
       applied.set(caseName(c), sameFiles(outputs.merged, again))
     }
-    const argv = [outputs.merged, '--task', checkTask[c.task], '--min-effect', '1e-3']
+    const argv = [outputs.merged, '--task', c.task, '--min-effect', '1e-3']
     if (peft) argv.push('--peft', outputs['peft-lora']!, '--base', basePath(c.base))
     if (c.task === 'image-classify') argv.push('--images', join(inputs, 'images'))
     else argv.push('--texts', join(inputs, 'texts.txt'))
     if (c.dtype === 'F16') argv.push('--tol', '5e-3', '--weight-tol', '5e-4')
     if (c.dtype === 'BF16') argv.push('--tol', '2e-2', '--weight-tol', '4e-3')
     checks.push(argv)
-    if (c.evaluate) checks.push(['check_eval', runDir, outputs.merged, '--task', checkTask[c.task], '--validation', join(inputs, c.data), '--tol', c.dtype ? '2e-3' : '1e-4'])
+    if (c.evaluate) checks.push(['check_eval', runDir, outputs.merged, '--task', c.task, '--validation', join(inputs, c.data), '--tol', c.dtype ? '2e-3' : '1e-4'])
   }
   const reports = hfReference<CheckExportReport[]>('check_exports.py', [], checks)
   const outcomes = new Map<string, Outcome>()
