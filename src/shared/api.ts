@@ -7,6 +7,7 @@
  * stream ends or the caller closes it). Both travel as the messages at the bottom of this file.
  */
 import { z } from 'zod'
+import { maxRequestRank, methodNames } from './methods'
 import { namePattern } from './pattern/safePattern'
 import type { Evaluation, RunStatus } from './runTimeline'
 import type { InspectReport, LayerSpectrum } from './spectra'
@@ -142,7 +143,7 @@ export type { Evaluation, InspectReport, LayerSpectrum, RunStatus, TrainConfig, 
 const path = z.string().min(1).max(4096)
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id is letters, digits, . _ -')
 const task = z.enum(['classify', 'regress', 'causal-lm', 'image-classify'])
-const method = z.enum(['siva', 'svdiff', 'topk', 'lora', 'full', 'head'])
+const method = z.enum(methodNames)
 // Compiled the way the back end will match it (bounded time), so what passes here also runs there.
 const regex = z.string().superRefine((s, context) => {
   try {
@@ -168,7 +169,7 @@ export const trainConfigInput = z
     validationFraction: z.number().gt(0).lt(1).optional(),
     perc: z.number().gt(0).max(1).optional(),
     k: z.number().int().min(1).optional(),
-    rank: z.number().int().min(1).max(4096).optional(),
+    rank: z.number().int().min(1).max(maxRequestRank).optional(),
     alpha: z.number().positive().optional(),
     targets: regex.optional(),
     overrides: z.array(z.object({ pattern: regex, perc: z.number().gt(0).max(1).optional(), k: z.number().int().min(1).optional(), rank: z.number().int().min(1).optional(), skip: z.boolean().optional() }).strict()).max(10000).optional(),

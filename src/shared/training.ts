@@ -3,8 +3,11 @@
  * and the app's Train view all see it: one configuration and a stream of typed events.
  */
 
+import type { MethodName } from './methods'
+
 export type TrainTask = 'classify' | 'regress' | 'causal-lm' | 'image-classify'
-export type TrainMethod = 'siva' | 'svdiff' | 'topk' | 'lora' | 'full' | 'head'
+/** A fine-tuning method: what each one is lives in the method catalogue (methods.ts). */
+export type TrainMethod = MethodName
 export type TrainBackend = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'
 
 /** The WebGPU adapter a backend runs on, as the adapter describes itself (GPUAdapterInfo and two of its limits). */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { resolveTrainConfig } from '../engine/training/loop'
+import { amountError, defaultPerc, defaultRank, isMethodName, methodInfo, methodNames, type Amount } from '../../shared/methods'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { namePattern } from '../../shared/pattern/safePattern'
 import { TrainingSession } from '../workers/trainingSession'
@@ -8,6 +9,12 @@ import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
+
+/** 'siva (default) | svdiff | …' and '1e-2 siva, svdiff, topk; 5e-4 lora; …', from the method catalogue. */
+const methodList = methodNames.map((name) => (name === 'siva' ? `${name} (default)` : name)).join(' | ')
+const lrDefaults = [...new Set(methodNames.map((name) => methodInfo(name).defaultLr))]
+  .map((lr) => `${lr.toExponential()} ${methodNames.filter((name) => methodInfo(name).defaultLr === lr).join(', ')}`)
+  .join('; ')
 
 const help = `usage: siva train --model DIR --data FILE|DIR --task TASK --out RUN_DIR [options]
        siva train --resume RUN_DIR [--json-events] [--quiet]
@@ -24,9 +31,10 @@ required:
   --out RUN_DIR            a new, empty folder for the run
 
 method:
-  --method M               siva (default) | svdiff | topk | lora | full | head
-  --perc P | --k K         singular values trained per matrix: fraction (default 0.1) or count
-  --rank R --alpha A       LoRA rank (default 8) and alpha (default = rank)
+  --method M               ${methodList}
+  --perc P | --k K         singular values trained per matrix: fraction (default ${defaultPerc}) or count (at most
+                           the matrix's min(out, in): a larger k trains all of them)
+  --rank R --alpha A       LoRA rank (default ${defaultRank}) and alpha (default = rank)
   --targets REGEX          which projections to adapt (default: the architecture's, e.g. q and v)
   --override REGEX:SETTING per-layer setting, repeatable; the last match wins. SETTING is perc=P,
                            k=K, rank=R or skip, e.g. --override 'layer\\.11\\.:k=8'
@@ -35,7 +43,8 @@ training:
   --epochs N               (default 3)            --max-steps N     stop after N optimiser steps
   --batch-size B           (default 16; 8 for causal-lm)
   --grad-accum N           micro-batches per optimiser step (default 1)
-  --lr LR                  adapter learning rate (default 1e-2 for spectral methods, 5e-4 LoRA, 2e-5 full)
+  --lr LR                  adapter (or full model) learning rate, by default per method:
+                           ${lrDefaults}
   --head-lr LR             task head learning rate (default 1e-3; 3e-2 for use-lite)
   --weight-decay W         AdamW decoupled weight decay (default 0)
   --schedule S             linear (default) | cosine | constant, after --warmup-ratio (default 0.06)
@@ -172,7 +181,7 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
   const task = v['task'] as string
   if (!['classify', 'regress', 'causal-lm', 'image-classify'].includes(task)) throw new CliUsageError(`--task must be classify, regress, causal-lm or image-classify, got '${task}'`)
   const method = (v['method'] as string | undefined) ?? 'siva'
-  if (!['siva', 'svdiff', 'topk', 'lora', 'full', 'head'].includes(method)) throw new CliUsageError(`--method must be siva, svdiff, topk, lora, full or head, got '${method}'`)
+  if (!isMethodName(method)) throw new CliUsageError(`--method must be ${methodNames.slice(0, -1).join(', ')} or ${methodNames.at(-1)}, got '${method}'`)
   const partial: Record<string, unknown> = { model: resolve(v['model'] as string), data: resolve(v['data'] as string), task, method }
   for (const [flag, key] of Object.entries(numberOptions)) {
     const text = v[flag]
@@ -183,6 +192,9 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
   }
   if (partial['perc'] !== undefined && partial['k'] !== undefined) throw new CliUsageError('give --perc or --k, not both')
   if (partial['perc'] !== undefined && !((partial['perc'] as number) > 0 && (partial['perc'] as number) <= 1)) throw new CliUsageError(`--perc must be in (0, 1], got '${v['perc']}'`)
+  // The engine's own rule (the method catalogue): refused here, before any file is read.
+  const problem = amountError(method, partial as Amount)
+  if (problem) throw new CliUsageError(`--${problem.replace(/^LoRA /, '')}`)
   for (const key of ['batchSize', 'gradientAccumulation', 'epochs'] as const) if (partial[key] === 0) throw new CliUsageError(`--${key === 'batchSize' ? 'batch-size' : key === 'epochs' ? 'epochs' : 'grad-accum'} must be at least 1`)
   if (typeof v['targets'] === 'string') {
     try {

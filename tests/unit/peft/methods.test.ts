@@ -200,11 +200,14 @@ describe.each(adapterMethods)('method %s', (method) => {
 })
 
 describe('methods without per-target adapters', () => {
-  it('full and head adapt nothing and say why', async () => {
+  it('full and head are whole-model methods: nothing to adapt or restore, and adaptTargets wraps nothing', async () => {
     expect(methods.full.kind).toBe('full')
     expect(methods.head.kind).toBe('head')
-    expect((await adaptTargets(source, targets, methods.head, { seed: 1, decompose: inProcess })).adapters).toEqual([])
-    await expect(methods.full.adapt({ target: targets[0]!, weight: new Float64Array(1024) }, { seed: 1, decompose: inProcess })).rejects.toThrow(/trainAll/)
+    for (const method of [methods.full, methods.head]) {
+      expect(method.adapt).toBeUndefined()
+      expect(method.restore).toBeUndefined()
+      expect(await adaptTargets(source, targets, method, { seed: 1, decompose: inProcess })).toEqual({ adapters: [], linears: new Map() })
+    }
   })
 })
 

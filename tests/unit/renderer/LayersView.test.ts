@@ -93,6 +93,26 @@ describe('the Layers view', () => {
     expect(w.get('[data-testid="param-count-adapter"]').text()).toBe('16')
   })
 
+  it('says inline why the engine would refuse a k (fractional or 0) instead of rounding it, and holds Continue', async () => {
+    const w = await view()
+    await w.get('[data-testid="layers-mode-k"]').setValue(true)
+    await w.get('[data-testid="layers-k"]').setValue('2')
+    const continueButton = w.findAll('button').find((b) => b.text() === 'Continue to Train')!
+    expect(continueButton.attributes('disabled')).toBeUndefined()
+    expect(w.find('[data-testid="layers-amount-error"]').exists()).toBe(false)
+    await w.get('[data-testid="layers-k"]').setValue('2.5')
+    expect(w.get('[data-testid="layers-amount-error"]').text()).toBe('k must be a positive integer, got 2.5')
+    expect(w.get('[data-testid="layers-k"]').attributes('aria-invalid')).toBe('true')
+    expect(continueButton.attributes('disabled')).toBeDefined()
+    // Nothing is counted for a k the engine refuses (it used to count 2, flooring 2.5).
+    expect(w.get('[data-testid="param-count-adapter"]').text()).toBe('0')
+    await w.get('[data-testid="layers-k"]').setValue('0')
+    expect(w.get('[data-testid="layers-amount-error"]').text()).toBe('k must be a positive integer, got 0')
+    await w.get('[data-testid="layers-k"]').setValue('3')
+    expect(w.find('[data-testid="layers-amount-error"]').exists()).toBe(false)
+    expect(continueButton.attributes('disabled')).toBeUndefined()
+  })
+
   it('shows each row’s spectrum numbers once analysed, and focuses a row for the large chart', async () => {
     const w = await view()
     expect(w.get('[data-testid="layer-row"]').text()).toContain('analysing')

@@ -35,6 +35,15 @@ describe('trainable parameter counts', () => {
     expect(bandSize(768, effectiveAmount({ perc: 0.1 }, { k: 2 }))).toBe(2)
   })
 
+  it('counts nothing for an amount the engine refuses, and says why (a fractional k is not floored)', () => {
+    expect(trainableFor('siva', query, { k: 2.5 })).toBeUndefined()
+    expect(() => bandSize(768, { k: 2.5 })).toThrow(/k must be a positive integer, got 2.5/)
+    expect(trainableFor('lora', query, { rank: 0 })).toBeUndefined()
+    const estimate = estimateParameters('topk', [{ name: 'q', shape: query }], { perc: 0 }, {}, 1_000)
+    expect(estimate).toMatchObject({ adapter: 0, lora8: 12_288 })
+    expect(estimate.invalid.get('q')).toBe('perc must be in (0, 1], got 0')
+  })
+
   it('sums SiVA on BERT-base query and value of 12 layers against LoRA r = 8 and the whole model', () => {
     const targets = Array.from({ length: 12 }, (_, b) => [
       { name: `bert.encoder.layer.${b}.attention.self.query`, shape: query },

@@ -1,3 +1,4 @@
+import { isMethodName, methodInfo, methodTitle } from '../../../shared/methods'
 import type { EvalPoint, LayerSpectrumReport, RunReport } from './report'
 
 /**
@@ -140,7 +141,7 @@ function parametersSection(report: RunReport): string {
   )
   const targets =
     report.targets.length === 0
-      ? `<p class="note">No adapted layers: method ${escapeHtml(report.config.method)} ${report.config.method === 'full' ? 'trains every weight' : 'trains the task head only'}.</p>`
+      ? `<p class="note">No adapted layers: method ${escapeHtml(report.config.method)} ${isMethodName(report.config.method) && methodInfo(report.config.method).kind === 'full' ? 'trains every weight' : 'trains the task head only'}.</p>`
       : `<h3>Adapted layers (${formatNumber(report.targets.length)})</h3>${table(
           '<tr><th>Layer</th><th class="num">Shape (out × in)</th><th class="num">Trainable</th><th class="num">Band</th></tr>',
           report.targets.map((t) => `<tr><td><code>${escapeHtml(t.name)}</code></td><td class="num">${formatNumber(t.shape[0])} × ${formatNumber(t.shape[1])}</td><td class="num">${formatNumber(t.trainable)}</td><td class="num">${t.band ? `[${t.band[0]}, ${t.band[1]})` : '—'}</td></tr>`)
@@ -512,8 +513,9 @@ function changeClass(change: number | undefined): string {
   return change === undefined || change === 0 ? '' : change > 0 ? 'up' : 'down'
 }
 
-function methodName(method: RunReport['config']['method']): string {
-  return { siva: 'SiVA', svdiff: 'SVDiff', topk: 'top-k singular values', lora: 'LoRA', full: 'full fine-tuning', head: 'linear probe (head only)' }[method] ?? method
+/** The method as the app names it (the catalogue's title); a name from an unknown run.json as it stands. */
+function methodName(method: string): string {
+  return isMethodName(method) ? methodTitle(method) : method
 }
 
 function taskName(task: RunReport['config']['task']): string {

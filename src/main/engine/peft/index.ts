@@ -9,20 +9,19 @@ import { svdiff } from './methods/svdiff'
 import { topk } from './methods/topk'
 import type { AdaptOptions, Adapter, MethodName, PeftMethod } from './types'
 
-import { bandSize } from './singularBand'
+import { effectiveAmount, methodInfo, trainable, type Amount } from '../../../shared/methods'
 import type { NamePattern } from '../../../shared/pattern/safePattern'
 
 export { bandSize, singularBandAdapter } from './singularBand'
 export { lowRankProduct } from './lowRank'
 export { cachedDecompose, weightHash, type DecomposeOptions } from './svdCache'
-export type { AdaptOptions, Adapter, Decompose, Decomposition, LiveSpectrum, LowRank, MethodName, PeftMethod, StoredParameters, TargetWeights } from './types'
+export type { AdaptOptions, Adapter, AdapterMethod, Decompose, Decomposition, LiveSpectrum, LowRank, MethodName, PeftMethod, StoredParameters, TargetWeights, WholeModelMethod } from './types'
 
 export const methods: Readonly<Record<MethodName, PeftMethod>> = { siva, svdiff, topk, lora, full, head }
 
+/** The engine's implementation of a catalogue method; an unknown name is refused with the known ones. */
 export function methodNamed(name: string): PeftMethod {
-  const method = (methods as Record<string, PeftMethod | undefined>)[name]
-  if (!method) throw new Error(`unknown method "${name}"; choose one of ${Object.keys(methods).join(', ')}`)
-  return method
+  return methods[methodInfo(name).name]
 }
 
 /** Per-layer settings: the last override whose pattern matches a target wins over the global ones. */
@@ -79,14 +78,8 @@ export async function adaptTargets(
   try {
     for (const [i, target] of targets.entries()) {
       options.signal?.throwIfAborted()
-      const override = lastMatch(options.overrides ?? [], target.name)
-      const settings: AdaptOptions = { ...options }
-      if (override?.perc !== undefined) {
-        settings.perc = override.perc
-        delete settings.k
-      }
-      if (override?.k !== undefined) settings.k = override.k
-      if (override?.rank !== undefined) settings.rank = override.rank
+      const { perc, k, rank, ...rest } = options
+      const settings: AdaptOptions = { ...rest, ...effectiveAmount(amountOf({ perc, k, rank }), lastMatch(options.overrides ?? [], target.name)) }
       const weights = { target, ...(await readTargetWeights(source, target, read)) }
       adapters.push(await method.adapt(weights, settings))
       options.onProgress?.(i + 1, targets.length, target.name)
@@ -98,28 +91,20 @@ export async function adaptTargets(
   return { adapters, linears: new Map(adapters.map((a) => [a.target.name, a.linear])) }
 }
 
-/** Trainable parameters a method would add for these targets, without building anything (for the UI's live count). */
-export function countTrainable(method: MethodName, targets: readonly AdaptableLinear[], options: { perc?: number; k?: number; rank?: number; overrides?: readonly TargetOverride[] }): number {
+/**
+ * Trainable parameters a method would add on these targets, without building anything: the catalogue's
+ * count per matrix, with each target's override resolved as adaptTargets resolves it. Full fine-tuning and
+ * the linear probe adapt no target (0); a full run counts the model's own variables once it is built.
+ */
+export function countTrainable(method: MethodName, targets: readonly AdaptableLinear[], options: Amount & { overrides?: readonly TargetOverride[] }): number {
+  if (methodInfo(method).kind !== 'adapter') return 0
+  const global = amountOf(options)
   let total = 0
-  for (const target of targets) {
-    const override = lastMatch(options.overrides ?? [], target.name)
-    const r = Math.min(target.outFeatures, target.inFeatures)
-    const k = override?.k ?? (override?.perc !== undefined ? undefined : options.k)
-    const perc = override?.perc ?? options.perc
-    switch (method) {
-      case 'siva':
-      case 'topk':
-        total += bandSize(r, { ...(k !== undefined && { k }), ...(perc !== undefined && { perc }) })
-        break
-      case 'svdiff':
-        total += r
-        break
-      case 'lora':
-        total += (override?.rank ?? options.rank ?? 8) * (target.outFeatures + target.inFeatures)
-        break
-      default:
-        break
-    }
-  }
+  for (const target of targets) total += trainable(method, [target.outFeatures, target.inFeatures], effectiveAmount(global, lastMatch(options.overrides ?? [], target.name)))
   return total
+}
+
+/** Just the amount fields that are set. */
+function amountOf(options: Amount): Amount {
+  return { ...(options.perc !== undefined && { perc: options.perc }), ...(options.k !== undefined && { k: options.k }), ...(options.rank !== undefined && { rank: options.rank }) }
 }

@@ -117,13 +117,5 @@ export function transposeToFloat32(w: Float64Array, m: number, n: number): Float
   return out
 }
 
-/** k from perc or k, as DESIGN.md §1 defines it: max(1, round(perc · r)), never more than r. */
-export function bandSize(r: number, options: { perc?: number; k?: number }): number {
-  if (options.k !== undefined) {
-    if (!(Number.isInteger(options.k) && options.k >= 1)) throw new RangeError(`k must be a positive integer, got ${options.k}`)
-    return Math.min(options.k, r)
-  }
-  const perc = options.perc ?? 0.1
-  if (!(perc > 0 && perc <= 1)) throw new RangeError(`perc must be in (0, 1], got ${perc}`)
-  return Math.min(r, Math.max(1, Math.round(perc * r)))
-}
+/** k from perc or k: the method catalogue's rule (shared/methods.ts), the one place it is written. */
+export { bandSize } from '../../../shared/methods'

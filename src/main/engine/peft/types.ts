@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs'
 import type { AdaptableLinear, LinearFn } from '../models/types'
+import type { MethodName } from '../../../shared/methods'
 
-export type MethodName = 'siva' | 'svdiff' | 'topk' | 'lora' | 'full' | 'head'
+export type { MethodKind, MethodName } from '../../../shared/methods'
 
 /** A target's frozen weight, exactly as the checkpoint holds it, in nn.Linear orientation. */
 export interface TargetWeights {
@@ -22,11 +23,11 @@ export interface Decomposition {
 export type Decompose = (weights: TargetWeights) => Promise<Decomposition>
 
 export interface AdaptOptions {
-  /** Spectral methods: the fraction of singular values trained (k = max(1, round(perc · r))). */
+  /** Spectral methods: the fraction of singular values trained (the catalogue's bandSize, shared/methods.ts). */
   perc?: number
   /** Spectral methods: k itself (wins over perc). */
   k?: number
-  /** LoRA: rank r and alpha (scaling alpha / r). */
+  /** LoRA: rank r (the catalogue's loraRank) and alpha (scaling alpha / r). */
   rank?: number
   alpha?: number
   seed: number
@@ -84,19 +85,32 @@ export interface Adapter {
   dispose(): void
 }
 
-export interface PeftMethod {
+interface MethodBase {
   name: MethodName
-  /**
-   * 'adapter': wraps each chosen target; 'head': trains only the task head; 'full': every weight trains
-   * (the model is built with trainAll).
-   */
-  kind: 'adapter' | 'head' | 'full'
-  /** Whether adapt() calls `decompose` (so the host can run SVDs ahead, in its worker pool). */
+  /** Whether the method calls `decompose` (so the host can run SVDs ahead, in its worker pool): the spectral ones. */
   needsSvd: boolean
+}
+
+/** A method that wraps each chosen target in an adapter (siva, svdiff, topk, lora). */
+export interface AdapterMethod extends MethodBase {
+  kind: 'adapter'
   adapt(weights: TargetWeights, options: AdaptOptions): Promise<Adapter>
   /**
    * ΔW's factors from parameters an adapter file stored (`stored()` of a trained adapter). Tensors marked
    * derived may be missing (a compact adapter): then `decompose` gives them back from the base weight.
    */
-  restore?(stored: StoredParameters, weights: TargetWeights, decompose: Decompose): Promise<LowRank>
+  restore(stored: StoredParameters, weights: TargetWeights, decompose: Decompose): Promise<LowRank>
 }
+
+/**
+ * A method that wraps no target: 'head' trains only the task head; 'full' trains every weight (the model
+ * is built with trainAll). It has nothing to adapt and no adapter parameters to restore.
+ */
+export interface WholeModelMethod extends MethodBase {
+  kind: 'head' | 'full'
+  adapt?: undefined
+  restore?: undefined
+}
+
+/** A method's engine side; its `kind` is the method catalogue's (shared/methods.ts). */
+export type PeftMethod = AdapterMethod | WholeModelMethod

@@ -8,6 +8,7 @@ import type { BuiltModel, ModelTask } from '../models/types'
 import { checkpointHeadLr, defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
+import { comparisonLoraRank, defaultPerc, methodInfo } from '../../../shared/methods'
 import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
 import { fingerprintData } from './fingerprint'
 import { accuracy, f1, keyMetric, matthews, pearson, perplexity, spearman } from './metrics'
@@ -74,15 +75,15 @@ export class TrainControl {
 /** The defaults `siva train` and the app start from, per task. */
 export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>): TrainConfig {
   const method = partial.method ?? 'siva'
-  const spectral = method === 'siva' || method === 'svdiff' || method === 'topk'
+  // Learning rate and amount from the method catalogue (spectral methods take much larger steps).
+  const { spectral, defaultLr } = methodInfo(method)
   return {
     validationFraction: 0.1,
     method,
     epochs: 3,
     batchSize: partial.task === 'causal-lm' ? 8 : 16,
     gradientAccumulation: 1,
-    // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
-    lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
+    lr: defaultLr,
     headLr: defaultHeadLr,
     weightDecay: 0,
     schedule: 'linear',
@@ -93,7 +94,7 @@ export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainCon
     spectraEvery: 10,
     checkpointEvery: 50,
     backend: 'auto',
-    ...(spectral && partial.perc === undefined && partial.k === undefined && { perc: 0.1 }),
+    ...(spectral && partial.perc === undefined && partial.k === undefined && { perc: defaultPerc }),
     ...partial
   } as TrainConfig
 }
@@ -216,7 +217,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     }))
     yield await log.append({
       type: 'prepared',
-      parameters: { adapter: adapterCount, head: headCount, total: adapterCount + headCount, lora8: countTrainable('lora', comparisonTargets, { rank: 8 }), full: fullCount },
+      parameters: { adapter: adapterCount, head: headCount, total: adapterCount + headCount, lora8: countTrainable('lora', comparisonTargets, { rank: comparisonLoraRank }), full: fullCount },
       targets: summaries,
       data: { train: data.train.size, validation: data.validation.size, ...(data.labels && { labels: data.labels }) },
       totalSteps,

@@ -1,6 +1,7 @@
 import type { TrainConfigInput } from '@shared/api'
+import { methodInfo } from '@shared/methods'
 import type { TrainBackend, TrainMethod, TrainTask } from '@shared/training'
-import { spectralMethods, type Amount } from './parameterCount'
+import type { Amount } from './parameterCount'
 import { exactPattern, type TargetsSetting } from './targetSelection'
 
 /** The Train step's form. */
@@ -20,16 +21,15 @@ export interface Hyperparameters {
 export type HyperparameterName = keyof Hyperparameters
 
 /**
- * The engine's defaults for a task and method (training/loop.ts defaultTrainConfig), shown before the user
- * edits them; the head's learning rate is the model family's (ModelSummary.headLr) where it has one.
+ * The engine's defaults for a task and method (training/loop.ts defaultTrainConfig; the learning rate is
+ * the method catalogue's), shown before the user edits them; the head's learning rate is the model
+ * family's (ModelSummary.headLr) where it has one.
  */
 export function defaultHyperparameters(task: TrainTask, method: TrainMethod, headLr = 1e-3): Hyperparameters {
-  const spectral = spectralMethods.includes(method)
   return {
     epochs: 3,
     batchSize: task === 'causal-lm' ? 8 : 16,
-    // Spectral methods move a few singular values: they take much larger steps than LoRA or full fine-tuning.
-    lr: spectral ? 1e-2 : method === 'full' ? 2e-5 : method === 'lora' ? 5e-4 : 1e-3,
+    lr: methodInfo(method).defaultLr,
     headLr,
     seed: 42,
     evalEvery: 0,
@@ -80,20 +80,21 @@ export function buildTrainConfig(inputs: RunInputs, settings: MethodSettings, hy
   if (inputs.backend !== undefined) config.backend = inputs.backend
   const columns = Object.fromEntries(Object.entries(inputs.columns ?? {}).filter(([, v]) => v !== undefined && v !== ''))
   if (Object.keys(columns).length > 0) config.columns = columns
-  const adapts = method !== 'full' && method !== 'head'
-  if (spectralMethods.includes(method)) {
+  const info = methodInfo(method)
+  const adapts = info.kind === 'adapter'
+  if (info.spectral) {
     if (amount.k !== undefined) config.k = amount.k
     else if (amount.perc !== undefined) config.perc = amount.perc
   }
-  if (method === 'lora' && amount.rank !== undefined) config.rank = amount.rank
+  if (info.amount === 'rank' && amount.rank !== undefined) config.rank = amount.rank
   if (adapts && settings.targets) {
     config.targets = settings.targets.targets
     const overrides: NonNullable<TrainConfigInput['overrides']> = settings.targets.skip.map((name) => ({ pattern: exactPattern(name), skip: true }))
-    const perLayerAmounts = method === 'siva' || method === 'topk' || method === 'lora'
-    for (const [name, o] of perLayerAmounts ? Object.entries(settings.overrides) : []) {
+    // Per-layer amounts only for methods that read one (svdiff trains every value whatever k says).
+    for (const [name, o] of info.amount !== 'none' ? Object.entries(settings.overrides) : []) {
       const entry = {
         pattern: exactPattern(name),
-        ...(method === 'lora' ? o.rank !== undefined && { rank: o.rank } : o.k !== undefined ? { k: o.k } : o.perc !== undefined && { perc: o.perc })
+        ...(info.amount === 'rank' ? o.rank !== undefined && { rank: o.rank } : o.k !== undefined ? { k: o.k } : o.perc !== undefined && { perc: o.perc })
       }
       if (Object.keys(entry).length > 1) overrides.push(entry)
     }

@@ -1,11 +1,12 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { InspectReport, LayerSpectrum, ModelSummary, TargetRow } from '@shared/api'
+import { amountError as refusal, maxRequestRank, methodInfo, trainedBand } from '@shared/methods'
 import type { TrainMethod } from '@shared/training'
 import { frameScheduler } from '../lib/frame'
 import { heatmapCells } from '../lib/heatmap'
 import { LatestStream } from '../lib/latestStream'
-import { effectiveAmount, estimateParameters, spectralMethods, trainableFor, type Amount } from '../lib/parameterCount'
+import { effectiveAmount, estimateParameters, trainableFor, type Amount } from '../lib/parameterCount'
 import { spectraByTarget } from '../lib/targetSpectra'
 import { compilePattern, matchingTargets, presetPattern, targetsSetting, type SelectionPreset } from '../lib/targetSelection'
 import type { MethodSettings } from '../lib/trainConfig'
@@ -18,8 +19,8 @@ export interface LayerRow {
   shape: [number, number]
   spectrum?: LayerSpectrum
   selected: boolean
-  /** Trainable parameters this target adds under the current method (were it selected). */
-  trainable: number
+  /** Trainable parameters this target adds under the current method (were it selected); absent while its amount is refused. */
+  trainable?: number
   /** Its own amount, when it overrides the global one. */
   override?: Amount
   /** The trained band [start, end) of its descending singular values, for spectral methods. */
@@ -28,13 +29,8 @@ export interface LayerRow {
 
 export type AmountMode = 'perc' | 'k'
 
-/** The trained band a method gives a matrix with r singular values: the k smallest, the k largest, or all. */
-export function trainedBand(method: TrainMethod, r: number, k: number): [number, number] | undefined {
-  if (method === 'siva') return [r - k, r]
-  if (method === 'topk') return [0, k]
-  if (method === 'svdiff') return [0, r]
-  return undefined
-}
+/** The trained band a method gives a matrix with r singular values (the method catalogue's). */
+export { trainedBand }
 
 /**
  * The Layers step: the model's adaptable matrices, their spectra as they stream in, which of them to
@@ -93,7 +89,7 @@ export const useLayersStore = defineStore('layers', () => {
       const effective = effectiveAmount(amount.value, override)
       const trainable = trainableFor(method.value, t.shape, effective)
       const r = Math.min(t.shape[0], t.shape[1])
-      const band = spectralMethods.includes(method.value) ? trainedBand(method.value, r, trainable) : undefined
+      const band = trainable !== undefined ? trainedBand(method.value, r, trainable) : undefined
       const spectrum = byTarget.value.get(t.name)
       return {
         name: t.name,
@@ -101,7 +97,7 @@ export const useLayersStore = defineStore('layers', () => {
         role: t.role,
         shape: t.shape,
         selected: selected.value.has(t.name),
-        trainable,
+        ...(trainable !== undefined && { trainable }),
         ...(spectrum && { spectrum }),
         ...(override && { override }),
         ...(band && { band })
@@ -110,7 +106,16 @@ export const useLayersStore = defineStore('layers', () => {
   )
   const selectedTargets = computed(() => targets.value.filter((t) => selected.value.has(t.name)))
   const estimate = computed(() => estimateParameters(method.value, selectedTargets.value, amount.value, overrides.value, modelParameters.value))
-  const adapts = computed(() => method.value !== 'full' && method.value !== 'head')
+  const adapts = computed(() => methodInfo(method.value).kind === 'adapter')
+  /**
+   * Why the engine would refuse the global amount (the method catalogue's rule: a fractional k is refused,
+   * not rounded), or the request's limit on LoRA's rank; undefined when it is fine.
+   */
+  const amountError = computed(() => {
+    const problem = refusal(method.value, amount.value)
+    if (problem) return problem
+    return method.value === 'lora' && rank.value > maxRequestRank ? `LoRA rank must be at most ${maxRequestRank}, got ${rank.value}` : undefined
+  })
   /** What the Train step sends for the method and targets. */
   const settings = computed<MethodSettings>(() => {
     const target = adapts.value ? targetsSetting(targets.value, selected.value, pattern.value) : undefined
@@ -261,6 +266,7 @@ export const useLayersStore = defineStore('layers', () => {
     focused,
     patternError,
     amount,
+    amountError,
     rows,
     selectedTargets,
     estimate,

@@ -1,11 +1,11 @@
-import type { PeftMethod } from '../../types'
+import { methodInfo } from '../../../../../shared/methods'
+import type { WholeModelMethod } from '../../types'
 
-/** Full fine-tuning: the model is built with every weight a variable; nothing is wrapped. */
-export const full: PeftMethod = {
-  name: 'full',
+const info = methodInfo('full')
+
+/** Full fine-tuning: the model is built with every weight a variable (trainAll); no target is wrapped. */
+export const full: WholeModelMethod = {
+  name: info.name,
   kind: 'full',
-  needsSvd: false,
-  adapt() {
-    return Promise.reject(new Error('full fine-tuning adapts no single target: build the model with trainAll'))
-  }
+  needsSvd: info.spectral
 }

@@ -1,11 +1,11 @@
-import type { PeftMethod } from '../../types'
+import { methodInfo } from '../../../../../shared/methods'
+import type { WholeModelMethod } from '../../types'
+
+const info = methodInfo('head')
 
 /** Linear probe: only the task head trains; every projection stays frozen. */
-export const head: PeftMethod = {
-  name: 'head',
+export const head: WholeModelMethod = {
+  name: info.name,
   kind: 'head',
-  needsSvd: false,
-  adapt() {
-    return Promise.reject(new Error('the head-only method adapts no target'))
-  }
+  needsSvd: info.spectral
 }

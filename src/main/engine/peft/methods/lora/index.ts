@@ -2,21 +2,23 @@ import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../../../models/ops'
 import { transposeToFloat32 } from '../../singularBand'
 import { lowRankProduct, storedTensor } from '../../lowRank'
-import type { LowRank, PeftMethod } from '../../types'
+import type { AdapterMethod, LowRank } from '../../types'
+import { loraRank, methodInfo } from '../../../../../shared/methods'
+
+const info = methodInfo('lora')
 
 /**
  * LoRA (Hu et al. 2021) as PEFT sets it up: ΔW = (alpha / r) · B A with A [r, in] drawn uniform in
  * ±1/√in (kaiming_uniform with a = √5, PEFT's default) and B [out, r] = 0, so training starts at W.
  */
-export const lora: PeftMethod = {
-  name: 'lora',
+export const lora: AdapterMethod = {
+  name: info.name,
   kind: 'adapter',
-  needsSvd: false,
+  needsSvd: info.spectral,
   async adapt(weights, options) {
     const { target } = weights
     const { outFeatures: m, inFeatures: n } = target
-    const rank = options.rank ?? 8
-    if (!(Number.isInteger(rank) && rank >= 1)) throw new RangeError(`LoRA rank must be a positive integer, got ${rank}`)
+    const rank = loraRank(options)
     const scaling = (options.alpha ?? rank) / rank
     const bound = 1 / Math.sqrt(n)
     const a = new Float32Array(n * rank) // Aᵀ, [in, r]

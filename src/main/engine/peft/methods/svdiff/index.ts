@@ -2,17 +2,20 @@ import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../../../models/ops'
 import { transposeToFloat32 } from '../../singularBand'
 import { lowRankProduct, storedTensor } from '../../lowRank'
-import type { LowRank, PeftMethod } from '../../types'
+import type { AdapterMethod, LowRank } from '../../types'
+import { methodInfo } from '../../../../../shared/methods'
+
+const info = methodInfo('svdiff')
 
 /**
  * SVDiff: every singular value trains through σ' = ReLU(σ + δ), vectors frozen. Computed as
  * y = x Wᵀ + b + ((x V) ⊙ (ReLU(σ + δ) − σ)) Uᵀ, which is exactly W at δ = 0 (no SVD round-off in the
  * forward pass) and costs O(r(m + n)) per token like SiVA with k = r.
  */
-export const svdiff: PeftMethod = {
-  name: 'svdiff',
+export const svdiff: AdapterMethod = {
+  name: info.name,
   kind: 'adapter',
-  needsSvd: true,
+  needsSvd: info.spectral,
   async adapt(weights, options) {
     const { target } = weights
     const { outFeatures: m, inFeatures: n } = target

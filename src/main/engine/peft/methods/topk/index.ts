@@ -1,15 +1,18 @@
+import { methodInfo, trainedBand } from '../../../../../shared/methods'
 import { bandSize, restoreBand, singularBandAdapter } from '../../singularBand'
-import type { PeftMethod } from '../../types'
+import type { AdapterMethod } from '../../types'
+
+const info = methodInfo('topk')
 
 /** Top-k: SiVA's mirror image, training the k largest singular values (the paper's comparison). */
-export const topk: PeftMethod = {
-  name: 'topk',
+export const topk: AdapterMethod = {
+  name: info.name,
   kind: 'adapter',
-  needsSvd: true,
+  needsSvd: info.spectral,
   async adapt(weights, options) {
     const svd = await options.decompose(weights)
-    const k = bandSize(svd.s.length, options)
-    return singularBandAdapter(weights, svd, [0, k])
+    const r = svd.s.length
+    return singularBandAdapter(weights, svd, trainedBand(info.name, r, bandSize(r, options))!)
   },
   restore: restoreBand
 }
