@@ -93,7 +93,8 @@ if (!app.requestSingleInstanceLock()) {
         if (!window) return undefined
         const result = await dialog.showOpenDialog(window, { title: title ?? (kind === 'folder' ? 'Choose a folder' : 'Choose a file'), properties: [kind === 'folder' ? 'openDirectory' : 'openFile'] })
         return result.canceled ? undefined : result.filePaths[0]
-      }
+      },
+      revealPath: (path) => shell.showItemInFolder(path)
     })
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate()))
     ipcMain.on(channels.toMain, (event, message: unknown) => {

@@ -26,6 +26,8 @@ export interface AppInfo {
   runsDir?: string
   /** Whether `pickPath` opens the system's file dialog (the desktop app) or is unavailable (a browser). */
   canPickPaths?: boolean
+  /** Whether `revealPath` can show a folder in the system's file manager (the desktop app) or is unavailable (a browser). */
+  canRevealPaths?: boolean
   /**
    * The desktop app: whether closing its window quits it ('quits': Windows, Linux; runs in training then
    * stop at their next step with a checkpoint, and continue later) or leaves it running ('stays': macOS;
@@ -96,6 +98,7 @@ export interface DataCheckResult {
   file: string
   task: TrainConfig['task']
   rows: number
+  /** The training data and, when one is given, the validation file can both be trained on. */
   usable: boolean
   problems: DataProblemRow[]
   /** Problems beyond those listed (a file with thousands of bad rows). */
@@ -103,13 +106,41 @@ export interface DataCheckResult {
   /** Columns found in the file (text tasks) and the ones that will be used. */
   columns: { available: string[]; used: Record<string, string | undefined> }
   classes?: { label: string; count: number }[]
-  tokens?: { maxLength: number; tooLong: number; mean: number; max: number }
+  tokens?: DataCheckTokens
   /** The first rows as the model will see them. */
   preview: { row?: number; text?: string; textPair?: string; label?: string; tokens?: number; path?: string; size?: string }[]
+  /** The validation file, checked as `siva data check --validation` does: its labels must be training labels. */
+  validation?: {
+    file: string
+    rows: number
+    usable: boolean
+    problems: DataProblemRow[]
+    moreProblems: number
+    classes?: { label: string; count: number }[]
+    /** Validation labels the training data never has (each an error), with their rows. */
+    unseen?: { label: string; count: number }[]
+    tokens?: DataCheckTokens
+  }
+}
+
+/** Token lengths with the checkpoint's tokenizer (engine/data/validate.ts), and the limit as training applies it. */
+export interface DataCheckTokens {
+  maxLength: number
+  tooLong: number
+  mean: number
+  max: number
+  /** Where maxLength comes from (engine/data/tokenLimit.ts): chosen, the model's own, capped at 512, or 512 by default. */
+  limit: { source: 'chosen' | 'tokenizer' | 'capped' | 'default'; modelMaxLength?: number; modelField?: string; explanation: string }
+  /** Rows per token length, lengths in [from, to): `siva data check`'s bins, split at maxLength + 1 so the bins above it hold the truncated rows. */
+  histogram: { from: number; to: number; count: number }[]
 }
 
 export interface RunSummary {
   id: string
+  /** The name people gave it (updateRun); the views show the id when there is none. */
+  name?: string
+  /** Their notes on it. */
+  notes?: string
   dir: string
   created: string
   model: string
@@ -131,7 +162,8 @@ export interface RunSummary {
 
 export interface ExportSummary {
   checkpoint: { name: string; step: number }
-  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[] }[]
+  /** `omitted`: for a merged checkpoint, the base's tensors the trained class has no place for (another head, an unused pooler), left out. */
+  outputs: { kind: ExportKind; dir: string; bytes: number; files: string[]; omitted?: string[] }[]
 }
 
 export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
@@ -197,11 +229,70 @@ export const trainConfigInput = z
 
 export type TrainConfigInput = z.infer<typeof trainConfigInput>
 
+/**
+ * The wizard as a page left it (issue 17): restored after a reload, kept by the back end beside its runs
+ * folder, so every tab and window on one back end picks up the same wizard. Strict and bounded: it is
+ * written by a page and read back into one.
+ */
+const wizardNumber = z.number().finite().min(0).max(1e12)
+const wizardText = z.string().max(4096)
+const wizardName = z.string().min(1).max(512)
+const wizardAmount = z.object({ perc: wizardNumber, k: wizardNumber, rank: wizardNumber }).partial().strict()
+/** The Train step's hyperparameter overrides: the run request's own fields and limits, minus what the other steps decide. */
+export const wizardHyperparameters = trainConfigInput
+  .omit({ model: true, data: true, task: true, method: true, validation: true, perc: true, k: true, rank: true, targets: true, overrides: true, backend: true, columns: true, maxLength: true })
+  .partial()
+  .strict()
+/** The largest wizard state kept, as JSON. */
+export const maxWizardStateBytes = 256 * 1024
+export const wizardState = z
+  .object({
+    version: z.literal(1),
+    step: z.enum(['model', 'data', 'layers', 'train', 'export', 'runs', 'inspect']),
+    /** The checkpoint folder: opened (reopened on restore) or only typed. */
+    model: z.object({ path: wizardText, opened: z.boolean() }).strict().optional(),
+    data: z
+      .object({ path: wizardText, validation: wizardText, task, columns: columns, maxLength: z.number().int().min(2).max(8192).optional(), checked: z.boolean() })
+      .strict()
+      .optional(),
+    layers: z
+      .object({
+        method,
+        amountMode: z.enum(['perc', 'k']),
+        perc: wizardNumber,
+        k: wizardNumber,
+        rank: wizardNumber,
+        pattern: wizardText,
+        blockFrom: z.number().int().min(0).max(100000),
+        blockTo: z.number().int().min(0).max(100000),
+        selected: z.array(wizardName).max(20000),
+        overrides: z.array(z.object({ name: wizardName, amount: wizardAmount }).strict()).max(20000)
+      })
+      .strict()
+      .optional(),
+    hyperparameters: wizardHyperparameters.optional(),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+    /** The run on the Train step. */
+    runId: runId.optional()
+  })
+  .strict()
+  .superRefine((state, context) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(state)).byteLength
+    if (bytes > maxWizardStateBytes) context.addIssue({ code: 'custom', message: `the wizard state is ${bytes} bytes, more than the ${maxWizardStateBytes} kept` })
+  })
+
+export type WizardState = z.infer<typeof wizardState>
+
 /** Every method: its request schema, and whether it is a call or a stream. */
 export const methods = {
   appInfo: { kind: 'call', params: z.object({}).strict() },
   openModel: { kind: 'call', params: z.object({ path }).strict() },
   recentModels: { kind: 'call', params: z.object({}).strict() },
+  /** The wizard as it was left on this back end (restored after a reload), and saving it. */
+  wizardState: { kind: 'call', params: z.object({}).strict() },
+  saveWizardState: { kind: 'call', params: z.object({ state: wizardState }).strict() },
+  /** The configuration a run trains with (its run.json; the request's, resolved, while it is queued). */
+  runConfig: { kind: 'call', params: z.object({ runId }).strict() },
   /** The desktop app's native open dialog: a folder (a checkpoint, an image dataset) or a file (a data file). */
   pickPath: { kind: 'call', params: z.object({ kind: z.enum(['folder', 'file']), title: z.string().max(200).optional() }).strict() },
   checkData: { kind: 'call', params: z.object({ path, task, model: path.optional(), validation: path.optional(), columns: columns.optional(), maxLength: z.number().int().min(2).max(8192).optional() }).strict() },
@@ -213,6 +304,8 @@ export const methods = {
   /** Train an interrupted (or cancelled) run on from its latest checkpoint, as `siva train --resume` does; it joins the queue. */
   continueRun: { kind: 'call', params: z.object({ runId }).strict() },
   deleteRun: { kind: 'call', params: z.object({ runId }).strict() },
+  /** A run's display name and notes (kept beside run.json, which stays as the run wrote it); an empty one removes it. */
+  updateRun: { kind: 'call', params: z.object({ runId, name: z.string().max(100).regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'a run name is one line of text, without control characters').optional(), notes: z.string().max(4000).optional() }).strict() },
   exportRun: {
     kind: 'call',
     params: z
@@ -225,6 +318,12 @@ export const methods = {
       })
       .strict()
   },
+  /** Which outputs a run can be exported to (and why not), its checkpoints, and what the lines that load each output need. */
+  exportOptions: { kind: 'call', params: z.object({ runId }).strict() },
+  /** How far the run's export in progress has got; no stage when none is running. */
+  exportProgress: { kind: 'call', params: z.object({ runId }).strict() },
+  /** The desktop app: show a folder an export wrote (or one in the runs folder) in the system's file manager. */
+  revealPath: { kind: 'call', params: z.object({ path }).strict() },
   /** Spectra of every adaptable matrix (or those matching `layers`), one event per matrix, then the report. */
   analyseLayers: { kind: 'stream', params: z.object({ path, layers: regex.optional(), valuesOnly: z.boolean().optional() }).strict() },
   /** A run's events from index `after` + 1 on (all of them with -1): replay, then live until it ends. */
@@ -241,6 +340,9 @@ export interface CallResults {
   appInfo: AppInfo
   openModel: ModelSummary
   recentModels: RecentModel[]
+  wizardState: { state?: WizardState; savedAt?: string }
+  saveWizardState: { savedAt: string }
+  runConfig: { config: TrainConfig }
   pickPath: { path?: string }
   checkData: DataCheckResult
   listRuns: RunSummary[]
@@ -250,7 +352,11 @@ export interface CallResults {
   cancelRun: RunSummary
   continueRun: RunSummary
   deleteRun: { deleted: string }
+  updateRun: RunSummary
   exportRun: ExportSummary
+  exportOptions: import('./exportOptions').ExportOptionsSummary
+  exportProgress: import('./exportOptions').ExportProgressSummary
+  revealPath: { revealed: string }
 }
 
 /** What each stream emits. */

@@ -119,11 +119,19 @@ interface EventBase {
   time: string
 }
 
+/**
+ * What a run is busy with, as its 'stage' events say (done of total where counted; a total of 0: not
+ * counted). Preparing: 'data' (bytes checked or encoded), 'svd' (targets decomposed), 'model' (adapters
+ * made, the model built); then 'training', 'evaluating' (validation batches), 'saving' (a checkpoint) and
+ * 'finishing'. Logs written before the last four were added hold only the first three.
+ */
+export type TrainStage = 'data' | 'svd' | 'model' | 'training' | 'evaluating' | 'saving' | 'finishing'
+
 export type TrainEvent = EventBase &
   (
     | { type: 'started'; config: TrainConfig; backend: BackendSummary; resumedFrom?: number }
     | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[] }
-    | { type: 'stage'; stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
+    | { type: 'stage'; stage: TrainStage; done: number; total: number; detail?: string }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }
     | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number>; best: boolean }
     | { type: 'spectra'; step: number; layers: LayerSpectrumNow[] }

@@ -22,6 +22,12 @@ let root: string
 let model: string
 let data: string
 
+/** The header's Start over, confirmed: the back end forgets the wizard and the page loads afresh. */
+async function startOver(): Promise<void> {
+  await page.getByTestId('start-over').click()
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('confirm-accept').click()])
+}
+
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 }
@@ -73,8 +79,12 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
   })
 
   it('opens a checkpoint dropped on the Model step as a path, and says why a dropped file cannot be opened in a browser', async () => {
-    // A fresh page: nothing open.
+    // A reload keeps the wizard: the back end saved it, and the model is open again.
     await page.reload()
+    await page.getByTestId('model-summary').waitFor()
+    expect(await page.getByTestId('model-path').inputValue()).toBe(model)
+    // Start over forgets it (on this back end): a fresh wizard, nothing open.
+    await startOver()
     await page.getByTestId('model-drop').waitFor()
     expect(await page.getByTestId('model-summary').count()).toBe(0)
     const zone = page.getByTestId('model-drop')
@@ -137,10 +147,16 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThanOrEqual(16)
     await page.getByTestId('loss-chart').waitFor()
     await shot('4-train')
-    // The run outlives the page: a reload finds it again and replays its events into the charts.
+    // The run outlives the page: a reload lands on the Train step again, says it reattached, replays the
+    // run's events into the charts and shows the run's own settings (lr 0.05), which the form keeps too.
     await page.reload()
-    await page.getByTestId('nav-train').click()
+    await expect.poll(() => page.getByTestId('nav-train').getAttribute('aria-current'), { timeout: 30_000 }).toBe('step')
     await expect.poll(async () => Number(/step (\d+)/i.exec((await page.getByTestId('train-status').textContent()) ?? '')?.[1] ?? 0), { timeout: 60_000 }).toBeGreaterThanOrEqual(16)
+    await expect.poll(() => page.getByTestId('run-reattached').textContent(), { timeout: 30_000 }).toMatch(/Reattached/)
+    expect(await page.getByTestId('run-config-learning-rate').textContent()).toMatch(/0\.05/)
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.05')
+    expect(await page.getByTestId('spectrum-multiple').count()).toBe(4)
+    await shot('4-train-reattached')
     await page.getByTestId('train-pause').click()
     await expect.poll(() => page.getByTestId('train-status').textContent(), { timeout: 60_000 }).toMatch(/paused/i)
     await page.getByTestId('train-resume').click()
@@ -227,8 +243,9 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
   })
 
   it('opens the bundled demo in one click: the sentence encoder analysed, the layers SiVA trains chosen, the e-mails checked', async () => {
-    // A fresh page: nothing open, so the Model step offers the demo.
+    // A fresh wizard: nothing open, so the Model step offers the demo.
     await page.goto(url)
+    await startOver()
     await page.getByTestId('demo-start').click()
     const summary = page.getByTestId('model-summary')
     await summary.waitFor()

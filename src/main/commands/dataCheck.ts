@@ -15,6 +15,7 @@ import {
   type TextTask,
   type ValidationReport
 } from '../engine/data'
+import { describeTokenLimit, tokenLimit, type TokenLimit } from '../engine/data/tokenLimit'
 import { loadRunTokenizer } from '../engine/training/trainData'
 import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
@@ -41,7 +42,8 @@ options:
   --model DIR               a checkpoint folder: text is tokenised with its tokenizer.json and
                             rows longer than --max-length counted; images are checked against
                             its preprocessor_config.json
-  --max-length N            token limit (default: the tokenizer's model_max_length, else 512)
+  --max-length N            token limit (default, as training: the tokenizer's model_max_length,
+                            at most 512)
   --text-column NAME        the text column (default: text, sentence or content; for causal-lm
                             with a prompt, the completion column)
   --text-pair-column NAME   the second sentence of a pair (default: sentence2, text_b, … when present)
@@ -97,13 +99,14 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   if (chosenMaxLength !== undefined && !(Number.isInteger(chosenMaxLength) && chosenMaxLength > 1)) throw new CliUsageError(`--max-length must be an integer above 1, got '${maxLengthText}'`)
 
   const tokenizer = values.model ? await loadRunTokenizer(values.model, task) : undefined
-  const maxLength = chosenMaxLength ?? tokenizer?.modelMaxLength ?? 512
+  const limit = tokenizer && values.model ? await describeTokenLimit(chosenMaxLength, tokenizer, values.model, 'with --max-length') : undefined
   const progress = values.quiet ? undefined : new ProgressLine()
   const options = {
     task,
     columns,
     paragraphs: values.paragraphs,
-    maxLength,
+    maxLength: limit?.maxLength ?? tokenLimit(chosenMaxLength, undefined),
+    ...(limit && { maxLengthReason: limit.explanation }),
     ...(tokenizer && { tokenizer })
   }
 
@@ -117,9 +120,9 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   progress?.done()
 
   const usable = report.usable && (validation?.usable ?? true)
-  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, preview, ...(validation && { validation }), usable })}\n`)
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, preview, ...(limit && { tokenLimit: limit }), ...(validation && { validation }), usable })}\n`)
   else {
-    process.stdout.write(`${formatReport(report, preview)}${closing(report, validation)}`)
+    process.stdout.write(`${formatReport(report, preview, limit)}${closing(report, validation)}`)
   }
   return usable ? 0 : 1
 }
@@ -224,7 +227,7 @@ function closing(report: ValidationReport, validation: ValidationReport | undefi
 
 const errorCount = (report: ValidationReport): number => report.problems.filter((p) => p.severity === 'error').length
 
-function formatReport(report: ValidationReport, preview: PreviewExample[] | undefined): string {
+function formatReport(report: ValidationReport, preview: PreviewExample[] | undefined, limit?: TokenLimit): string {
   const out: string[] = []
   const bySeverity = (severity: DataProblem['severity']): DataProblem[] => report.problems.filter((p) => p.severity === severity)
   const { summary } = report
@@ -241,6 +244,7 @@ function formatReport(report: ValidationReport, preview: PreviewExample[] | unde
   if (summary.tokens && report.rows > 0) {
     const t = summary.tokens
     out.push(`length in tokens: min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}; ${plural(t.tooLong, 'row')} over ${t.maxLength}`)
+    if (limit) out.push(`token limit: ${limit.explanation}`)
     out.push(...histogramLines(t))
   }
   if (summary.images && summary.images.count > 0) {

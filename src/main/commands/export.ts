@@ -5,6 +5,7 @@ import { AnalysisPool } from '../workers/analysisPool'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
 import { ProgressLine } from './progress'
+import { cliWording, ExportRefusal } from '../../shared/exportOptions'
 
 const help = `usage: siva export RUN_DIR [--checkpoint best|last|STEP] OUTPUT… [--force] [--json] [--quiet]
        siva export --apply ADAPTER_DIR --base MODEL_DIR --merged OUT_DIR [--force]
@@ -91,6 +92,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
       process.stderr.write(`siva export: ${(controller.signal.reason as Error).message}\n`)
       return 130
     }
+    // A refusal that names a setting, named as this command's flag (--force, --merged, --checkpoint).
+    if (error instanceof ExportRefusal) throw new Error(error.worded(cliWording), { cause: error })
     throw error
   } finally {
     process.off('SIGINT', onSigint)
@@ -123,7 +126,7 @@ function parseCheckpoint(option: string | undefined): 'best' | 'last' | number |
 
 function describe(p: ExportProgress): string {
   const percent = p.total > 0 ? ` ${Math.round((100 * p.done) / p.total)}%` : ''
-  return `siva export: ${p.kind}${percent}${p.detail ? ` ${p.detail}` : ''}`
+  return `siva export: ${p.kind === 'restore' ? 'restoring the run at' : p.kind}${p.kind === 'restore' ? '' : percent}${p.detail ? ` ${p.detail}` : ''}`
 }
 
 function size(bytes: number): string {

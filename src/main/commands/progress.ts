@@ -1,3 +1,5 @@
+import { stageSentence, type StageProgress } from '../../shared/runStage'
+
 /**
  * Progress on stderr: one line rewritten in place on a terminal, at most a line a second otherwise
  * (logs, CI), so stdout stays clean for --json.
@@ -41,4 +43,14 @@ export class ProgressLine {
     this.width = 0
     if (text) this.stream.write(`${text}\n`)
   }
+}
+
+/**
+ * A run's 'stage' event as the progress line shows it, in the app's words (src/shared/runStage.ts):
+ * "siva train: evaluating 3/12 batches (at step 30)", "siva train: computing SVDs 2/4 layers (…query)".
+ */
+export function stageLine(stage: StageProgress, command = 'siva train'): string {
+  const sentence = stageSentence(stage)
+  // "SVDs" keeps its capitals; only the first word is lowered.
+  return `${command}: ${sentence.charAt(0).toLowerCase()}${sentence.slice(1)}`
 }

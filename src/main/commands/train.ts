@@ -7,7 +7,7 @@ import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
 import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
-import { ProgressLine } from './progress'
+import { ProgressLine, stageLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
 
 /** 'siva (default) | svdiff | …' and '1e-2 siva, svdiff, topk; 5e-4 lora; …', from the method catalogue. */
@@ -245,7 +245,7 @@ export class ProgressView {
         this.progress?.done(backendNotice(event))
         break
       case 'stage':
-        this.progress?.update(`siva train: ${event.stage === 'svd' ? 'SVD' : event.stage} ${event.done}/${event.total}${event.detail ? ` ${event.detail}` : ''}`)
+        this.progress?.update(stageLine(event))
         break
       case 'prepared': {
         this.prepared = event

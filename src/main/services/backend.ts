@@ -7,12 +7,13 @@ import { AnalysisPool } from '../workers/analysisPool'
 import { probeWebGpuInWorker } from '../workers/webgpuProbe'
 import { appInfo } from './appInfo'
 import { checkData } from './dataCheck'
-import { exportRunOutputs } from './exports'
+import { exportOptionsOf, exportProgressOf, exportRunOutputs, revealExportedPath } from './exports'
 import { analyseLayers, describeModel } from './models'
 import { RecentModels } from './recentModels'
 import { RequestError } from './requestError'
 import { streamRunEvents } from './runEvents'
 import { RunSupervisor, type RunSupervisorOptions, type StopReport } from './runSupervisor'
+import { readRunConfig, WizardStateStore } from './wizardState'
 
 export { RequestError }
 
@@ -28,6 +29,8 @@ export interface BackendOptions {
   demo?: AppInfo['demo']
   /** The host's native open dialog (the desktop app); without it, pickPath says to type the path. */
   pickPath?: (kind: 'folder' | 'file', title?: string) => Promise<string | undefined>
+  /** The host's file manager (the desktop app): show a path in its folder; without it, revealPath is refused and the UI hides it. */
+  revealPath?: (path: string) => void | Promise<void>
   /** The desktop app: what closing its window does (AppInfo.windowClose). */
   windowClose?: AppInfo['windowClose']
   /** How to ask for the WebGPU adapter: a worker thread with Dawn (default), or the desktop app's GPU window. */
@@ -41,23 +44,29 @@ export class SivaBackend {
   private readonly runs: RunSupervisor
   /** Kept beside the runs folder. */
   private readonly recent: RecentModels
+  /** The wizard as the page left it (wizardState.ts), beside the runs folder too. */
+  private readonly wizard: WizardStateStore
 
   constructor(private readonly options: BackendOptions) {
     this.runs = new RunSupervisor({ runsDir: options.runsDir, svdCacheDir: options.svdCacheDir, ...(options.sessionFactory && { sessionFactory: options.sessionFactory }) })
     this.recent = new RecentModels(join(dirname(options.runsDir), 'recent-models.json'))
+    this.wizard = new WizardStateStore(join(dirname(options.runsDir), 'wizard-state.json'))
   }
 
   /** Validate and run one call. Unknown methods and bad params are refused with a message naming the field. */
   async call(method: string, params: unknown): Promise<unknown> {
     const parsed = this.parse(method, params, 'call') as Params<CallName>
     const handlers: { [M in CallName]: (p: Params<M>) => Promise<CallResults[M]> } = {
-      appInfo: async () => ({ ...appInfo(), backend: await probeBackend(this.options.probeWebGpu ?? probeWebGpuInWorker), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
+      appInfo: async () => ({ ...appInfo(), backend: await probeBackend(this.options.probeWebGpu ?? probeWebGpuInWorker), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, canRevealPaths: this.options.revealPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
       openModel: async (p) => {
         const summary = await describeModel(resolve(p.path))
         await this.recent.remember(summary).catch(() => undefined)
         return summary
       },
       recentModels: () => this.recent.list(),
+      wizardState: () => this.wizard.read(),
+      saveWizardState: (p) => this.wizard.save(p.state),
+      runConfig: (p) => readRunConfig(this.options.runsDir, p.runId, this.runs.live(p.runId)?.config),
       pickPath: async (p) => {
         if (!this.options.pickPath) throw new RequestError('pickPath: there is no file dialog in a browser; type or paste the path instead')
         const path = await this.options.pickPath(p.kind, p.title)
@@ -71,7 +80,11 @@ export class SivaBackend {
       cancelRun: (p) => this.runs.control(p.runId, 'cancel'),
       continueRun: (p) => this.runs.continue(p.runId),
       deleteRun: (p) => this.runs.delete(p.runId),
-      exportRun: (p) => exportRunOutputs({ runsDir: this.options.runsDir, svdCacheDir: this.options.svdCacheDir, pool: this.pool, supervisor: this.runs }, p)
+      updateRun: ({ runId, ...change }) => this.runs.update(runId, change),
+      exportRun: (p) => exportRunOutputs({ runsDir: this.options.runsDir, svdCacheDir: this.options.svdCacheDir, pool: this.pool, supervisor: this.runs }, p),
+      exportOptions: (p) => exportOptionsOf({ runsDir: this.options.runsDir }, p),
+      exportProgress: async (p) => exportProgressOf({ supervisor: this.runs }, p),
+      revealPath: (p) => revealExportedPath({ runsDir: this.options.runsDir, supervisor: this.runs, ...(this.options.revealPath && { reveal: this.options.revealPath }) }, p)
     }
     return (handlers[method as CallName] as (p: unknown) => Promise<unknown>)(parsed)
   }

@@ -1,24 +1,41 @@
 import type { DataCheckResult, Params } from '../../shared/api'
 import type { TrainConfig } from '../../shared/training'
 import { labelNames, previewTextExamples, validateImageDataset, validateTextDataset, type TextTask, type ValidationReport } from '../engine/data'
+import { describeTokenLimit, tokenLimit, type TokenLimit } from '../engine/data/tokenLimit'
 import { loadRunTokenizer, modelTask } from '../engine/training/trainData'
 import { RequestError } from './requestError'
 
 /** Problems listed in one answer; the rest are counted. */
 const listed = 200
 
-/** The Data step's check: validate a data file or image folder for a task and preview its first rows as the model sees them. */
+/**
+ * The Data step's check: validate a data file or image folder for a task (and the validation file, whose
+ * labels must be training labels, as `siva data check --validation` checks it) and preview the first rows
+ * as the model sees them. Token lengths are measured against the limit training will use (tokenLimit.ts).
+ */
 export async function checkData(p: Params<'checkData'>): Promise<DataCheckResult> {
   if (p.task === 'image-classify') {
     const columns = { ...(p.columns?.path && { path: p.columns.path }), ...(p.columns?.label && { label: p.columns.label }) }
     const report = await validateImageDataset(p.path, { columns })
-    return checkResult(report, p.task, [])
+    const validation = p.validation === undefined ? undefined : await validateImageDataset(p.validation, { columns, knownLabels: report.summary.classes?.map((c) => c.label) ?? [] })
+    return checkResult(report, p.task, [], undefined, validation)
   }
   const task = p.task === 'classify' ? 'classification' : p.task === 'regress' ? 'regression' : 'causal-lm'
   const tokenizer = p.model ? await loadRunTokenizer(p.model, task) : undefined
-  const maxLength = p.maxLength ?? tokenizer?.modelMaxLength ?? 512
-  const options = { task, columns: p.columns ?? {}, maxLength, ...(tokenizer && { tokenizer }) } as const
+  const limit = tokenizer && p.model ? await describeTokenLimit(p.maxLength, tokenizer, p.model, 'in the Token limit field') : undefined
+  const options = {
+    task,
+    columns: p.columns ?? {},
+    maxLength: limit?.maxLength ?? tokenLimit(p.maxLength, undefined),
+    ...(limit && { maxLengthReason: limit.explanation }),
+    ...(tokenizer && { tokenizer })
+  } as const
   const report = await validateTextDataset(p.path, options)
+  let validation: ValidationReport | undefined
+  if (p.validation !== undefined) {
+    const knownLabels = task === 'classification' ? labelNames((report.summary.classes ?? []).map((c) => c.label)) : undefined
+    validation = await validateTextDataset(p.validation, { ...options, ...(knownLabels && { knownLabels }) })
+  }
   const preview = (await previewTextExamples(p.path, options, 8)).map((example) => ({
     row: example.row,
     text: example.prompt !== undefined ? `${example.prompt} ⟶ ${example.text}` : example.text,
@@ -26,22 +43,51 @@ export async function checkData(p: Params<'checkData'>): Promise<DataCheckResult
     ...(example.label !== undefined && { label: String(example.label) }),
     ...(example.tokens !== undefined && { tokens: example.tokens })
   }))
-  return checkResult(report, p.task, preview)
+  return checkResult(report, p.task, preview, limit, validation)
 }
 
-function checkResult(report: ValidationReport, task: DataCheckResult['task'], preview: DataCheckResult['preview']): DataCheckResult {
-  const summary = report.summary
-  return {
+function checkResult(report: ValidationReport, task: DataCheckResult['task'], preview: DataCheckResult['preview'], limit: TokenLimit | undefined, validation: ValidationReport | undefined): DataCheckResult {
+  const own = fileSummary(report, limit)
+  const result: DataCheckResult = {
     file: report.file,
     task,
     rows: report.rows,
-    usable: report.usable,
+    usable: report.usable && (validation?.usable ?? true),
+    problems: own.problems,
+    moreProblems: own.moreProblems,
+    columns: { available: (report.summary.columns as { available?: string[] }).available ?? [], used: Object.fromEntries(Object.entries(report.summary.columns).filter(([, v]) => typeof v === 'string')) as Record<string, string> },
+    ...(own.classes && { classes: own.classes }),
+    ...(own.tokens && { tokens: own.tokens }),
+    preview
+  }
+  if (validation) {
+    const theirs = fileSummary(validation, limit)
+    const known = new Set((report.summary.classes ?? []).map((c) => c.label))
+    const unseen = report.summary.classes ? (theirs.classes ?? []).filter((c) => !known.has(c.label)) : []
+    result.validation = { file: validation.file, rows: validation.rows, usable: validation.usable, ...theirs, ...(unseen.length > 0 && { unseen }) }
+  }
+  return result
+}
+
+/** What the Data step shows of one file: its problems (the first `listed`), classes and token lengths. */
+function fileSummary(report: ValidationReport, limit: TokenLimit | undefined): Pick<DataCheckResult, 'problems' | 'moreProblems' | 'classes' | 'tokens'> {
+  const summary = report.summary
+  const tokens = summary.tokens
+  return {
     problems: report.problems.slice(0, listed).map((p) => ({ severity: p.severity, code: p.code, message: p.message, ...(p.row !== undefined && { row: p.row }), ...(p.field !== undefined && { column: p.field }) })),
     moreProblems: Math.max(0, report.problems.length - listed),
-    columns: { available: (summary.columns as { available?: string[] }).available ?? [], used: Object.fromEntries(Object.entries(summary.columns).filter(([, v]) => typeof v === 'string')) as Record<string, string> },
     ...(summary.classes && { classes: summary.classes.map((c) => ({ label: c.label, count: c.count })) }),
-    ...(summary.tokens && { tokens: { maxLength: summary.tokens.maxLength, tooLong: summary.tokens.tooLong, mean: summary.tokens.mean, max: summary.tokens.max } }),
-    preview
+    ...(tokens &&
+      limit && {
+        tokens: {
+          maxLength: tokens.maxLength,
+          tooLong: tokens.tooLong,
+          mean: tokens.mean,
+          max: tokens.max,
+          limit: { source: limit.source, ...(limit.modelMaxLength !== undefined && { modelMaxLength: limit.modelMaxLength }), ...(limit.modelField !== undefined && { modelField: limit.modelField }), explanation: limit.explanation },
+          histogram: tokens.histogram.map((b) => ({ from: b.from, to: b.to, count: b.count }))
+        }
+      })
   }
 }
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rm } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
-import type { RunSummary, TrainConfigInput } from '../../shared/api'
+import { join } from 'node:path'
+import type { Params, RunSummary, TrainConfigInput } from '../../shared/api'
+import { runNameProblem, runNotesLimit } from '../../shared/runMeta'
 import { continuableRunStatuses, createRunTimeline, foldRunEvent, settledStatus, type RunStatus, type RunTimeline } from '../../shared/runTimeline'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { resolveTrainConfig } from '../engine/training/loop'
@@ -12,6 +13,8 @@ import { TrainingSession, type TrainingSessionOptions } from '../workers/trainin
 import { refuseUnusableRunData } from './dataCheck'
 import { RequestError } from './requestError'
 import { otherTrainer, readRunFolder, runFields, summaryFromDisk, timelineFields } from './runEvents'
+import { mergeRunMeta, readRunMeta, writeRunMeta, type RunMeta } from './runMeta'
+import { defaultRunName } from './runName'
 
 /** Who follows a live run: each event as it comes, and a word whenever its status may have changed. */
 export interface RunListener {
@@ -66,6 +69,12 @@ export class RunSupervisor {
   private readonly queue: string[] = []
   private active: string | undefined
   private closing = false
+  /** Each run's name and notes as last read or written (a live run's summary is made without reading its folder). */
+  private readonly meta = new Map<string, RunMeta>()
+  /** Runs named or annotated before their folder existed (queued): written once the trainer has made it. */
+  private readonly pendingMeta = new Set<string>()
+  /** One name-and-notes write at a time per run, so two quick edits never interleave their read and write. */
+  private readonly metaWrites = new Map<string, Promise<unknown>>()
 
   constructor(private readonly options: RunSupervisorOptions) {}
 
@@ -88,7 +97,7 @@ export class RunSupervisor {
   /** A live run's summary as it stands now. */
   summary(runId: string): RunSummary | undefined {
     const run = this.runs.get(runId)
-    return run && summaryOf(this.options.runsDir, run)
+    return run && this.summarise(run)
   }
 
   async start(input: TrainConfigInput, name?: string): Promise<RunSummary> {
@@ -100,12 +109,19 @@ export class RunSupervisor {
     // Refused before anything is written: data the check rejects would only make a failed run with empty charts.
     await refuseUnusableRunData(config)
     this.refuseWhileClosing()
-    const id = await this.newRunId(name ?? `${basename(resolve(config.model))}-${config.method}`)
+    const given = name?.trim() ? name.trim() : undefined
+    if (given !== undefined && runNameProblem(given)) throw new RequestError(`startRun: name: ${runNameProblem(given)}`)
+    const id = await this.newRunId(given ?? (await defaultRunName(config)))
     const run: LiveRun = { id, created: new Date().toISOString(), config, resume: false, timeline: createRunTimeline(), queued: true, listeners: new Set() }
     this.runs.set(id, run)
+    // A name given at the start is the run's display name too, written once its folder exists.
+    if (given !== undefined) {
+      this.meta.set(id, { name: given })
+      this.pendingMeta.add(id)
+    }
     this.queue.push(id)
     this.next()
-    return summaryOf(this.options.runsDir, run)
+    return this.summarise(run)
   }
 
   /**
@@ -115,7 +131,7 @@ export class RunSupervisor {
   async continue(runId: string): Promise<RunSummary> {
     this.refuseWhileClosing()
     const known = this.runs.get(runId)
-    if (known && (known.session || known.queued)) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, known).status}; only an interrupted or cancelled run can be continued`)
+    if (known && (known.session || known.queued)) throw new RequestError(`${runId}: is ${this.summarise(known).status}; only an interrupted or cancelled run can be continued`)
     if (!existsSync(join(this.options.runsDir, runId, 'run.json'))) throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
     // The folder is the truth: another process may have written it since this back end last saw it, or train it now.
     const dir = join(this.options.runsDir, runId)
@@ -129,7 +145,7 @@ export class RunSupervisor {
     this.queue.push(runId)
     this.next()
     for (const listener of run.listeners) listener.status()
-    return summaryOf(this.options.runsDir, run)
+    return this.summarise(run)
   }
 
   async control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunSummary> {
@@ -141,13 +157,13 @@ export class RunSupervisor {
       // Never started: nothing in its folder says so, the back end does.
       if (!run.resume) run.requested = 'cancelled'
       for (const listener of run.listeners) listener.status()
-      return summaryOf(this.options.runsDir, run)
+      return this.summarise(run)
     }
-    if (!run.session) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, run).status}, not training`)
+    if (!run.session) throw new RequestError(`${runId}: is ${this.summarise(run).status}, not training`)
     run.session[action]()
     if (action === 'pause') run.requested = 'paused'
     if (action === 'resume') run.requested = 'running'
-    return summaryOf(this.options.runsDir, run)
+    return this.summarise(run)
   }
 
   async list(): Promise<RunSummary[]> {
@@ -160,11 +176,13 @@ export class RunSupervisor {
     }
     const list: RunSummary[] = []
     for (const id of ids) {
+      // The folder's word on name and notes, unless an edit waits for the folder to exist.
+      if (!this.pendingMeta.has(id)) this.meta.set(id, await readRunMeta(join(this.options.runsDir, id)))
       const live = this.summary(id)
       if (live) list.push(live)
       else {
         const summary = await summaryFromDisk(this.options.runsDir, id).catch(() => undefined)
-        if (summary) list.push(summary)
+        if (summary) list.push(withMeta(summary, this.meta.get(id)))
       }
     }
     return list.sort((a, b) => (a.created < b.created ? 1 : -1))
@@ -172,12 +190,75 @@ export class RunSupervisor {
 
   async delete(runId: string): Promise<{ deleted: string }> {
     const run = this.runs.get(runId)
-    if (run && (run.session || run.queued)) throw new RequestError(`${runId}: is ${summaryOf(this.options.runsDir, run).status}; cancel it before deleting it`)
+    if (run && (run.session || run.queued)) throw new RequestError(`${runId}: is ${this.summarise(run).status}; cancel it before deleting it`)
     const dir = join(this.options.runsDir, runId)
     if (!existsSync(join(dir, 'run.json'))) throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
     await rm(dir, { recursive: true, force: true })
     this.runs.delete(runId)
+    this.meta.delete(runId)
+    this.pendingMeta.delete(runId)
     return { deleted: runId }
+  }
+
+  /**
+   * Name or annotate a run: a field given replaces the stored one, an empty one removes it, one left out
+   * stays. Kept in the run folder's own file (runMeta.ts); run.json and the event log stay as they are.
+   * A queued run whose folder is not made yet keeps them here until its trainer has made it.
+   */
+  async update(runId: string, change: Omit<Params<'updateRun'>, 'runId'>): Promise<RunSummary> {
+    if (change.name !== undefined && runNameProblem(change.name)) throw new RequestError(`updateRun: name: ${runNameProblem(change.name)}`)
+    if (change.notes !== undefined && change.notes.length > runNotesLimit) throw new RequestError(`updateRun: notes: at most ${runNotesLimit} characters`)
+    const update: RunMeta = { ...(change.name !== undefined && { name: change.name }), ...(change.notes !== undefined && { notes: change.notes }) }
+    return this.serialised(runId, async () => {
+      const dir = join(this.options.runsDir, runId)
+      const run = this.runs.get(runId)
+      if (existsSync(join(dir, 'run.json'))) {
+        const stored = this.pendingMeta.has(runId) ? (this.meta.get(runId) ?? {}) : await readRunMeta(dir)
+        const next = mergeRunMeta(stored, update)
+        await writeRunMeta(dir, next).catch((error: Error) => {
+          throw new RequestError(`updateRun: ${error.message}`)
+        })
+        this.meta.set(runId, next)
+        this.pendingMeta.delete(runId)
+      } else if (run) {
+        this.meta.set(runId, mergeRunMeta(this.meta.get(runId) ?? {}, update))
+        this.pendingMeta.add(runId)
+      } else throw new RequestError(`${runId}: no such run in ${this.options.runsDir}`)
+      const summary = run ? this.summarise(run) : await summaryFromDisk(this.options.runsDir, runId)
+      for (const listener of run?.listeners ?? []) listener.status()
+      return withMeta(summary, this.meta.get(runId))
+    })
+  }
+
+  /** Run `task` after every earlier name-and-notes write of the same run has settled. */
+  private serialised<T>(runId: string, task: () => Promise<T>): Promise<T> {
+    const result = (this.metaWrites.get(runId) ?? Promise.resolve()).then(task, task)
+    const settled = result.catch(() => undefined)
+    this.metaWrites.set(runId, settled)
+    void settled.then(() => {
+      if (this.metaWrites.get(runId) === settled) this.metaWrites.delete(runId)
+    })
+    return result
+  }
+
+  /** Write the name and notes a run was given before its trainer made its folder, now that it has. */
+  private flushPendingMeta(runId: string): void {
+    if (!this.pendingMeta.has(runId) || !existsSync(join(this.options.runsDir, runId, 'run.json'))) return
+    void this.serialised(runId, async () => {
+      if (!this.pendingMeta.has(runId)) return
+      const dir = join(this.options.runsDir, runId)
+      const meta = this.meta.get(runId) ?? {}
+      // An edit another process made meanwhile (the folder is new, so hardly) is kept where this one says nothing.
+      const next = { ...(await readRunMeta(dir)), ...meta }
+      await writeRunMeta(dir, next)
+      this.meta.set(runId, next)
+      this.pendingMeta.delete(runId)
+    }).catch(() => undefined)
+  }
+
+  /** A live run's summary, with its name and notes. */
+  private summarise(run: LiveRun): RunSummary {
+    return withMeta(summaryOf(this.options.runsDir, run), this.meta.get(run.id))
   }
 
   /**
@@ -243,6 +324,8 @@ export class RunSupervisor {
       svdCacheDir: this.options.svdCacheDir,
       onEvent: (event) => {
         logged = true
+        // The first event comes once the trainer has made the folder: a name given meanwhile goes in now.
+        if (event.type === 'started') this.flushPendingMeta(id)
         const before = run.timeline.status
         foldRunEvent(run.timeline, event)
         if (run.timeline.status !== before) delete run.requested
@@ -265,6 +348,12 @@ export class RunSupervisor {
         this.next()
       })
   }
+}
+
+/** A summary with the run's name and notes, where it has them. */
+function withMeta(summary: RunSummary, meta: RunMeta | undefined): RunSummary {
+  const { name: _name, notes: _notes, ...rest } = summary
+  return { ...rest, ...(meta?.name !== undefined && { name: meta.name }), ...(meta?.notes !== undefined && { notes: meta.notes }) }
 }
 
 /** Terminate a trainer and wait until its session has settled (it releases the run's lock then), so the run can be continued at once. */

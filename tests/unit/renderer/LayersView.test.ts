@@ -104,8 +104,11 @@ describe('the Layers view', () => {
     expect(w.get('[data-testid="layers-amount-error"]').text()).toBe('k must be a positive integer, got 2.5')
     expect(w.get('[data-testid="layers-k"]').attributes('aria-invalid')).toBe('true')
     expect(continueButton.attributes('disabled')).toBeDefined()
-    // Nothing is counted for a k the engine refuses (it used to count 2, flooring 2.5).
-    expect(w.get('[data-testid="param-count-adapter"]').text()).toBe('0')
+    // Nothing is counted for a k the engine refuses (it used to count 2, flooring 2.5): the panel says why instead of "0".
+    expect(w.find('[data-testid="param-count-adapter"]').exists()).toBe(false)
+    expect(w.get('[data-testid="param-count-error"]').text()).toBe('Not counted: k must be a positive integer, got 2.5')
+    // The refusal is said once, beside the field, not on every row.
+    expect(w.findAll('[data-testid="layer-override-error"]')).toHaveLength(0)
     await w.get('[data-testid="layers-k"]').setValue('0')
     expect(w.get('[data-testid="layers-amount-error"]').text()).toBe('k must be a positive integer, got 0')
     await w.get('[data-testid="layers-k"]').setValue('3')

@@ -91,7 +91,7 @@ describe('the Runs view', () => {
         close()
       }
     }) as FakeApi['stream']
-    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true } } })
+    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true, Echarts: true } } })
     await flushPromises()
 
     const compare = (): ReturnType<typeof w.get> => w.get('[data-testid="runs-compare"]')
@@ -186,7 +186,7 @@ describe('comparing a run that is still training', () => {
 
   async function compareTicked(ids: string[]): Promise<{ w: VueWrapper; api: FakeApi; stream: (id: string) => OpenStream<'runEvents'> }> {
     const api = setApi(new FakeApi({ listRuns: () => listed }))
-    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true } } })
+    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true, Echarts: true } } })
     await flushPromises()
     for (const id of ids) await w.get(`[data-run="${id}"] [data-testid="run-compare"]`).setValue(true)
     await w.get('[data-testid="runs-compare"]').trigger('click')
@@ -289,5 +289,243 @@ describe('comparing a run that is still training', () => {
     await flushPromises()
     expect(stream('r-live').params).toEqual({ runId: 'r-live', after: events[11]!.index })
     w.unmount()
+  })
+})
+
+describe('naming and annotating runs', () => {
+  const listed = (): RunSummary[] => [
+    { id: '20261202-153000-bert-cls-siva', dir: '/runs/a', created: '2026-12-02T15:30:00Z', model: '/m', data: '/d', task: 'classify', method: 'siva', status: 'finished', step: 4, totalSteps: 4 },
+    { id: '20261202-143000-bert-cls-lora', dir: '/runs/b', created: '2026-12-02T14:30:00Z', model: '/m', data: '/d', task: 'classify', method: 'lora', status: 'finished', step: 2, totalSteps: 2, name: 'LoRA baseline', notes: 'rank 8\nsecond line' }
+  ]
+
+  async function view(): Promise<{ w: VueWrapper; api: FakeApi }> {
+    const stored = listed()
+    const api = setApi(
+      new FakeApi({
+        listRuns: () => stored,
+        updateRun: ({ runId, name, notes }) => {
+          const run = stored.find((r) => r.id === runId)!
+          if (name !== undefined) {
+            if (name.trim() === '') delete run.name
+            else run.name = name.trim()
+          }
+          if (notes !== undefined) {
+            if (notes.trim() === '') delete run.notes
+            else run.notes = notes
+          }
+          return { ...run }
+        }
+      })
+    )
+    const w = mount(RunsView, { attachTo: document.body, global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true, Echarts: true } } })
+    await flushPromises()
+    return { w, api }
+  }
+
+  const labelOf = (w: VueWrapper, id: string): string => w.get(`[data-run="${id}"] [data-testid="run-label"]`).text()
+
+  it('shows the given name, or the id when there is none, with the first line of the notes', async () => {
+    const { w } = await view()
+    expect(labelOf(w, '20261202-153000-bert-cls-siva')).toBe('20261202-153000-bert-cls-siva')
+    const named = w.get('[data-run="20261202-143000-bert-cls-lora"]')
+    expect(labelOf(w, '20261202-143000-bert-cls-lora')).toBe('LoRA baseline')
+    // The id stays visible under a name, and the notes' first line under that.
+    expect(named.get('[data-testid="run-name"]').text()).toContain('20261202-143000-bert-cls-lora')
+    expect(named.get('[data-testid="run-notes-line"]').text()).toBe('rank 8')
+    w.unmount()
+  })
+
+  it('renames a run in place: submitting saves through updateRun, Escape leaves it as it was, an empty name goes back to the id', async () => {
+    const { w, api } = await view()
+    const id = '20261202-153000-bert-cls-siva'
+    await w.get(`[aria-label="Rename run ${id}"]`).trigger('click')
+    const input = w.get<HTMLInputElement>(`[data-run="${id}"] [data-testid="run-rename-input"]`)
+    expect(document.activeElement).toBe(input.element)
+    expect(input.attributes('maxlength')).toBe('100')
+    await input.setValue('  SiVA, layer 1 only ')
+    await input.trigger('keydown', { key: 'Escape' })
+    expect(w.find('[data-testid="run-rename-input"]').exists()).toBe(false)
+    expect(api.callsOf('updateRun')).toEqual([])
+    expect(labelOf(w, id)).toBe(id)
+
+    await w.get(`[aria-label="Rename run ${id}"]`).trigger('click')
+    await w.get(`[data-run="${id}"] [data-testid="run-rename-input"]`).setValue('  SiVA, layer 1 only ')
+    await w.get(`[data-run="${id}"] form`).trigger('submit')
+    await flushPromises()
+    expect(api.callsOf('updateRun')).toEqual([{ runId: id, name: 'SiVA, layer 1 only' }])
+    expect(w.find('[data-testid="run-rename-input"]').exists()).toBe(false)
+    expect(labelOf(w, id)).toBe('SiVA, layer 1 only')
+
+    // Emptied: the name is removed, and the id shows again.
+    await w.get(`[aria-label="Rename run ${id}"]`).trigger('click')
+    expect(w.get<HTMLInputElement>(`[data-run="${id}"] [data-testid="run-rename-input"]`).element.value).toBe('SiVA, layer 1 only')
+    await w.get(`[data-run="${id}"] [data-testid="run-rename-input"]`).setValue('')
+    await w.get(`[data-run="${id}"] form`).trigger('submit')
+    await flushPromises()
+    expect(api.callsOf('updateRun').at(-1)).toEqual({ runId: id, name: '' })
+    expect(labelOf(w, id)).toBe(id)
+    w.unmount()
+  })
+
+  it('says why a name cannot be saved, and what the back end refused', async () => {
+    const { w, api } = await view()
+    const id = '20261202-153000-bert-cls-siva'
+    await w.get(`[aria-label="Rename run ${id}"]`).trigger('click')
+    // A pasted tab is a control character (an input drops line breaks by itself).
+    await w.get(`[data-run="${id}"] [data-testid="run-rename-input"]`).setValue('a\tb')
+    expect(w.get(`[data-run="${id}"] [data-testid="run-rename-save"]`).attributes('disabled')).toBeDefined()
+    expect(w.get(`[data-run="${id}"] [data-testid="run-name"]`).text()).toContain('one line of text')
+    await w.get(`[data-run="${id}"] form`).trigger('submit')
+    expect(api.callsOf('updateRun')).toEqual([])
+    w.unmount()
+
+    const failing = setApi(new FakeApi({ listRuns: () => listed(), updateRun: () => Promise.reject(new Error('updateRun: /runs/a/studio.json: cannot write: disk full')) }))
+    const v = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true, Echarts: true } } })
+    await flushPromises()
+    await v.get(`[aria-label="Rename run ${id}"]`).trigger('click')
+    await v.get(`[data-run="${id}"] [data-testid="run-rename-input"]`).setValue('new')
+    await v.get(`[data-run="${id}"] form`).trigger('submit')
+    await flushPromises()
+    expect(failing.callsOf('updateRun')).toHaveLength(1)
+    expect(v.get('[role="alert"]').text()).toContain('disk full')
+    // The edit stays open with what was typed, to try again.
+    expect(v.get<HTMLInputElement>(`[data-run="${id}"] [data-testid="run-rename-input"]`).element.value).toBe('new')
+  })
+
+  it('annotates a run: the notes open under it, save through updateRun, and show', async () => {
+    const { w, api } = await view()
+    const id = '20261202-143000-bert-cls-lora'
+    const button = w.get(`[aria-label="Notes on run ${id}"]`)
+    expect(button.attributes('aria-expanded')).toBe('false')
+    await button.trigger('click')
+    expect(button.attributes('aria-expanded')).toBe('true')
+    const area = w.get<HTMLTextAreaElement>(`[data-notes-for="${id}"] [data-testid="run-notes-input"]`)
+    expect(area.element.value).toBe('rank 8\nsecond line')
+    expect(area.attributes('maxlength')).toBe('4000')
+    // Labelled for assistive technology by the run's name.
+    expect(w.get(`label[for="${area.attributes('id')}"]`).text()).toBe('Notes on LoRA baseline')
+    await area.setValue('alpha 16, lr 5e-4\nworse than SiVA on the demo')
+    await w.get(`[data-notes-for="${id}"] form`).trigger('submit')
+    await flushPromises()
+    expect(api.callsOf('updateRun')).toEqual([{ runId: id, notes: 'alpha 16, lr 5e-4\nworse than SiVA on the demo' }])
+    expect(w.find(`[data-notes-for="${id}"]`).exists()).toBe(false)
+    expect(w.get(`[data-run="${id}"] [data-testid="run-notes-line"]`).text()).toBe('alpha 16, lr 5e-4')
+    w.unmount()
+  })
+
+  it('shows the names in the comparison: its tables and its curves, and a rename there at once', async () => {
+    const { w, api } = await view()
+    const [siva, lora] = ['20261202-153000-bert-cls-siva', '20261202-143000-bert-cls-lora']
+    for (const id of [siva, lora]) await w.get(`[data-run="${id}"] [data-testid="run-compare"]`).setValue(true)
+    await w.get('[data-testid="runs-compare"]').trigger('click')
+    for (const stream of api.streams.filter((s) => s.method === 'runEvents') as OpenStream<'runEvents'>[]) {
+      for (const event of shortRun()) stream.emit({ type: 'event', event })
+      // The closing status of a replay from disk carries no name: the list's stays.
+      const id = (stream.params as { runId: string }).runId
+      const { name: _n, notes: _m, ...bare } = listed().find((r) => r.id === id)!
+      stream.emit({ type: 'status', run: bare })
+      stream.end()
+    }
+    await flushPromises()
+    const heads = (): string[] => w.get('[data-testid="compare-summary"]').findAll('tbody th').map((th) => th.text())
+    expect(heads()).toEqual([siva, 'LoRA baseline'])
+    expect(w.get('[data-testid="compare-config"]').findAll('thead th').map((th) => th.text())).toEqual(['Field', siva, 'LoRA baseline'])
+    const lossNames = (): string[] => ((w.get('[data-testid="compare-loss-chart"]').findComponent({ name: 'BaseChart' }).props('option') as ChartOption).series as { name: string }[]).map((s) => s.name)
+    expect(lossNames()).toEqual([siva, 'LoRA baseline'])
+
+    await w.get(`[aria-label="Rename run ${siva}"]`).trigger('click')
+    await w.get(`[data-run="${siva}"] [data-testid="run-rename-input"]`).setValue('SiVA perc 0.25')
+    await w.get(`[data-run="${siva}"] form`).trigger('submit')
+    await flushPromises()
+    expect(heads()).toEqual(['SiVA perc 0.25', 'LoRA baseline'])
+    expect(lossNames()).toEqual(['SiVA perc 0.25', 'LoRA baseline'])
+    w.unmount()
+  })
+})
+
+describe('the comparison’s key metric against cost', () => {
+  /** A LoRA run whose best evaluation (step 1) is better than its last (step 2). */
+  const loraConfig: TrainConfig = { ...config, method: 'lora', rank: 8, alpha: 16, lr: 0.001 }
+  const loraEvents = numbered([
+    { type: 'started', config: loraConfig, backend: { name: 'cpu', skipped: [] } },
+    { type: 'prepared', parameters: { adapter: 128, head: 18, total: 146, lora8: 128, full: 5000 }, targets: [], data: { train: 16, validation: 4 }, totalSteps: 2, spectraBefore: [] },
+    { type: 'step', step: 1, epoch: 0, loss: 1, lr: 0.001, gradNorm: 1, samplesPerSecond: 40, stepsPerSecond: 10, etaSeconds: 0.1 },
+    { type: 'eval', step: 1, epoch: 0, metrics: { accuracy: 0.7, loss: 0.8 }, best: true },
+    { type: 'step', step: 2, epoch: 0, loss: 0.5, lr: 0.0005, gradNorm: 1, samplesPerSecond: 40, stepsPerSecond: 10, etaSeconds: 0 },
+    { type: 'eval', step: 2, epoch: 0, metrics: { accuracy: 0.6, loss: 0.9 }, best: false },
+    { type: 'finished', step: 2, best: { step: 1, metrics: { accuracy: 0.7, loss: 0.8 } }, seconds: 1 }
+  ])
+  const listed: RunSummary[] = [
+    { id: 'r-siva', dir: '/runs/r-siva', created: '2025-03-02T00:00:00Z', model: '/m', data: '/d', task: 'classify', method: 'siva', status: 'finished', step: 4, totalSteps: 4, name: 'SiVA <b>bold</b>' },
+    { id: 'r-lora', dir: '/runs/r-lora', created: '2025-03-01T00:00:00Z', model: '/m', data: '/d', task: 'classify', method: 'lora', status: 'finished', step: 2, totalSteps: 2 }
+  ]
+  interface Item {
+    name: string
+    value: [number, number]
+  }
+  interface Series {
+    type: string
+    name: string
+    data: Item[]
+    label: { show: boolean; formatter: (p: { data: Item }) => string }
+  }
+  interface Option {
+    xAxis: { type: string; name: string }
+    yAxis: { name: string }
+    series: Series[]
+    tooltip: { formatter: (p: { data: Item }) => string }
+  }
+
+  it('plots one point per run at (trainable parameters, final metric) on a log axis, then against the erank gain', async () => {
+    const api = setApi(new FakeApi({ listRuns: () => listed }))
+    const w = mount(RunsView, { global: { plugins: [createTestingPinia({ stubActions: false, createSpy: vi.fn })], stubs: { BaseChart: true, Echarts: true } } })
+    await flushPromises()
+    for (const id of ['r-siva', 'r-lora']) await w.get(`[data-run="${id}"] [data-testid="run-compare"]`).setValue(true)
+    await w.get('[data-testid="runs-compare"]').trigger('click')
+    const streams = api.streams.filter((s) => s.method === 'runEvents') as OpenStream<'runEvents'>[]
+    for (const event of shortRun()) streams[0]!.emit({ type: 'event', event })
+    for (const event of loraEvents) streams[1]!.emit({ type: 'event', event })
+    streams.forEach((stream, i) => {
+      stream.emit({ type: 'status', run: listed[i]! })
+      stream.end()
+    })
+    await flushPromises()
+
+    const scatter = w.get('[data-testid="compare-scatter"]')
+    const option = (): Option => scatter.findComponent({ name: 'Echarts' }).props('option') as Option
+    const points = (): [string, string, [number, number]][] => option().series.flatMap((s) => s.data.map((d) => [s.name, d.name, d.value] as [string, string, [number, number]]))
+    // shortRun: 20 trainable, accuracy 0.75 at its last evaluation; the LoRA run 146 and 0.6.
+    expect(option().xAxis).toMatchObject({ type: 'log', name: 'trainable parameters' })
+    expect(option().yAxis.name).toBe('final accuracy')
+    expect(points()).toEqual([
+      ['SiVA', 'SiVA <b>bold</b>', [20, 0.75]],
+      ['LoRA', 'r-lora', [146, 0.6]]
+    ])
+    // Each point says whose it is and by which method; the tooltip formats the numbers and escapes the name.
+    const [sivaSeries, loraSeries] = option().series
+    expect(sivaSeries!.label.show).toBe(true)
+    expect(sivaSeries!.label.formatter({ data: sivaSeries!.data[0]! })).toBe('SiVA <b>bold</b> · SiVA')
+    expect(loraSeries!.label.formatter({ data: loraSeries!.data[0]! })).toBe('r-lora · LoRA')
+    const tip = option().tooltip.formatter({ data: sivaSeries!.data[0]! })
+    expect(tip).toContain('SiVA &#60;b&#62;bold&#60;/b&#62;')
+    expect(tip).not.toContain('<b>bold')
+    expect(tip).toContain('final accuracy: 0.75')
+    expect(tip).toContain('trainable: 20 (20)')
+    expect(tip).toContain('mean erank gain: +0.25')
+
+    // The best evaluation instead of the last: LoRA's was at step 1.
+    await scatter.get('[data-testid="compare-scatter-value"]').setValue('best')
+    expect(option().yAxis.name).toBe('best accuracy')
+    expect(points()).toEqual([
+      ['SiVA', 'SiVA <b>bold</b>', [20, 0.75]],
+      ['LoRA', 'r-lora', [146, 0.7]]
+    ])
+
+    // Against the mean erank gain: LoRA has no spectra, and the view says it is left out.
+    await scatter.get('[data-testid="compare-scatter-axis"]').setValue('erankGain')
+    expect(option().xAxis).toMatchObject({ type: 'value', name: 'mean erank gain' })
+    expect(points().map(([method, name]) => [method, name])).toEqual([['SiVA', 'SiVA <b>bold</b>']])
+    expect(points()[0]![2][0]).toBeCloseTo(0.25, 12)
+    expect(scatter.get('[data-testid="compare-scatter-left-out"]').text()).toBe('Not drawn: r-lora (LoRA reports no spectra).')
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TrainConfig } from '@shared/training'
-import { configDiff, finalMetric, formatConfigValue, keyMetricOf, lossCurves, meanErankGain, metricAxisName, metricCurves, summaryRow, summaryRows, type ComparedRun } from '@renderer/lib/compareRuns'
+import { configDiff, finalMetric, formatConfigValue, keyMetricOf, lossCurves, meanErankGain, metricAxisName, metricCurves, runLabels, scatterData, summaryRow, summaryRows, type ComparedRun, type SummaryRow } from '@renderer/lib/compareRuns'
 import { createRunTrace, RunFolder, type LayerTrace } from '@renderer/lib/runTrace'
 import { config, numbered, shortRun } from './trainEvents'
 
@@ -123,7 +123,7 @@ describe('the summary and the curves', () => {
     expect(s).toMatchObject({ id: 'r-siva', task: 'classify', method: 'siva', status: 'finished', metric: 'accuracy', finalMetric: 0.75, trainable: 20 })
     expect(s!.erankGain).toBeCloseTo(0.25, 12)
     expect(s).toMatchObject({ step: 4, totalSteps: 4 })
-    expect(l).toEqual({ id: 'r-lora', task: 'classify', method: 'lora', status: 'finished', step: 2, totalSteps: 2, metric: 'accuracy', finalMetric: 0.6, trainable: 146 })
+    expect(l).toEqual({ id: 'r-lora', label: 'r-lora', task: 'classify', method: 'lora', status: 'finished', step: 2, totalSteps: 2, metric: 'accuracy', finalMetric: 0.6, bestMetric: 0.6, trainable: 146 })
   })
 
   it('falls back to the run list for a run whose events say little', () => {
@@ -133,7 +133,7 @@ describe('the summary and the curves', () => {
       trace,
       summary: { id: 'r-q', dir: '/r', created: '', model: '/m', data: '/d', task: 'regress', method: 'head', status: 'queued', step: 3, totalSteps: 10, trainable: 99 }
     })
-    expect(row).toEqual({ id: 'r-q', task: 'regress', method: 'head', status: 'queued', step: 3, totalSteps: 10, metric: 'pearson', trainable: 99 })
+    expect(row).toEqual({ id: 'r-q', label: 'r-q', task: 'regress', method: 'head', status: 'queued', step: 3, totalSteps: 10, metric: 'pearson', trainable: 99 })
   })
 
   it('overlays the smoothed loss and the key metric, one series per run', () => {
@@ -157,5 +157,55 @@ describe('the summary and the curves', () => {
     const runs = [siva, { id: 'r-reg', trace: regress.trace }]
     expect(metricCurves(runs)).toEqual({ 'r-siva': [[2, 0.5], [4, 0.75]], 'r-reg': [[2, 0.8]] })
     expect(metricAxisName(runs)).toBe('accuracy / pearson')
+  })
+})
+
+describe('names and the metric-against-cost points', () => {
+  it('labels runs by their given name, telling equal names apart by id', () => {
+    const labels = runLabels([
+      { id: 'a', name: 'baseline' },
+      { id: 'b', name: 'baseline' },
+      { id: 'c' },
+      { id: 'd', summary: { id: 'd', dir: '', created: '', model: '', data: '', task: 'classify', method: 'siva', status: 'finished', step: 0, name: 'from the list' } }
+    ])
+    expect([...labels]).toEqual([
+      ['a', 'baseline (a)'],
+      ['b', 'baseline (b)'],
+      ['c', 'c'],
+      ['d', 'from the list']
+    ])
+  })
+
+  const row = (r: Partial<SummaryRow> & Pick<SummaryRow, 'id'>): SummaryRow => ({ label: r.id, status: 'finished', step: 1, ...r })
+
+  it('one point per run with both values, the others named with the reason', () => {
+    const rows = [
+      row({ id: 'siva', method: 'siva', metric: 'accuracy', finalMetric: 0.8, bestMetric: 0.82, trainable: 1848, erankGain: 0.4 }),
+      row({ id: 'lora', method: 'lora', metric: 'accuracy', finalMetric: 0.7, trainable: 25_000 }),
+      row({ id: 'queued', method: 'siva', metric: 'accuracy', trainable: 1848 }),
+      row({ id: 'reg', method: 'siva', metric: 'pearson', finalMetric: 0.9, trainable: 500, erankGain: 0.1 }),
+      row({ id: 'early', method: 'topk', metric: 'accuracy', finalMetric: 0.5 })
+    ]
+    const byTrainable = scatterData(rows, 'trainable', 'final')
+    expect(byTrainable.metric).toBe('accuracy')
+    expect(byTrainable.points.map((p) => [p.id, p.x, p.y])).toEqual([
+      ['siva', 1848, 0.8],
+      ['lora', 25_000, 0.7]
+    ])
+    expect(byTrainable.leftOut).toEqual([
+      { id: 'queued', label: 'queued', why: 'not evaluated yet' },
+      { id: 'reg', label: 'reg', why: 'ranked by pearson, not accuracy' },
+      { id: 'early', label: 'early', why: 'trainable parameters not known yet' }
+    ])
+    const byGain = scatterData(rows, 'erankGain', 'best')
+    expect(byGain.points.map((p) => [p.id, p.x, p.y])).toEqual([['siva', 0.4, 0.82]])
+    expect(byGain.leftOut.map((r) => [r.id, r.why])).toEqual([
+      ['lora', 'no best evaluation yet'],
+      ['queued', 'no best evaluation yet'],
+      ['reg', 'no best evaluation yet'],
+      ['early', 'no best evaluation yet']
+    ])
+    expect(scatterData(rows, 'erankGain', 'final').leftOut.find((r) => r.id === 'lora')!.why).toBe('LoRA reports no spectra')
+    expect(scatterData(rows, 'erankGain', 'final').leftOut.find((r) => r.id === 'early')!.why).toBe('no spectra yet')
   })
 })

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest'
-import { MovingAverage, smooth } from '@renderer/lib/ema'
+import { MovingAverage, smooth, smoothPoints } from '@renderer/lib/ema'
 
 describe('loss smoothing', () => {
   it('is debiased: the first value comes through whole, then weights follow by hand', () => {
@@ -28,5 +28,33 @@ describe('loss smoothing', () => {
     average.push(2)
     expect(average.push(NaN)).toBe(2)
     expect(() => new MovingAverage(1)).toThrow(RangeError)
+  })
+
+  it('smooths chart points by hand, keeping their x and any extra field', () => {
+    // weight 0.8: biased 0.2·2 = 0.4 → /(1 − 0.8) = 2
+    //             biased 0.8·0.4 + 0.2·4 = 1.12 → /(1 − 0.64) = 3.1111
+    //             biased 0.8·1.12 + 0.2·1 = 1.096 → /(1 − 0.512) = 2.245902
+    const out = smoothPoints(
+      [
+        [10, 2, 1],
+        [20, 4, 2],
+        [30, 1, 3]
+      ] as [number, number, number][],
+      0.8
+    )
+    expect(out.map((p) => [p[0], p[2]])).toEqual([
+      [10, 1],
+      [20, 2],
+      [30, 3]
+    ])
+    expect(out[0]![1]).toBeCloseTo(2, 12)
+    expect(out[1]![1]).toBeCloseTo(1.12 / 0.36, 12)
+    expect(out[2]![1]).toBeCloseTo(1.096 / 0.488, 12)
+    const raw: [number, number][] = [
+      [1, 5],
+      [2, 7]
+    ]
+    expect(smoothPoints(raw, 0)).toEqual(raw)
+    expect(smoothPoints(raw, 0.99)[1]![1]).toBeCloseTo((0.99 * 0.05 + 0.01 * 7) / (1 - 0.99 ** 2), 12)
   })
 })

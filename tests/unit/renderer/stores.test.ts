@@ -39,6 +39,25 @@ describe('the model store', () => {
     expect(model.opening).toBe(false)
   })
 
+  it('a failed open leaves no model open: the previous one is not what the next steps use', async () => {
+    setApi(
+      new FakeApi({
+        recentModels: () => [],
+        openModel: ({ path }) => {
+          if (path === '/broken') throw new Error('/broken: no config.json')
+          return { ...bertSummary(1), path }
+        }
+      })
+    )
+    const model = useModelStore()
+    expect(await model.open('/models/tiny-bert')).toBe(true)
+    expect(model.summary?.path).toBe('/models/tiny-bert')
+    expect(await model.open('/broken')).toBe(false)
+    expect(model.summary).toBeUndefined()
+    expect(model.trainable).toBe(false)
+    expect(model.error).toBe('/broken: no config.json')
+  })
+
   it('knows when a model can only be inspected', async () => {
     setApi(new FakeApi({ openModel: () => ({ ...bertSummary(1), targets: [], notTrainable: 'llama is not supported yet' }) }))
     const model = useModelStore()
@@ -85,6 +104,32 @@ describe('the data store', () => {
     expect(await data.check()).toBe(false)
     expect(api.callsOf('checkData')).toEqual([{ path: '/data/train.csv', task: 'classify', model: '/models/tiny-bert', columns: { text: 'sentence' } }])
     expect(data.errors).toBe(1)
+    expect(data.ready).toBe(false)
+  })
+})
+
+describe("the data store's error count", () => {
+  it('counts the validation file’s errors with the training data’s', async () => {
+    setApi(
+      new FakeApi({
+        checkData: (p) => ({
+          file: p.path,
+          task: p.task,
+          rows: 4,
+          usable: false,
+          problems: [{ severity: 'warning', code: 'duplicate-rows', message: 'a repeat', row: 3 }],
+          moreProblems: 0,
+          columns: { available: ['text', 'label'], used: {} },
+          preview: [],
+          validation: { file: '/dev.csv', rows: 4, usable: false, moreProblems: 0, problems: [{ severity: 'error', code: 'label-unseen', message: 'unseen', row: 4 }, { severity: 'error', code: 'label-unseen', message: 'unseen', row: 5 }] }
+        })
+      })
+    )
+    const data = useDataStore()
+    data.path = '/train.csv'
+    data.validation = '/dev.csv'
+    expect(await data.check()).toBe(false)
+    expect(data.errors).toBe(2)
     expect(data.ready).toBe(false)
   })
 })

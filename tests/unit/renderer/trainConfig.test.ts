@@ -45,7 +45,13 @@ describe('the startRun request', () => {
       headLr: 0.001,
       seed: 42,
       evalEvery: 0,
-      spectraEvery: 10
+      spectraEvery: 10,
+      gradientAccumulation: 1,
+      weightDecay: 0,
+      schedule: 'linear',
+      warmupRatio: 0.06,
+      maxGradNorm: 1,
+      checkpointEvery: 50
     })
     expect(trainConfigInput.safeParse(config).success).toBe(true)
   })

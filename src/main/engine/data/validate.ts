@@ -7,6 +7,7 @@ import { ProblemLog } from './problemLog'
 import { makeProblem, place, quote } from './problems'
 import type { DataFormat } from './records'
 import type { TokenSummary, ValidationReport, ValidationSummary } from './report'
+import { tokenLimit } from './tokenLimit'
 import type { TextTokenizer } from './tokenizer'
 
 export interface ValidateOptions {
@@ -21,8 +22,10 @@ export interface ValidateOptions {
   paragraphs?: boolean
   /** The checkpoint's tokenizer: every row is tokenised in the same pass and rows over maxLength counted. */
   tokenizer?: TextTokenizer
-  /** Token limit; default the tokenizer's model_max_length, else 512. */
+  /** Token limit; default as training's (tokenLimit.ts): the tokenizer's model_max_length, at most 512. */
   maxLength?: number
+  /** Said after the count of rows over the limit: where the limit comes from (describeTokenLimit). */
+  maxLengthReason?: string
   /** Problems kept per code (default 100); the report says how many more there were. */
   maxProblemsPerCode?: number
   onProgress?: (bytesRead: number, totalBytes: number) => void
@@ -40,7 +43,7 @@ export async function validateTextDataset(file: string, options: ValidateOptions
   const known = options.knownLabels === undefined ? undefined : new Set(options.knownLabels)
   let columns: ValidationSummary['columns'] = {}
   const lengths = new LengthHistogram()
-  const tokens = options.tokenizer ? new TokenTally(options.maxLength ?? options.tokenizer.modelMaxLength ?? 512) : undefined
+  const tokens = options.tokenizer ? new TokenTally(tokenLimit(options.maxLength, options.tokenizer.modelMaxLength)) : undefined
   const classes = new ClassTally()
   const numbers = new NumericTally()
   const duplicates = new DuplicateFinder()
@@ -120,7 +123,7 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     const field = task === 'causal-lm' ? (columns.completion ?? columns.text) : columns.text
     const cut = task === 'causal-lm' ? 'will lose their end' : 'will be truncated'
     log.add(
-      makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.atLeast ? `at least ${longest!.tokens} tokens; only its start was tokenised` : `${longest!.tokens} tokens`})`, {
+      makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.atLeast ? `at least ${longest!.tokens} tokens; only its start was tokenised` : `${longest!.tokens} tokens`})${options.maxLengthReason ? `. ${options.maxLengthReason}` : ''}`, {
         row: longest!.row,
         ...(field !== undefined && { field })
       })
@@ -137,11 +140,14 @@ export async function validateTextDataset(file: string, options: ValidateOptions
 
 /** Token lengths in one pass with fixed memory: histogram, rows over the limit, and the longest row. */
 class TokenTally {
-  private readonly histogram = new LengthHistogram()
+  /** Split at maxLength + 1: the buckets from there on hold exactly the rows counted in tooLong. */
+  private readonly histogram: LengthHistogram
   private tooLong = 0
   private longest: { row: number; tokens: number; atLeast?: true } | undefined
 
-  constructor(readonly maxLength: number) {}
+  constructor(readonly maxLength: number) {
+    this.histogram = new LengthHistogram(maxLength + 1)
+  }
 
   /** `partial`: `length` is a lower bound (only the part max_length can use was tokenised). */
   add(example: TextExample, length: number, partial = false): void {

@@ -13,6 +13,8 @@ import { renderReportHtml } from './reportHtml'
 import { checkFreeSpace, writeInPlace } from './outputFolder'
 import { checkDestination, isInside, type Destination, type KeptFolder } from './outputGuard'
 import { restoreRun, type CheckpointChoice, type RestoredRun } from './restoreRun'
+import { runExportFacts } from './exportFacts'
+import { ExportRefusal, refuseUnavailable } from '../../../shared/exportOptions'
 import { readRunInfo } from '../training/runFolder'
 
 export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
@@ -52,7 +54,9 @@ export interface ExportResult {
  */
 export async function exportRun(request: ExportRequest, host: { decompose: Decompose; onProgress?: (progress: ExportProgress) => void; signal?: AbortSignal }): Promise<ExportResult> {
   const given = Object.entries(request.outputs).filter(([, dir]) => dir !== undefined).map(([kind, dir]) => ({ kind: kind as ExportKind, dir: dir! }))
-  if (given.length === 0) throw new Error('nothing to export: choose at least one of merged, adapter, peft-lora, report')
+  if (given.length === 0) throw new ExportRefusal('outputs', (w) => `nothing to export: ${w.chooseOutput}`)
+  // What the run's model and method rule out, said before anything is read or written (the same reasons the Export step shows).
+  if (given.some((o) => o.kind !== 'report')) refuseUnavailable(await runExportFacts(request.runDir), given.map((o) => o.kind))
   const keep = await keptFolders(request.runDir)
   const outputs: { kind: ExportKind; destination: Destination }[] = []
   for (const { kind, dir } of given) outputs.push({ kind, destination: await checkDestination(dir, { force: request.force ?? false, keep }) })
@@ -66,11 +70,11 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
   }
 
   const checkpoint = request.checkpoint ?? (existsSync(join(request.runDir, 'checkpoints', 'best.json')) ? 'best' : 'last')
+  host.onProgress?.({ kind: 'restore', done: 0, total: 1, detail: `checkpoint ${checkpoint}` })
   const restored = await restoreRun(request.runDir, checkpoint, host.decompose, { ...(host.signal && { signal: host.signal }) })
+  host.onProgress?.({ kind: 'restore', done: 1, total: 1, detail: restored.checkpoint.name })
   try {
     const { plan } = restored
-    const needsUpdates = outputs.some((o) => o.kind !== 'report')
-    if (needsUpdates) refuseUnsupported(restored, outputs.map((o) => o.kind))
     const lowRank = await Promise.all(restored.adapters.map(async (a) => ({ target: a.target, factors: await a.lowRank() })))
     const renamePrefix = bareWithNewHead(restored) ? `${plan.family.transformers.basePrefix}.` : undefined
     const keeps = classTensorsOf(plan.family, plan.task)
@@ -140,16 +144,6 @@ async function keptFolders(runDir: string): Promise<KeptFolder[]> {
 async function reportBytes(runDir: string): Promise<number> {
   const events = await stat(join(runDir, 'events.jsonl')).then((s) => s.size, () => 0)
   return 2 * events + 1024 * 1024
-}
-
-/** What cannot be exported in which form, said before anything is written. */
-function refuseUnsupported(restored: RestoredRun, kinds: ExportKind[]): void {
-  const method = restored.plan.method
-  if (method.kind === 'full' && kinds.includes('adapter')) throw new Error('full fine-tuning changes every weight, so there is no adapter to write: export --merged instead')
-  if (kinds.includes('peft-lora') && Object.keys(restored.plan.family.transformers.architectures).length === 0) {
-    throw new Error(`PEFT loads Hugging Face transformers models, and ${restored.source.config?.modelType ?? 'this model'} is not one: export --merged or --adapter instead`)
-  }
-  if (method.kind !== 'adapter' && kinds.includes('peft-lora')) throw new Error(`a ${method.name === 'head' ? 'head-only' : 'full fine-tuning'} run has no low-rank update to write as LoRA: export --merged${method.name === 'head' ? ' or --adapter' : ''} instead`)
 }
 
 /** A bare checkpoint (BertModel's names, no `bert.` prefix) that now has a head: transformers only loads it with the prefix. */

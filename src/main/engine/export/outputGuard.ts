@@ -5,6 +5,7 @@ import { basename, dirname, isAbsolute, join, parse, relative, resolve, sep } fr
 import { describeSystemError } from '../io/errors'
 import { removeLeftovers } from './leftovers'
 import { outputFailure } from './outputErrors'
+import { ExportRefusal } from '../../../shared/exportOptions'
 
 /**
  * What an export may write to. A forced export replaces a whole folder, so it may replace only one that an
@@ -50,7 +51,7 @@ export async function checkDestination(dir: string, options: { force: boolean; k
   const entries = existing ? await readdir(real).catch((error: unknown) => Promise.reject(cannotCheck(given, error))) : []
   if (entries.length > 0) {
     await refuseUnmarked(given, real)
-    if (!options.force) throw new Error(`${given}: already exists; choose a new folder or pass --force to replace it`)
+    if (!options.force) throw new ExportRefusal('force', (w) => `${given}: already exists; ${w.replace}`)
   }
   // The output is renamed into its parent: that (or the nearest folder that exists) must be writable.
   try {

@@ -11,6 +11,7 @@ import { runBasisDecompose } from '../training/runBasis'
 import { runLockHolder } from '../training/runLock'
 import { EventLog, listCheckpoints, readCheckpoint, readRunInfo, type CheckpointState, type RunInfo } from '../training/runFolder'
 import type { TrainConfig, TrainEvent } from '../../../shared/training'
+import { ExportRefusal, type Worded } from '../../../shared/exportOptions'
 
 /** Which checkpoint of a run to export: the best by the run's metric, the newest, or the one at a step. */
 export type CheckpointChoice = 'best' | 'last' | number
@@ -57,8 +58,12 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
   const checkpoint = await readCheckpoint(runDir, which === 'last' ? 'latest' : which)
   if (!checkpoint) {
     const held = await listCheckpoints(runDir)
-    const what = which === 'last' ? 'no checkpoint yet' : which === 'best' ? await noBest(runDir) : `no checkpoint at step ${which}`
-    throw new Error(`${runDir}: ${what}${held.length > 0 ? `; it holds steps ${held.map((c) => c.step).join(', ')}` : ''}`)
+    const holds = held.length > 0 ? `; it holds steps ${held.map((c) => c.step).join(', ')}` : ''
+    if (which === 'best') {
+      const why = await noBest(runDir)
+      throw new ExportRefusal('checkpoint', (w) => `${runDir}: ${why(w)}${holds}`)
+    }
+    throw new Error(`${runDir}: ${which === 'last' ? 'no checkpoint yet' : `no checkpoint at step ${which}`}${holds}`)
   }
   if (!existsSync(config.model)) throw new Error(`${config.model}: the run's model folder is gone; export needs the checkpoint it was trained from`)
   const labels = await runLabels(runDir)
@@ -126,11 +131,11 @@ export async function restoreRun(runDir: string, which: CheckpointChoice, decomp
 }
 
 /** Why a run has no best checkpoint: never evaluated, or (a run trained before the best step was kept) its checkpoint is gone. */
-async function noBest(runDir: string): Promise<string> {
+async function noBest(runDir: string): Promise<Worded> {
   const evals = (await EventLog.read(runDir).catch((): TrainEvent[] => [])).filter((e): e is Extract<TrainEvent, { type: 'eval' }> => e.type === 'eval')
-  if (evals.length === 0) return 'no best checkpoint (no evaluation has run yet; use --checkpoint last)'
+  if (evals.length === 0) return (w) => `no best checkpoint (no evaluation has run yet; ${w.otherCheckpoint(false)})`
   const best = evals.filter((e) => e.best).at(-1)
-  return `no best checkpoint: ${evals.length} evaluation${evals.length === 1 ? '' : 's'} ran${best ? `, the best at step ${best.step}` : ''}, but that step's checkpoint was not kept (a run trained before best steps were saved); use --checkpoint last or a step it holds`
+  return (w) => `no best checkpoint: ${evals.length} evaluation${evals.length === 1 ? '' : 's'} ran${best ? `, the best at step ${best.step}` : ''}, but that step's checkpoint was not kept (a run trained before best steps were saved); ${w.otherCheckpoint(true)}`
 }
 
 /** The class names the run trained with: its data/labels.json, else its 'prepared' event. */

@@ -9,7 +9,8 @@ import { checkpointHeadLr, defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
 import { comparisonLoraRank, defaultPerc, methodInfo } from '../../../shared/methods'
-import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent } from '../../../shared/training'
+import type { LayerSpectrumNow, TargetSummary, TrainConfig, TrainEvent, TrainStage } from '../../../shared/training'
+import { trainingDefaults } from '../../../shared/trainDefaults'
 import { fingerprintData } from './fingerprint'
 import { accuracy, f1, keyMetric, matthews, pearson, perplexity, spearman } from './metrics'
 import { AdamW, clipToNorm, globalNorm, learningRateFactor, type ParamGroup } from './optimizer'
@@ -82,17 +83,13 @@ export function defaultTrainConfig(partial: Partial<TrainConfig> & Pick<TrainCon
     method,
     epochs: 3,
     batchSize: partial.task === 'causal-lm' ? 8 : 16,
-    gradientAccumulation: 1,
     lr: defaultLr,
     headLr: defaultHeadLr,
-    weightDecay: 0,
-    schedule: 'linear',
-    warmupRatio: 0.06,
-    maxGradNorm: 1,
     seed: 42,
     evalEvery: 0,
     spectraEvery: 10,
-    checkpointEvery: 50,
+    // Accumulation, weight decay, schedule, warmup, clipping and checkpoint interval: as the Train step shows them.
+    ...trainingDefaults,
     backend: 'auto',
     ...(spectral && partial.perc === undefined && partial.k === undefined && { perc: defaultPerc }),
     ...partial
@@ -169,7 +166,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
   const taken: (() => unknown)[] = []
   try {
     // ---- data, model, method
-    const data = yield* withStages(log, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
+    const data = yield* withStages(log, { stage: 'data', done: 0, total: 0, detail: resuming ? 'reopening' : 'checking' }, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
     taken.push(() => data.close())
     const source = await openCheckpoint(config.model)
     taken.push(() => source.close())
@@ -180,11 +177,16 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     const basis = resuming ? await runBasisDecompose(runDir, host.decompose, host.versions?.['siva-studio']) : undefined
     const recorder = basis ? undefined : recordingDecompose(host.decompose)
     const options = adaptOptions(config, plan, basis?.decompose ?? recorder!.decompose, host.signal)
-    const { adapters, linears } = yield* withStages(log, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: 'svd', done, total, detail: target }) }))
+    // Spectral methods decompose each target (or read the run's basis back); LoRA only makes its adapters.
+    const { spectral, kind } = methodInfo(config.method)
+    const adapting: TrainStage = spectral ? 'svd' : 'model'
+    const firstAdapt = kind === 'adapter' && targets.length > 0 ? { stage: adapting, done: 0, total: targets.length, detail: targets[0]!.name } : undefined
+    const { adapters, linears } = yield* withStages(log, firstAdapt, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: adapting, done, total, detail: targets[done]?.name ?? target }) }))
     taken.push(() => adapters.forEach((a) => a.dispose()))
     basis?.checkBands(adapters)
     if (recorder) await writeRunBasis(runDir, adapters, recorder.taken, { ...(host.versions?.['siva-studio'] && { computedBy: `siva-studio ${host.versions['siva-studio']}` }) })
     recorder?.taken.clear()
+    yield await log.append({ type: 'stage', stage: 'model', done: 0, total: 0 })
     const model = await family.build(source, source.config!, { task, ...(data.numLabels !== undefined && { numLabels: data.numLabels }), linears, trainAll: method.kind === 'full', seed: config.seed })
     taken.push(() => model.dispose())
     const adapterVariables = method.kind === 'full' ? model.baseVariables : adapters.flatMap((a) => a.variables)
@@ -237,9 +239,12 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     // ---- the loop
     const accumulate = config.gradientAccumulation
     let lastEval = -1
-    let lastSteps: { time: number; step: number }[] = [{ time: performance.now(), step: state.step }]
+    // Speed and ETA from training time only: each step is timed from the end of what came before it
+    // (the previous step, an evaluation, a checkpoint, a pause), so none of that counts as a slow step.
+    const pace = new StepPace()
+    let stepClock = performance.now()
     let savedAt = -1
-    const saveCheckpoint = async (): Promise<TrainEvent> => {
+    const writeState = async (): Promise<string> => {
       state.seconds = (performance.now() - started) / 1000
       // Every value at once, asynchronously: WebGPU in Node cannot read synchronously, and a GPU waits once.
       const [values, optimizerState] = await Promise.all([Promise.all(session!.variables.map((v) => v.data() as Promise<Float32Array>)), optimizer.state()])
@@ -251,11 +256,25 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
       await checkFinite(tensors, session!.variableNames, state.step, runDir)
       const name = await writeCheckpoint(runDir, state, tensors)
       savedAt = state.step
-      return log.append({ type: 'checkpoint', step: state.step, name })
+      return name
+    }
+    /** Write a checkpoint, said first as a 'saving' stage (a large model's takes a while). */
+    async function* saveCheckpoint(): AsyncGenerator<TrainEvent> {
+      const name = yield* withStages(log, { stage: 'saving', done: 0, total: 1, detail: `at step ${state.step}` }, () => writeState())
+      yield await log.append({ type: 'checkpoint', step: state.step, name })
+    }
+    /** Evaluate, as an 'evaluating' stage counting validation batches. */
+    async function* evaluateNow(): AsyncGenerator<TrainEvent> {
+      const total = Math.ceil(session!.data.validation.size / config.batchSize)
+      const detail = `at step ${state.step}`
+      const { metrics, best } = yield* withStages(log, { stage: 'evaluating', done: 0, total, detail }, (stage) => evaluate(session!, state, config, (done) => stage({ stage: 'evaluating', done, total, detail })))
+      yield await log.append({ type: 'eval', step: state.step, epoch: state.epoch, metrics, best })
+      lastEval = state.step
     }
     // The best step is saved when it is measured, so it can be exported however long the run goes on.
     const isNewBest = (): boolean => state.best?.step === state.step && savedAt !== state.step
 
+    if (state.step < totalSteps) yield await log.append({ type: 'stage', stage: 'training', done: state.step, total: totalSteps })
     training: while (state.step < totalSteps && state.epoch < config.epochs) {
       const order = epochOrder(data.train.size, config.seed, state.epoch)
       const remaining = order.subarray(state.cursor * config.batchSize)
@@ -300,10 +319,8 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
         optimizer.apply(clipped, factor)
         tf.dispose(clipped === scaled ? scaled : [...scaled, ...clipped])
         state.step++
-        const now = performance.now()
-        lastSteps = [...lastSteps.slice(-20), { time: now, step: state.step }]
-        const window = lastSteps[0]!
-        const stepsPerSecond = (state.step - window.step) / Math.max(1e-9, (now - window.time) / 1000)
+        pace.add((performance.now() - stepClock) / 1000)
+        const stepsPerSecond = 1 / Math.max(1e-9, pace.seconds())
         yield await log.append({
           type: 'step',
           step: state.step,
@@ -313,27 +330,25 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
           gradNorm,
           stepsPerSecond,
           samplesPerSecond: stepsPerSecond * config.batchSize * accumulate,
-          etaSeconds: (totalSteps - state.step) / Math.max(1e-9, stepsPerSecond)
+          etaSeconds: (totalSteps - state.step) * pace.seconds()
         })
 
         if (config.spectraEvery > 0 && state.step % config.spectraEvery === 0 && adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: await spectraNow(adapters) })
-        if (config.evalEvery > 0 && state.step % config.evalEvery === 0) {
-          yield await evaluate(session, state, config, log)
-          lastEval = state.step
-        }
+        if (config.evalEvery > 0 && state.step % config.evalEvery === 0) yield* evaluateNow()
         const atEnd = state.step >= totalSteps
-        if (!atEnd && ((config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) || isNewBest())) yield await saveCheckpoint()
+        if (!atEnd && ((config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) || isNewBest())) yield* saveCheckpoint()
         if (host.control?.paused) {
           yield await log.append({ type: 'paused', step: state.step })
           await host.control.whilePaused()
           if (!host.control.cancelled) yield await log.append({ type: 'resumed', step: state.step })
         }
         if (host.control?.cancelled) {
-          yield await saveCheckpoint()
+          yield* saveCheckpoint()
           yield await log.append({ type: 'cancelled', step: state.step })
           return
         }
         if (atEnd) break training
+        stepClock = performance.now()
       }
       if (accumulated) tf.dispose(accumulated)
       tf.dispose(losses)
@@ -341,16 +356,18 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
       state.epoch++
       state.cursor = 0
       if (config.evalEvery === 0 && state.epoch < config.epochs) {
-        yield await evaluate(session, state, config, log)
-        lastEval = state.step
+        yield* evaluateNow()
         // At the epoch's end (epoch and cursor already moved on): a resume from here starts the next epoch.
-        if (isNewBest()) yield await saveCheckpoint()
+        if (isNewBest()) yield* saveCheckpoint()
       }
+      stepClock = performance.now()
     }
 
-    if (lastEval !== state.step) yield await evaluate(session, state, config, log)
+    // Trained: what is left is measuring and writing the result.
+    yield await log.append({ type: 'stage', stage: 'finishing', done: 0, total: 0, detail: 'the final evaluation, spectra and checkpoint' })
+    if (lastEval !== state.step) yield* evaluateNow()
     if (adapters.some((a) => a.spectrum)) yield await log.append({ type: 'spectra', step: state.step, layers: await spectraNow(adapters) })
-    yield await saveCheckpoint()
+    yield* saveCheckpoint()
     yield await log.append({
       type: 'finished',
       step: state.step,
@@ -409,25 +426,59 @@ async function checkFinite(tensors: CheckpointTensors, names: readonly string[],
   }
 }
 
-type StageReport = { stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
+type StageReport = { stage: TrainStage; done: number; total: number; detail?: string }
+
+/** How often a stage's progress is logged at most while its work runs (every event is kept in events.jsonl). */
+const stageInterval = 250
 
 /**
- * Run slow preparation (data checks, SVDs) while passing its progress on as 'stage' events, at most a few
- * per second; returns what the work returns.
+ * Run slow work (data checks, SVDs, an evaluation, a checkpoint) while passing its progress on as 'stage'
+ * events: `first` before the work starts, so what the run is doing shows at once, then the newest report
+ * at most every 250 ms. A report still unsent when the work ends is dropped: the event after it says the
+ * work is done. Returns what the work returns.
  */
-async function* withStages<T>(log: EventLog, work: (stage: (report: StageReport) => void) => Promise<T>): AsyncGenerator<TrainEvent, T> {
+async function* withStages<T>(log: EventLog, first: StageReport | undefined, work: (stage: (report: StageReport) => void) => Promise<T>): AsyncGenerator<TrainEvent, T> {
+  if (first) yield await log.append({ type: 'stage', ...first })
   let latest: StageReport | undefined
-  let sent: StageReport | undefined
   let settled = false
   const running = work((report) => (latest = report)).finally(() => (settled = true))
   while (!settled) {
-    await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 250))])
-    if (latest && latest !== sent) {
-      sent = latest
-      yield await log.append({ type: 'stage', ...latest })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([running.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, stageInterval)))])
+    clearTimeout(timer)
+    if (latest && !settled) {
+      const report = latest
+      latest = undefined
+      yield await log.append({ type: 'stage', ...report })
     }
   }
   return running
+}
+
+/**
+ * Seconds per optimiser step over the recent steps, each timed on its own (so a pause, an evaluation or
+ * a checkpoint between two steps adds nothing). A session's first step also compiles and warms up: it
+ * counts only until there are others.
+ */
+export class StepPace {
+  private readonly recent: number[] = []
+  private first: number | undefined
+
+  constructor(private readonly window = 20) {}
+
+  add(seconds: number): void {
+    if (this.first === undefined) this.first = seconds
+    else {
+      this.recent.push(seconds)
+      if (this.recent.length > this.window) this.recent.shift()
+    }
+  }
+
+  /** Mean seconds per step (NaN before any step). */
+  seconds(): number {
+    if (this.recent.length === 0) return this.first ?? NaN
+    return this.recent.reduce((a, b) => a + b, 0) / this.recent.length
+  }
 }
 
 /**
@@ -477,21 +528,22 @@ async function spectraNow(adapters: Adapter[]): Promise<LayerSpectrumNow[]> {
 }
 
 /** The task's metrics on the validation side; tracks the best step (accuracy, Pearson, or lowest loss for LM). */
-async function evaluate(session: Session, state: CheckpointState, config: TrainConfig, log: EventLog): Promise<TrainEvent> {
-  const metrics = await validationMetrics(session, session.data.validation, config.batchSize)
+async function evaluate(session: Session, state: CheckpointState, config: TrainConfig, onBatch?: (done: number) => void): Promise<{ metrics: Record<string, number>; best: boolean }> {
+  const metrics = await validationMetrics(session, session.data.validation, config.batchSize, onBatch)
   const { key, higherIsBetter } = keyMetric(config.task)
   const metric = metrics[key]!
   const better = Number.isFinite(metric) && (state.best === undefined || (higherIsBetter ? metric > state.best.metric : metric < state.best.metric))
   if (better) state.best = { step: state.step, metric, metrics }
-  return log.append({ type: 'eval', step: state.step, epoch: state.epoch, metrics, best: better })
+  return { metrics, best: better }
 }
 
-async function validationMetrics(session: Session, source: BatchSource, batchSize: number): Promise<Record<string, number>> {
+async function validationMetrics(session: Session, source: BatchSource, batchSize: number, onBatch?: (done: number) => void): Promise<Record<string, number>> {
   const order = Uint32Array.from({ length: source.size }, (_, i) => i)
   const predicted: number[] = []
   const actual: number[] = []
   let lossSum = 0
   let weight = 0
+  let batches = 0
   const classifies = session.task === 'classification' || session.task === 'image-classification'
   for await (const batch of source.batches(order, batchSize)) {
     // Computed in a tidy, read after it (an asynchronous read cannot sit inside one), loss and predictions together.
@@ -515,6 +567,7 @@ async function validationMetrics(session: Session, source: BatchSource, batchSiz
       predicted.push(...values[1]!)
       actual.push(...batch.labels)
     }
+    onBatch?.(++batches)
   }
   const loss = weight > 0 ? lossSum / weight : NaN
   if (session.task === 'causal-lm') return { loss, perplexity: perplexity(loss) }

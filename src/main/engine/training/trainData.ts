@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { EncodedDataset, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
 import { checkpointFolder } from '../data/checkpointFolder'
+import { tokenLimit } from '../data/tokenLimit'
 import { readModelConfig } from '../io/hfConfig'
 import { familyFor, poolsAtPadId } from '../models/registry'
 import type { ModelInputs, ModelTask } from '../models/types'
@@ -81,7 +82,7 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
   }
 
   const tokenizer = await loadRunTokenizer(config.model, modelTask(config.task))
-  const maxLength = config.maxLength ?? Math.min(512, tokenizer.modelMaxLength ?? 512)
+  const maxLength = tokenLimit(config.maxLength, tokenizer.modelMaxLength)
   const task = config.task === 'classify' ? 'classification' : config.task === 'regress' ? 'regression' : 'causal-lm'
   // A resumed run (its data fingerprint checked) reads its encoded data back instead of tokenising again.
   const reused = options.reuse ? await reopenPreparedText(dir) : undefined

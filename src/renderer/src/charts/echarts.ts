@@ -4,31 +4,53 @@
  */
 import { use, type ComposeOption } from 'echarts/core'
 import { CanvasRenderer } from 'echarts/renderers'
-import { HeatmapChart, LineChart, type HeatmapSeriesOption, type LineSeriesOption } from 'echarts/charts'
+import { BarChart, HeatmapChart, LineChart, ScatterChart, type BarSeriesOption, type HeatmapSeriesOption, type LineSeriesOption, type ScatterSeriesOption } from 'echarts/charts'
 import {
   AriaComponent,
+  DataZoomComponent,
   GridComponent,
   LegendComponent,
   MarkAreaComponent,
+  ToolboxComponent,
   TooltipComponent,
   VisualMapComponent,
   type AriaComponentOption,
+  type DataZoomComponentOption,
   type GridComponentOption,
   type LegendComponentOption,
   type MarkAreaComponentOption,
+  type ToolboxComponentOption,
   type TooltipComponentOption,
   type VisualMapComponentOption
 } from 'echarts/components'
 
-use([CanvasRenderer, LineChart, HeatmapChart, AriaComponent, GridComponent, LegendComponent, MarkAreaComponent, TooltipComponent, VisualMapComponent])
+use([
+  CanvasRenderer,
+  LineChart,
+  BarChart,
+  HeatmapChart,
+  ScatterChart,
+  AriaComponent,
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  MarkAreaComponent,
+  ToolboxComponent,
+  TooltipComponent,
+  VisualMapComponent
+])
 
 export type ChartOption = ComposeOption<
   | LineSeriesOption
+  | BarSeriesOption
   | HeatmapSeriesOption
+  | ScatterSeriesOption
   | AriaComponentOption
+  | DataZoomComponentOption
   | GridComponentOption
   | LegendComponentOption
   | MarkAreaComponentOption
+  | ToolboxComponentOption
   | TooltipComponentOption
   | VisualMapComponentOption
 >

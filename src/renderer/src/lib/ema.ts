@@ -35,3 +35,17 @@ export function smooth(values: readonly number[], weight = 0.9): number[] {
   const average = new MovingAverage(weight)
   return values.map((v) => average.push(v))
 }
+
+/**
+ * A chart series [x, value, …rest] smoothed with `weight` (0 leaves it as it is); the x and any extra
+ * fields of each point stay, so a smoothed loss lines up with the raw one on either x-axis.
+ */
+export function smoothPoints<P extends readonly [number, number, ...number[]]>(points: readonly P[], weight: number): P[] {
+  if (weight === 0) return points.slice()
+  const average = new MovingAverage(weight)
+  return points.map((p) => {
+    const out: number[] = [...p]
+    out[1] = average.push(p[1])
+    return out as unknown as P
+  })
+}

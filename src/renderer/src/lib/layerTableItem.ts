@@ -11,5 +11,11 @@ export interface LayerTableItem {
   selected?: boolean
   trainable?: number
   override?: Amount
+  /** The k or LoRA rank the row asks for (its override, else the global amount), before any clamping to r. */
+  requested?: number
+  /** What the row gets without an override (the global k, perc's k on this matrix, or the global rank). */
+  inherited?: number
+  /** Why the engine would refuse the row's amount; then `trainable` is absent. */
+  amountError?: string
   band?: readonly [number, number]
 }

@@ -1,5 +1,5 @@
 import { createRunTimeline, foldRunEvent, isActiveRunStatus, settledStatus, type RunStatus, type RunTimeline } from '@shared/runTimeline'
-import type { BackendSummary, ParameterCounts, TargetSummary, TrainConfig, TrainEvent } from '@shared/training'
+import type { BackendSummary, ParameterCounts, TargetSummary, TrainConfig, TrainEvent, TrainStage } from '@shared/training'
 import { MovingAverage } from './ema'
 
 /** [optimiser step, value]: the shape ECharts takes for a line on a value axis. */
@@ -35,7 +35,10 @@ export interface RunTrace {
   totalSteps?: number
   step: number
   epoch: number
-  stage?: { stage: 'data' | 'svd' | 'model'; done: number; total: number; detail?: string }
+  /** What the run is busy with, from its latest 'stage' event; cleared when the work ends (a step, eval or checkpoint follows). */
+  stage?: { stage: TrainStage; done: number; total: number; detail?: string }
+  /** Cancel was asked for and the run has not stopped yet: it stops after the current step. */
+  cancelling?: boolean
   stepsPerSecond?: number
   samplesPerSecond?: number
   etaSeconds?: number
@@ -43,6 +46,8 @@ export interface RunTrace {
   lossSmoothed: Point[]
   lr: Point[]
   gradNorm: Point[]
+  /** [step, wall-clock ms] of each optimiser step (from the events' `time`), for charts against time. */
+  stepTimes: Point[]
   /** Metric name → its value at each evaluation. */
   metrics: Record<string, Point[]>
   best?: { step: number; metrics: Record<string, number> }
@@ -68,7 +73,7 @@ export function effectiveRank(values: readonly number[]): number {
 }
 
 export function createRunTrace(): RunTrace {
-  return { lastIndex: -1, status: 'queued', targets: [], step: 0, epoch: 0, loss: [], lossSmoothed: [], lr: [], gradNorm: [], metrics: {}, layers: new Map(), checkpoints: [] }
+  return { lastIndex: -1, status: 'queued', targets: [], step: 0, epoch: 0, loss: [], lossSmoothed: [], lr: [], gradNorm: [], stepTimes: [], metrics: {}, layers: new Map(), checkpoints: [] }
 }
 
 /**
@@ -111,12 +116,16 @@ export class RunFolder {
       case 'started':
         t.config = event.config
         t.backend = event.backend
+        delete t.stage
+        delete t.cancelling
         break
       case 'prepared':
         t.parameters = event.parameters
         t.targets = event.targets
         t.data = event.data
         delete t.stage
+        // Step 0 (the spectra before training) happens when the run is prepared; a resumed run keeps its first.
+        if (t.stepTimes.length === 0) t.stepTimes.push([0, Date.parse(event.time)])
         for (const s of event.spectraBefore) {
           const known = t.layers.get(s.name)
           if (known) continue // a resumed run prepares again: keep the history
@@ -131,6 +140,7 @@ export class RunFolder {
         this.foldStep(event)
         break
       case 'eval':
+        if (t.stage?.stage === 'evaluating') delete t.stage
         for (const [name, value] of Object.entries(event.metrics)) appendPoint((t.metrics[name] ??= []), event.step, value)
         break
       case 'spectra':
@@ -146,14 +156,23 @@ export class RunFolder {
         }
         break
       case 'checkpoint':
+        if (t.stage?.stage === 'saving') delete t.stage
         t.checkpoints = t.checkpoints.filter((c) => c.step < event.step)
         t.checkpoints.push({ step: event.step, name: event.name })
         break
       case 'cancelled':
         delete t.etaSeconds
+        delete t.stage
+        delete t.cancelling
         break
       case 'finished':
         t.etaSeconds = 0
+        delete t.stage
+        delete t.cancelling
+        break
+      case 'error':
+        delete t.stage
+        delete t.cancelling
         break
     }
     return true
@@ -163,6 +182,13 @@ export class RunFolder {
   tell(status: RunStatus): void {
     this.trace.status = status
     this.told = true
+    if (!isActiveRunStatus(status)) delete this.trace.cancelling
+  }
+
+  /** Cancel was asked for (or, with false, the request failed): until the run stops it shows as cancelling. */
+  markCancelling(on = true): void {
+    if (on && isActiveRunStatus(this.trace.status)) this.trace.cancelling = true
+    else delete this.trace.cancelling
   }
 
   /**
@@ -194,11 +220,14 @@ export class RunFolder {
 
   private foldStep(event: Extract<TrainEvent, { type: 'step' }>): void {
     const t = this.trace
+    // A step ends whatever came before it (preparing, an evaluation, a checkpoint): the run trains.
+    delete t.stage
     t.stepsPerSecond = event.stepsPerSecond
     t.samplesPerSecond = event.samplesPerSecond
     t.etaSeconds = event.etaSeconds
     appendPoint(t.lr, event.step, event.lr)
     appendPoint(t.gradNorm, event.step, event.gradNorm)
+    appendPoint(t.stepTimes, event.step, Date.parse(event.time))
     if (appendPoint(t.loss, event.step, event.loss)) {
       // Steps were repeated after a resume: the average restarts over what is left.
       this.smoothing.reset()

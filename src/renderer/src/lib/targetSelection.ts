@@ -138,3 +138,27 @@ export function targetsSetting(targets: readonly TargetRow[], selected: Readonly
 export function exactPattern(name: string): string {
   return `^${escapeRegex(name)}$`
 }
+
+/** Block numbers written as runs: [0, 1, 2, 3, 5, 7, 8] → "0–3, 5, 7–8". */
+export function blockRuns(blocks: Iterable<number>): string {
+  const sorted = [...new Set(blocks)].sort((a, b) => a - b)
+  const runs: string[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
+    runs.push(i === j ? String(sorted[i]) : `${sorted[i]}–${sorted[j]}`)
+    i = j + 1
+  }
+  return runs.join(', ')
+}
+
+/**
+ * Which blocks a selection really covers, for the line beside the block range: "in block 1",
+ * "in blocks 0–3", "in blocks 0, 2"; empty when nothing is selected. A range of 0–1 whose pattern
+ * matches only block 1 says "in block 1".
+ */
+export function selectedBlocksText(targets: readonly Pick<TargetRow, 'name' | 'block'>[], selected: ReadonlySet<string>): string {
+  const blocks = new Set(targets.filter((t) => selected.has(t.name)).map((t) => t.block))
+  if (blocks.size === 0) return ''
+  return `in ${blocks.size === 1 ? 'block' : 'blocks'} ${blockRuns(blocks)}`
+}

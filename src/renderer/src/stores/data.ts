@@ -55,7 +55,8 @@ export const useDataStore = defineStore('data', () => {
     }
     return used
   })
-  const errors = computed(() => result.value?.problems.filter((p) => p.severity === 'error').length ?? 0)
+  /** Errors in the training data and the validation file together: either one stops a run. */
+  const errors = computed(() => [...(result.value?.problems ?? []), ...(result.value?.validation?.problems ?? [])].filter((p) => p.severity === 'error').length)
   const ready = computed(() => result.value?.usable === true)
   /** What a check reads: the files, the task and the columns. */
   const choices = computed(() => JSON.stringify([path.value.trim(), validation.value.trim(), task.value, usedColumns.value]))

@@ -1,15 +1,16 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { InspectReport, LayerSpectrum, ModelSummary, TargetRow } from '@shared/api'
-import { amountError as refusal, maxRequestRank, methodInfo, trainedBand } from '@shared/methods'
+import { amountError as refusal, bandSize, defaultRank, maxRequestRank, methodInfo, trainedBand } from '@shared/methods'
 import type { TrainMethod } from '@shared/training'
 import { frameScheduler } from '../lib/frame'
-import { heatmapCells } from '../lib/heatmap'
+import { erankIn, heatmapCells, type ErankView } from '../lib/heatmap'
 import { LatestStream } from '../lib/latestStream'
-import { effectiveAmount, estimateParameters, trainableFor, type Amount } from '../lib/parameterCount'
+import { effectiveAmount, estimateParameters, taskHeadEstimate, trainableFor, type Amount, type HeadEstimate } from '../lib/parameterCount'
 import { spectraByTarget } from '../lib/targetSpectra'
-import { compilePattern, matchingTargets, presetPattern, targetsSetting, type SelectionPreset } from '../lib/targetSelection'
+import { compilePattern, matchingTargets, presetPattern, selectedBlocksText, targetsSetting, type SelectionPreset } from '../lib/targetSelection'
 import type { MethodSettings } from '../lib/trainConfig'
+import { useDataStore } from './data'
 
 /** One row of the Layers table: a target, its spectrum once analysed, and what training it would cost. */
 export interface LayerRow {
@@ -25,6 +26,20 @@ export interface LayerRow {
   override?: Amount
   /** The trained band [start, end) of its descending singular values, for spectral methods. */
   band?: [number, number]
+  /** The k or LoRA rank it asks for (override, else global), before clamping to r; absent for methods without one. */
+  requested?: number
+  /** What it gets without an override: the global k, perc's k on this matrix, or the global rank. */
+  inherited?: number
+  /** Why the engine would refuse its own override (then `trainable` is absent). */
+  amountError?: string
+}
+
+/** Selected matrices whose k is more than their r: they train all r values. */
+export interface ClampedGroup {
+  /** The k asked for. */
+  k: number
+  r: number
+  count: number
 }
 
 export type AmountMode = 'perc' | 'k'
@@ -42,6 +57,8 @@ export const useLayersStore = defineStore('layers', () => {
   const targets = shallowRef<readonly TargetRow[]>([])
   const modelParameters = ref(0)
   const defaultTargets = ref<string>()
+  const modelType = ref<string>()
+  const hiddenSize = ref<number>()
 
   // ---- spectra
   const spectra = shallowRef<ReadonlyMap<string, LayerSpectrum>>(new Map())
@@ -73,6 +90,8 @@ export const useLayersStore = defineStore('layers', () => {
   const rank = ref(8)
   const overrides = ref<Record<string, Amount>>({})
   const focused = ref<string>()
+  /** erank as it is, or over r = min(out, in) to compare matrices of different widths (heatmap and table). */
+  const erankView = ref<ErankView>('erank')
 
   const blockCount = computed(() => (targets.value.length === 0 ? 0 : Math.max(...targets.value.map((t) => t.block)) + 1))
   const compiled = computed(() => compilePattern(pattern.value))
@@ -83,14 +102,32 @@ export const useLayersStore = defineStore('layers', () => {
   })
   const byTarget = computed(() => spectraByTarget(targets.value, spectra.value.values()))
 
+  /** The k (from k or perc) or rank an amount asks of a matrix with r values, before clamping; undefined if refused. */
+  function askedOf(a: Amount, r: number): number | undefined {
+    const kind = methodInfo(method.value).amount
+    if (kind === 'rank') return a.rank ?? defaultRank
+    if (kind !== 'k' || refusal(method.value, a)) return undefined
+    return a.k ?? bandSize(r, a)
+  }
+  /** The catalogue's refusal, or the request's limit on LoRA's rank. */
+  function problemOf(a: Amount): string | undefined {
+    const problem = refusal(method.value, a)
+    if (problem) return problem
+    const asked = a.rank ?? defaultRank
+    return method.value === 'lora' && asked > maxRequestRank ? `LoRA rank must be at most ${maxRequestRank}, got ${asked}` : undefined
+  }
+
   const rows = computed<LayerRow[]>(() =>
     targets.value.map((t) => {
       const override = overrides.value[t.name]
       const effective = effectiveAmount(amount.value, override)
-      const trainable = trainableFor(method.value, t.shape, effective)
+      const problem = problemOf(effective)
+      const trainable = problem ? undefined : trainableFor(method.value, t.shape, effective)
       const r = Math.min(t.shape[0], t.shape[1])
       const band = trainable !== undefined ? trainedBand(method.value, r, trainable) : undefined
       const spectrum = byTarget.value.get(t.name)
+      const requested = problem ? undefined : askedOf(effective, r)
+      const inherited = askedOf(amount.value, r)
       return {
         name: t.name,
         block: t.block,
@@ -100,7 +137,11 @@ export const useLayersStore = defineStore('layers', () => {
         ...(trainable !== undefined && { trainable }),
         ...(spectrum && { spectrum }),
         ...(override && { override }),
-        ...(band && { band })
+        ...(band && { band }),
+        ...(requested !== undefined && { requested }),
+        ...(inherited !== undefined && { inherited }),
+        // A refused global amount is said once, beside its field; a row says only its own override's refusal.
+        ...(problem && override && { amountError: problem })
       }
     })
   )
@@ -108,14 +149,41 @@ export const useLayersStore = defineStore('layers', () => {
   const estimate = computed(() => estimateParameters(method.value, selectedTargets.value, amount.value, overrides.value, modelParameters.value))
   const adapts = computed(() => methodInfo(method.value).kind === 'adapter')
   /**
+   * The task head every method trains, from the family, the width and the Data step's task and classes;
+   * undefined until those are known (the count panel then says the head is not counted).
+   */
+  const head = computed<HeadEstimate | undefined>(() => {
+    const data = useDataStore()
+    const classes = data.result?.classes?.length
+    return taskHeadEstimate({ task: data.task, ...(modelType.value !== undefined && { modelType: modelType.value }), ...(hiddenSize.value !== undefined && { hiddenSize: hiddenSize.value }), ...(classes !== undefined && { classes }) })
+  })
+  /**
    * Why the engine would refuse the global amount (the method catalogue's rule: a fractional k is refused,
-   * not rounded), or the request's limit on LoRA's rank; undefined when it is fine.
+   * not rounded) or a selected row's own, or the request's limit on LoRA's rank; undefined when all is fine.
    */
   const amountError = computed(() => {
-    const problem = refusal(method.value, amount.value)
+    const problem = problemOf(amount.value)
     if (problem) return problem
-    return method.value === 'lora' && rank.value > maxRequestRank ? `LoRA rank must be at most ${maxRequestRank}, got ${rank.value}` : undefined
+    if (!adapts.value) return undefined
+    const row = rows.value.find((r) => r.selected && r.override && r.amountError)
+    return row ? `${methodInfo(method.value).amount === 'rank' ? 'Rank' : 'k'} for ${row.name}: ${row.amountError}` : undefined
   })
+  /** Selected matrices whose k is more than their r, by r: "9999 → 512 (all)". */
+  const clamped = computed<ClampedGroup[]>(() => {
+    if (methodInfo(method.value).amount !== 'k') return []
+    const groups = new Map<string, ClampedGroup>()
+    for (const row of rows.value) {
+      const r = Math.min(row.shape[0], row.shape[1])
+      if (!row.selected || row.requested === undefined || row.requested <= r) continue
+      const key = `${row.requested}/${r}`
+      const group = groups.get(key) ?? { k: row.requested, r, count: 0 }
+      group.count++
+      groups.set(key, group)
+    }
+    return [...groups.values()].sort((a, b) => b.k - a.k || b.r - a.r)
+  })
+  /** Which blocks the selection really covers: "in block 1", whatever the block range says. */
+  const selectedBlocks = computed(() => selectedBlocksText(targets.value, selected.value))
   /** What the Train step sends for the method and targets. */
   const settings = computed<MethodSettings>(() => {
     const target = adapts.value ? targetsSetting(targets.value, selected.value, pattern.value) : undefined
@@ -123,7 +191,12 @@ export const useLayersStore = defineStore('layers', () => {
   })
   const canTrain = computed(() => !adapts.value || selected.value.size > 0)
   const focusedRow = computed(() => rows.value.find((r) => r.name === focused.value) ?? rows.value[0])
-  const heatmap = computed(() => heatmapCells(rows.value.map((r) => ({ block: r.block, role: r.role, ...(r.spectrum && !r.spectrum.error && { value: r.spectrum.effectiveRank }) })), 'erank'))
+  const heatmap = computed(() =>
+    heatmapCells(
+      rows.value.map((r) => ({ name: r.name, block: r.block, role: r.role, selected: r.selected, ...(r.spectrum && !r.spectrum.error && { value: erankIn(erankView.value, r.spectrum.effectiveRank, r.shape) }) })),
+      erankView.value === 'normalised' ? 'erank / r' : 'erank'
+    )
+  )
 
   // ---- actions
   function select(names: ReadonlySet<string>): void {
@@ -227,6 +300,8 @@ export const useLayersStore = defineStore('layers', () => {
     targets.value = summary.targets
     modelParameters.value = summary.parameters
     defaultTargets.value = summary.defaultTargets
+    modelType.value = summary.modelType
+    hiddenSize.value = summary.hiddenSize
     overrides.value = {}
     focused.value = undefined
     blockFrom.value = 0
@@ -264,6 +339,12 @@ export const useLayersStore = defineStore('layers', () => {
     rank,
     overrides,
     focused,
+    erankView,
+    modelType,
+    hiddenSize,
+    head,
+    clamped,
+    selectedBlocks,
     patternError,
     amount,
     amountError,

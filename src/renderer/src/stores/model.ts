@@ -16,7 +16,10 @@ export const useModelStore = defineStore('model', () => {
 
   const trainable = computed(() => summary.value !== undefined && summary.value.targets.length > 0 && !summary.value.notTrainable)
 
-  /** Open a checkpoint; on success the Layers step gets its targets and starts analysing their spectra. */
+  /**
+   * Open a checkpoint; on success the Layers step gets its targets and starts analysing their spectra. On
+   * failure no model is open: the steps after this one ask for one rather than go on with the previous.
+   */
   async function open(at: string = path.value): Promise<boolean> {
     const folder = at.trim()
     path.value = folder
@@ -33,6 +36,9 @@ export const useModelStore = defineStore('model', () => {
       void loadRecent()
       return true
     } catch (e) {
+      // The error replaces the card: the model shown before is no longer the one the steps use (it is
+      // still in the recent list, one click away).
+      summary.value = undefined
       error.value = messageOf(e)
       return false
     } finally {

@@ -116,6 +116,7 @@ export const useRunStore = defineStore('run', () => {
     const unchecked = dataGate(data)
     if (unchecked) return unchecked
     if (!layersStore.canTrain) return 'Select at least one layer to train (step Layers).'
+    if (layersStore.amountError) return `${layersStore.amountError} (step Layers).`
     return undefined
   })
 
@@ -206,6 +207,12 @@ export const useRunStore = defineStore('run', () => {
     if (!runId.value) return
     controlling.value = true
     error.value = undefined
+    // A cancel shows at once and until the run's 'cancelled' event: the loop stops only after its current step.
+    if (method === 'cancelRun') {
+      folder.markCancelling()
+      flusher.schedule()
+      flusher.flush()
+    }
     try {
       const run = await useApi().call(method, { runId: runId.value })
       summary.value = run
@@ -215,6 +222,11 @@ export const useRunStore = defineStore('run', () => {
       flusher.flush()
     } catch (e) {
       error.value = messageOf(e)
+      if (method === 'cancelRun') {
+        folder.markCancelling(false)
+        flusher.schedule()
+        flusher.flush()
+      }
     } finally {
       controlling.value = false
     }
@@ -242,7 +254,7 @@ export const useRunStore = defineStore('run', () => {
 
   const pause = (): Promise<void> => control('pauseRun')
   const resume = (): Promise<void> => control('resumeRun')
-  /** Cancel the run (the view asks for confirmation first). */
+  /** Cancel the run (the view asks for confirmation first); until it stops, its trace says it is cancelling. */
   const cancel = (): Promise<void> => control('cancelRun')
 
   /** Stop following the run (it goes on training). */

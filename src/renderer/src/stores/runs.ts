@@ -42,6 +42,8 @@ export const useRunsStore = defineStore('runs', () => {
   const loading = ref(false)
   const error = ref<string>()
   const deleting = ref<string>()
+  /** The run whose name or notes are being saved. */
+  const updating = ref<string>()
 
   // ---- comparison
   /** Ids ticked for comparison. */
@@ -68,6 +70,8 @@ export const useRunsStore = defineStore('runs', () => {
       runs.value = [...list].sort((a, b) => b.created.localeCompare(a.created))
       const known = new Set(runs.value.map((r) => r.id))
       selected.value = selected.value.filter((id) => known.has(id))
+      // Names may have changed elsewhere (another window, the folder by hand).
+      if (followed.size > 0) publish()
     } catch (e) {
       error.value = messageOf(e)
     } finally {
@@ -93,6 +97,30 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /**
+   * Rename or annotate a run (updateRun): a field given replaces the stored one, an empty one removes it.
+   * The list and the comparison show the answer.
+   */
+  async function update(runId: string, change: { name?: string; notes?: string }): Promise<boolean> {
+    updating.value = runId
+    error.value = undefined
+    try {
+      const answer = await useApi().call('updateRun', { runId, ...change })
+      runs.value = runs.value.map((r) => {
+        if (r.id !== runId) return r
+        const { name: _name, notes: _notes, ...rest } = r
+        return { ...rest, ...(answer.name !== undefined && { name: answer.name }), ...(answer.notes !== undefined && { notes: answer.notes }) }
+      })
+      if (followed.has(runId)) publish()
+      return true
+    } catch (e) {
+      error.value = messageOf(e)
+      return false
+    } finally {
+      updating.value = undefined
+    }
+  }
+
   function toggleSelected(runId: string, on: boolean): void {
     const rest = selected.value.filter((id) => id !== runId)
     selected.value = on ? [...rest, runId] : rest
@@ -101,7 +129,13 @@ export const useRunsStore = defineStore('runs', () => {
   /** Hand the folded traces to Vue: new arrays and rows, so charts and tables see a change. */
   function publish(): void {
     flusher.cancel()
-    const entries = [...followed.values()].map((f) => ({ ...f.entry, trace: f.folder.trace }))
+    // Names from the run list: a replay's closing status need not carry them, and a rename changes them.
+    const listed = new Map(runs.value.map((r) => [r.id, r]))
+    const entries = [...followed.values()].map((f) => {
+      const name = listed.has(f.entry.id) ? listed.get(f.entry.id)!.name : f.entry.summary?.name
+      const { name: _name, ...entry } = f.entry
+      return { ...entry, trace: f.folder.trace, ...(name !== undefined && { name }) }
+    })
     comparison.value = entries
     const shown = entries.filter((e) => e.loaded && !e.error)
     compareLoss.value = lossCurves(shown)
@@ -255,8 +289,10 @@ export const useRunsStore = defineStore('runs', () => {
     loading,
     error,
     deleting,
+    updating,
     refresh,
     remove,
+    update,
     selected,
     comparison,
     comparing,
