@@ -15,7 +15,7 @@ usage: siva <command> [options]
 commands:
   inspect PATH     singular-value spectra of every 2-D weight in a checkpoint
                    (PATH: a Hugging Face checkpoint folder, a .safetensors file, or a tfjs model.json)
-  data check       validate a training file (CSV, TSV, JSONL, .txt, image folders) row by row
+  data check       validate a training file (CSV, TSV, JSONL, Parquet, .txt, dataset and image folders) row by row
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
   serve            the app in a browser, for a machine without a screen (token-protected)

@@ -86,6 +86,28 @@ export interface RecentModel {
   openedAt: string
 }
 
+/** One snapshot of a model in the Hugging Face cache (snapshots/<commit>). */
+export interface CachedModelRevision {
+  commit: string
+  /** Branches and tags in refs/ that point at it (main, v1, pr/1). */
+  refs: string[]
+  /** The snapshot folder. */
+  snapshot: string
+  hasConfig: boolean
+  hasWeights: boolean
+  /** What it lacks to open, in words. */
+  problem?: string
+  modifiedAt: string
+}
+
+/** The models in the local Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub). */
+export interface CachedModels {
+  cache: string
+  /** HF_HUB_OFFLINE is set. */
+  offline: boolean
+  models: { id: string; sizeBytes: number; revisions: CachedModelRevision[] }[]
+}
+
 export interface DataProblemRow {
   severity: 'error' | 'warning' | 'info'
   code: string
@@ -288,6 +310,7 @@ export const methods = {
   appInfo: { kind: 'call', params: z.object({}).strict() },
   openModel: { kind: 'call', params: z.object({ path }).strict() },
   recentModels: { kind: 'call', params: z.object({}).strict() },
+  cachedModels: { kind: 'call', params: z.object({}).strict() },
   /** The wizard as it was left on this back end (restored after a reload), and saving it. */
   wizardState: { kind: 'call', params: z.object({}).strict() },
   saveWizardState: { kind: 'call', params: z.object({ state: wizardState }).strict() },
@@ -340,6 +363,7 @@ export interface CallResults {
   appInfo: AppInfo
   openModel: ModelSummary
   recentModels: RecentModel[]
+  cachedModels: CachedModels
   wizardState: { state?: WizardState; savedAt?: string }
   saveWizardState: { savedAt: string }
   runConfig: { config: TrainConfig }

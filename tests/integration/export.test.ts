@@ -132,7 +132,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     expect(config['label2id']).toEqual({ neg: 0, pos: 1 })
     expect(config['problem_type']).toBe('single_label_classification')
     expect(config['hidden_size']).toBe(32)
-    expect(readdirSync(out.merged).sort()).toEqual(['.siva-export', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
+    expect(readdirSync(out.merged).sort()).toEqual(['.siva-export', 'README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
     expect(bytesOf(join(out.merged, 'tokenizer.json')).equals(bytesOf(join(model, 'tokenizer.json')))).toBe(true)
   })
 
@@ -208,7 +208,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     await expect(exportAll({ runDir, outputs: { 'peft-lora': out.peft } })).rejects.toThrow(/already exists; choose a new folder or pass --force/)
     writeFileSync(join(out.peft, 'stale.txt'), 'from before')
     await exportAll({ runDir, outputs: { 'peft-lora': out.peft }, force: true })
-    expect(readdirSync(out.peft).sort()).toEqual(['.siva-export', 'adapter_config.json', 'adapter_model.safetensors'])
+    expect(readdirSync(out.peft).sort()).toEqual(['.siva-export', 'README.md', 'adapter_config.json', 'adapter_model.safetensors'])
     expect(readdirSync(join(out.peft, '..')).filter((e) => e.startsWith('.'))).toEqual([])
   }, 60_000)
 
@@ -238,7 +238,7 @@ describe('export of a SiVA run on a BF16 checkpoint in two shards', () => {
   it('keeps the shards, the index and BF16; rounds W + ΔW once to BF16 as numpy does exactly', async () => {
     const model = join(models, 'tiny-bert-bf16-sharded')
     const { merged, adapter, peft } = await trainAndExport('export-bf16', defaultTrainConfig({ model, data: join(samples, 'spam.csv'), validation: join(samples, 'spam-validation.csv'), task: 'classify', method: 'siva', k: 4, maxSteps: 4, batchSize: 8, lr: 0.3, maxLength: 32, seed: 1, backend: 'wasm' }))
-    expect(readdirSync(merged).sort()).toEqual(['.siva-export', 'config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'])
+    expect(readdirSync(merged).sort()).toEqual(['.siva-export', 'README.md', 'config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json'])
     const checked = numpyCheck({ base: model, merged, adapter, peft })
     expectSivaMerge(checked, { head: true })
     expect(new Set(checked.targets.map((t) => t.dtype))).toEqual(new Set(['BF16']))
@@ -387,7 +387,7 @@ describe('siva export (the command)', () => {
     expect(again.status).toBe(0)
     const result = JSON.parse(again.stdout as string) as { checkpoint: { step: number }; outputs: { kind: string; dir: string; bytes: number; files: string[] }[] }
     expect(result.checkpoint.step).toBe(1)
-    expect(result.outputs[0]).toMatchObject({ kind: 'merged', dir: outDir, files: ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json'] })
+    expect(result.outputs[0]).toMatchObject({ kind: 'merged', dir: outDir, files: ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'README.md'] })
     expect(result.outputs[0]!.bytes).toBeGreaterThan(600_000 * 32 * 4)
     // The killed export's staging folder is gone: only the finished folder is left.
     expect(readdirSync(exportsDir)).toEqual(['merged'])

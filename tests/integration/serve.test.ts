@@ -98,7 +98,7 @@ describe('siva serve', () => {
 
     const exported = await api.call('exportRun', { runId: run.id, outputs: { adapter: join(root, 'exports', 'adapter'), report: join(root, 'exports', 'report') } })
     expect(exported.outputs.map((o) => o.kind)).toEqual(['adapter', 'report'])
-    expect(readdirSync(join(root, 'exports', 'adapter')).sort()).toEqual(['.siva-export', 'adapter.json', 'adapter.safetensors'])
+    expect(readdirSync(join(root, 'exports', 'adapter')).sort()).toEqual(['.siva-export', 'README.md', 'adapter.json', 'adapter.safetensors'])
     // The app's export holds to the same guard as the command's: force never replaces the runs folder.
     await expect(api.call('exportRun', { runId: run.id, outputs: { report: join(root, 'runs') }, force: true })).rejects.toThrow(`${join(root, 'runs')}: holds the run folder (${run.dir}); an export never replaces it`)
     expect(existsSync(run.dir)).toBe(true)

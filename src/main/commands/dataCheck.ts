@@ -19,6 +19,7 @@ import { describeTokenLimit, tokenLimit, type TokenLimit } from '../engine/data/
 import { loadRunTokenizer } from '../engine/training/trainData'
 import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
+import { modelPath } from './modelArgument'
 import { ProgressLine } from './progress'
 
 const help = `usage: siva data check --data FILE|DIR --task TASK [options]
@@ -28,8 +29,8 @@ row (as a spreadsheet shows it) and column, then a summary and a preview of the 
 Exit status 0 when the data can be used for training, 1 when it cannot.
 
 tasks:
-  classify         text (or a sentence pair) and a class label; CSV, TSV or JSONL
-  regress          text (or a pair) and a number (e.g. a similarity score); CSV, TSV or JSONL
+  classify         text (or a sentence pair) and a class label; CSV, TSV, JSONL or Parquet
+  regress          text (or a pair) and a number (e.g. a similarity score); CSV, TSV, JSONL or Parquet
   causal-lm        JSONL with prompt + completion (loss on the completion only) or text,
                    or a .txt file (one example per line, or per paragraph with --paragraphs)
   image-classify   a folder with one sub-folder per class, or a CSV of path,label
@@ -39,9 +40,10 @@ options:
   --task TASK               one of the tasks above
   --validation FILE         a separate validation file: checked too, and its labels must be
                             ones the training data has
-  --model DIR               a checkpoint folder: text is tokenised with its tokenizer.json and
-                            rows longer than --max-length counted; images are checked against
-                            its preprocessor_config.json
+  --model DIR|ID            a checkpoint folder, or a Hugging Face Hub id (org/name[@REVISION])
+                            in the local Hugging Face cache: text is tokenised with its
+                            tokenizer.json and rows longer than --max-length counted; images are
+                            checked against its preprocessor_config.json
   --max-length N            token limit (default, as training: the tokenizer's model_max_length,
                             at most 512)
   --text-column NAME        the text column (default: text, sentence or content; for causal-lm
@@ -79,6 +81,8 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     }
   })
   if (printedHelp(values, help)) return 0
+  // A Hub id: its snapshot folder in the cache (only the tokenizer or the preprocessor is read).
+  if (values.model !== undefined) values.model = await modelPath(values.model, { checkpoint: false })
   if (!values.data) throw new CliUsageError("data check needs --data FILE; see 'siva data check --help'")
   const taskName = values.task
   if (taskName === undefined) throw new CliUsageError('data check needs --task classify, regress, causal-lm or image-classify')

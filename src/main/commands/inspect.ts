@@ -5,6 +5,7 @@ import { namePattern, type SafePattern } from '../../shared/pattern/safePattern'
 import { AnalysisPool } from '../workers/analysisPool'
 import { commonFlags, jsonFlag, parseCommandArgs, plural, printedHelp } from './args'
 import { CliUsageError } from './errors'
+import { modelPath } from './modelArgument'
 import { ProgressLine } from './progress'
 import { formatInspectTable } from './inspectTable'
 
@@ -12,7 +13,9 @@ const help = `usage: siva inspect PATH [options]
 
 Singular values, effective rank, stable rank, spectral norm and condition number of every 2-D weight
 matrix (GPT-2's fused c_attn per q/k/v block). PATH is a Hugging Face checkpoint folder (sharded or
-not), a .safetensors file, or a tfjs model.json.
+not), a .safetensors file, a tfjs model.json, or a Hugging Face Hub id (org/name, org/name@REVISION with a
+branch, tag or commit) already in the local Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
+~/.cache/huggingface/hub). A path that exists wins over an id.
 
 options:
   --layers REGEX          analyse only matrices whose name matches (e.g. 'attn\\.c_attn\\.(q|v)')
@@ -47,7 +50,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new CliUsageError(`--workers must be a positive integer, got '${values.workers}'`)
 
   const progress = values.quiet ? undefined : new ProgressLine()
-  const source = await openCheckpoint(positionals[0]!)
+  const source = await openCheckpoint(await modelPath(positionals[0]!))
   const pool = new AnalysisPool(workers)
   const controller = new AbortController()
   const onInterrupt = (): void => controller.abort()

@@ -7,6 +7,7 @@ import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } from './args'
 import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
+import { modelPath } from './modelArgument'
 import { ProgressLine, stageLine } from './progress'
 import pkg from '../../../package.json' with { type: 'json' }
 
@@ -25,7 +26,8 @@ everything to RUN_DIR: run.json, events.jsonl, the encoded data and checkpoints.
 --resume continues from the last checkpoint exactly as if the run had not stopped.
 
 required:
-  --model DIR              checkpoint folder (config.json, safetensors, tokenizer or preprocessor files)
+  --model DIR|ID           checkpoint folder (config.json, safetensors, tokenizer or preprocessor files), or a
+                           Hugging Face Hub id (org/name[@REVISION]) in the local Hugging Face cache
   --data FILE|DIR          training data (see 'siva data check --help' for the formats)
   --task TASK              classify | regress | causal-lm | image-classify
   --out RUN_DIR            a new, empty folder for the run
@@ -118,6 +120,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } else {
     for (const required of ['model', 'data', 'task', 'out']) if (typeof v[required] !== 'string') throw new CliUsageError(`train needs --${required}; see 'siva train --help'`)
     runDir = resolve(v['out'] as string)
+    // A Hub id becomes its snapshot folder in the cache: the run records (and resumes from) that folder.
+    v['model'] = await modelPath(v['model'] as string)
     config = await resolveTrainConfig(parseConfig(v))
   }
 

@@ -1,4 +1,4 @@
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { z } from 'zod'
 import { methods, type AppInfo, type CallName, type CallResults, type MethodName, type Params } from '../../shared/api'
 import { probeBackend } from '../engine/backend'
@@ -8,6 +8,7 @@ import { probeWebGpuInWorker } from '../workers/webgpuProbe'
 import { appInfo } from './appInfo'
 import { checkData } from './dataCheck'
 import { exportOptionsOf, exportProgressOf, exportRunOutputs, revealExportedPath } from './exports'
+import { cachedModels } from './hubModels'
 import { analyseLayers, describeModel } from './models'
 import { RecentModels } from './recentModels'
 import { RequestError } from './requestError'
@@ -59,11 +60,12 @@ export class SivaBackend {
     const handlers: { [M in CallName]: (p: Params<M>) => Promise<CallResults[M]> } = {
       appInfo: async () => ({ ...appInfo(), backend: await probeBackend(this.options.probeWebGpu ?? probeWebGpuInWorker), runsDir: this.options.runsDir, canPickPaths: this.options.pickPath !== undefined, canRevealPaths: this.options.revealPath !== undefined, ...(this.options.windowClose && { windowClose: this.options.windowClose }), ...(this.options.demo && { demo: this.options.demo }) }),
       openModel: async (p) => {
-        const summary = await describeModel(resolve(p.path))
+        const summary = await describeModel(p.path)
         await this.recent.remember(summary).catch(() => undefined)
         return summary
       },
       recentModels: () => this.recent.list(),
+      cachedModels: () => cachedModels(),
       wizardState: () => this.wizard.read(),
       saveWizardState: (p) => this.wizard.save(p.state),
       runConfig: (p) => readRunConfig(this.options.runsDir, p.runId, this.runs.live(p.runId)?.config),

@@ -5,12 +5,23 @@ import type { ModelSummary, Params, StreamEvents } from '../../shared/api'
 import { namePattern } from '../../shared/pattern/safePattern'
 import { isFloatDtype } from '../engine/io/dtypes'
 import { openCheckpoint } from '../engine/io'
+import { resolveModelLocation } from '../engine/io/hubCache'
 import { familyFor, headLrOf } from '../engine/models/registry'
 import { inspectSource } from '../engine/spectra'
 import type { AnalysisPool } from '../workers/analysisPool'
 
+/**
+ * A model as the Model step and Inspect accept it: a folder or file, or a Hugging Face Hub id (org/name@rev)
+ * resolved in the local cache to its snapshot folder (which is what the summary's path then names). The text
+ * comes as the user typed it: a folder that exists wins over an id of the same spelling.
+ */
+async function modelFolderOf(path: string): Promise<string> {
+  return (await resolveModelLocation(path)).path
+}
+
 /** What the Model step shows of a checkpoint: its format, size, dtypes and the projections a method may adapt. */
-export async function describeModel(path: string): Promise<ModelSummary> {
+export async function describeModel(given: string): Promise<ModelSummary> {
+  const path = await modelFolderOf(given)
   const source = await openCheckpoint(path)
   try {
     const dtypes: Record<string, number> = {}
@@ -60,7 +71,7 @@ export async function describeModel(path: string): Promise<ModelSummary> {
 
 /** Spectra of a checkpoint's adaptable matrices on the SVD pool, one event per matrix as it is done, then the report. */
 export async function analyseLayers(pool: AnalysisPool, p: Params<'analyseLayers'>, emit: (event: StreamEvents['analyseLayers']) => void, signal: AbortSignal): Promise<void> {
-  const source = await openCheckpoint(p.path)
+  const source = await openCheckpoint(await modelFolderOf(p.path))
   try {
     const report = await inspectSource(source, {
       runSvd: pool.runSvd,

@@ -48,13 +48,15 @@ describe('openCheckpoint', () => {
 
     const empty = join(tmp, 'empty')
     await mkdir(empty)
-    await expectFormatError(openCheckpoint(empty), { file: empty, message: /no weights found: looked for model\.safetensors, model\.safetensors\.index\.json and model\.json$/ })
+    await expectFormatError(openCheckpoint(empty), { file: empty, message: /no weights found: looked for model\.safetensors, model\.safetensors\.index\.json, model\.json, pytorch_model\.bin and pytorch_model\.bin\.index\.json$/ })
 
     const torchOnly = join(tmp, 'torch-only')
     await mkdir(torchOnly)
     await writeFile(join(torchOnly, 'pytorch_model.bin'), 'not read')
     await copyFile(join(gpt2Dir, 'config.json'), join(torchOnly, 'config.json'))
-    await expectFormatError(openCheckpoint(torchOnly), { file: torchOnly, message: /it holds pytorch_model\.bin, a format SiVA does not read/ })
+    // A .bin is read now (tests/unit/io/torchCheckpoint.test.ts); one that is not torch.save's zip is refused, naming the file.
+    const notTorch = join(torchOnly, 'pytorch_model.bin')
+    await expectFormatError(openCheckpoint(torchOnly), { file: notTorch, message: /is not a PyTorch checkpoint: torch\.save writes a zip archive/ })
 
     const text = join(tmp, 'notes.txt')
     await writeFile(text, 'hello')

@@ -34,6 +34,8 @@ export interface ExampleReadOptions {
   delimiter?: string
   /** Plain text files: one example per paragraph instead of per line. */
   paragraphs?: boolean
+  /** A folder of Parquet shards: the split to read (default train). */
+  split?: 'train' | 'validation'
   /** Called once the columns are resolved, before the first example. */
   onColumns?: (columns: ValidationSummary['columns']) => void
   onProgress?: (bytesRead: number, totalBytes: number) => void
@@ -41,7 +43,8 @@ export interface ExampleReadOptions {
 }
 
 /**
- * The usable examples of a CSV, TSV, JSON Lines or plain-text file, streamed. Rows that cannot be used
+ * The usable examples of a CSV, TSV, JSON Lines, Parquet or plain-text file (or a folder of Parquet
+ * shards), streamed. Rows that cannot be used
  * (empty text, missing or malformed label…) are reported to `onProblem` with their row and field and
  * skipped; nothing throws on bad data.
  */
@@ -57,6 +60,7 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
     ...(options.format && { format: options.format }),
     ...(options.delimiter && { delimiter: options.delimiter }),
     ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }),
+    ...(options.split && { split: options.split }),
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.signal && { signal: options.signal }),
     onColumns: (columns) => {
@@ -144,5 +148,7 @@ function checkText(file: string, row: number, column: string, value: unknown, on
 }
 
 function describeValue(value: unknown): string {
-  return value === undefined ? 'nothing' : value === null ? 'null' : `a ${Array.isArray(value) ? 'list' : typeof value}`
+  // A Parquet struct or map column arrives as an object, a list column as a list, a binary one as bytes.
+  if (value instanceof Uint8Array) return 'binary data'
+  return value === undefined ? 'nothing' : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }

@@ -14,3 +14,4 @@ export { EncodedDataset, encodeTextDataset, type BatchOptions, type EncodeDatase
 export { labelMapFile, labelNames, loadLabelMap, saveLabelMap, type LabelMapFile } from './labelMap'
 export * from './images'
 export { DataNotUsableError, prepareTextData, reopenPreparedText, type PrepareTextOptions, type PreparedSplit, type PreparedTextData } from './prepare'
+export { describeSplits, parquetSplits, type ParquetSplits } from './parquetFolder'

@@ -1,9 +1,10 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../io/atomicWrite'
 import { EncodedDataset, encodeTextDataset, type EncodedDatasetMeta } from './encodedDataset'
 import type { ExampleReadOptions, TextTask } from './examples'
 import { labelNames, saveLabelMap } from './labelMap'
+import { parquetSplits } from './parquetFolder'
 import type { DataProblem } from './problems'
 import type { ValidationReport } from './report'
 import { stratifiedSplit } from './split'
@@ -23,7 +24,10 @@ export interface PrepareTextOptions {
   task: TextTask
   tokenizer: TextTokenizer
   maxLength: number
-  /** A separate validation file; without one, `validationFraction` of the training rows (stratified). */
+  /**
+   * A separate validation file; without one, a dataset folder's validation split (parquetFolder.ts), else
+   * `validationFraction` of the training rows (stratified).
+   */
   validation?: string
   validationFraction?: number
   seed?: number
@@ -73,14 +77,23 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
   const labels = task === 'classification' ? labelNames((report.summary.classes ?? []).map((c) => c.label)) : undefined
   if (labels) await saveLabelMap(join(dir, 'labels.json'), labels)
 
+  // A dataset folder's validation split stands in for a validation file, checked as `--validation` is
+  // checked before a run starts (its labels must be training labels), before anything is encoded.
+  const folderSplit = options.validation === undefined && (await hasValidationSplit(file))
+  if (folderSplit) {
+    const checked = await validateTextDataset(file, { ...common, task, split: 'validation', ...(labels && { knownLabels: labels }) })
+    if (!checked.usable) throw new DataNotUsableError({ ...checked, file: `${file} (its validation split)` })
+  }
+
   const encode = { ...common, task, tokenizer, maxLength, ...(labels && { labels }), ...(options.pack !== undefined && { pack: options.pack }), ...(options.onProblem && { onProblem: options.onProblem }) }
   const trainPrefix = join(dir, 'train')
   const trainMeta = await encodeTextDataset(file, trainPrefix, { ...encode, onProgress: progress('encoding') })
 
   let result: PreparedTextData
-  if (options.validation !== undefined) {
+  if (options.validation !== undefined || folderSplit) {
     const validationPrefix = join(dir, 'validation')
-    const validationMeta = await encodeTextDataset(options.validation, validationPrefix, { ...encode, onProgress: progress('encoding validation') })
+    const validationFile = options.validation ?? file
+    const validationMeta = await encodeTextDataset(validationFile, validationPrefix, { ...encode, ...(folderSplit && { split: 'validation' as const }), onProgress: progress('encoding validation') })
     result = {
       report,
       train: { prefix: trainPrefix, indices: range(trainMeta.examples) },
@@ -101,9 +114,16 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
     }
   }
   if (labels) result.labels = labels
-  const splitText = `${JSON.stringify({ seed, train: { prefix: 'train', count: result.train.indices.length }, validation: { prefix: options.validation === undefined ? 'train' : 'validation', indices: [...result.validation.indices] } })}\n`
+  const splitText = `${JSON.stringify({ seed, train: { prefix: 'train', count: result.train.indices.length }, validation: { prefix: result.validation.prefix === trainPrefix ? 'train' : 'validation', indices: [...result.validation.indices] } })}\n`
   await writeFileAtomically(join(dir, 'split.json'), (handle) => writeFile(handle, splitText))
   return result
+}
+
+/** A dataset folder with a validation split (data/validation-*.parquet, validation/…). */
+async function hasValidationSplit(path: string): Promise<boolean> {
+  if (!(await stat(path).then((info) => info.isDirectory(), () => false))) return false
+  const splits = await parquetSplits(path)
+  return typeof splits !== 'string' && splits.validation.length > 0
 }
 
 function range(count: number): Uint32Array {

@@ -1,11 +1,14 @@
+import { stat } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { readCsvRecords } from './csv'
 import { readJsonlRecords } from './jsonl'
 import type { LineReadOptions } from './lines'
+import { readParquetRecords } from './parquet'
+import { readParquetFolderRecords } from './parquetFolder'
 import { makeProblem, place } from './problems'
 import { readTextRecords } from './text'
 
-/** One record of a data file: a CSV row, a JSON Lines object or a piece of plain text. */
+/** One record of a data file: a CSV row, a JSON Lines object, a Parquet row or a piece of plain text. */
 export interface DataRecord {
   /** 1-based row as a spreadsheet shows it: in CSV the header is row 1 and the first record row 2. */
   row: number
@@ -21,10 +24,10 @@ export interface DataRecord {
   fields: Record<string, unknown>
 }
 
-export type DataFormat = 'csv' | 'jsonl' | 'text'
+export type DataFormat = 'csv' | 'jsonl' | 'text' | 'parquet'
 
 export interface ReadOptions extends LineReadOptions {
-  /** Overrides the format the extension implies (.csv .tsv .jsonl .ndjson .txt). */
+  /** Overrides the format the extension implies (.csv .tsv .jsonl .ndjson .txt .parquet). */
   format?: DataFormat
   /** CSV field separator; ',' for .csv, tab for .tsv. */
   delimiter?: string
@@ -32,6 +35,8 @@ export interface ReadOptions extends LineReadOptions {
   paragraphs?: boolean
   /** Called once with the file's columns (CSV header, keys of the first JSON object, or ['text']) before its first record. */
   onColumns?: (columns: string[]) => void
+  /** A folder of Parquet shards (parquetFolder.ts): the split to read; default train. */
+  split?: 'train' | 'validation'
 }
 
 /**
@@ -44,6 +49,10 @@ export interface ReadOptions extends LineReadOptions {
  */
 export async function* readRecords(file: string, options: ReadOptions): AsyncGenerator<DataRecord> {
   const format = options.format ?? formatOf(file)
+  if (format === undefined && (await isFolder(file))) {
+    yield* readParquetFolderRecords(file, options)
+    return
+  }
   switch (format) {
     case 'csv':
       yield* ownFieldsOnly(readCsvRecords(file, { ...options, delimiter: options.delimiter ?? (extname(file).toLowerCase() === '.tsv' ? '\t' : ',') }))
@@ -54,9 +63,12 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     case 'text':
       yield* ownFieldsOnly(readTextRecords(file, options))
       return
+    case 'parquet':
+      yield* readParquetRecords(file, options)
+      return
     default:
       options.onProblem(
-        makeProblem(file, 'format-unknown', 'error', `${place(file)}: unknown data format; use .csv, .tsv, .jsonl, .ndjson or .txt`)
+        makeProblem(file, 'format-unknown', 'error', `${place(file)}: unknown data format; use .csv, .tsv, .jsonl, .ndjson, .txt, .parquet or a folder of Parquet files`)
       )
   }
 }
@@ -74,10 +86,16 @@ const formatsByExtension: Record<string, DataFormat> = {
   '.tsv': 'csv',
   '.jsonl': 'jsonl',
   '.ndjson': 'jsonl',
-  '.txt': 'text'
+  '.txt': 'text',
+  '.parquet': 'parquet'
 }
 
 /** The format a file's extension implies, or undefined when it implies none. */
 export function formatOf(file: string): DataFormat | undefined {
   return formatsByExtension[extname(file).toLowerCase()]
+}
+
+/** A folder (of Parquet shards); anything else, missing included, is left to the readers to report. */
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then((info) => info.isDirectory(), () => false)
 }

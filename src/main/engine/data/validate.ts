@@ -1,9 +1,11 @@
+import { stat } from 'node:fs/promises'
 import { DuplicateFinder } from './duplicates'
 import { encodeExample } from './encodeExample'
 import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import { characterCount, LengthHistogram } from './lengthHistogram'
 import { ClassTally, maxClasses, NumericTally } from './labels'
 import { ProblemLog } from './problemLog'
+import { describeSplits, parquetSplits } from './parquetFolder'
 import { makeProblem, place, quote } from './problems'
 import type { DataFormat } from './records'
 import type { TokenSummary, ValidationReport, ValidationSummary } from './report'
@@ -20,6 +22,8 @@ export interface ValidateOptions {
   delimiter?: string
   /** Plain text for causal LM: one example per paragraph instead of per line. */
   paragraphs?: boolean
+  /** A folder of Parquet shards: the split to check (default train). */
+  split?: 'train' | 'validation'
   /** The checkpoint's tokenizer: every row is tokenised in the same pass and rows over maxLength counted. */
   tokenizer?: TextTokenizer
   /** Token limit; default as training's (tokenLimit.ts): the tokenizer's model_max_length, at most 512. */
@@ -49,6 +53,11 @@ export async function validateTextDataset(file: string, options: ValidateOptions
   const duplicates = new DuplicateFinder()
   const unseen = new Map<string, { row: number; count: number }>()
   let rows = 0
+  if (options.split !== 'validation' && options.format === undefined && (await stat(file).then((info) => info.isDirectory(), () => false))) {
+    // A dataset folder: say which files are which split, and that its validation split stands in for --validation.
+    const splits = await parquetSplits(file)
+    if (typeof splits !== 'string') log.add(makeProblem(file, 'column-detected', 'info', describeSplits(file, splits)))
+  }
 
   const examples = readTextExamples(file, {
     task,
@@ -61,6 +70,7 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     ...(options.format && { format: options.format }),
     ...(options.delimiter && { delimiter: options.delimiter }),
     ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }),
+    ...(options.split && { split: options.split }),
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.signal && { signal: options.signal })
   })

@@ -10,6 +10,7 @@ import { modelTask } from '../training/trainData'
 import type { TrainTask } from '../../../shared/training'
 import { checkFreeSpace, writeInPlace } from './outputFolder'
 import { checkDestination } from './outputGuard'
+import { withModelCard } from './modelCard'
 import type { TrainedTensor } from './restoreRun'
 
 /**
@@ -54,6 +55,8 @@ export interface AdapterDocument {
   head: { tensors: { name: string; shape: number[] }[]; renamePrefix?: string }
   trainableParameters: number
   run?: { dir: string; checkpoint: string; step: number }
+  /** The README.md model card `--merged` writes for this run; `--apply` writes the same (modelCard.ts). Absent in older adapters. */
+  mergedModelCard?: string
 }
 
 export interface AdapterSource {
@@ -64,7 +67,7 @@ export interface AdapterSource {
 }
 
 /** Write adapter.json + adapter.safetensors into `dir`. */
-export async function writeAdapter(dir: string, adapter: AdapterSource, document: Omit<AdapterDocument, 'format' | 'version' | 'targets' | 'head' | 'method' | 'compact' | 'trainableParameters'>, compact: boolean): Promise<void> {
+export async function writeAdapter(dir: string, adapter: AdapterSource, document: Omit<AdapterDocument, 'format' | 'version' | 'targets' | 'head' | 'method' | 'compact' | 'trainableParameters'>, compact: boolean, modelCard?: string): Promise<string[]> {
   const tensors: TensorToWrite[] = []
   const targets: AdapterTargetEntry[] = []
   let trainable = 0
@@ -103,6 +106,7 @@ export async function writeAdapter(dir: string, adapter: AdapterSource, document
   }
   await writeSafetensors(join(dir, 'adapter.safetensors'), tensors, { format: adapterFormat })
   await writeJsonAtomically(join(dir, 'adapter.json'), full)
+  return withModelCard(dir, modelCard, ['adapter.json', 'adapter.safetensors'])
 }
 
 export async function readAdapterDocument(dir: string): Promise<AdapterDocument> {
@@ -191,7 +195,7 @@ export async function applyAdapter(adapterDir: string, baseDir: string, outDir: 
     await checkFreeSpace(dirname(destination.real), await mergedSize(base, modelDir, updates))
     let bytes = 0
     const files = await writeInPlace(destination, { force: options.force ?? false, kind: 'merged' }, async (staging) => {
-      const written = await writeMergedCheckpoint(base, modelDir, updates, document.config, staging, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.signal && { signal: options.signal }), ...(document.tokenizerConfig && { tokenizerFields: document.tokenizerConfig }) })
+      const written = await writeMergedCheckpoint(base, modelDir, updates, document.config, staging, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.signal && { signal: options.signal }), ...(document.tokenizerConfig && { tokenizerFields: document.tokenizerConfig }), ...(document.mergedModelCard !== undefined && { modelCard: document.mergedModelCard }) })
       bytes = written.bytes
       return written.files
     })

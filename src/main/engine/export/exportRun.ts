@@ -14,6 +14,7 @@ import { checkFreeSpace, writeInPlace } from './outputFolder'
 import { checkDestination, isInside, type Destination, type KeptFolder } from './outputGuard'
 import { restoreRun, type CheckpointChoice, type RestoredRun } from './restoreRun'
 import { runExportFacts } from './exportFacts'
+import { runModelCards, type ModelCardOutput } from './modelCard'
 import { ExportRefusal, refuseUnavailable } from '../../../shared/exportOptions'
 import { readRunInfo } from '../training/runFolder'
 
@@ -82,6 +83,8 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     const configFields = taskConfigFields(plan.family, plan.task, restored.labels, restored.source.config?.raw ?? {})
     const modelDir = (await stat(restored.config.model)).isDirectory() ? restored.config.model : dirname(restored.config.model)
     const tokenizerFields = await taskTokenizerFields(plan.family, plan.task, { ...(restored.source.config?.raw ?? {}), ...configFields }, modelDir)
+    // README.md model cards, written inside each output's staging folder with the rest (modelCard.ts).
+    const cards = outputs.some((o) => o.kind !== 'report') ? await runModelCards(restored, modelDir, request.compact ?? false) : undefined
 
     // Free space, per file system, before writing anything.
     const needs = new Map<string, number>()
@@ -100,14 +103,14 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
       const files = await writeInPlace(destination, { force: request.force ?? false, kind }, async (staging) => {
         switch (kind) {
           case 'merged': {
-            const written = await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }), ...(tokenizerFields && { tokenizerFields }) })
+            const written = await writeMergedCheckpoint(restored.source, modelDir, updates, configFields, staging, { onProgress: progress, ...(host.signal && { signal: host.signal }), ...(tokenizerFields && { tokenizerFields }), ...(cards && { modelCard: cards.merged }) })
             omitted = written.dropped
             return written.files
           }
           case 'adapter':
-            return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress, tokenizerFields)
+            return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress, tokenizerFields, cards)
           case 'peft-lora':
-            return writePeft(restored, lowRank, staging)
+            return writePeft(restored, lowRank, staging, cards?.['peft-lora'])
           case 'report': {
             const report = await buildReport(restored.runDir, { checkpoint: restored.checkpoint.name })
             // Compact: a long run's curves would take tens of megabytes indented.
@@ -160,7 +163,7 @@ async function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableL
   return head + stored.reduce((sum, parameters) => sum + parameters.tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
 }
 
-async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void, tokenizerFields: Record<string, unknown> | undefined): Promise<string[]> {
+async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boolean, configFields: Record<string, unknown>, renamePrefix: string | undefined, progress: (done: number, total: number, detail?: string) => void, tokenizerFields: Record<string, unknown> | undefined, cards: Record<ModelCardOutput, string> | undefined): Promise<string[]> {
   const adapters = []
   for (const [i, adapter] of restored.adapters.entries()) {
     const weights = { target: adapter.target, ...(await readTargetWeights(restored.source, adapter.target)) }
@@ -168,7 +171,7 @@ async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boo
     progress(i + 1, restored.adapters.length + 1, adapter.target.name)
   }
   const config = restored.source.config
-  await writeAdapter(
+  return writeAdapter(
     dir,
     { method: restored.plan.method.name, adapters, head: restored.head.tensors, ...(renamePrefix && { renamePrefix }) },
     {
@@ -177,24 +180,26 @@ async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boo
       ...(restored.labels && { labels: restored.labels }),
       config: configFields,
       ...(tokenizerFields && { tokenizerConfig: tokenizerFields }),
-      run: { dir: resolve(restored.runDir), checkpoint: restored.checkpoint.name, step: restored.checkpoint.state.step }
+      run: { dir: resolve(restored.runDir), checkpoint: restored.checkpoint.name, step: restored.checkpoint.state.step },
+      ...(cards && { mergedModelCard: cards.merged })
     },
-    compact
+    compact,
+    cards?.adapter
   )
-  return ['adapter.json', 'adapter.safetensors']
 }
 
-async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], dir: string): Promise<string[]> {
+async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], dir: string, modelCard: string | undefined): Promise<string[]> {
   const shapes = new Map(restored.source.tensors.map((t) => [t.name, t.shape]))
   const modules = peftModules(lowRank, (tensor) => shapes.get(tensor)!)
-  await writePeftLora(dir, modules, {
+  const written = await writePeftLora(dir, modules, {
     task: restored.plan.task,
     baseModel: resolve(restored.config.model),
     fanInFanOut: lowRank.some((u) => u.target.conv1d),
     basePrefix: restored.plan.family.transformers.basePrefix,
     head: restored.head.tensors,
     ...(restored.plan.family.transformers.architectures[restored.plan.task] !== undefined && { architecture: restored.plan.family.transformers.architectures[restored.plan.task] }),
-    ...(restored.source.config?.modelType !== undefined && { modelType: restored.source.config.modelType })
+    ...(restored.source.config?.modelType !== undefined && { modelType: restored.source.config.modelType }),
+    ...(modelCard !== undefined && { modelCard })
   })
-  return ['adapter_config.json', 'adapter_model.safetensors']
+  return written.files
 }

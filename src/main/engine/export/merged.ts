@@ -1,13 +1,14 @@
 import { copyFile, readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { decodeToFloat64, dtypeByteSize, encodeFloat64, elementCount, isFloatDtype, type Dtype, type FloatEncoding } from '../io/dtypes'
-import { openSafetensors, SafetensorsFile, ShardedSafetensors, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
+import { openSafetensors, SafetensorsFile, ShardedSafetensors, TorchCheckpoint, writeSafetensors, type TensorInfo, type TensorSource, type TensorToWrite } from '../io'
 import { readJsonObject, writeJsonAtomically } from '../io/jsonFile'
 import type { AdaptableLinear, ModelFamily, ModelTask } from '../models/types'
 import type { LowRank } from '../peft'
 import { addLowRank } from './lowRankMerge'
 import { exportMarker } from './outputGuard'
 import { mergedGraphSize, writeMergedGraphModel } from './mergedGraph'
+import { withModelCard } from './modelCard'
 import type { TrainedTensor } from './restoreRun'
 
 /** What training changed, in terms of the checkpoint: low-rank updates of targets and tensors replaced whole. */
@@ -49,14 +50,15 @@ export function classTensorsOf(family: ModelFamily, task: ModelTask): ((name: st
 }
 
 /** Weight files of other formats: copying them would ship the old, unmerged weights beside the new ones. */
-const staleWeights = /\.(bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|safetensors)$|\.safetensors\.index\.json$/i
+const staleWeights = /\.(bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|safetensors)$|\.(safetensors|bin)\.index\.json$/i
 
 /**
  * Plan a merged checkpoint: the input's files in its order, each with the tensors it keeps in data order,
  * and new tensors added to the last file. Returns the files, the bytes the tensors will take and the
  * names of the tensors left out.
  */
-async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<{ files: OutputFile[]; index?: string; tensorBytes: number; dropped: string[] }> {
+async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<{ files: OutputFile[]; index?: string; indexName?: string; tensorBytes: number; dropped: string[] }> {
+  if (source instanceof TorchCheckpoint) return planTorchFiles(source, updates)
   let inputs: string[]
   let index: string | undefined
   if (source instanceof ShardedSafetensors) {
@@ -82,6 +84,39 @@ async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<
       await file.close()
     }
   }
+  return finishPlan(source, updates, files, dropped, index, index === undefined ? undefined : basename(index))
+}
+
+/**
+ * A PyTorch checkpoint's merged model is written as safetensors, laid out as transformers'
+ * save_pretrained writes it: model.safetensors, or model-0000i-of-0000n.safetensors shards with
+ * model.safetensors.index.json, each shard holding what the .bin shard held, in its order.
+ */
+async function planTorchFiles(source: TorchCheckpoint, updates: WeightUpdates): ReturnType<typeof planFiles> {
+  const replacedNames = new Set(updates.replaced.map((t) => t.name))
+  const prefix = updates.renamePrefix ?? ''
+  const files: OutputFile[] = []
+  const dropped: string[] = []
+  for (const shard of source.shards) {
+    const name = source.indexPath === undefined ? 'model.safetensors' : basename(shard.path).replace(/^pytorch_model/, 'model').replace(/\.(bin|pt|pth)$/i, '.safetensors')
+    const tensors: TensorInfo[] = []
+    for (const t of shard.tensors) {
+      if (replacedNames.has(t.name) || (updates.keeps?.(prefix + t.name) ?? true)) tensors.push(t)
+      else dropped.push(t.name)
+    }
+    files.push({ name, tensors, metadata: { format: 'pt' }, added: [] })
+  }
+  return finishPlan(source, updates, files, dropped, source.indexPath, source.indexPath === undefined ? undefined : 'model.safetensors.index.json')
+}
+
+function finishPlan(
+  source: TensorSource,
+  updates: WeightUpdates,
+  files: OutputFile[],
+  dropped: string[],
+  index: string | undefined,
+  indexName: string | undefined
+): { files: OutputFile[]; index?: string; indexName?: string; tensorBytes: number; dropped: string[] } {
   const present = new Set(source.tensors.map((t) => t.name))
   for (const tensor of updates.replaced) if (!present.has(tensor.name)) files.at(-1)!.added.push(tensor)
   // A shard left with nothing in it is not written (the index would not name it).
@@ -92,7 +127,7 @@ async function planFiles(source: TensorSource, updates: WeightUpdates): Promise<
     for (const t of file.tensors) tensorBytes += elementCount(replacedShape.get(t.name) ?? t.shape) * dtypeByteSize[t.dtype]
     for (const t of file.added) tensorBytes += elementCount(t.shape) * dtypeByteSize[headDtype(source)]
   }
-  return { files: written, ...(index !== undefined && { index }), tensorBytes, dropped }
+  return { files: written, ...(index !== undefined && { index, indexName: indexName ?? basename(index) }), tensorBytes, dropped }
 }
 
 /** The dtype new tensors are stored in: the checkpoint's most common floating-point dtype. */
@@ -138,10 +173,13 @@ export async function writeMergedCheckpoint(
   updates: WeightUpdates,
   configFields: Record<string, unknown>,
   outDir: string,
-  options: { onProgress?: MergeProgress; signal?: AbortSignal; tokenizerFields?: Record<string, unknown> } = {}
+  options: { onProgress?: MergeProgress; signal?: AbortSignal; tokenizerFields?: Record<string, unknown>; modelCard?: string } = {}
 ): Promise<{ files: string[]; bytes: number; changed: string[]; added: string[]; dropped: string[] }> {
-  if (source.format === 'tfjs') return { ...(await writeMergedGraphModel(source, updates, configFields, outDir, options)), dropped: [] }
-  const { files, index, tensorBytes, dropped } = await planFiles(source, updates)
+  if (source.format === 'tfjs') {
+    const written = await writeMergedGraphModel(source, updates, configFields, outDir, options)
+    return { ...written, files: await withModelCard(outDir, options.modelCard, written.files), dropped: [] }
+  }
+  const { files, index, indexName, tensorBytes, dropped } = await planFiles(source, updates)
   const byTensor = new Map<string, { target: AdaptableLinear; factors: LowRank }[]>()
   for (const update of updates.lowRank) {
     const list = byTensor.get(update.target.weightTensor) ?? []
@@ -156,7 +194,8 @@ export async function writeMergedCheckpoint(
   const weightMap: Record<string, string> = {}
 
   for (const file of files) {
-    const reader = await openSafetensors(file.input!)
+    // A PyTorch checkpoint is read through the source itself (it stays open: the caller closes it).
+    const reader = source instanceof TorchCheckpoint ? { readRaw: (name: string) => source.readRaw(name), close: async () => {} } : await openSafetensors(file.input!)
     try {
       const tensors: TensorToWrite[] = file.tensors.map((info) => {
         const replacement = replaced.get(info.name)
@@ -205,15 +244,17 @@ export async function writeMergedCheckpoint(
     const metadata = typeof document['metadata'] === 'object' && document['metadata'] !== null ? { ...(document['metadata'] as Record<string, unknown>) } : {}
     metadata['total_size'] = tensorBytes
     const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    await writeJsonAtomically(join(outDir, basename(index)), { ...document, metadata, weight_map: sortedMap })
+    await writeJsonAtomically(join(outDir, indexName!), { ...document, metadata, weight_map: sortedMap })
   }
   const config = (await readJsonObject(join(modelDir, 'config.json'), { optional: true })) ?? {}
   await writeJsonAtomically(join(outDir, 'config.json'), { ...config, ...configFields })
   const copied = await copiedFiles(modelDir)
   for (const name of copied) await copyFile(join(modelDir, name), join(outDir, name))
   const tokenizerFiles = options.tokenizerFields ? await writeTokenizerFields(modelDir, outDir, options.tokenizerFields, copied) : []
+  // The card replaces a README.md copied from the base (modelCard.ts).
+  const written = await withModelCard(outDir, options.modelCard, [...files.map((f) => f.name), ...(indexName ? [indexName] : []), 'config.json', ...copied, ...tokenizerFiles])
   return {
-    files: [...files.map((f) => f.name), ...(index ? [basename(index)] : []), 'config.json', ...copied, ...tokenizerFiles],
+    files: written,
     bytes: tensorBytes,
     changed,
     added: files.flatMap((f) => f.added.map((t) => t.name)),

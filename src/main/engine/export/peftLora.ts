@@ -3,6 +3,7 @@ import { writeJsonAtomically, writeSafetensors, type TensorToWrite } from '../io
 import type { AdaptableLinear, ModelTask } from '../models/types'
 import type { LowRank } from '../peft'
 import type { TrainedTensor } from './restoreRun'
+import { withModelCard } from './modelCard'
 
 /**
  * The same update as a PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`), which
@@ -65,8 +66,8 @@ const taskTypes: Partial<Record<ModelTask, string>> = { classification: 'SEQ_CLS
 export async function writePeftLora(
   dir: string,
   modules: PeftModule[],
-  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[]; architecture?: string; modelType?: string }
-): Promise<{ rank: number; rankPattern: Record<string, number> }> {
+  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[]; architecture?: string; modelType?: string; modelCard?: string }
+): Promise<{ rank: number; rankPattern: Record<string, number>; files: string[] }> {
   if (modules.length === 0) throw new Error('no adapted modules to write as LoRA')
   // The most common rank is `r`; others go in rank_pattern (and alpha_pattern, so every scaling stays 1).
   const counts = new Map<number, number>()
@@ -114,7 +115,9 @@ export async function writePeftLora(
     use_rslora: false
   }
   await writeJsonAtomically(join(dir, 'adapter_config.json'), config)
-  return { rank, rankPattern }
+  // README.md, as peft's save_pretrained writes one beside the adapter (modelCard.ts).
+  const files = await withModelCard(dir, options.modelCard, ['adapter_config.json', 'adapter_model.safetensors'])
+  return { rank, rankPattern, files }
 }
 
 /**

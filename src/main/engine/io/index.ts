@@ -24,6 +24,7 @@ export { openSafetensors, SafetensorsFile, writeSafetensors, type TensorData, ty
 export { maxHeaderBytes } from './safetensorsHeader'
 export { openShardedSafetensors, ShardedSafetensors } from './shardedSafetensors'
 export { openTfjsModel, TfjsWeights } from './tfjsWeights'
+export { openShardedTorchCheckpoint, openTorchCheckpoint, TorchCheckpoint } from './torchCheckpoint'
 export { writeFileAtomically } from './atomicWrite'
 export { writeJsonAtomically } from './jsonFile'
 export { describeUseGraph, useTensors } from './useGraph'

@@ -71,7 +71,7 @@ export const useDataStore = defineStore('data', () => {
   async function check(): Promise<boolean> {
     const file = path.value.trim()
     if (file === '') {
-      error.value = 'Enter a CSV, TSV or JSONL file, or a folder of class folders for images.'
+      error.value = 'Enter a CSV, TSV, JSONL or Parquet file, a dataset folder of Parquet shards, or a folder of class folders for images.'
       return false
     }
     checking.value = true

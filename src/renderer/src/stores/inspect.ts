@@ -51,7 +51,7 @@ export const useInspectStore = defineStore('inspect', () => {
     const file = at.trim()
     path.value = file
     if (file === '') {
-      error.value = 'Enter a checkpoint folder or a .safetensors file.'
+      error.value = 'Enter a checkpoint folder, a .safetensors file or a pytorch_model.bin, or a Hub id.'
       return
     }
     stop()
