@@ -1,8 +1,9 @@
 import { realpath } from 'node:fs/promises'
-import { isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import type { CallResults, Params } from '../../shared/api'
 import { ExportRefusal, uiWording, type ExportProgressSummary } from '../../shared/exportOptions'
 import { exportRun, runExportOptions } from '../engine/export'
+import { isInside } from '../engine/export/outputGuard'
 import { cachedDecompose } from '../engine/peft'
 import type { AnalysisPool } from '../workers/analysisPool'
 import { RequestError } from './requestError'
@@ -96,14 +97,8 @@ export async function revealExportedPath(context: Pick<ExportContext, 'runsDir' 
     throw new RequestError(`revealPath: ${p.path} does not exist (or cannot be read)`)
   }
   const runsDir = await realpath(context.runsDir).catch(() => resolve(context.runsDir))
-  const allowed = inside(runsDir, real) || [...stateOf(context).written].some((dir) => dir === real || inside(dir, real))
+  const allowed = isInside(runsDir, real) || [...stateOf(context).written].some((dir) => dir === real || isInside(dir, real))
   if (!allowed) throw new RequestError(`revealPath: ${p.path} is neither an export's folder nor in the runs folder; only those are shown`)
   await context.reveal(real)
   return { revealed: real }
-}
-
-/** Whether `inner` lies strictly inside `outer` (both absolute, links resolved). */
-function inside(outer: string, inner: string): boolean {
-  const rel = relative(outer, inner)
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)
 }

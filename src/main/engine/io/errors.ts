@@ -1,3 +1,6 @@
+import type { FileHandle } from 'node:fs/promises'
+import { openRegularFile } from './regularFile'
+
 /**
  * A checkpoint, config or weights file that cannot be used as it is. The message is one line that
  * names the file (and the tensor when one is at fault), so it can be shown to the user unchanged.
@@ -39,4 +42,13 @@ export function describeSystemError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   if (code !== undefined && systemErrorWords[code] !== undefined) return `${systemErrorWords[code]} (${code})`
   return error instanceof Error ? error.message : String(error)
+}
+
+/** A weights file opened for reading, and its size; a failure is a CheckpointFormatError naming the file. */
+export async function openWeightsFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  try {
+    return await openRegularFile(path)
+  } catch (error) {
+    throw new CheckpointFormatError(path, `cannot open: ${describeSystemError(error)}`, { cause: error })
+  }
 }

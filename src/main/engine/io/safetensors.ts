@@ -4,10 +4,9 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import { decodeToFloat64 } from './dtypes'
-import { CheckpointFormatError, describeSystemError } from './errors'
+import { CheckpointFormatError, openWeightsFile } from './errors'
 import { readExactly } from './fileRange'
 import type { ModelDescription } from './hfConfig'
-import { openRegularFile } from './regularFile'
 import { checkHeaderLength, headerLengthBytes, parseHeader } from './safetensorsHeader'
 import type { TensorInfo, TensorSource, UnreadableTensor } from './tensorSource'
 
@@ -65,13 +64,7 @@ export class SafetensorsFile implements TensorSource {
 }
 
 export async function openSafetensors(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
-  let handle: FileHandle
-  let size: number
-  try {
-    ;({ handle, size } = await openRegularFile(path))
-  } catch (error) {
-    throw new CheckpointFormatError(path, `cannot open: ${describeSystemError(error)}`, { cause: error })
-  }
+  const { handle, size } = await openWeightsFile(path)
   try {
     const prefix = await readExactly(handle, path, 0, Math.min(headerLengthBytes, size))
     const dataStart = checkHeaderLength(path, prefix, size)

@@ -9,11 +9,10 @@
 import type { FileHandle } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path'
 import { decodeToFloat64, dtypeByteSize, elementCount } from './dtypes'
-import { CheckpointFormatError, describeSystemError } from './errors'
+import { CheckpointFormatError, openWeightsFile } from './errors'
 import { readExactly } from './fileRange'
 import type { ModelDescription } from './hfConfig'
 import { readJsonObject } from './jsonFile'
-import { openRegularFile } from './regularFile'
 import type { TensorInfo, TensorSource, UnreadableTensor } from './tensorSource'
 import { unpickleStateDict, type PickleTensor, type PickleValue } from './torchPickle'
 import { openTorchZip, type TorchZip, type ZipEntry } from './torchZip'
@@ -103,13 +102,7 @@ function isContiguous(view: PickleTensor): boolean {
 
 /** Open one torch.save file; the caller closes it. */
 export async function openTorchFile(path: string): Promise<TorchFile> {
-  let handle: FileHandle
-  let size: number
-  try {
-    ;({ handle, size } = await openRegularFile(path))
-  } catch (error) {
-    throw new CheckpointFormatError(path, `cannot open: ${describeSystemError(error)}`, { cause: error })
-  }
+  const { handle, size } = await openWeightsFile(path)
   try {
     const magic = await readExactly(handle, path, 0, Math.min(4, size))
     if (!(magic[0] === 0x50 && magic[1] === 0x4b && magic[2] === 0x03 && magic[3] === 0x04)) {

@@ -1,16 +1,12 @@
-import { ScatterChart, type ScatterSeriesOption } from 'echarts/charts'
-import { AriaComponent, GridComponent, LegendComponent, TooltipComponent, type AriaComponentOption, type GridComponentOption, type LegendComponentOption, type TooltipComponentOption } from 'echarts/components'
-import { use, type ComposeOption } from 'echarts/core'
-import { CanvasRenderer } from 'echarts/renderers'
+import type { ScatterSeriesOption } from 'echarts/charts'
 import { methodInfo } from '@shared/methods'
 import type { ScatterAxis, ScatterData, ScatterPoint } from '../lib/compareRuns'
-import { isLossLike } from './options'
+import type { ChartOption } from './echarts'
+import { escapeHtml, isLossLike } from './options'
 import { formatCount, formatExact, formatValue } from '../lib/format'
 
-/** The comparison's metric-against-cost plot: ECharts' scatter, registered here for the one chart that draws it. */
-use([CanvasRenderer, ScatterChart, AriaComponent, GridComponent, LegendComponent, TooltipComponent])
-
-export type ScatterChartOption = ComposeOption<ScatterSeriesOption | AriaComponentOption | GridComponentOption | LegendComponentOption | TooltipComponentOption>
+/** The comparison's metric-against-cost plot (ECharts' scatter, registered with the other parts in echarts.ts). */
+export type ScatterChartOption = ChartOption
 
 export const scatterAxisNames: Record<ScatterAxis, string> = { trainable: 'trainable parameters', erankGain: 'mean erank gain' }
 
@@ -19,11 +15,6 @@ interface ScatterItem {
   name: string
   value: [number, number]
   point: ScatterPoint
-}
-
-/** Run names are typed by people and the tooltip is HTML: every piece of text goes in escaped. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
 function methodLabel(point: ScatterPoint): string {
