@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
+import SlowestFirst from './tests/sequencer'
 
 export default defineConfig({
   // The renderer's components and stores (tests/unit/renderer) import .vue files and the renderer's aliases;
@@ -20,6 +21,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Worker-pool and SVD suites are CPU bound; two cores are shared between test files.
     fileParallelism: true,
-    maxWorkers: 2
+    maxWorkers: 2,
+    // The slowest files first, so that neither worker is left running one alone at the end.
+    sequence: { sequencer: SlowestFirst }
   }
 })
