@@ -5,6 +5,7 @@ import { exportCommand } from './commands/export'
 import { serveCommand } from './commands/serve'
 import { doctorCommand } from './commands/doctor'
 import { demoCommand } from './commands/demo'
+import { downloadCommand } from './commands/download'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -14,7 +15,10 @@ usage: siva <command> [options]
 
 commands:
   inspect PATH     singular-value spectra of every 2-D weight in a checkpoint
-                   (PATH: a Hugging Face checkpoint folder, a .safetensors file, or a tfjs model.json)
+                   (PATH: a Hugging Face checkpoint folder, a .safetensors file, a tfjs model.json,
+                   or a Hub id org/name[@REVISION], downloaded into the Hugging Face cache if missing)
+  download ID      fetch a Hugging Face Hub model (org/name[@REVISION]) into the Hugging Face cache,
+                   with progress and resume; prints its snapshot folder
   data check       validate a training file (CSV, TSV, JSONL, Parquet, .txt, dataset and image folders) row by row
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
@@ -41,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         return await doctorCommand(rest)
       case 'demo':
         return await demoCommand(rest)
+      case 'download':
+        return await downloadCommand(rest)
       case 'data':
         if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)

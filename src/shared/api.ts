@@ -8,6 +8,7 @@
  */
 import { z } from 'zod'
 import { maxRequestRank, methodNames } from './methods'
+import { hubIdProblem, maxHubIdLength } from './hubId'
 import { namePattern } from './pattern/safePattern'
 import type { Evaluation, RunStatus } from './runTimeline'
 import type { InspectReport, LayerSpectrum } from './spectra'
@@ -108,6 +109,31 @@ export interface CachedModels {
   models: { id: string; sizeBytes: number; revisions: CachedModelRevision[] }[]
 }
 
+/** A model download from the Hugging Face Hub into the cache (the Model step's Download). */
+export interface HubDownloadSummary {
+  /** What was asked for, as typed: `org/name` or `org/name@revision`. */
+  model: string
+  state: 'running' | 'done' | 'failed' | 'cancelled'
+  startedAt: string
+  /** The engine's latest progress (hubDownload.ts HubDownloadProgress), once the Hub has answered. */
+  progress?: {
+    stage: 'listing' | 'downloading' | 'verifying' | 'done'
+    commit?: string
+    file?: string
+    fileIndex: number
+    fileCount: number
+    bytes: number
+    totalBytes: number
+    resumedBytes: number
+    bytesPerSecond: number
+    etaSeconds?: number
+  }
+  /** Failed or cancelled: what happened and what to do. */
+  error?: string
+  /** Done: the snapshot folder the model opens from. */
+  snapshot?: string
+}
+
 export interface DataProblemRow {
   severity: 'error' | 'warning' | 'info'
   code: string
@@ -195,6 +221,14 @@ export type { Evaluation, InspectReport, LayerSpectrum, RunStatus, TrainConfig, 
 // ---------------------------------------------------------------- request schemas
 
 const path = z.string().min(1).max(4096)
+/** A Hub id with an optional revision (hubId.ts). */
+const hubModel = z
+  .string()
+  .max(maxHubIdLength)
+  .superRefine((s, context) => {
+    const problem = hubIdProblem(s)
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: `not a Hub id (org/name, optionally @revision): ${problem}` })
+  })
 const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id is letters, digits, . _ -')
 const task = z.enum(['classify', 'regress', 'causal-lm', 'image-classify'])
 const method = z.enum(methodNames)
@@ -311,6 +345,12 @@ export const methods = {
   openModel: { kind: 'call', params: z.object({ path }).strict() },
   recentModels: { kind: 'call', params: z.object({}).strict() },
   cachedModels: { kind: 'call', params: z.object({}).strict() },
+  /** Download a Hub model's missing files into the Hugging Face cache (one download per id and revision; asking again returns it). */
+  downloadModel: { kind: 'call', params: z.object({ model: hubModel }).strict() },
+  /** The downloads this back end started: running ones and the latest that ended. */
+  downloads: { kind: 'call', params: z.object({}).strict() },
+  /** Stop a running download; its partial file stays in the cache, and the next download resumes it. */
+  cancelDownload: { kind: 'call', params: z.object({ model: hubModel }).strict() },
   /** The wizard as it was left on this back end (restored after a reload), and saving it. */
   wizardState: { kind: 'call', params: z.object({}).strict() },
   saveWizardState: { kind: 'call', params: z.object({ state: wizardState }).strict() },
@@ -364,6 +404,9 @@ export interface CallResults {
   openModel: ModelSummary
   recentModels: RecentModel[]
   cachedModels: CachedModels
+  downloadModel: HubDownloadSummary
+  downloads: HubDownloadSummary[]
+  cancelDownload: HubDownloadSummary
   wizardState: { state?: WizardState; savedAt?: string }
   saveWizardState: { savedAt: string }
   runConfig: { config: TrainConfig }

@@ -1,9 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { startFakeHub, type FakeHub } from '../helpers/fakeHub'
+import { commitOf } from '../helpers/hubCacheLayout'
 import { repoRoot, tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
@@ -21,6 +23,9 @@ let page: Page
 let root: string
 let model: string
 let data: string
+/** The Model step's Download goes here: the real Hub cannot be reached from this machine (tests/helpers/fakeHub.ts). */
+let hub: FakeHub
+const hubCommit = commitOf('wizard-download')
 
 /** The header's Start over, confirmed: the back end forgets the wizard and the page loads afresh. */
 async function startOver(): Promise<void> {
@@ -42,7 +47,11 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     const out = join(root, 'build')
     execFileSync(process.execPath, [join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build', '--outDir', out], { cwd: repoRoot, stdio: 'pipe' })
     mkdirSync(shots, { recursive: true })
-    server = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'serve', '--port', '0', '--runs-dir', join(root, 'runs'), '--svd-cache', join(root, 'cache'), '--renderer', join(out, 'renderer'), '--quiet'], { cwd: repoRoot })
+    const files = Object.fromEntries(readdirSync(model).map((name) => [name, readFileSync(join(model, name))]))
+    hub = await startFakeHub([{ id: 'acme/tiny-bert', refs: { main: hubCommit }, commits: { [hubCommit]: files } }])
+    const { HF_HUB_OFFLINE: _offline, TRANSFORMERS_OFFLINE: _transformersOffline, HF_TOKEN: _token, ...inherited } = process.env
+    const hfEnv = { HF_HUB_CACHE: join(root, 'hf', 'hub'), HF_HOME: join(root, 'hf'), HF_ENDPOINT: hub.url }
+    server = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'serve', '--port', '0', '--runs-dir', join(root, 'runs'), '--svd-cache', join(root, 'cache'), '--renderer', join(out, 'renderer'), '--quiet'], { cwd: repoRoot, env: { ...inherited, ...hfEnv } })
     url = await new Promise<string>((resolve, reject) => {
       let text = ''
       server.stdout!.on('data', (chunk: Buffer) => {
@@ -66,6 +75,7 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
   afterAll(async () => {
     await browser?.close()
     server?.kill('SIGTERM')
+    await hub?.close()
   })
 
   it('opens a checkpoint and shows what it is', async () => {
@@ -266,6 +276,34 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     await page.getByTestId('data-check').click()
     await expect.poll(() => page.getByTestId('data-status').textContent(), { timeout: 60_000 }).toMatch(/600/)
     await shot('9-demo-data')
+  })
+
+  it('downloads a Hub id into the Hugging Face cache with progress; a cancelled download resumes; the model then opens', async () => {
+    await page.goto(url)
+    await startOver()
+    await page.getByTestId('model-path').fill('acme/tiny-bert')
+    const stalled = hub.stallAfter('model.safetensors', 2048)
+    await page.getByTestId('model-download').click()
+    await stalled
+    const status = page.getByTestId('model-download-status')
+    await expect.poll(() => page.getByTestId('model-download-line').textContent(), { timeout: 10_000 }).toMatch(/^Downloading acme\/tiny-bert · file \d of \d \(model\.safetensors\) · [\d.]+ kB of [\d.]+ kB/)
+    expect(await page.getByTestId('model-download').isDisabled()).toBe(true)
+    await shot('10-model-download')
+    await page.getByTestId('model-download-cancel').click()
+    await expect.poll(() => status.getAttribute('data-state')).toBe('cancelled')
+    expect(await page.getByTestId('model-download-line').textContent()).toContain('Download again resumes it')
+    expect(await page.getByTestId('model-summary').count()).toBe(0)
+
+    await page.getByTestId('model-download').click()
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('done')
+    expect(await page.getByTestId('model-download-line').textContent()).toMatch(new RegExp(`Downloaded acme/tiny-bert \\(commit ${hubCommit.slice(0, 7)}\\) into the Hugging Face cache`))
+    const summary = page.getByTestId('model-summary')
+    await summary.waitFor()
+    await expect.poll(() => page.getByTestId('model-hub-origin').textContent()).toContain(`Hugging Face acme/tiny-bert, commit ${hubCommit.slice(0, 12)}`)
+    // The resumed request asked for the rest of the file only.
+    const weights = hub.requests.filter((r) => r.url.startsWith('/cdn/') && r.range !== undefined && r.range !== 'bytes=0-0')
+    expect(weights.at(-1)!.range).toMatch(/^bytes=[1-9]\d*-/)
+    await expect.poll(() => page.getByTestId('model-cached').textContent()).toContain('acme/tiny-bert')
   })
 })
 

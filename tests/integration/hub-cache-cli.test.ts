@@ -91,18 +91,21 @@ describe('a Hub id on the command line', () => {
     expect(run.stdout).toContain('"tokens"')
   })
 
-  it('a model or file not in the cache: offline it says so; online it says downloading is not available yet and gives the command', () => {
+  it('a model or file not in the cache: offline it says so; online the download is tried (here at an endpoint that cannot resolve) and its failure named', () => {
     const offline = siva(['inspect', 'acme/absent'], { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' })
     expect(offline.status).toBe(1)
     expect(offline.stderr).toContain('the Hugging Face model acme/absent is not in the cache')
     expect(offline.stderr).toContain('HF_HUB_OFFLINE is set, so only the cache is looked at')
-    const online = siva(['inspect', 'acme/absent@v2'], { HF_HUB_CACHE: cache })
+    // No network in tests: a .invalid host never resolves (RFC 2606), so the download fails at once.
+    const nowhere = 'http://hub.invalid'
+    const online = siva(['inspect', 'acme/absent@v2'], { HF_HUB_CACHE: cache, HF_ENDPOINT: nowhere })
     expect(online.status).toBe(1)
-    expect(online.stderr).toContain("downloading from the Hub inside SiVA Studio is not available yet; fill the cache with 'huggingface-cli download acme/absent --revision v2'")
+    expect(online.stderr).toContain('the Hugging Face model acme/absent is not in the cache')
+    expect(online.stderr).toContain(`downloading it failed: acme/absent@v2: cannot download from the Hugging Face Hub at ${nowhere} (ENOTFOUND: host not found)`)
     const noWeights = siva(['inspect', 'acme/no-weights'], { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: 'true' })
     expect(noWeights.status).toBe(1)
     expect(noWeights.stderr).toContain(`acme/no-weights@main (commit ${main}): the snapshot ${join(cache, 'models--acme--no-weights', 'snapshots', main)} is missing weights`)
-    const tag = siva(['train', '--model', 'acme/tiny-bert@v3', '--data', 'x.csv', '--task', 'classify', '--out', join(dir, 'never')], { HF_HUB_CACHE: cache })
+    const tag = siva(['train', '--model', 'acme/tiny-bert@v3', '--data', 'x.csv', '--task', 'classify', '--out', join(dir, 'never')], { HF_HUB_CACHE: cache, HF_ENDPOINT: nowhere })
     expect(tag.status).toBe(1)
     expect(tag.stderr).toContain('acme/tiny-bert@v3: the revision v3 is not in the cache')
     expect(tag.stderr).toContain('refs: main, v1')

@@ -41,7 +41,8 @@ options:
   --validation FILE         a separate validation file: checked too, and its labels must be
                             ones the training data has
   --model DIR|ID            a checkpoint folder, or a Hugging Face Hub id (org/name[@REVISION])
-                            in the local Hugging Face cache: text is tokenised with its
+                            in the local Hugging Face cache (its config and tokenizer downloaded
+                            first when missing): text is tokenised with its
                             tokenizer.json and rows longer than --max-length counted; images are
                             checked against its preprocessor_config.json
   --max-length N            token limit (default, as training: the tokenizer's model_max_length,
@@ -82,7 +83,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
   })
   if (printedHelp(values, help)) return 0
   // A Hub id: its snapshot folder in the cache (only the tokenizer or the preprocessor is read).
-  if (values.model !== undefined) values.model = await modelPath(values.model, { checkpoint: false })
+  if (values.model !== undefined) values.model = await modelPath(values.model, { checkpoint: false, quiet: values.quiet === true })
   if (!values.data) throw new CliUsageError("data check needs --data FILE; see 'siva data check --help'")
   const taskName = values.task
   if (taskName === undefined) throw new CliUsageError('data check needs --task classify, regress, causal-lm or image-classify')

@@ -32,7 +32,8 @@ options:
   --json             print the result as JSON on stdout
   --quiet            no progress line on stderr
   --apply DIR        put a SiVA Studio adapter onto --base and write the merged model to --merged
-                     (--base: a checkpoint folder, or a Hub id org/name[@REVISION] in the Hugging Face cache)
+                     (--base: a checkpoint folder, or a Hub id org/name[@REVISION] in the Hugging Face cache,
+                     downloaded first when missing)
 
 Each output is written into a hidden folder beside it and renamed into place when complete, so an
 interrupted export never leaves half a model, and the next export removes what a killed one left; free
@@ -107,7 +108,7 @@ async function apply(values: Record<string, string | boolean | undefined>, posit
   if (positionals.length > 0) throw new CliUsageError('--apply takes no RUN_DIR')
   if (typeof values['base'] !== 'string' || typeof values['merged'] !== 'string') throw new CliUsageError('--apply needs --base MODEL_DIR and --merged OUT_DIR')
   const out = resolve(values['merged'])
-  const result = await applyAdapter(resolve(values['apply'] as string), await modelPath(values['base']), out, {
+  const result = await applyAdapter(resolve(values['apply'] as string), await modelPath(values['base'], { quiet: values['quiet'] === true }), out, {
     decompose,
     force: values['force'] === true,
     signal,

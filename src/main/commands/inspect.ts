@@ -14,8 +14,9 @@ const help = `usage: siva inspect PATH [options]
 Singular values, effective rank, stable rank, spectral norm and condition number of every 2-D weight
 matrix (GPT-2's fused c_attn per q/k/v block). PATH is a Hugging Face checkpoint folder (sharded or
 not), a .safetensors file, a tfjs model.json, or a Hugging Face Hub id (org/name, org/name@REVISION with a
-branch, tag or commit) already in the local Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
-~/.cache/huggingface/hub). A path that exists wins over an id.
+branch, tag or commit) opened from the local Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else
+~/.cache/huggingface/hub) and downloaded into it first when missing (as 'siva download' does; not with
+HF_HUB_OFFLINE=1). A path that exists wins over an id.
 
 options:
   --layers REGEX          analyse only matrices whose name matches (e.g. 'attn\\.c_attn\\.(q|v)')
@@ -50,7 +51,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new CliUsageError(`--workers must be a positive integer, got '${values.workers}'`)
 
   const progress = values.quiet ? undefined : new ProgressLine()
-  const source = await openCheckpoint(await modelPath(positionals[0]!))
+  const source = await openCheckpoint(await modelPath(positionals[0]!, { quiet: values.quiet === true }))
   const pool = new AnalysisPool(workers)
   const controller = new AbortController()
   const onInterrupt = (): void => controller.abort()

@@ -27,7 +27,8 @@ everything to RUN_DIR: run.json, events.jsonl, the encoded data and checkpoints.
 
 required:
   --model DIR|ID           checkpoint folder (config.json, safetensors, tokenizer or preprocessor files), or a
-                           Hugging Face Hub id (org/name[@REVISION]) in the local Hugging Face cache
+                           Hugging Face Hub id (org/name[@REVISION]) in the local Hugging Face cache,
+                           downloaded into it first when missing (not with HF_HUB_OFFLINE=1)
   --data FILE|DIR          training data (see 'siva data check --help' for the formats)
   --task TASK              classify | regress | causal-lm | image-classify
   --out RUN_DIR            a new, empty folder for the run
@@ -121,7 +122,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     for (const required of ['model', 'data', 'task', 'out']) if (typeof v[required] !== 'string') throw new CliUsageError(`train needs --${required}; see 'siva train --help'`)
     runDir = resolve(v['out'] as string)
     // A Hub id becomes its snapshot folder in the cache: the run records (and resumes from) that folder.
-    v['model'] = await modelPath(v['model'] as string)
+    v['model'] = await modelPath(v['model'] as string, { quiet: v['quiet'] === true })
     config = await resolveTrainConfig(parseConfig(v))
   }
 

@@ -8,6 +8,7 @@ import { probeWebGpuInWorker } from '../workers/webgpuProbe'
 import { appInfo } from './appInfo'
 import { checkData } from './dataCheck'
 import { exportOptionsOf, exportProgressOf, exportRunOutputs, revealExportedPath } from './exports'
+import { HubDownloads } from './hubDownloads'
 import { cachedModels } from './hubModels'
 import { analyseLayers, describeModel } from './models'
 import { RecentModels } from './recentModels'
@@ -47,6 +48,8 @@ export class SivaBackend {
   private readonly recent: RecentModels
   /** The wizard as the page left it (wizardState.ts), beside the runs folder too. */
   private readonly wizard: WizardStateStore
+  /** The Model step's downloads from the Hub into the Hugging Face cache. */
+  private readonly downloads = new HubDownloads()
 
   constructor(private readonly options: BackendOptions) {
     this.runs = new RunSupervisor({ runsDir: options.runsDir, svdCacheDir: options.svdCacheDir, ...(options.sessionFactory && { sessionFactory: options.sessionFactory }) })
@@ -66,6 +69,9 @@ export class SivaBackend {
       },
       recentModels: () => this.recent.list(),
       cachedModels: () => cachedModels(),
+      downloadModel: async (p) => this.downloads.start(p.model),
+      downloads: async () => this.downloads.list(),
+      cancelDownload: (p) => this.downloads.cancel(p.model),
       wizardState: () => this.wizard.read(),
       saveWizardState: (p) => this.wizard.save(p.state),
       runConfig: (p) => readRunConfig(this.options.runsDir, p.runId, this.runs.live(p.runId)?.config),
@@ -107,6 +113,7 @@ export class SivaBackend {
   }
 
   async close(): Promise<void> {
+    await this.downloads.close()
     await this.runs.close()
     await this.pool.close()
   }

@@ -214,7 +214,7 @@ describe('resolving a model argument', () => {
   })
 
   it('a missing model, revision or file: the message names the id, revision, snapshot and file, and how to fill the cache', async () => {
-    await expect(at('acme/absent')).rejects.toThrow(/acme\/absent: no such file or folder .*the Hugging Face model acme\/absent is not in the cache .*not available yet; fill the cache with 'huggingface-cli download acme\/absent'/)
+    await expect(at('acme/absent')).rejects.toThrow(/acme\/absent: no such file or folder .*the Hugging Face model acme\/absent is not in the cache .*download it with 'siva download acme\/absent' \(or 'huggingface-cli download acme\/absent'; both fill the same cache\)/)
     await expect(at('acme/tiny-bert@v9')).rejects.toThrow(/acme\/tiny-bert@v9: the revision v9 is not in the cache .*refs: main, pr\/1, v1.*huggingface-cli download acme\/tiny-bert --revision v9/)
     await expect(at(`acme/tiny-bert@${commitOf('gone')}`)).rejects.toThrow(`no folder ${snapshot('acme/tiny-bert', commitOf('gone'))}`)
     const noConfig = at('acme/no-config')
@@ -229,7 +229,7 @@ describe('resolving a model argument', () => {
     for (const value of ['1', 'true', 'YES', 'on']) {
       const error = await at('acme/absent', { HF_HUB_OFFLINE: value }).catch((e: Error) => e)
       expect((error as Error).message).toContain('HF_HUB_OFFLINE is set, so only the cache is looked at')
-      expect((error as Error).message).not.toContain('not available yet')
+      expect((error as Error).message).not.toContain('download it with')
     }
     expect((await at('acme/tiny-bert', { HF_HUB_OFFLINE: '1' })).path).toBe(snapshot('acme/tiny-bert', main))
   })

@@ -84,7 +84,7 @@ describe('the Model step and the Hugging Face cache', () => {
     expect(w.get('label[for="model-path"]').text()).toBe('Checkpoint folder or Hub id')
     const input = w.get('[data-testid="model-path"]')
     expect(input.attributes('placeholder')).toBe('/path/to/checkpoint or org/name@revision')
-    expect(w.get(`#${input.attributes('aria-describedby')}`).text()).toContain('does not download models yet')
+    expect(w.get(`#${input.attributes('aria-describedby')}`).text()).toContain('Download fetches what is missing from the Hub into that cache')
     expect(w.get('[data-testid="model-cached-empty"]').text()).toContain(`No models in ${cache}`)
     await input.setValue('acme/tiny-bert')
     await w.get('form').trigger('submit')

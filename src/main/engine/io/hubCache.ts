@@ -9,21 +9,18 @@
  *       snapshots/{commit}/{file}  a link into ../../blobs/{sha256 or git sha1} (a plain file where links are not allowed)
  *       blobs/{sha}
  *
- * A revision is a name in refs/ or a 40-hex commit; it defaults to `main`. Nothing is downloaded here: a model
- * or file not in the cache is an error that says so, and how to fill the cache with huggingface-cli.
+ * A revision is a name in refs/ or a 40-hex commit; it defaults to `main`. Nothing is downloaded here (hubDownload.ts
+ * fills the cache): a model or file not in the cache is an error that says so, and how to fill it.
  */
 import { existsSync } from 'node:fs'
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { CachedModelRevision } from '../../../shared/api'
+import { hubIdProblem, parseHubId, type HubReference } from '../../../shared/hubId'
 
-export interface HubReference {
-  /** `org/name` or a canonical id without an organisation (`gpt2`). */
-  id: string
-  /** As given after `@`; undefined means `main`. */
-  revision?: string
-}
+// The id rule lives in src/shared/hubId.ts (the request schemas and the Model step use it too).
+export { hubIdProblem, parseHubId, type HubReference }
 
 export interface ResolvedHubModel {
   id: string
@@ -41,46 +38,7 @@ export interface ResolvedHubModel {
 export type Environment = Record<string, string | undefined>
 
 const defaultRevision = 'main'
-const commitPattern = /^[0-9a-f]{40}$/
-/** A namespace or a repo name: ASCII letters, digits, `-`, `_`, `.`, starting and ending with a letter, digit or `_` (huggingface_hub's REPO_ID_REGEX). */
-const namePart = /^(?:[A-Za-z0-9_]|[A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_])$/
-/** A branch or tag: Git's names, as far as a cache file name can hold them (segments, no `..`, no leading dot). */
-const revisionSegment = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/
-const maxNameLength = 96
-const maxRevisionLength = 255
-
-/** Why `text` is not a Hub id, or undefined if it is one. */
-export function hubIdProblem(text: string): string | undefined {
-  if (text.length === 0) return 'it is empty'
-  if (text.length > 2 * maxNameLength + 1 + 1 + maxRevisionLength) return 'it is too long'
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(text)) return 'it holds a control character'
-  const at = text.indexOf('@')
-  const id = at < 0 ? text : text.slice(0, at)
-  const revision = at < 0 ? undefined : text.slice(at + 1)
-  const parts = id.split('/')
-  if (parts.length > 2) return 'a Hub id has at most one / (org/name)'
-  for (const part of parts) {
-    if (part.length === 0) return 'the organisation or the name is empty'
-    if (part.length > maxNameLength) return `a name has at most ${maxNameLength} characters`
-    if (!namePart.test(part)) return `'${part}' may hold only letters, digits, '-', '_' and '.', and may not start or end with '-' or '.'`
-  }
-  if (id.includes('--') || id.includes('..')) return "a Hub id may not hold '--' or '..'"
-  if (id.endsWith('.git')) return "a Hub id may not end in '.git'"
-  if (revision !== undefined) {
-    if (revision.length === 0) return 'the revision after @ is empty'
-    if (revision.length > maxRevisionLength) return `a revision has at most ${maxRevisionLength} characters`
-    if (!revision.split('/').every((s) => revisionSegment.test(s) && !s.endsWith('.lock') && !s.includes('..'))) return `'${revision}' is not a branch, tag or commit name`
-  }
-  return undefined
-}
-
-/** `org/name@rev` → its parts, or undefined when `text` is not shaped as a Hub id (hubIdProblem says why). */
-export function parseHubId(text: string): HubReference | undefined {
-  if (hubIdProblem(text) !== undefined) return undefined
-  const at = text.indexOf('@')
-  return at < 0 ? { id: text } : { id: text.slice(0, at), revision: text.slice(at + 1) }
-}
+export const commitPattern = /^[0-9a-f]{40}$/
 
 /** Written as a path rather than an id: `./x`, `../x`, `~/x`, absolute, a backslash, or more than one `/` before any `@`. */
 export function looksLikePath(text: string): boolean {
@@ -123,11 +81,13 @@ export class HubCacheError extends Error {
   readonly code = 'ENOENT'
 }
 
-/** How to get what is missing: the cache is never filled by SiVA Studio itself (yet). */
+/** How to get what is missing: `siva download` (or huggingface-cli, which fills the same cache), unless offline. */
 export function downloadHint(id: string, revision: string | undefined, env: Environment = process.env): string {
-  const command = `huggingface-cli download ${id}${revision !== undefined && revision !== defaultRevision ? ` --revision ${revision}` : ''}`
-  if (hubOffline(env)) return `HF_HUB_OFFLINE is set, so only the cache is looked at; on a machine with access to the Hub, fill the same cache with '${command}'`
-  return `downloading from the Hub inside SiVA Studio is not available yet; fill the cache with '${command}' (it uses the same cache folder)`
+  const withRevision = revision !== undefined && revision !== defaultRevision
+  const ours = `siva download ${id}${withRevision ? `@${revision}` : ''}`
+  const python = `huggingface-cli download ${id}${withRevision ? ` --revision ${revision}` : ''}`
+  if (hubOffline(env)) return `HF_HUB_OFFLINE is set, so only the cache is looked at; on a machine with access to the Hub, fill the same cache with '${ours}' (or '${python}')`
+  return `download it with '${ours}' (or '${python}'; both fill the same cache)`
 }
 
 const isFile = async (path: string): Promise<boolean> =>
@@ -191,6 +151,32 @@ export async function resolveHubModel(reference: HubReference, env: Environment 
 const weightsIndexes = ['model.safetensors.index.json', 'pytorch_model.bin.index.json']
 const weightsFiles = ['model.safetensors', 'pytorch_model.bin', 'model.json']
 
+/** The weights a reader opens among `names`: an index (with its shards) or one file. */
+export type WeightsChoice = { kind: 'index' | 'file'; name: string }
+
+/**
+ * Which weights of a folder's (or a Hub repo's) top-level names a checkpoint reader opens: model.safetensors,
+ * else an index (safetensors first), else pytorch_model.bin or a tfjs model.json. One rule, so that what the
+ * download fetches is what the snapshot check asks for.
+ */
+export function chooseWeights(names: ReadonlySet<string>): WeightsChoice | undefined {
+  const index = weightsIndexes.find((name) => names.has(name))
+  const single = weightsFiles.find((name) => names.has(name))
+  if (single !== undefined && (index === undefined || single === 'model.safetensors')) return { kind: 'file', name: single }
+  return index === undefined ? undefined : { kind: 'index', name: index }
+}
+
+/** The distinct shard names an index's weight_map lists, sorted; throws when the text is not JSON. */
+export function shardsOfIndex(text: string): string[] {
+  const parsed = JSON.parse(text) as { weight_map?: Record<string, unknown> } | null
+  return [...new Set(Object.values(parsed?.weight_map ?? {}).filter((v): v is string => typeof v === 'string'))].sort()
+}
+
+/** A shard name an index may hold: a plain file name beside it, nothing that leads out of the snapshot. */
+export function isPlainShardName(shard: string): boolean {
+  return !(shard.includes('/') || shard.includes('\\') || shard.startsWith('.'))
+}
+
 /** Why a snapshot file cannot be read: absent, or a link whose blob is missing. */
 async function missingFile(snapshot: string, name: string): Promise<string | undefined> {
   if (await isFile(join(snapshot, name))) return undefined
@@ -214,26 +200,25 @@ export async function checkSnapshot(snapshot: string): Promise<SnapshotCheck> {
   const check: SnapshotCheck = { weights: [] }
   const config = await missingFile(snapshot, 'config.json')
   if (config !== undefined && !(names.has('model.json') && !names.has('config.json'))) check.config = config
-  const index = weightsIndexes.find((name) => names.has(name))
-  const single = weightsFiles.find((name) => names.has(name))
-  if (single !== undefined && (index === undefined || single === 'model.safetensors')) {
-    const problem = await missingFile(snapshot, single)
+  const choice = chooseWeights(names)
+  if (choice?.kind === 'file') {
+    const problem = await missingFile(snapshot, choice.name)
     if (problem !== undefined) check.weights.push(problem)
-  } else if (index !== undefined) {
+  } else if (choice !== undefined) {
+    const index = choice.name
     const problem = await missingFile(snapshot, index)
     if (problem !== undefined) check.weights.push(problem)
     else {
       let shards: string[]
       try {
-        const parsed = JSON.parse(await readFile(join(snapshot, index), 'utf8')) as { weight_map?: Record<string, unknown> }
-        shards = [...new Set(Object.values(parsed.weight_map ?? {}).filter((v): v is string => typeof v === 'string'))].sort()
+        shards = shardsOfIndex(await readFile(join(snapshot, index), 'utf8'))
       } catch {
         check.weights.push(`a readable ${index} (it is not valid JSON)`)
         return check
       }
       for (const shard of shards) {
         // The shard names come from a file: only plain names inside the snapshot are looked at.
-        if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) check.weights.push(`${shard} (${index} names a shard outside the snapshot)`)
+        if (!isPlainShardName(shard)) check.weights.push(`${shard} (${index} names a shard outside the snapshot)`)
         else {
           const absent = await missingFile(snapshot, shard)
           if (absent !== undefined) check.weights.push(`${absent}, a shard ${index} lists`)

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import type { CachedModels, ModelSummary, RecentModel } from '@shared/api'
+import type { CachedModels, HubDownloadSummary, ModelSummary, RecentModel } from '@shared/api'
 import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
 import { useLayersStore } from './layers'
@@ -15,6 +15,11 @@ export const useModelStore = defineStore('model', () => {
   const recent = shallowRef<RecentModel[]>([])
   /** The models in the local Hugging Face cache (undefined until listed, or when the list could not be had). */
   const cached = shallowRef<CachedModels>()
+
+  /** The Model step's download from the Hub (the latest asked for here, or one running on the back end). */
+  const download = shallowRef<HubDownloadSummary>()
+  const downloading = computed(() => download.value?.state === 'running')
+  let polling: ReturnType<typeof setTimeout> | undefined
 
   /** Where the open model came from when it is a snapshot in the Hugging Face cache: its id and commit. */
   const hubOrigin = computed(() => (summary.value ? hubSnapshotOf(summary.value.path) : undefined))
@@ -74,8 +79,78 @@ export const useModelStore = defineStore('model', () => {
     error.value = undefined
   }
 
-  return { path, summary, opening, error, trainable, recent, cached, hubOrigin, open, close, loadRecent, loadCached }
+  /**
+   * Download the Hub id in the field into the Hugging Face cache, then open it. The back end runs the
+   * download (it outlives a reload: `reattachDownload` finds it again); this polls its progress.
+   */
+  async function startDownload(model: string = path.value.trim()): Promise<void> {
+    path.value = model
+    error.value = undefined
+    try {
+      download.value = await useApi().call('downloadModel', { model })
+    } catch (e) {
+      download.value = { model, state: 'failed', startedAt: new Date().toISOString(), error: messageOf(e) }
+      return
+    }
+    schedulePoll()
+  }
+
+  async function cancelDownload(): Promise<void> {
+    const current = download.value
+    if (current?.state !== 'running') return
+    try {
+      download.value = await useApi().call('cancelDownload', { model: current.model })
+    } catch (e) {
+      error.value = messageOf(e)
+    }
+  }
+
+  /** After a reload: show a download the back end is still running. */
+  async function reattachDownload(): Promise<void> {
+    if (download.value) return
+    const running = (await useApi()
+      .call('downloads', {})
+      .catch(() => [])).find((d) => d.state === 'running')
+    if (running) {
+      download.value = running
+      schedulePoll()
+    }
+  }
+
+  function schedulePoll(): void {
+    clearTimeout(polling)
+    polling = setTimeout(() => void poll(), downloadPollMs)
+  }
+
+  async function poll(): Promise<void> {
+    const current = download.value
+    if (current?.state !== 'running') return
+    let latest: HubDownloadSummary | undefined
+    try {
+      latest = (await useApi().call('downloads', {})).find((d) => d.model === current.model && d.startedAt === current.startedAt)
+    } catch {
+      // A dropped connection: try again at the next tick (the transport reconnects).
+      return schedulePoll()
+    }
+    // Cancelled or replaced meanwhile: keep what this page knows.
+    if (download.value !== current) return
+    if (!latest) {
+      download.value = { ...current, state: 'failed', error: 'the back end no longer knows this download (was it restarted?); Download again resumes it' }
+      return
+    }
+    download.value = latest
+    if (latest.state === 'running') return schedulePoll()
+    if (latest.state === 'done') {
+      void loadCached()
+      await open(latest.model)
+    }
+  }
+
+  return { path, summary, opening, error, trainable, recent, cached, hubOrigin, download, downloading, open, close, loadRecent, loadCached, startDownload, cancelDownload, reattachDownload }
 })
+
+/** How often the Model step asks for a running download's progress. */
+export const downloadPollMs = 500
 
 /**
  * `…/models--org--name/snapshots/<commit>` (the Hugging Face cache's layout) → org/name and the commit; any
