@@ -31,6 +31,7 @@ export default defineConfig({
           analysisWorker: resolve(root, 'src/main/workers/analysisWorker.ts'),
           trainingWorker: resolve(root, 'src/main/workers/trainingWorker.ts'),
           gemmWorker: resolve(root, 'src/main/workers/gemmWorker.ts'),
+          encodeWorker: resolve(root, 'src/main/workers/encodeWorker.ts'),
           webgpuProbeWorker: resolve(root, 'src/main/workers/webgpuProbeWorker.ts')
         },
         // Flat output: every module sits beside the worker entries, so a module finds a worker file

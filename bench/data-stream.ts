@@ -3,7 +3,10 @@
 // and every peak RSS is compared with two references measured in the same run: a process that only
 // loads the same modules (the floor), and the naive approach — read the whole file, split it and
 // JSON.parse every line (what "holding the file in memory" costs).
-//   npm run bench:data [-- --mb 200 --encode-mb 16]
+// Then encoding speed: one generated file encoded with the same tokenizer (GPT-2's byte-level BPE, and
+// bert-base-uncased's WordPiece) on the JS engine, the native engine (Hugging Face's Rust tokenizers),
+// and each in worker threads, in MB of file a second, with the ratio to the JS engine in this thread.
+//   npm run bench:data [-- --mb 200 --encode-mb 16 --speed-mb 8 --workers N --only speed]
 import { spawnSync } from 'node:child_process'
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
@@ -12,11 +15,22 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { EncodedDataset, encodeTextDataset, epochOrder, TextTokenizer, validateTextDataset } from '../src/main/engine/data'
+import { tokenizerEncoder } from '../src/main/engine/data/encodedDataset'
+import { defaultEncodeWorkers, workerParallelEncoding } from '../src/main/workers/encodePool'
 import { writeGpt2Tokenizer } from '../tests/helpers/gpt2Tokenizer'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const work = join(root, 'bench/.tmp/data-stream')
-const { values } = parseArgs({ options: { phase: { type: 'string' }, mb: { type: 'string', default: '200' }, 'encode-mb': { type: 'string', default: '16' } } })
+const { values } = parseArgs({
+  options: {
+    phase: { type: 'string' },
+    mb: { type: 'string', default: '200' },
+    'encode-mb': { type: 'string', default: '16' },
+    'speed-mb': { type: 'string', default: '8' },
+    workers: { type: 'string' },
+    only: { type: 'string' }
+  }
+})
 const megabytes = Number(values.mb)
 const encodeMegabytes = Number(values['encode-mb'])
 const bigFile = join(work, `data-${megabytes}mb.jsonl`)
@@ -112,8 +126,69 @@ async function runPhase(phase: string): Promise<PhaseResult> {
   return { phase, seconds: (performance.now() - start) / 1000, peakRssMiB: peakRss(), detail }
 }
 
+interface SpeedResult {
+  tokenizer: string
+  way: string
+  engine: string
+  workers: number
+  seconds: number
+  megabytesPerSecond: number
+  ids: Buffer
+}
+
+/** Encoding speed: the same file, the same tokenizer files, each way in turn in this process (the workers are real threads). */
+async function encodingSpeed(file: string, workers: number): Promise<SpeedResult[]> {
+  const bytes = statSync(file).size
+  const bert = join(root, 'tests/fixtures/tokenizers/bert-base-uncased')
+  const out: SpeedResult[] = []
+  for (const [name, dir] of [['GPT-2 BPE', tokenizerDir], ['BERT WordPiece', bert]] as const) {
+    const ways = [
+      ['JS', 'js', false],
+      ['native', 'native', false],
+      ['JS + workers', 'js', true],
+      ['native + workers', 'native', true]
+    ] as const
+    for (const [way, engine, parallel] of ways) {
+      const tokenizer = await TextTokenizer.load(dir, { engine })
+      const prefix = join(work, `speed-${engine}-${parallel ? 'workers' : 'thread'}`)
+      const start = performance.now()
+      // Workers are timed with their start-up (threads, the tokenizer loaded in each): what a run pays.
+      const meta = await encodeTextDataset(file, prefix, {
+        task: 'classification',
+        tokenizer,
+        maxLength: 128,
+        labels: ['eggs', 'ham', 'spam'],
+        ...(parallel ? { parallel: workerParallelEncoding({ workers, minBytes: 0 }) } : { encoder: tokenizerEncoder(tokenizer) })
+      })
+      const seconds = (performance.now() - start) / 1000
+      out.push({ tokenizer: name, way, engine: meta.encoding?.engine ?? engine, workers: meta.encoding?.workers ?? 0, seconds, megabytesPerSecond: bytes / 1e6 / seconds, ids: readFileSync(`${prefix}.ids`) })
+    }
+  }
+  return out
+}
+
+function printSpeed(results: SpeedResult[], file: string): void {
+  console.log(`\nencoding speed: ${(statSync(file).size / 1e6).toFixed(1)} MB JSONL (classification, max_length 128), ${availableCores()} cores; MB/s of file; ratio to the JS engine in one thread`)
+  console.log('tokenizer        way                engine  workers  seconds     MB/s   ratio  same ids as JS')
+  for (const r of results) {
+    const js = results.find((x) => x.tokenizer === r.tokenizer && x.way === 'JS')!
+    console.log(
+      `${r.tokenizer.padEnd(16)} ${r.way.padEnd(18)} ${r.engine.padEnd(7)} ${String(r.workers).padStart(7)} ${r.seconds.toFixed(2).padStart(8)} ${r.megabytesPerSecond.toFixed(2).padStart(8)} ${(r.megabytesPerSecond / js.megabytesPerSecond).toFixed(2).padStart(7)}  ${r.ids.equals(js.ids) ? 'yes' : 'NO'}`
+    )
+  }
+}
+
+const availableCores = (): number => defaultEncodeWorkers()
+
 if (values.phase) {
   process.stdout.write(`${JSON.stringify(await runPhase(values.phase))}\n`)
+} else if (values.only === 'speed') {
+  mkdirSync(work, { recursive: true })
+  mkdirSync(tokenizerDir, { recursive: true })
+  writeGpt2Tokenizer(tokenizerDir)
+  const speedFile = join(work, `speed-${values['speed-mb']}mb.jsonl`)
+  await generate(speedFile, Number(values['speed-mb']) * 1e6)
+  printSpeed(await encodingSpeed(speedFile, Number(values.workers ?? defaultEncodeWorkers())), speedFile)
 } else {
   mkdirSync(work, { recursive: true })
   mkdirSync(tokenizerDir, { recursive: true })
@@ -146,4 +221,7 @@ if (values.phase) {
       `${r.phase.padEnd(15)} ${r.seconds.toFixed(1).padStart(8)} ${r.peakRssMiB.toFixed(0).padStart(13)} ${above.toFixed(0).padStart(12)} ${(above / fileMiB).toFixed(3).padStart(24)} ${(r.peakRssMiB / naive).toFixed(3).padStart(18)}  ${r.detail}`
     )
   }
+  const speedFile = join(work, `speed-${values['speed-mb']}mb.jsonl`)
+  await generate(speedFile, Number(values['speed-mb']) * 1e6)
+  printSpeed(await encodingSpeed(speedFile, Number(values.workers ?? defaultEncodeWorkers())), speedFile)
 }

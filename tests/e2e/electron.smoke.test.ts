@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { _electron as electron } from 'playwright-core'
+import { gpt3Encoder, writeGpt2Tokenizer } from '../helpers/gpt2Tokenizer'
+import { tempDir } from '../helpers/paths'
 
 // Launches the real Electron app and checks the window's security settings and the typed API. It
 // needs Electron's binary, which `npm ci` downloads on a normal machine; where that download is
@@ -56,6 +59,27 @@ describe.skipIf(!binary.path)('Electron app smoke test', () => {
       expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1)
       // What closing the window does, as the app tells the page (Windows and Linux quit; macOS stays).
       expect(await page.evaluate(() => (globalThis as unknown as { api: { call(m: string, p: object): Promise<{ windowClose?: string }> } }).api.call('appInfo', {}).then((i) => i.windowClose))).toBe(process.platform === 'darwin' ? 'stays' : 'quits')
+      // The native tokenizer (Hugging Face's Rust tokenizers, a Node-API addon) loads in Electron's main process,
+      // required from the bundle's folder as fastTokenizer.ts requires it, and gives GPT-2's ids. Where it does
+      // not, TextTokenizer falls back to the JS engine with this reason (tokenizer.engine / fallbackReason).
+      const gpt2 = tempDir('electron-gpt2')
+      writeGpt2Tokenizer(gpt2)
+      const text = 'The native tokenizer runs in Electron: naïve café, 北京, 🎉.'
+      const native = await app.evaluate(
+        async (_electron, { bundle, file, sample }) => {
+          try {
+            const { createRequire } = (process as unknown as { getBuiltinModule(name: 'node:module'): typeof import('node:module') }).getBuiltinModule('node:module')
+            type Addon = { Tokenizer: { fromFile(file: string): { encodeBatch(texts: string[], options: object): Promise<{ getIds(): number[] }[]> } } }
+            const { Tokenizer } = createRequire(bundle)('tokenizers') as Addon
+            const [encoding] = await Tokenizer.fromFile(file).encodeBatch([sample], { addSpecialTokens: false })
+            return { ids: encoding!.getIds(), electron: process.versions.electron }
+          } catch (error) {
+            return { reason: error instanceof Error ? error.message : String(error), electron: process.versions.electron }
+          }
+        },
+        { bundle: join(root, 'out/main/index.js'), file: join(gpt2, 'tokenizer.json'), sample: text }
+      )
+      expect(native, "the native tokenizer did not load in Electron's main process (the app then tokenises on the JS engine)").toEqual({ ids: gpt3Encoder.encode(text), electron: expect.any(String) })
     } finally {
       await app.close()
     }

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { tempDir } from './paths'
 import { gpt2BpeFiles } from './text'
 
 const require = createRequire(import.meta.url)
@@ -30,4 +31,15 @@ export function writeGpt2Tokenizer(dir: string): void {
     })
   )
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: 1024, tokenizer_class: 'GPT2Tokenizer' }))
+}
+
+/** GPT-2's tokenizer files in a fresh folder named after `name`, with its tokenizer.json changed by `change`. */
+export function gpt2TokenizerWith(name: string, change: (json: Record<string, unknown>) => void = () => {}): string {
+  const dir = tempDir(name)
+  writeGpt2Tokenizer(dir)
+  const file = join(dir, 'tokenizer.json')
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  change(json)
+  writeFileSync(file, JSON.stringify(json))
+  return dir
 }

@@ -44,6 +44,8 @@ describe.skipIf(nativeInstalled)('siva doctor', () => {
     expect(rows[4]).toMatch(/^ {2}cpu +not tried/)
     expect(run.stdout).toMatch(/^SiVA Studio \d+\.\d+\.\d+ · Node\.js \d+\.\d+\.\d+ · TensorFlow\.js 4\.22\.0 · /m)
     expect(run.stdout).toMatch(/Matmul: siva (relaxed-)?simd, 3 threads/)
+    // The tokenizers package ships a binary for this platform (linux-x64-gnu): the native engine loads.
+    expect(run.stdout).toMatch(/^Tokenizer: native, Hugging Face tokenizers \(Rust\) where a checkpoint's tokenizer\.json allows it, else JavaScript$/m)
     if (process.platform === 'linux') expect(run.stdout).toMatch(/libraries: \d of 9 found\n {4}libcuda\.so\.1 /)
   }, 120_000)
 

@@ -20,7 +20,7 @@ describe('electron-vite build', () => {
   }, 180_000)
 
   it('emits main, the CLI and worker entries, a CommonJS preload and the renderer with its CSP', () => {
-    for (const file of ['main/index.js', 'main/cli.js', 'main/analysisWorker.js', 'main/trainingWorker.js', 'main/gemmWorker.js', 'preload/index.cjs', 'renderer/index.html']) {
+    for (const file of ['main/index.js', 'main/cli.js', 'main/analysisWorker.js', 'main/trainingWorker.js', 'main/gemmWorker.js', 'main/encodeWorker.js', 'preload/index.cjs', 'renderer/index.html']) {
       expect(existsSync(join(out, file)), file).toBe(true)
     }
     const html = readFileSync(join(out, 'renderer/index.html'), 'utf8')

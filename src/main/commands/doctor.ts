@@ -2,6 +2,7 @@ import { version_core as tfjsVersion } from '@tensorflow/tfjs'
 import { backendOrder, selectBackend, type BackendChoice, type BackendName } from '../engine/backend'
 import { adapterName } from '../engine/backend/webgpu'
 import { cudaRequirement, listNvidiaGpus, scanCudaLibraries, type CudaLibraryScan, type NvidiaGpu } from '../engine/backend/cudaLibraries'
+import { engineChoiceFromEnvironment, loadTokenizersAddon, tokenizerEngineVariable } from '../engine/data/fastTokenizer'
 import { gemmThreadCount } from '../workers/gemmThreads'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp } from './args'
 import pkg from '../../../package.json' with { type: 'json' }
@@ -26,6 +27,8 @@ export interface DoctorReport {
   matmul: string
   /** Threads multiplying matrices; null where libtensorflow runs its own pool. */
   matmulThreads: number | null
+  /** Which tokenizer engine text is encoded with: Hugging Face's Rust tokenizers, or the JavaScript one (and why). */
+  tokenizer: { engine: 'native' | 'js'; detail: string }
   cuda: {
     needs: { cuda: string; cudnn: string; driver: string; libtensorflow: string }
     /** nvidia-smi's list; null when nvidia-smi did not run. */
@@ -37,7 +40,7 @@ export interface DoctorReport {
 }
 
 /** The report from what selection chose and what the machine shows; pure, so its wording is tested without a GPU. */
-export function doctorReport(choice: BackendChoice, facts: { platform: NodeJS.Platform; arch: string; node: string; tfjs: string; gemmThreads: number; scan: CudaLibraryScan; gpus: NvidiaGpu[] | undefined; visibleDevices: string | undefined }): DoctorReport {
+export function doctorReport(choice: BackendChoice, facts: { platform: NodeJS.Platform; arch: string; node: string; tfjs: string; gemmThreads: number; scan: CudaLibraryScan; gpus: NvidiaGpu[] | undefined; visibleDevices: string | undefined; tokenizer: DoctorReport['tokenizer'] }): DoctorReport {
   const skipped = new Map(choice.skipped.map((s) => [s.name, s.reason]))
   const backends = backendOrder.map((name): DoctorReport['backends'][number] => {
     if (name === choice.name) return { name, status: 'used', detail: usedDetail(choice) }
@@ -53,6 +56,7 @@ export function doctorReport(choice: BackendChoice, facts: { platform: NodeJS.Pl
     backends,
     matmul,
     matmulThreads,
+    tokenizer: facts.tokenizer,
     cuda: {
       needs: { cuda: cudaRequirement.cuda, cudnn: cudaRequirement.cudnn, driver: facts.platform === 'win32' ? cudaRequirement.driver.win32 : cudaRequirement.driver.linux, libtensorflow: cudaRequirement.libtensorflow },
       gpus: facts.gpus ?? null,
@@ -96,6 +100,7 @@ export function formatDoctor(report: DoctorReport): string {
   }
   const threads = report.matmulThreads === null ? "its own thread pool" : `${report.matmulThreads} ${report.matmulThreads === 1 ? 'thread' : 'threads'}${report.matmul.startsWith('siva') ? ' (SIVA_GEMM_THREADS sets how many)' : ''}`
   lines.push('', `Matmul: ${report.matmul}, ${threads}`)
+  lines.push(`Tokenizer: ${report.tokenizer.engine === 'native' ? 'native' : 'JavaScript'}, ${report.tokenizer.detail}`)
   const { cuda } = report
   lines.push('', `CUDA, for @tensorflow/tfjs-node-gpu (TensorFlow ${cuda.needs.libtensorflow}: CUDA ${cuda.needs.cuda} or a later 11.x, cuDNN ${cuda.needs.cudnn} or a later 8.x, NVIDIA driver ${cuda.needs.driver} or newer):`)
   if (cuda.libraries.length === 0) {
@@ -118,6 +123,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   if (printedHelp(values, help)) return 0
   const choice = await selectBackend('auto')
   const report = doctorReport(choice, {
+    tokenizer: tokenizerFacts(),
     platform: process.platform,
     arch: process.arch,
     node: process.versions.node,
@@ -129,4 +135,14 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   })
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report))
   return 0
+}
+
+/** The tokenizer engine a run here would use (SIVA_TOKENIZER, then whether the addon loads in this process). */
+function tokenizerFacts(): DoctorReport['tokenizer'] {
+  const { choice, note } = engineChoiceFromEnvironment()
+  const suffix = note === undefined ? '' : ` (${note})`
+  if (choice === 'js') return { engine: 'js', detail: `as ${tokenizerEngineVariable}=js asks${suffix}` }
+  const addon = loadTokenizersAddon()
+  if (typeof addon === 'string') return { engine: 'js', detail: `the native addon cannot be used here: ${addon}${suffix}` }
+  return { engine: 'native', detail: `Hugging Face tokenizers (Rust) where a checkpoint's tokenizer.json allows it, else JavaScript${suffix}` }
 }

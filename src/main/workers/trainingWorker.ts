@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads'
 import { cachedDecompose } from '../engine/peft'
 import { TrainControl, trainRun } from '../engine/training/loop'
 import { AnalysisPool } from './analysisPool'
+import { workerParallelEncoding } from './encodePool'
 import { gemmThreadCount, startGemmThreads } from './gemmThreads'
 import type { TrainingCommand, TrainingReport } from './trainingProtocol'
 
@@ -45,7 +46,7 @@ async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promis
     const decompose = cachedDecompose(pool.runSvd, command.svdCacheDir === undefined ? {} : { cacheDir: command.svdCacheDir })
     const what = command.resume ? { resume: true as const } : command.config!
     let outcome: 'finished' | 'cancelled' = 'finished'
-    for await (const event of trainRun(what, command.runDir, { decompose, control, onBackend, ...(command.versions && { versions: command.versions }), ...(command.lockToken && { lockToken: command.lockToken }) })) {
+    for await (const event of trainRun(what, command.runDir, { decompose, control, onBackend, parallelEncoding: workerParallelEncoding(), ...(command.versions && { versions: command.versions }), ...(command.lockToken && { lockToken: command.lockToken }) })) {
       send({ type: 'event', event })
       if (event.type === 'cancelled') outcome = 'cancelled'
     }

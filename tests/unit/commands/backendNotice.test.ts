@@ -37,7 +37,7 @@ describe("siva train's backend line", () => {
 })
 
 describe('siva doctor, formatted', () => {
-  const facts = { platform: 'linux' as const, arch: 'x64', node: '20.19.0', tfjs: '4.22.0', gemmThreads: 4, gpus: [{ name: 'NVIDIA H200', driver: '550.54.15' }], visibleDevices: undefined }
+  const facts = { platform: 'linux' as const, arch: 'x64', node: '20.19.0', tfjs: '4.22.0', gemmThreads: 4, gpus: [{ name: 'NVIDIA H200', driver: '550.54.15' }], visibleDevices: undefined, tokenizer: { engine: 'js' as const, detail: 'the native addon cannot be used here: no binary for linux-riscv64' } }
   const scan = { platform: 'linux' as const, libraries: cudaLibrariesFor('linux').map((l) => ({ ...l, path: `/usr/local/cuda/lib64/${l.file}` })), searched: ['/usr/local/cuda/lib64', 'the ldconfig cache'] }
 
   it('the GPU used: CUDA on the named GPU, the later backends not tried, libtensorflow threading on its own', () => {
@@ -59,6 +59,7 @@ describe('siva doctor, formatted', () => {
     expect(text).toContain('wasm            used: WebAssembly with SIMD')
     expect(text).toContain('cpu             not tried')
     expect(text).toContain('Matmul: siva simd, 4 threads (SIVA_GEMM_THREADS sets how many)')
+    expect(text).toContain('Tokenizer: JavaScript, the native addon cannot be used here: no binary for linux-riscv64')
     expect(text).toContain('NVIDIA GPUs: unknown (nvidia-smi did not run)')
     expect(text).toContain('libraries: 0 of 9 found')
   })

@@ -14,6 +14,18 @@ export interface ReferenceEncoding {
  * to run it fails the test that asked, with python's own message.
  */
 export function runReference(script: 'wordpiece_reference.py' | 'bpe_reference.py', args: string[], inputs: ReferenceInput[]): ReferenceEncoding[] {
+  // Remembered for the test file: the JS and native engines' runs of a case share one python run.
+  const key = JSON.stringify([script, args, inputs])
+  const known = answered.get(key)
+  if (known) return known
+  const out = runReferenceOnce(script, args, inputs)
+  answered.set(key, out)
+  return out
+}
+
+const answered = new Map<string, ReferenceEncoding[]>()
+
+function runReferenceOnce(script: string, args: string[], inputs: ReferenceInput[]): ReferenceEncoding[] {
   const file = join(repoRoot, 'tests', 'reference', script)
   const result = spawnSync(pythonWithNumpy(), [file, ...args], { input: JSON.stringify(inputs), encoding: 'utf8', maxBuffer: 256 << 20 })
   if (result.error) throw new Error(`could not run the reference ${script}: ${result.error.message}`)

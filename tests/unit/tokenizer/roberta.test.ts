@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TextTokenizer } from '../../../src/main/engine/data/tokenizer'
+import type { TextTokenizer } from '../../../src/main/engine/data/tokenizer'
 import { tempDir } from '../../helpers/paths'
 import { gpt2BpeFiles, realSentences } from '../../helpers/text'
+import { encodeOn, engines, loadOn } from './engines'
 import { runReference } from './reference'
 
 /**
@@ -50,6 +51,17 @@ function writeRobertaTokenizer(dir: string, config: Record<string, unknown> = {}
   return { vocabFile, mergesFile }
 }
 
+// One folder per configuration for both engines: the same files, so their reference runs are shared (reference.ts).
+const written = new Map<string, { dir: string; files: { vocabFile: string; mergesFile: string } }>()
+function writtenOnce(name: string, config: Record<string, unknown> = {}): { dir: string; files: { vocabFile: string; mergesFile: string } } {
+  let entry = written.get(name)
+  if (!entry) {
+    const dir = tempDir(name)
+    written.set(name, (entry = { dir, files: writeRobertaTokenizer(dir, config) }))
+  }
+  return entry
+}
+
 const hardCases = [
   'Café naïve — déjà vu 🎉🚀',
   '北京欢迎你 and 東京タワー, 한국어',
@@ -65,45 +77,45 @@ const hardCases = [
   ' '
 ]
 
-describe('RoBERTa byte-level BPE: ids equal the python reference', () => {
+describe.each(engines)('RoBERTa byte-level BPE, %s engine: ids equal the python reference', (engine) => {
   let tokenizer: TextTokenizer
   let files: { vocabFile: string; mergesFile: string }
   beforeAll(async () => {
-    const dir = tempDir('roberta-tokenizer')
-    files = writeRobertaTokenizer(dir)
-    tokenizer = await TextTokenizer.load(dir)
+    const written = writtenOnce('roberta-tokenizer')
+    files = written.files
+    tokenizer = await loadOn(engine, written.dir)
   })
 
-  it('reads its special tokens', () => {
+  it('reads its special tokens', async () => {
     expect([tokenizer.bosId, tokenizer.padId, tokenizer.eosId, tokenizer.unkId, tokenizer.clsId, tokenizer.sepId]).toEqual([0, 1, 2, 3, 0, 2])
     expect(tokenizer.maskId).toBe(tokenizer.vocabularySize - 1)
     expect(tokenizer.modelMaxLength).toBe(512)
   })
 
-  it('on 400 real sentences and the hard cases: <s> A </s>, segment ids all 0', () => {
+  it('on 400 real sentences and the hard cases: <s> A </s>, segment ids all 0', async () => {
     const sentences = [...realSentences(400), ...hardCases]
     const expected = runReference('bpe_reference.py', [files.vocabFile, files.mergesFile], sentences)
-    sentences.forEach((s, i) => {
-      const encoded = tokenizer.encode(s)
+    for (const [i, s] of sentences.entries()) {
+      const encoded = await encodeOn(tokenizer, s)
       expect(encoded.ids, JSON.stringify(s)).toEqual(expected[i]!.ids)
       expect(encoded.tokenTypeIds, JSON.stringify(s)).toEqual(expected[i]!.type_ids)
-    })
+    }
   })
 
-  it('sentence pairs: <s> A </s></s> B </s>, segment ids all 0', () => {
+  it('sentence pairs: <s> A </s></s> B </s>, segment ids all 0', async () => {
     const real = realSentences(30)
     const pairs: [string, string][] = [['How old are you?', "I'm 6 years old."], ['', 'only the second'], ...real.slice(0, 15).map((s, i): [string, string] => [s, real[15 + i]!])]
     const expected = runReference('bpe_reference.py', [files.vocabFile, files.mergesFile], pairs)
-    pairs.forEach(([a, b], i) => {
-      const encoded = tokenizer.encode(a, { pair: b })
+    for (const [i, [a, b]] of pairs.entries()) {
+      const encoded = await encodeOn(tokenizer, a, { pair: b })
       expect(encoded.ids, `${a} | ${b}`).toEqual(expected[i]!.ids)
       expect(encoded.tokenTypeIds).toEqual(encoded.ids.map(() => 0))
-    })
+    }
   })
 
-  it('pads with <pad> = 1 and truncates pairs longest first inside the template', () => {
+  it('pads with <pad> = 1 and truncates pairs longest first inside the template', async () => {
     const [hello, world] = runReference('bpe_reference.py', [files.vocabFile, files.mergesFile], ['Hello', ' world'])
-    const padded = tokenizer.encode('Hello', { pair: ' world', maxLength: 9, padToMaxLength: true })
+    const padded = await encodeOn(tokenizer, 'Hello', { pair: ' world', maxLength: 9, padToMaxLength: true })
     expect(padded.ids).toEqual([0, hello!.ids[1], 2, 2, world!.ids[1], 2, 1, 1, 1])
     expect(padded.attentionMask).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0])
     expect(padded.tokenTypeIds).toEqual(new Array<number>(9).fill(0))
@@ -112,24 +124,23 @@ describe('RoBERTa byte-level BPE: ids equal the python reference', () => {
     const [full] = runReference('bpe_reference.py', [files.vocabFile, files.mergesFile], [words])
     const tokens = full!.ids.slice(1, -1)
     // 8 + 8 tokens, 4 specials, 11 left: 5 for the first, 6 for the (equally long) second.
-    const cut = tokenizer.encode(words, { pair: words, maxLength: 15 })
+    const cut = await encodeOn(tokenizer, words, { pair: words, maxLength: 15 })
     expect(cut.ids).toEqual([0, ...tokens.slice(0, 5), 2, 2, ...tokens.slice(0, 6), 2])
     expect(cut.fullLength).toBe(20)
     expect(cut.truncated).toBe(true)
   })
 
   it('add_prefix_space from tokenizer_config.json reaches the pre-tokenizer', async () => {
-    const dir = tempDir('roberta-prefix-space')
-    const { vocabFile, mergesFile } = writeRobertaTokenizer(dir, { add_prefix_space: true })
-    const spaced = await TextTokenizer.load(dir)
+    const { dir, files: { vocabFile, mergesFile } } = writtenOnce('roberta-prefix-space', { add_prefix_space: true })
+    const spaced = await loadOn(engine, dir)
     const sentences = [...realSentences(50), ...hardCases]
     const expected = runReference('bpe_reference.py', [vocabFile, mergesFile, '--add-prefix-space'], sentences)
-    sentences.forEach((s, i) => expect(spaced.encode(s).ids, JSON.stringify(s)).toEqual(expected[i]!.ids))
-    expect(spaced.encode('Hello').ids).toEqual(tokenizer.encode(' Hello').ids)
+    for (const [i, s] of sentences.entries()) expect((await encodeOn(spaced, s)).ids, JSON.stringify(s)).toEqual(expected[i]!.ids)
+    expect((await encodeOn(spaced, 'Hello')).ids).toEqual((await encodeOn(tokenizer, ' Hello')).ids)
   })
 
-  it('decodes back to the text', () => {
+  it('decodes back to the text', async () => {
     const text = "Don't panic — it's only 42 🎉"
-    expect(tokenizer.decode(tokenizer.encode(text).ids)).toBe(text)
+    expect(tokenizer.decode((await encodeOn(tokenizer, text)).ids)).toBe(text)
   })
 })

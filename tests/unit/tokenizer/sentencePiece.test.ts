@@ -36,6 +36,16 @@ describe('Universal Sentence Encoder SentencePiece tokenizer', () => {
     expect(tokenizer.decode(tokenizer.encode('Free money now').ids)).toBe('Free money now')
   })
 
+  it('runs on the JS engine only, and says so; forcing the native engine is refused naming vocab.json', async () => {
+    const tokenizer = await TextTokenizer.load(modelDir)
+    expect(tokenizer.engine).toBe('js')
+    expect(tokenizer.fallbackReason).toBe('the Universal Sentence Encoder vocabulary (vocab.json, no tokenizer.json) runs on the JS engine only')
+    // encodeMany gives encode's results on it too (the path datasets take).
+    const texts = ['Free money now', 'word '.repeat(300)]
+    expect(await tokenizer.encodeMany(texts.map((text) => ({ text, maxLength: 128 })))).toEqual(texts.map((text) => tokenizer.encode(text, { maxLength: 128 })))
+    await expect(TextTokenizer.load(modelDir, { engine: 'native' })).rejects.toThrow(`${join(modelDir, 'vocab.json')}: the native tokenizer engine was asked for, but the Universal Sentence Encoder vocabulary`)
+  })
+
   it('rejects a vocabulary that is too short and says which file', async () => {
     expect(() => new UnigramVocabulary([['<unk>', 0]], 'x/vocab.json')).toThrow(/x\/vocab\.json: 1 entries/)
     expect(UnigramVocabulary.fromJson({ hello: 1 })).toBeUndefined()

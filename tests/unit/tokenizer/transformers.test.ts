@@ -1,9 +1,10 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TextTokenizer, type EncodeOptions, type TokenizerLoadOptions } from '../../../src/main/engine/data/tokenizer'
+import type { EncodeOptions, TextTokenizer, TokenizerLoadOptions } from '../../../src/main/engine/data/tokenizer'
 import { hfFixture, hfReference } from '../../helpers/hfref'
 import { tempDir } from '../../helpers/paths'
+import { encodeAllOn, encodeOn, engines, loadOn, type Engine } from './engines'
 
 /**
  * The project's TextTokenizer against transformers 4.44's own tokenizers (hfref: AutoTokenizer with
@@ -19,6 +20,7 @@ import { tempDir } from '../../helpers/paths'
  *   sentencepiece's ids too except where hfref's README (Limits) says the two readings part;
  * - RoBERTa's <mask> strips the whitespace on its left: Python's str.rstrip also strips U+001C–U+001F, which
  *   are not Unicode White_Space, and the Rust tokenizers keep them.
+ * Every case runs on both engines (engines.ts) against the same reference answers, computed once.
  */
 
 const fixtures = ['gpt2-lm', 'gpt2-cls', 'bert-cls', 'bert-mlm', 'roberta-cls', 'deberta-v2-cls', 'llama-lm', 'qwen2-lm'] as const
@@ -154,9 +156,10 @@ interface Request {
   split_special_tokens?: boolean
 }
 
-function ours(tokenizer: TextTokenizer, input: string | [string, string], options: EncodeOptions = {}): Encoding {
-  const encoded = typeof input === 'string' ? tokenizer.encode(input, options) : tokenizer.encode(input[0], { ...options, pair: input[1] })
-  return { ids: encoded.ids, attention_mask: encoded.attentionMask, token_type_ids: encoded.tokenTypeIds }
+/** Our encodings of many inputs (one batch on the native engine). */
+async function oursAll(tokenizer: TextTokenizer, inputs: readonly (string | [string, string])[], options: EncodeOptions = {}): Promise<Encoding[]> {
+  const encoded = await encodeAllOn(tokenizer, inputs.map((input) => (typeof input === 'string' ? { ...options, text: input } : { ...options, text: input[0], pair: input[1] })))
+  return encoded.map((e) => ({ ids: e.ids, attention_mask: e.attentionMask, token_type_ids: e.tokenTypeIds }))
 }
 
 /** The characters nmt_nfkc's charsmap makes a space that are not White_Space, so that Strip (which runs first) leaves them. */
@@ -183,7 +186,9 @@ function spmReadingsPart(input: string | [string, string]): boolean {
 
 describe("TextTokenizer gives transformers' ids on hostile text, for every hfref fixture with a tokenizer", () => {
   const folders = {} as Record<FixtureName, string>
-  const tokenizers = {} as Record<FixtureName, TextTokenizer>
+  const byEngine = { js: {}, native: {} } as Record<Engine, Record<FixtureName, TextTokenizer>>
+  // The JS engine's tokenizers, for what the reference itself needs from a tokenizer (mask and special ids).
+  const tokenizers = byEngine.js
   let answers: Map<string, Answer>
   const key = (name: string, what: string): string => `${name} ${what}`
 
@@ -191,7 +196,7 @@ describe("TextTokenizer gives transformers' ids on hostile text, for every hfref
     const requests: [string, Request][] = []
     for (const name of fixtures) {
       folders[name] = hfFixture(name)
-      tokenizers[name] = await TextTokenizer.load(folders[name])
+      for (const engine of engines) byEngine[engine][name] = await loadOn(engine, folders[name])
       requests.push([key(name, 'texts'), { folder: folders[name], inputs: hostile }])
       requests.push([key(name, 'pairs'), { folder: folders[name], inputs: pairs }])
       requests.push([key(name, 'no specials'), { folder: folders[name], inputs: [...hostile.slice(0, 20), ...specials, ...pairs], add_special_tokens: false }])
@@ -220,38 +225,40 @@ describe("TextTokenizer gives transformers' ids on hostile text, for every hfref
     return answer.slow[i]!
   }
 
-  function compare(name: FixtureName, what: string, inputs: (string | [string, string])[], options: EncodeOptions = {}): void {
+  async function compare(engine: Engine, name: FixtureName, what: string, inputs: (string | [string, string])[], options: EncodeOptions = {}): Promise<Encoding[]> {
     const answer = answers.get(key(name, what))!
     expect(answer.slow).toHaveLength(inputs.length)
+    const mine = await oursAll(byEngine[engine][name], inputs, options)
     inputs.forEach((input, i) => {
-      const label = `${name} ${what}: ${JSON.stringify(input).slice(0, 120)}`
+      const label = `${engine} ${name} ${what}: ${JSON.stringify(input).slice(0, 120)}`
       const reference = expected(name, what, i, input, options.addSpecialTokens ?? true)
-      const mine = ours(tokenizers[name], input, options)
-      expect(reference.token_type_ids === null ? { ...mine, token_type_ids: null } : mine, label).toEqual(reference)
+      expect(reference.token_type_ids === null ? { ...mine[i]!, token_type_ids: null } : mine[i], label).toEqual(reference)
     })
+    return mine
   }
 
-  for (const name of fixtures) {
-    it(`${name}: texts, pairs, and texts without special tokens`, () => {
-      compare(name, 'texts', hostile)
-      compare(name, 'pairs', pairs)
-      compare(name, 'no specials', [...hostile.slice(0, 20), ...specials, ...pairs], { addSpecialTokens: false })
-    })
+  for (const engine of engines) {
+    for (const name of fixtures) {
+      it(`${engine} engine, ${name}: texts, pairs, and texts without special tokens`, async () => {
+        await compare(engine, name, 'texts', hostile)
+        await compare(engine, name, 'pairs', pairs)
+        await compare(engine, name, 'no specials', [...hostile.slice(0, 20), ...specials, ...pairs], { addSpecialTokens: false })
+      })
 
-    it(`${name}: truncation at max_length ${maxLengths.join(', ')} (pairs longest first, as the Rust tokenizers cut them)`, () => {
-      let slowRuleDiffers = 0
-      for (const maxLength of maxLengths) {
-        compare(name, `max ${maxLength}`, truncationInputs, { maxLength })
-        const answer = answers.get(key(name, `max ${maxLength}`))!
-        truncationInputs.forEach((input, i) => {
-          const mine = ours(tokenizers[name], input, { maxLength })
-          expect(mine.ids.length, JSON.stringify(input).slice(0, 60)).toBeLessThanOrEqual(maxLength)
-          if (JSON.stringify(answer.slow_own_truncation![i]) !== JSON.stringify(answer.slow[i])) slowRuleDiffers++
-        })
-      }
-      // The two rules do part on these inputs (odd budgets, both sequences long), so the cut above means something.
-      expect(slowRuleDiffers).toBeGreaterThan(0)
-    })
+      it(`${engine} engine, ${name}: truncation at max_length ${maxLengths.join(', ')} (pairs longest first, as the Rust tokenizers cut them)`, async () => {
+        let slowRuleDiffers = 0
+        for (const maxLength of maxLengths) {
+          const mine = await compare(engine, name, `max ${maxLength}`, truncationInputs, { maxLength })
+          const answer = answers.get(key(name, `max ${maxLength}`))!
+          truncationInputs.forEach((input, i) => {
+            expect(mine[i]!.ids.length, JSON.stringify(input).slice(0, 60)).toBeLessThanOrEqual(maxLength)
+            if (JSON.stringify(answer.slow_own_truncation![i]) !== JSON.stringify(answer.slow[i])) slowRuleDiffers++
+          })
+        }
+        // The two rules do part on these inputs (odd budgets, both sequences long), so the cut above means something.
+        expect(slowRuleDiffers).toBeGreaterThan(0)
+      })
+    }
   }
 
   it('deberta-v2-cls: sentencepiece on spm.model gives the same ids, except where hfref documents that the two readings part', () => {
@@ -298,38 +305,38 @@ describe('split_special_tokens (transformers): special tokens inside the text ar
     ])
   })
 
-  async function check(folder: string, options: TokenizerLoadOptions, answer: Answer, split: boolean, reading: 'slow' | 'tokenizer_json' = 'slow'): Promise<void> {
+  async function check(engine: Engine, folder: string, options: TokenizerLoadOptions, answer: Answer, split: boolean, reading: 'slow' | 'tokenizer_json' = 'slow'): Promise<void> {
     expect(answer.split_special_tokens).toBe(split)
-    const tokenizer = await TextTokenizer.load(folder, options)
-    text.forEach((t, i) => {
-      const mine = ours(tokenizer, t)
-      expect(mine, `${folder} ${JSON.stringify(options)} ${JSON.stringify(t)}`).toEqual(answer[reading]![i])
-    })
+    const tokenizer = await loadOn(engine, folder, options)
+    const mine = await oursAll(tokenizer, text)
+    text.forEach((t, i) => expect(mine[i], `${engine} ${folder} ${JSON.stringify(options)} ${JSON.stringify(t)}`).toEqual(answer[reading]![i]))
   }
 
-  it('gpt2: splitSpecialTokens: true gives transformers\' ids with split_special_tokens=True, and never the eos id', async () => {
-    await check(gpt2, { splitSpecialTokens: true }, answers[0]!, true)
-    const tokenizer = await TextTokenizer.load(gpt2, { splitSpecialTokens: true })
-    for (const t of text) expect(tokenizer.encode(t).ids, t).not.toContain(tokenizer.eosId)
-    // Without the option the same text does give the eos id, as transformers does by default.
-    await check(gpt2, {}, answers[1]!, false)
-    expect((await TextTokenizer.load(gpt2)).encode('text<|endoftext|>more').ids).toContain(tokenizer.eosId)
-  })
+  describe.each(engines)('%s engine', (engine) => {
+    it('gpt2: splitSpecialTokens: true gives transformers\' ids with split_special_tokens=True, and never the eos id', async () => {
+      await check(engine, gpt2, { splitSpecialTokens: true }, answers[0]!, true)
+      const tokenizer = await loadOn(engine, gpt2, { splitSpecialTokens: true })
+      for (const t of text) expect((await encodeOn(tokenizer, t)).ids, t).not.toContain(tokenizer.eosId)
+      // Without the option the same text does give the eos id, as transformers does by default.
+      await check(engine, gpt2, {}, answers[1]!, false)
+      expect((await encodeOn(await loadOn(engine, gpt2), 'text<|endoftext|>more')).ids).toContain(tokenizer.eosId)
+    })
 
-  it('a tokenizer_config.json with "split_special_tokens": true is honoured; splitSpecialTokens: false overrides it, as the init kwarg does', async () => {
-    await check(splitConfig, {}, answers[2]!, true)
-    await check(splitConfig, { splitSpecialTokens: false }, answers[3]!, false)
-  })
+    it('a tokenizer_config.json with "split_special_tokens": true is honoured; splitSpecialTokens: false overrides it, as the init kwarg does', async () => {
+      await check(engine, splitConfig, {}, answers[2]!, true)
+      await check(engine, splitConfig, { splitSpecialTokens: false }, answers[3]!, false)
+    })
 
-  it('qwen2 and roberta: the same as transformers with split_special_tokens=True', async () => {
-    await check(hfFixture('qwen2-lm'), { splitSpecialTokens: true }, answers[4]!, true)
-    await check(hfFixture('roberta-cls'), { splitSpecialTokens: true }, answers[5]!, true)
-  })
+    it('qwen2 and roberta: the same as transformers with split_special_tokens=True', async () => {
+      await check(engine, hfFixture('qwen2-lm'), { splitSpecialTokens: true }, answers[4]!, true)
+      await check(engine, hfFixture('roberta-cls'), { splitSpecialTokens: true }, answers[5]!, true)
+    })
 
-  it("deberta-v2-cls: tokenizer.json's reading, where the Unigram model itself holds [SEP] and [CLS] as pieces", async () => {
-    // The Rust Unigram model matches every piece of its vocabulary, control pieces included, so "[SEP]" left as
-    // text still becomes the [SEP] piece (after a ▁); sentencepiece never matches control pieces and spells it out.
-    await check(hfFixture('deberta-v2-cls'), { splitSpecialTokens: true }, answers[6]!, true, 'tokenizer_json')
-    expect(answers[6]!.slow[4]).not.toEqual(answers[6]!.tokenizer_json![4])
+    it("deberta-v2-cls: tokenizer.json's reading, where the Unigram model itself holds [SEP] and [CLS] as pieces", async () => {
+      // The Rust Unigram model matches every piece of its vocabulary, control pieces included, so "[SEP]" left as
+      // text still becomes the [SEP] piece (after a ▁); sentencepiece never matches control pieces and spells it out.
+      await check(engine, hfFixture('deberta-v2-cls'), { splitSpecialTokens: true }, answers[6]!, true, 'tokenizer_json')
+      expect(answers[6]!.slow[4]).not.toEqual(answers[6]!.tokenizer_json![4])
+    })
   })
 })

@@ -5,6 +5,7 @@ import { TextTokenizer, TokenizerLoadError } from '../../../src/main/engine/data
 import { PrecompiledCharsmap } from '../../../src/main/engine/data/precompiledCharsmap'
 import { hfFixture, hfReference } from '../../helpers/hfref'
 import { tempDir } from '../../helpers/paths'
+import { encodeOn, engines, loadOn } from './engines'
 
 /**
  * DeBERTa-v3's SentencePiece (Unigram) tokenizer.json, as hfref's deberta-v2-cls fixture has it (Strip,
@@ -134,6 +135,8 @@ describe('a Unigram tokenizer.json that this app cannot run is refused at load, 
       ;((json['normalizer'] as Json)['normalizers'] as Json[])[2] = { type: 'Replace', pattern: { Regex: '(a|a)+$' }, content: 'b' }
     })
     const tokenizer = await TextTokenizer.load(exponential)
+    // The native engine would run it with a backtracking matcher: it stays on the JS engine, which bounds it.
+    expect([tokenizer.engine, tokenizer.fallbackReason]).toEqual(['js', "tokenizer.json's normalizer.normalizers[2].pattern.Regex is not a pattern the native engine is known to match in bounded time (the JS engine bounds every pattern)"])
     const started = performance.now()
     tokenizer.encode(`${'a'.repeat(5000)}!`)
     expect(performance.now() - started).toBeLessThan(5000)
@@ -144,16 +147,16 @@ describe('a Unigram tokenizer.json that this app cannot run is refused at load, 
   })
 })
 
-describe('DeBERTa-v3 tokenizer: special tokens, decoding', () => {
+describe.each(engines)('DeBERTa-v3 tokenizer, %s engine: special tokens, decoding', (engine) => {
   it("reads [PAD] [CLS] [SEP] [UNK] [MASK] with the ids tokenizer_config.json gives them, and decodes back", async () => {
     const folder = hfFixture('deberta-v2-cls')
-    const tokenizer = await TextTokenizer.load(folder)
+    const tokenizer = await loadOn(engine, folder)
     const config = JSON.parse(readFileSync(join(folder, 'tokenizer_config.json'), 'utf8')) as { added_tokens_decoder: Record<string, { content: string }> }
     const idOf = (content: string): number => Number(Object.entries(config.added_tokens_decoder).find(([, t]) => t.content === content)![0])
     expect([tokenizer.padId, tokenizer.clsId, tokenizer.sepId, tokenizer.unkId, tokenizer.maskId]).toEqual(['[PAD]', '[CLS]', '[SEP]', '[UNK]', '[MASK]'].map(idOf))
     expect(tokenizer.vocabularySize).toBe(idOf('[MASK]') + 1)
     const text = 'the team won the match in the last minute'
-    const ids = tokenizer.encode(text).ids
+    const ids = (await encodeOn(tokenizer, text)).ids
     expect(tokenizer.decode(ids)).toBe(text)
     expect(tokenizer.decode(ids, false)).toBe(`[CLS] ${text}[SEP]`)
   })

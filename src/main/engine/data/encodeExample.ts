@@ -1,5 +1,6 @@
 import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
-import type { TextTokenizer } from './tokenizer'
+import { place } from './problems'
+import { EncodeRequestError, type EncodedText, type EncodeRequest, type TextTokenizer } from './tokenizer'
 
 /** One example as token ids, cut to the model's limit. */
 export interface EncodedExample {
@@ -23,15 +24,62 @@ export interface EncodedExample {
  * starts with a space, as GPT-2's BPE expects). Truncation keeps the start.
  */
 export function encodeExample(tokenizer: TextTokenizer, task: TextTask, example: TextExample, maxLength: number): EncodedExample {
-  if (task !== 'causal-lm') {
-    const encoded = tokenizer.encode(example.text, { ...(example.pair !== undefined && { pair: example.pair }), maxLength })
-    return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength, partial: encoded.partial }
-  }
+  if (task !== 'causal-lm') return classifierExample(tokenizer.encode(example.text, textRequest(example, maxLength)))
   // Each part is tokenised only as far as max_length can use it (see TextTokenizer.encode): the kept ids are
   // the same, and a cut part's length is a lower bound that still makes the example too long.
-  const promptEncoded = example.prompt === undefined || example.prompt === '' ? undefined : tokenizer.encode(example.prompt, { addSpecialTokens: false, maxLength })
+  const promptEncoded = hasPrompt(example) ? tokenizer.encode(example.prompt!, promptRequest(maxLength)) : undefined
+  const completionEncoded = tokenizer.encode(example.text, completionRequest(maxLength, promptEncoded))
+  return causalExample(tokenizer, promptEncoded, completionEncoded, maxLength)
+}
+
+/** An example's text could not be tokenised; `row` is its row in the file, named in the message with the file when known. */
+export class ExampleEncodeError extends Error {
+  override name = 'ExampleEncodeError'
+  constructor(
+    readonly row: number,
+    readonly reason: string,
+    options?: ErrorOptions & { file?: string }
+  ) {
+    super(`${options?.file === undefined ? `row ${row}` : place(options.file, row)}: the text cannot be tokenised: ${reason}`, options)
+  }
+}
+
+/**
+ * encodeExample for many examples at once, with the same results: through TextTokenizer.encodeMany, so that
+ * the native engine gets them as batches (causal LM: the prompts, then the completions, which depend on
+ * them). A text that cannot be tokenised throws an ExampleEncodeError naming its row.
+ */
+export async function encodeExamples(tokenizer: TextTokenizer, task: TextTask, examples: readonly TextExample[], maxLength: number): Promise<EncodedExample[]> {
+  const many = async (requests: EncodeRequest[], owners: readonly TextExample[]): Promise<EncodedText[]> => {
+    try {
+      return await tokenizer.encodeMany(requests)
+    } catch (error) {
+      if (error instanceof EncodeRequestError) throw new ExampleEncodeError(owners[error.index]!.row, error.reason, { cause: error })
+      throw error
+    }
+  }
+  if (task !== 'causal-lm') {
+    const encoded = await many(examples.map((example) => ({ text: example.text, ...textRequest(example, maxLength) })), examples)
+    return encoded.map(classifierExample)
+  }
+  const prompted = examples.filter(hasPrompt)
+  const prompts = await many(prompted.map((example) => ({ text: example.prompt!, ...promptRequest(maxLength) })), prompted)
+  const promptOf = new Map(prompted.map((example, i) => [example, prompts[i]!]))
+  const completions = await many(examples.map((example) => ({ text: example.text, ...completionRequest(maxLength, promptOf.get(example)) })), examples)
+  return examples.map((example, i) => causalExample(tokenizer, promptOf.get(example), completions[i]!, maxLength))
+}
+
+const hasPrompt = (example: TextExample): boolean => example.prompt !== undefined && example.prompt !== ''
+const textRequest = (example: TextExample, maxLength: number) => ({ ...(example.pair !== undefined && { pair: example.pair }), maxLength })
+const promptRequest = (maxLength: number) => ({ addSpecialTokens: false, maxLength })
+const completionRequest = (maxLength: number, prompt: EncodedText | undefined) => ({ addSpecialTokens: false, maxLength: Math.max(0, maxLength - (prompt?.ids.length ?? 0)) })
+
+function classifierExample(encoded: EncodedText): EncodedExample {
+  return { ids: encoded.ids, typeIds: encoded.tokenTypeIds, promptLength: 0, fullLength: encoded.fullLength, partial: encoded.partial }
+}
+
+function causalExample(tokenizer: TextTokenizer, promptEncoded: EncodedText | undefined, completionEncoded: EncodedText, maxLength: number): EncodedExample {
   const prompt = promptEncoded?.ids ?? []
-  const completionEncoded = tokenizer.encode(example.text, { addSpecialTokens: false, maxLength: Math.max(0, maxLength - prompt.length) })
   const completion = completionEncoded.ids
   const eos = tokenizer.eosId === undefined ? 0 : 1
   const fullLength = (promptEncoded?.fullLength ?? 0) + completionEncoded.fullLength + eos

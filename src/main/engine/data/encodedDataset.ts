@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { writeAll } from '../io/atomicWrite'
-import { encodeExample } from './encodeExample'
-import { readTextExamples, type ExampleReadOptions, type TextTask } from './examples'
+import { encodeExamples, ExampleEncodeError, type EncodedExample } from './encodeExample'
+import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import { makeProblem, place, quote, type ProblemSink } from './problems'
-import type { TextTokenizer } from './tokenizer'
+import type { TokenizerEngine, TextTokenizer } from './tokenizer'
 
 /**
  * A text dataset tokenised once into three files next to each other:
@@ -39,6 +39,67 @@ export interface EncodedDatasetMeta {
   truncated: number
   /** Rows left out (unusable, or a class not in `labels`). */
   skipped: number
+  /** How the text was tokenised: the engine, how many worker threads (0: the calling thread), and why not faster. */
+  encoding?: EncodingReport
+}
+
+export interface EncodingReport {
+  engine: TokenizerEngine
+  workers: number
+  /** Why the tokenizer runs on the JS engine (TextTokenizer.fallbackReason). */
+  fallbackReason?: string
+  /** Why no worker threads were used, when they were offered (ParallelEncoding) and the data was large enough. */
+  workersReason?: string
+}
+
+/**
+ * Turns examples into ids, in their order: in the calling thread (tokenizerEncoder), or in the host's worker
+ * threads (ParallelEncoding). Throws ExampleEncodeError naming the row of a text it cannot tokenise.
+ */
+export interface ExampleEncoder {
+  /** Chunks that may be encoding at once; results are still taken in order. */
+  readonly concurrency: number
+  /** Worker threads behind it (0: the calling thread). */
+  readonly workers: number
+  encode(examples: readonly TextExample[], task: TextTask, maxLength: number): Promise<EncodedExample[]>
+}
+
+/**
+ * Worker threads the host offers for encoding (the engine owns no threads: src/main/workers/encodePool.ts).
+ * Used only from `minBytes` of source on, where starting the workers and loading the tokenizer in each pays.
+ */
+export interface ParallelEncoding {
+  /** Source size from which workers are used; default parallelEncodingMinBytes for the tokenizer's engine. */
+  minBytes?: number
+  /** Workers ready to encode with this tokenizer, or why there are none (the calling thread encodes then). */
+  open(tokenizer: TextTokenizer): Promise<(ExampleEncoder & { close(): Promise<void> }) | string>
+}
+
+/** Below this much source, the calling thread encodes (measured by bench:data: JS ≈ 1 MB/s a core, native several times that). */
+export const parallelEncodingMinBytes: Record<TokenizerEngine, number> = { js: 8 << 20, native: 64 << 20 }
+
+/** In the calling thread: two chunks in flight on the native engine, whose batches run on libuv's threads. */
+export function tokenizerEncoder(tokenizer: TextTokenizer): ExampleEncoder {
+  return {
+    concurrency: tokenizer.engine === 'native' ? 2 : 1,
+    workers: 0,
+    encode: (examples, task, maxLength) => encodeExamples(tokenizer, task, examples, maxLength)
+  }
+}
+
+/** A chunk of examples is sent to the encoder at once: this many examples, or this many characters. */
+const chunkExamples = 512
+const chunkCharacters = 1 << 20
+
+/** Bytes of a data file, or of every file in a dataset folder. */
+async function sourceBytes(path: string): Promise<number> {
+  const info = await stat(path)
+  if (!info.isDirectory()) return info.size
+  let total = 0
+  for (const entry of await readdir(path, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name)).catch(() => undefined))?.size ?? 0
+  }
+  return total
 }
 
 export interface EncodeDatasetOptions extends Omit<ExampleReadOptions, 'onProblem' | 'task'> {
@@ -50,6 +111,9 @@ export interface EncodeDatasetOptions extends Omit<ExampleReadOptions, 'onProble
   /** Causal LM: join texts and cut into full blocks, as language-model pre-training does. */
   pack?: boolean
   onProblem?: ProblemSink
+  /** The encoder to use; default: worker threads when `parallel` is given and the data is large enough, else this thread. */
+  encoder?: ExampleEncoder
+  parallel?: ParallelEncoding
 }
 
 /** Ids are gathered in chunks of this many before each write: memory stays flat whatever the file. */
@@ -72,6 +136,16 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
   const indexFile = temp('index')
   let ids: FileHandle | undefined
   let index: FileHandle | undefined
+  const report: EncodingReport = { engine: tokenizer.engine, workers: 0, ...(tokenizer.fallbackReason !== undefined && { fallbackReason: tokenizer.fallbackReason }) }
+  let encoder = options.encoder
+  let pool: (ExampleEncoder & { close(): Promise<void> }) | undefined
+  if (!encoder && options.parallel && (await sourceBytes(file).catch(() => 0)) >= (options.parallel.minBytes ?? parallelEncodingMinBytes[tokenizer.engine])) {
+    const opened = await options.parallel.open(tokenizer)
+    if (typeof opened === 'string') report.workersReason = opened
+    else encoder = pool = opened
+  }
+  encoder ??= tokenizerEncoder(tokenizer)
+  report.workers = encoder.workers
 
   try {
     ids = await open(idsFile, 'wx')
@@ -129,6 +203,45 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
         onProblem(problem)
       }
     }
+    // Examples go to the encoder in chunks, several in flight; their ids are written in row order.
+    const store = async (example: TextExample, label: number, encoded: EncodedExample): Promise<void> => {
+      if (pack) {
+        if (carry.length === 0) carryRow = example.row
+        for (const id of encoded.ids) carry.push(id)
+        while (carry.length >= maxLength) {
+          await pushIds(carry.slice(0, maxLength))
+          await pushRecord(maxLength, carryRow, 0, -1, 0, true)
+          carry = carry.slice(maxLength)
+          carryRow = example.row
+        }
+        return
+      }
+      if (encoded.fullLength > maxLength) truncated++
+      const pairStart = example.pair === undefined ? -1 : encoded.typeIds.indexOf(1)
+      await pushIds(encoded.ids)
+      await pushRecord(encoded.ids.length, example.row, encoded.promptLength, pairStart, label, task !== 'regression')
+    }
+    type Chunk = { examples: TextExample[]; labels: number[] }
+    const inFlight: { chunk: Chunk; encoded: Promise<EncodedExample[]> }[] = []
+    const encodeLength = pack ? Number.MAX_SAFE_INTEGER : maxLength
+    const send = (chunk: Chunk): void => {
+      const encoded = encoder.encode(chunk.examples, task, encodeLength)
+      encoded.catch(() => undefined) // awaited in order below; a later chunk's failure must not go unhandled meanwhile
+      inFlight.push({ chunk, encoded })
+    }
+    const takeOldest = async (): Promise<void> => {
+      const { chunk, encoded } = inFlight.shift()!
+      let results: EncodedExample[]
+      try {
+        results = await encoded
+      } catch (error) {
+        if (error instanceof ExampleEncodeError) throw new ExampleEncodeError(error.row, error.reason, { cause: error, file })
+        throw error
+      }
+      for (let i = 0; i < results.length; i++) await store(chunk.examples[i]!, chunk.labels[i]!, results[i]!)
+    }
+    let chunk: Chunk = { examples: [], labels: [] }
+    let chunkChars = 0
     for await (const example of readTextExamples(file, readOptions)) {
       options.signal?.throwIfAborted()
       let label = 0
@@ -141,24 +254,21 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
         }
         label = id
       } else if (task === 'regression') label = example.target!
-
-      if (pack) {
-        const encoded = encodeExample(tokenizer, task, example, Number.MAX_SAFE_INTEGER)
-        if (carry.length === 0) carryRow = example.row
-        for (const id of encoded.ids) carry.push(id)
-        while (carry.length >= maxLength) {
-          await pushIds(carry.slice(0, maxLength))
-          await pushRecord(maxLength, carryRow, 0, -1, 0, true)
-          carry = carry.slice(maxLength)
-          carryRow = example.row
-        }
-        continue
+      chunk.examples.push(example)
+      chunk.labels.push(label)
+      chunkChars += example.text.length + (example.pair?.length ?? 0) + (example.prompt?.length ?? 0)
+      if (chunk.examples.length >= chunkExamples || chunkChars >= chunkCharacters) {
+        send(chunk)
+        chunk = { examples: [], labels: [] }
+        chunkChars = 0
+        // Bounded memory: never more chunks in flight than the encoder can work on.
+        while (inFlight.length >= encoder.concurrency) await takeOldest()
       }
-      const encoded = encodeExample(tokenizer, task, example, maxLength)
-      if (encoded.fullLength > maxLength) truncated++
-      const pairStart = example.pair === undefined ? -1 : encoded.typeIds.indexOf(1)
-      await pushIds(encoded.ids)
-      await pushRecord(encoded.ids.length, example.row, encoded.promptLength, pairStart, label, task !== 'regression')
+    }
+    if (chunk.examples.length > 0) send(chunk)
+    while (inFlight.length > 0) {
+      options.signal?.throwIfAborted()
+      await takeOldest()
     }
     if (pack && carry.length > 0) {
       onProblem(makeProblem(file, 'text-too-long', 'info', `${place(file)}: the last ${carry.length} tokens do not fill a block of ${maxLength} and are left out`))
@@ -184,7 +294,8 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
       padLeft: tokenizer.padLeft,
       packed: pack,
       truncated,
-      skipped
+      skipped,
+      encoding: report
     }
     if (task === 'classification') meta.labels = [...options.labels!]
     await rename(idsFile, `${outPrefix}.ids`)
@@ -194,6 +305,7 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
     await rename(metaTemp, `${outPrefix}.json`)
     return meta
   } finally {
+    await pool?.close().catch(() => undefined)
     await ids?.close().catch(() => undefined)
     await index?.close().catch(() => undefined)
     await rm(idsFile, { force: true })

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../io/atomicWrite'
-import { EncodedDataset, encodeTextDataset, type EncodedDatasetMeta } from './encodedDataset'
+import { EncodedDataset, encodeTextDataset, type EncodedDatasetMeta, type ParallelEncoding } from './encodedDataset'
 import type { ExampleReadOptions, TextTask } from './examples'
 import { labelNames, saveLabelMap } from './labelMap'
 import { parquetSplits } from './parquetFolder'
@@ -37,6 +37,8 @@ export interface PrepareTextOptions {
   pack?: boolean
   onProgress?: (stage: 'checking' | 'encoding' | 'encoding validation', bytesRead: number, totalBytes: number) => void
   onProblem?: (problem: DataProblem) => void
+  /** Worker threads the host offers for tokenising large files (src/main/workers/encodePool.ts). */
+  parallel?: ParallelEncoding
   signal?: AbortSignal
 }
 
@@ -85,7 +87,7 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
     if (!checked.usable) throw new DataNotUsableError({ ...checked, file: `${file} (its validation split)` })
   }
 
-  const encode = { ...common, task, tokenizer, maxLength, ...(labels && { labels }), ...(options.pack !== undefined && { pack: options.pack }), ...(options.onProblem && { onProblem: options.onProblem }) }
+  const encode = { ...common, task, tokenizer, maxLength, ...(labels && { labels }), ...(options.pack !== undefined && { pack: options.pack }), ...(options.onProblem && { onProblem: options.onProblem }), ...(options.parallel && { parallel: options.parallel }) }
   const trainPrefix = join(dir, 'train')
   const trainMeta = await encodeTextDataset(file, trainPrefix, { ...encode, onProgress: progress('encoding') })
 

@@ -6,11 +6,14 @@ import { describeSystemError } from '../io/errors'
 import { isJsonObject, maxJsonBytes, type JsonObject } from '../io/jsonFile'
 import { readRegularTextFile } from '../io/regularFile'
 import { checkpointFolder } from './checkpointFolder'
+import { engineChoiceFromEnvironment, nativeSegmenter, routeSomeToJs, textsForJs, type NativeSegmenter, type TokenizerEngine, type TokenizerEngineChoice } from './fastTokenizer'
 import { libraryCore, sentenceEncoderCore, unigramJsonCore, type SegmenterCore } from './segmenters'
 import { UnigramVocabulary } from './sentencePiece'
 import { tokenizerJsonProblem } from './tokenizerJson'
 import { boundTokenizerPatterns } from './tokenizerPatterns'
 import { PipelineError } from './unigramTokenizerJson'
+
+export type { TokenizerEngine, TokenizerEngineChoice } from './fastTokenizer'
 
 /** A checkpoint's tokenizer files are missing or unreadable; the message names the file. */
 export class TokenizerLoadError extends Error {
@@ -61,7 +64,44 @@ export interface TokenizerLoadOptions {
    * `AutoTokenizer.from_pretrained(folder, split_special_tokens=…)` does.
    */
   splitSpecialTokens?: boolean
+  /**
+   * Which engine segments text in `encodeMany`: 'native' (Hugging Face's Rust tokenizers, fastTokenizer.ts)
+   * where it can run, else 'js'; 'auto' (the default, unless SIVA_TOKENIZER=js|native says otherwise) picks
+   * native and falls back, saying why. 'native' asked for and not possible is a TokenizerLoadError.
+   */
+  engine?: TokenizerEngineChoice
 }
+
+/** One text to encode with encodeMany: the text and its EncodeOptions. */
+export interface EncodeRequest extends EncodeOptions {
+  text: string
+}
+
+/** An encodeMany request could not be tokenised; `index` says which. */
+export class EncodeRequestError extends Error {
+  override name = 'EncodeRequestError'
+  constructor(
+    readonly index: number,
+    readonly reason: string,
+    options?: ErrorOptions
+  ) {
+    super(`text ${index}: ${reason}`, options)
+  }
+}
+
+/** What an encode asks of the segmenter, and gets back: the ids of these texts, without special tokens. */
+type Steps<T> = Generator<readonly string[], T, number[][]>
+
+/** Runs encode steps to the end with a synchronous segmenter. */
+function runSteps<T>(steps: Steps<T>, segment: (text: string) => number[]): T {
+  let next = steps.next()
+  while (!next.done) next = steps.next(next.value.map(segment))
+  return next.value
+}
+
+const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const askedForJs = (options: TokenizerLoadOptions): string => (options.engine === 'js' ? 'the JS engine was asked for' : 'SIVA_TOKENIZER=js asks for the JS engine')
 
 async function readJson(file: string, required: boolean): Promise<JsonObject | undefined> {
   let text: string
@@ -285,8 +325,21 @@ export class TextTokenizer {
     readonly modelMaxLength: number | undefined,
     private readonly specialIds: Partial<Record<SpecialTokenName, number>>,
     /** RoBERTa-style processors give every token type id 0, whatever the sequence. */
-    private readonly singleSegment: boolean
+    private readonly singleSegment: boolean,
+    /** Where it was loaded from and how, so that a worker thread can load the same tokenizer. */
+    readonly source: { checkpoint: string; options: TokenizerLoadOptions },
+    private readonly native?: NativeSegmenter,
+    /** Why encodeMany runs on the JS engine (undefined when it runs native). */
+    readonly fallbackReason?: string
   ) {}
+
+  /**
+   * The engine encodeMany segments with. `encode` is synchronous and always runs the JS engine: the Rust
+   * library encodes only asynchronously (on libuv's threads), so bulk encoding goes through encodeMany.
+   */
+  get engine(): TokenizerEngine {
+    return this.native ? 'native' : 'js'
+  }
 
   /**
    * `checkpoint`: the model's folder, or its weights file (the tokenizer files are beside it).
@@ -296,8 +349,15 @@ export class TextTokenizer {
   static async load(checkpoint: string, options: TokenizerLoadOptions = {}): Promise<TextTokenizer> {
     const dir = await checkpointFolder(checkpoint)
     const tokenizerFile = join(dir, 'tokenizer.json')
+    const fromEnvironment = engineChoiceFromEnvironment()
+    const choice = options.engine ?? fromEnvironment.choice
+    const source = { checkpoint, options: { ...options, engine: choice } }
     const unigram = await loadUnigramVocabulary(dir, tokenizerFile)
-    if (unigram) return new TextTokenizer(sentenceEncoderCore(unigram), 0, false, useMaxLength, {}, true)
+    if (unigram) {
+      const reason = 'the Universal Sentence Encoder vocabulary (vocab.json, no tokenizer.json) runs on the JS engine only'
+      if (choice === 'native') throw new TokenizerLoadError(join(dir, 'vocab.json'), `the native tokenizer engine was asked for, but ${reason}`)
+      return new TextTokenizer(sentenceEncoderCore(unigram), 0, false, useMaxLength, {}, true, source, undefined, choice === 'js' ? askedForJs(options) : reason)
+    }
     const config = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {}
     const json = applyConfig((await readJson(tokenizerFile, true))!, config)
     const problem = tokenizerJsonProblem(json)
@@ -317,7 +377,15 @@ export class TextTokenizer {
     const maxLength = typeof config['model_max_length'] === 'number' && config['model_max_length'] < 1e9 ? config['model_max_length'] : undefined
     const postProcessor = json['post_processor']
     const singleSegment = isJsonObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
-    return new TextTokenizer(core, padId, config['padding_side'] === 'left', maxLength, specialIds, singleSegment)
+    const padLeft = config['padding_side'] === 'left'
+    if (choice === 'js') return new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, undefined, askedForJs(options))
+    let native = nativeSegmenter(json, splitSpecialTokens)
+    const forJs = textsForJs(json)
+    if (typeof native !== 'string' && forJs) native = routeSomeToJs(native, forJs, (text) => core.encode(text))
+    let reason = typeof native === 'string' ? native : await probeDifference(core, native, json)
+    if (reason !== undefined && fromEnvironment.note) reason = `${reason}; ${fromEnvironment.note}`
+    if (reason !== undefined && choice === 'native') throw new TokenizerLoadError(tokenizerFile, `the native tokenizer engine was asked for, but ${reason}`)
+    return new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, reason === undefined ? (native as NativeSegmenter) : undefined, reason)
   }
 
   get vocabularySize(): number {
@@ -351,12 +419,86 @@ export class TextTokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): EncodedText {
+    return runSteps(this.encodeSteps(text, options), (piece) => this.tokenizer.encode(piece))
+  }
+
+  /**
+   * Many texts at once, each exactly as `encode` gives it: on the native engine the texts of every round
+   * (whole texts first, then longer prefixes of the few over-long ones) go to the Rust library as one batch,
+   * which it spreads over its threads. A text that cannot be tokenised rejects with an EncodeRequestError
+   * naming its index.
+   */
+  async encodeMany(requests: readonly EncodeRequest[]): Promise<EncodedText[]> {
+    const native = this.native
+    if (!native) {
+      return requests.map((request, index) => {
+        try {
+          return this.encode(request.text, request)
+        } catch (error) {
+          throw new EncodeRequestError(index, describeError(error), { cause: error })
+        }
+      })
+    }
+    const results = new Array<EncodedText>(requests.length)
+    const active: { index: number; steps: Steps<EncodedText>; asks: readonly string[] }[] = []
+    const advance = (index: number, steps: Steps<EncodedText>, answer?: number[][]): void => {
+      let next: IteratorResult<readonly string[], EncodedText>
+      try {
+        next = answer === undefined ? steps.next() : steps.next(answer)
+      } catch (error) {
+        throw new EncodeRequestError(index, describeError(error), { cause: error })
+      }
+      if (next.done) results[index] = next.value
+      else active.push({ index, steps, asks: next.value })
+    }
+    requests.forEach((request, index) => advance(index, this.encodeSteps(request.text, request)))
+    while (active.length > 0) {
+      const round = active.splice(0)
+      const texts = round.flatMap((item) => item.asks)
+      const ids = await this.segmentNatively(native, round, texts)
+      let at = 0
+      for (const item of round) {
+        advance(item.index, item.steps, ids.slice(at, at + item.asks.length))
+        at += item.asks.length
+      }
+    }
+    return results
+  }
+
+  /** One batch on the native engine; when it fails, the request at fault is found text by text and named. */
+  private async segmentNatively(native: NativeSegmenter, round: readonly { index: number; asks: readonly string[] }[], texts: string[]): Promise<number[][]> {
+    try {
+      return await native.segment(texts)
+    } catch (batchError) {
+      for (const item of round) {
+        try {
+          await native.segment(item.asks)
+        } catch (error) {
+          throw new EncodeRequestError(item.index, describeError(error), { cause: error })
+        }
+      }
+      throw batchError
+    }
+  }
+
+  /** How many ids the template adds around one sequence or a pair (fixed for a tokenizer, so counted once). */
+  private specialTokenCount(pair: boolean, addSpecialTokens: boolean): number {
+    const key = (pair ? 2 : 0) + (addSpecialTokens ? 1 : 0)
+    let count = this.templateSizes[key]
+    if (count === undefined) this.templateSizes[key] = count = this.tokenizer.postProcess([], pair ? [] : undefined, addSpecialTokens).ids.length
+    return count
+  }
+
+  private readonly templateSizes: (number | undefined)[] = []
+
+  /** The steps of one encode: each yield asks for the ids of some texts (see Steps). */
+  private *encodeSteps(text: string, options: EncodeOptions): Steps<EncodedText> {
     const addSpecialTokens = options.addSpecialTokens ?? true
     const { maxLength } = options
     // What max_length leaves for the text once the template's special tokens are in.
-    const added = maxLength === undefined ? 0 : this.tokenizer.postProcess([], options.pair === undefined ? undefined : [], addSpecialTokens).ids.length
+    const added = maxLength === undefined ? 0 : this.specialTokenCount(options.pair !== undefined, addSpecialTokens)
     const budget = maxLength === undefined ? undefined : Math.max(0, maxLength - added)
-    const [one, two] = options.pair === undefined ? [this.tokensOf(text, budget), undefined] : this.pairTokens(text, options.pair, budget)
+    const [one, two] = options.pair === undefined ? [yield* this.tokensOf(text, budget), undefined] : yield* this.pairTokens(text, options.pair, budget)
     let first = one.tokens
     let second = two?.tokens
     const partial = one.partial || (two?.partial ?? false)
@@ -396,18 +538,18 @@ export class TextTokenizer {
    * (which the cut may have changed) are dropped. A text that never gets there is tokenised whole, so a row
    * that fits in max_length is tokenised exactly as before, and one that does not still counts as too long.
    */
-  private tokensOf(text: string, budget: number | undefined): SequenceTokens {
-    if (budget === undefined) return { tokens: this.tokenizer.encode(text), partial: false }
+  private *tokensOf(text: string, budget: number | undefined): Steps<SequenceTokens> {
+    if (budget === undefined) return { tokens: (yield [text])[0]!, partial: false }
     for (let chars = initialChars(budget); ; chars *= 4) {
-      const tokens = this.prefixTokens(text, chars)
+      const tokens = yield* this.prefixTokens(text, chars)
       if (!tokens.partial || tokens.tokens.length > budget) return tokens
     }
   }
 
-  private prefixTokens(text: string, chars: number): SequenceTokens {
+  private *prefixTokens(text: string, chars: number): Steps<SequenceTokens> {
     const end = cutPosition(text, chars)
-    if (end >= text.length) return { tokens: this.tokenizer.encode(text), partial: false }
-    const tokens = this.tokenizer.encode(text.slice(0, end))
+    if (end >= text.length) return { tokens: (yield [text])[0]!, partial: false }
+    const tokens = (yield [text.slice(0, end)])[0]!
     return { tokens: tokens.slice(0, Math.max(0, tokens.length - cutMargin)), partial: true }
   }
 
@@ -417,22 +559,51 @@ export class TextTokenizer {
    * other's tokens so far outnumber it; past `pairOrderChars` characters, the one with more tokens so far counts
    * as the longer (HF would tokenise both whole to decide one token).
    */
-  private pairTokens(text: string, pair: string, budget: number | undefined): [SequenceTokens, SequenceTokens] {
-    let first = this.tokensOf(text, budget)
-    let second = this.tokensOf(pair, budget)
+  private *pairTokens(text: string, pair: string, budget: number | undefined): Steps<[SequenceTokens, SequenceTokens]> {
+    let first = yield* this.tokensOf(text, budget)
+    let second = yield* this.tokensOf(pair, budget)
     if (budget === undefined || budget % 2 === 0 || !(first.partial || second.partial)) return [first, second]
     for (let chars = initialChars(budget) * 4; chars <= pairOrderChars; chars *= 4) {
       const known = !first.partial || !second.partial
       if (known && (first.partial ? first.tokens.length > second.tokens.length : second.tokens.length > first.tokens.length)) break
       if (!first.partial && !second.partial) break
-      if (first.partial) first = this.prefixTokens(text, chars)
-      if (second.partial) second = this.prefixTokens(pair, chars)
+      if (first.partial) first = yield* this.prefixTokens(text, chars)
+      if (second.partial) second = yield* this.prefixTokens(pair, chars)
     }
     return [first, second]
   }
 
   decode(ids: number[], skipSpecialTokens = true): string {
     return this.tokenizer.decode(ids, skipSpecialTokens)
+  }
+}
+
+/** Text for the load-time check that the two engines agree: scripts, accents, spacing, digits, emoji. */
+const probeText = "Hello, world! It's 3.14159 — naïve café, ΟΔΟΣ Straße; 北京 東京 한국어 ภาษาไทย\t tabs  and\n\nlines 👨‍👩‍👧 🎉"
+
+/**
+ * The native engine's ids on a probe text (with each added token of the file inside it) against the JS
+ * core's: a file the two read differently stays on the JS engine, whose ids the tests hold to transformers'.
+ * undefined when they agree.
+ */
+async function probeDifference(core: SegmenterCore, native: NativeSegmenter, json: JsonObject): Promise<string | undefined> {
+  const added = Array.isArray(json['added_tokens']) ? (json['added_tokens'] as JsonObject[]).map((token) => String(token['content'])).slice(0, 64) : []
+  for (const text of [probeText, ` ${added.join(' x ')} ${probeText}`]) {
+    // A text both refuse (a Unigram file without unk_id, a character no piece spells) is no difference.
+    const jsIds = attempt(() => core.encode(text))
+    const nativeIds = await native.segment([text]).then(([ids]) => ({ ids: ids! }), (error: unknown) => ({ error: describeError(error) }))
+    if ('error' in jsIds && 'error' in nativeIds) continue
+    if ('error' in nativeIds) return `the native engine fails on a probe text the JS engine reads (${nativeIds.error}), so the JS engine is used`
+    if ('error' in jsIds || jsIds.ids.join() !== nativeIds.ids.join()) return `the native and JS engines give different ids for a probe text (${JSON.stringify(text.slice(0, 40))}…), so the JS engine is used`
+  }
+  return undefined
+}
+
+function attempt(encode: () => number[]): { ids: number[] } | { error: string } {
+  try {
+    return { ids: encode() }
+  } catch (error) {
+    return { error: describeError(error) }
   }
 }
 

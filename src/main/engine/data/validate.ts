@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { DuplicateFinder } from './duplicates'
-import { encodeExample } from './encodeExample'
+import { encodeExamples } from './encodeExample'
 import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import { characterCount, LengthHistogram } from './lengthHistogram'
 import { ClassTally, maxClasses, NumericTally } from './labels'
@@ -35,6 +35,10 @@ export interface ValidateOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void
   signal?: AbortSignal
 }
+
+/** A batch of rows tokenised together: bounded in rows and in text held (long documents). */
+const tokeniseBatchRows = 256
+const tokeniseBatchCharacters = 1 << 20
 
 /**
  * Check a text dataset in one streaming pass and report every problem: the reader's (encoding, quoting,
@@ -75,12 +79,25 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     ...(options.signal && { signal: options.signal })
   })
 
+  // Rows are tokenised in batches (the native engine takes each as one call), tallied in row order.
+  let pending: TextExample[] = []
+  let pendingCharacters = 0
+  const tokenisePending = async (): Promise<void> => {
+    if (!tokens || pending.length === 0) return
+    const batch = pending
+    pending = []
+    pendingCharacters = 0
+    const encoded = await encodeExamples(options.tokenizer!, task, batch, tokens.maxLength)
+    encoded.forEach((e, i) => tokens.add(batch[i]!, e.fullLength, e.partial))
+  }
   for await (const example of examples) {
     rows++
-    lengths.add(characterCount(example.text) + (example.pair === undefined ? 0 : characterCount(example.pair)) + (example.prompt === undefined ? 0 : characterCount(example.prompt)))
+    const characters = characterCount(example.text) + (example.pair === undefined ? 0 : characterCount(example.pair)) + (example.prompt === undefined ? 0 : characterCount(example.prompt))
+    lengths.add(characters)
     if (tokens) {
-      const encoded = encodeExample(options.tokenizer!, task, example, tokens.maxLength)
-      tokens.add(example, encoded.fullLength, encoded.partial)
+      pending.push(example)
+      pendingCharacters += characters
+      if (pending.length >= tokeniseBatchRows || pendingCharacters >= tokeniseBatchCharacters) await tokenisePending()
     }
     if (example.label !== undefined) {
       classes.add(example.label, example.row)
@@ -93,6 +110,8 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     if (example.target !== undefined) numbers.add(example.target)
     duplicates.add(example.row, [example.prompt ?? null, example.text, example.pair ?? null, example.label ?? example.target ?? null])
   }
+
+  await tokenisePending()
 
   if (rows === 0 && !log.hasErrors) log.add(makeProblem(file, 'no-records', 'error', `${place(file)}: no records to train on`))
   const labelField = columns.label === undefined ? {} : { field: columns.label }

@@ -18,6 +18,7 @@ import { createRunFolder, EventLog, latestCheckpointName, readCheckpoint, readRu
 import { edgeGapWarnings, recordingDecompose, runBasisDecompose, writeRunBasis } from './runBasis'
 import { acquireRunLock, lockOwner, releaseRunLock, type RunLockOwner } from './runLock'
 import { adaptOptions, planRun } from './plan'
+import type { ParallelEncoding } from '../data'
 import { openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
 
 /** What the host lends the loop: SVDs (through its worker pool and cache) and a way to pause. */
@@ -37,6 +38,8 @@ export interface TrainHost {
    * thread it may terminate) passes its own, to release the lock when the trainer dies without doing so.
    */
   lockToken?: string
+  /** Worker threads to tokenise a large text dataset in (the host owns threads); without it, this thread does. */
+  parallelEncoding?: ParallelEncoding
 }
 
 /** Pause, resume and cancel from outside the loop (the worker's messages, the CLI's Ctrl-C). */
@@ -166,7 +169,7 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
   const taken: (() => unknown)[] = []
   try {
     // ---- data, model, method
-    const data = yield* withStages(log, { stage: 'data', done: 0, total: 0, detail: resuming ? 'reopening' : 'checking' }, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
+    const data = yield* withStages(log, { stage: 'data', done: 0, total: 0, detail: resuming ? 'reopening' : 'checking' }, (stage) => openTrainData(config, runDir, { reuse: resuming, ...(host.signal && { signal: host.signal }), ...(host.parallelEncoding && { parallel: host.parallelEncoding }), onStage: (done, total, detail) => stage({ stage: 'data', done, total, detail }) }))
     taken.push(() => data.close())
     const source = await openCheckpoint(config.model)
     taken.push(() => source.close())

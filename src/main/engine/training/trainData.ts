@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { EncodedDataset, imageBatches, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
+import { EncodedDataset, imageBatches, type ParallelEncoding, loadImageProcessorConfig, prepareImageData, prepareTextData, reopenPreparedImages, reopenPreparedText, TextTokenizer, type ImageEntry } from '../data'
 import { checkpointFolder } from '../data/checkpointFolder'
 import { tokenLimit } from '../data/tokenLimit'
 import { readModelConfig } from '../io/hfConfig'
@@ -56,7 +56,7 @@ export function modelTask(task: TrainConfig['task']): ModelTask {
  * tokenizer; images: checked, listed and split) and open it for batching. Unusable data throws
  * DataNotUsableError carrying the full report.
  */
-export async function openTrainData(config: TrainConfig, runDir: string, options: { signal?: AbortSignal; onStage?: (done: number, total: number, detail: string) => void; reuse?: boolean } = {}): Promise<TrainData> {
+export async function openTrainData(config: TrainConfig, runDir: string, options: { signal?: AbortSignal; onStage?: (done: number, total: number, detail: string) => void; reuse?: boolean; parallel?: ParallelEncoding } = {}): Promise<TrainData> {
   const dir = join(runDir, 'data')
   const seed = config.seed
   if (config.task === 'image-classify') {
@@ -96,6 +96,7 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
     ...(config.columns && { columns: config.columns }),
     ...(config.pack !== undefined && { pack: config.pack }),
     ...(options.signal && { signal: options.signal }),
+    ...(options.parallel && { parallel: options.parallel }),
     onProgress: (stage, read, total) => options.onStage?.(read, total, stage)
   })
   const trainSet = await EncodedDataset.open(prepared.train.prefix)
