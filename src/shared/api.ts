@@ -156,7 +156,21 @@ export interface DataCheckResult {
   classes?: { label: string; count: number }[]
   tokens?: DataCheckTokens
   /** The first rows as the model will see them. */
-  preview: { row?: number; text?: string; textPair?: string; label?: string; tokens?: number; path?: string; size?: string }[]
+  preview: {
+    row?: number
+    text?: string
+    textPair?: string
+    label?: string
+    tokens?: number
+    path?: string
+    size?: string
+    /** Chat data: how many messages the row holds (`text` is then the conversation as the checkpoint's template renders it). */
+    messages?: number
+    /** Chat data: the [start, end) character ranges of `text` that get loss (assistant turns with their end-of-turn token). */
+    assistantSpans?: [number, number][]
+    /** Chat data: how many of the row's ids get loss. */
+    trainedTokens?: number
+  }[]
   /** The validation file, checked as `siva data check --validation` does: its labels must be training labels. */
   validation?: {
     file: string
@@ -181,6 +195,10 @@ export interface DataCheckTokens {
   limit: { source: 'chosen' | 'tokenizer' | 'capped' | 'default'; modelMaxLength?: number; modelField?: string; explanation: string }
   /** Rows per token length, lengths in [from, to): `siva data check`'s bins, split at maxLength + 1 so the bins above it hold the truncated rows. */
   histogram: { from: number; to: number; count: number }[]
+  /** Chat data: ids within the limit, those with loss (assistant turns), and conversations left with none. */
+  kept?: number
+  trained?: number
+  untrainedRows?: number
 }
 
 export interface RunSummary {
@@ -242,7 +260,7 @@ const regex = z.string().superRefine((s, context) => {
 })
 
 const columns = z
-  .object({ text: z.string().max(200), textPair: z.string().max(200), label: z.string().max(200), prompt: z.string().max(200), path: z.string().max(200) })
+  .object({ text: z.string().max(200), textPair: z.string().max(200), label: z.string().max(200), prompt: z.string().max(200), path: z.string().max(200), messages: z.string().max(200) })
   .partial()
   .strict()
 

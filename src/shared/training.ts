@@ -80,7 +80,8 @@ export interface TrainConfig {
   /** Write a checkpoint every N optimiser steps (and at the end). */
   checkpointEvery: number
   backend: TrainBackend
-  columns?: { text?: string; textPair?: string; label?: string; prompt?: string; path?: string }
+  /** Which columns to read; `messages`: chat data's conversation column (causal LM). */
+  columns?: { text?: string; textPair?: string; label?: string; prompt?: string; path?: string; messages?: string }
 }
 
 export interface TargetSummary {

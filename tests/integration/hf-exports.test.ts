@@ -212,3 +212,15 @@ familyCases('deberta-v2', [
   { base: 'deberta-v2-cls-f16', task: 'classify', method: 'lora', data: 'classify.csv', dtype: 'F16' },
   { base: 'deberta-v2-cls-bf16-sharded', task: 'classify', method: 'siva', data: 'classify.csv', dtype: 'BF16' }
 ])
+
+// Llama-style decoders: LlamaForCausalLM (untied lm_head, GQA, llama3 rope) and Qwen2ForCausalLM (tied
+// embeddings, q/k/v biases), as causal LMs and as *ForSequenceClassification made from them.
+familyCases('llama-qwen2', [
+  { base: 'llama-lm', task: 'causal-lm', method: 'siva', data: 'lm.csv', evaluate: true },
+  { base: 'llama-lm', task: 'causal-lm', method: 'lora', data: 'lm.txt' },
+  { base: 'llama-lm', task: 'classify', method: 'siva', data: 'classify.csv', evaluate: true },
+  { base: 'qwen2-lm', task: 'causal-lm', method: 'siva', data: 'lm.txt', apply: true },
+  { base: 'qwen2-lm', task: 'causal-lm', method: 'svdiff', data: 'lm.csv' },
+  { base: 'qwen2-lm', task: 'classify', method: 'topk', data: 'two.csv' },
+  { base: 'qwen2-lm', task: 'regress', method: 'siva', data: 'regress.csv' }
+])

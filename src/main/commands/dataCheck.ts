@@ -32,7 +32,10 @@ tasks:
   classify         text (or a sentence pair) and a class label; CSV, TSV, JSONL or Parquet
   regress          text (or a pair) and a number (e.g. a similarity score); CSV, TSV, JSONL or Parquet
   causal-lm        JSONL with prompt + completion (loss on the completion only) or text,
-                   or a .txt file (one example per line, or per paragraph with --paragraphs)
+                   or a .txt file (one example per line, or per paragraph with --paragraphs);
+                   or chat data: JSONL or Parquet with a messages column (each row a list of
+                   {"role", "content"}), rendered with --model's chat_template (tokenizer_config.json),
+                   loss on the assistant turns only
   image-classify   a folder with one sub-folder per class, or a CSV of path,label
 
 options:
@@ -52,6 +55,7 @@ options:
   --text-pair-column NAME   the second sentence of a pair (default: sentence2, text_b, … when present)
   --label-column NAME       the label column (default: label, labels or target)
   --prompt-column NAME      causal-lm: the prompt column (default: prompt or input, when present)
+  --messages-column NAME    causal-lm chat data: the conversation column (default: messages)
   --path-column NAME        image-classify CSV: the image path column (default: path, image, file…)
   --paragraphs              causal-lm .txt: one example per paragraph instead of per line
   --json                    print exactly one JSON document on stdout
@@ -75,6 +79,7 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
       'text-pair-column': { type: 'string' },
       'label-column': { type: 'string' },
       'prompt-column': { type: 'string' },
+      'messages-column': { type: 'string' },
       'path-column': { type: 'string' },
       paragraphs: { type: 'boolean', default: false },
       ...jsonFlag,
@@ -94,10 +99,12 @@ export async function dataCheckCommand(argv: string[]): Promise<number> {
     ...(values['text-column'] && { text: values['text-column'] }),
     ...(values['text-pair-column'] && { textPair: values['text-pair-column'] }),
     ...(values['label-column'] && { label: values['label-column'] }),
-    ...(values['prompt-column'] && { prompt: values['prompt-column'] })
+    ...(values['prompt-column'] && { prompt: values['prompt-column'] }),
+    ...(values['messages-column'] && { messages: values['messages-column'] })
   }
   if (task === 'causal-lm' && (columns.textPair || columns.label)) throw new CliUsageError('causal-lm data has no pair or label columns; use --text-column and --prompt-column')
-  if (task !== 'causal-lm' && (columns.prompt || values.paragraphs)) throw new CliUsageError('--prompt-column and --paragraphs are for --task causal-lm')
+  if (task !== 'causal-lm' && (columns.prompt || columns.messages || values.paragraphs)) throw new CliUsageError('--prompt-column, --messages-column and --paragraphs are for --task causal-lm')
+  if (columns.messages && (columns.prompt || columns.text)) throw new CliUsageError('--messages-column is chat data; it takes no --text-column or --prompt-column')
   if (values['path-column']) throw new CliUsageError('--path-column is for --task image-classify')
   const maxLengthText = values['max-length']
   const chosenMaxLength = maxLengthText === undefined ? undefined : Number(maxLengthText)
@@ -238,7 +245,7 @@ function formatReport(report: ValidationReport, preview: PreviewExample[] | unde
   const { summary } = report
   out.push(`${report.file}: ${report.task === 'image-classification' ? plural(report.rows, 'image') : plural(report.rows, 'usable row')}, ${report.task}`)
   const c = summary.columns
-  const named = Object.entries({ prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, 'image path': c.path, label: c.label }).filter(([, v]) => v !== undefined)
+  const named = Object.entries({ conversation: c.messages, prompt: c.prompt, completion: c.completion, text: c.text, 'text pair': c.textPair, 'image path': c.path, label: c.label }).filter(([, v]) => v !== undefined)
   if (named.length > 0) out.push(`columns: ${named.map(([role, column]) => `${role} = ${column}`).join(', ')}`)
   if (summary.classes && summary.classes.length > 0) {
     const shown = summary.classes.slice(0, 20).map((k) => `${k.label} ${k.count}`)
@@ -249,6 +256,11 @@ function formatReport(report: ValidationReport, preview: PreviewExample[] | unde
   if (summary.tokens && report.rows > 0) {
     const t = summary.tokens
     out.push(`length in tokens: min ${t.min}, mean ${t.mean.toFixed(1)}, max ${t.max}; ${plural(t.tooLong, 'row')} over ${t.maxLength}`)
+    if (t.trained !== undefined && t.kept !== undefined) {
+      const none = t.untrainedRows ? `; ${plural(t.untrainedRows, 'conversation')} with none within the limit` : ''
+      const share = t.kept > 0 ? `, ${((100 * t.trained) / t.kept).toFixed(1)}%` : ''
+      out.push(`tokens trained on: ${plural(t.kept, 'token')} within the limit, ${t.trained} of them with loss (the assistant turns${share})${none}`)
+    }
     if (limit) out.push(`token limit: ${limit.explanation}`)
     out.push(...histogramLines(t))
   }
@@ -268,7 +280,8 @@ function formatReport(report: ValidationReport, preview: PreviewExample[] | unde
   }
   if (preview) {
     out.push('', preview.length === 0 ? 'no usable rows to preview' : `first ${plural(preview.length, 'usable row')}:`)
-    for (const row of preview) out.push(`  ${previewLine(row)}`)
+    if (preview.some((row) => row.assistantSpans)) out.push(`  (rendered with the checkpoint's chat template; ${spanOpen}…${spanClose} marks what the loss is on)`)
+    for (const row of preview) out.push(...(row.messages === undefined ? [`  ${previewLine(row)}`] : chatPreviewLines(row)))
   }
   return `${out.join('\n')}\n`
 }
@@ -280,6 +293,35 @@ function previewLine(row: PreviewExample): string {
   const label = row.label === undefined ? '' : ` → ${JSON.stringify(row.label)}`
   const tokens = row.tokens === undefined ? '' : `  (${plural(row.tokens, 'token')}: ${row.ids!.join(' ')}${row.tokens > row.ids!.length ? ' …' : ''})`
   return `row ${row.row}: ${prompt}${short(row.text)}${pair}${label}${tokens}`
+}
+
+/** Around the taught text in a chat preview: characters that chat templates do not write. */
+const spanOpen = '⟦'
+const spanClose = '⟧'
+/** Characters of a rendered conversation shown per row: enough for a few turns. */
+const chatPreviewCharacters = 800
+
+/** A conversation as the model reads it, one template line per line, its assistant spans marked. */
+function chatPreviewLines(row: PreviewExample): string[] {
+  const counts = [plural(row.messages!, 'message')]
+  if (row.tokens !== undefined) counts.push(plural(row.tokens, 'token'))
+  if (row.trainedTokens !== undefined) counts.push(`${row.trainedTokens} with loss`)
+  if (!row.assistantSpans) {
+    // No --model (or no template): the contents only, as the file has them.
+    return [`  row ${row.row}: ${counts.join(', ')} (give --model to see it rendered with the checkpoint's chat template)`, ...row.text.split('\n').slice(0, 6).map((line) => `    │${line}`)]
+  }
+  const end = Math.min(row.text.length, chatPreviewCharacters)
+  let marked = ''
+  let at = 0
+  for (const [start, stop] of row.assistantSpans) {
+    if (start >= end) break
+    marked += `${row.text.slice(at, start)}${spanOpen}${row.text.slice(start, Math.min(stop, end))}${stop <= end ? spanClose : ''}`
+    at = Math.min(stop, end)
+  }
+  marked += row.text.slice(at, end)
+  const more = end < row.text.length || row.textLength !== undefined ? ` …(${(row.textLength ?? row.text.length) - end} more characters)` : ''
+  // A template's final newline would show as an empty last line.
+  return [`  row ${row.row}: ${counts.join(', ')}`, ...`${marked}${more}`.replace(/\n$/, '').split('\n').map((line) => `    │${line}`)]
 }
 
 /** The token-length histogram as text bars, so the long tail is visible at a glance. */

@@ -64,6 +64,8 @@ training:
   --backend B              auto (default) | tensorflow-gpu | webgpu | tensorflow | wasm | cpu
                            (webgpu by name also accepts a software adapter such as SwiftShader)
   --text-column, --text-pair-column, --label-column, --prompt-column, --path-column NAME
+  --messages-column NAME   causal-lm chat data: the conversation column (default: messages, when present),
+                           rendered with the checkpoint's chat_template; loss on assistant turns only
 
 output:
   --svd-cache DIR          where SVDs are kept between runs (default ~/.cache/siva-studio/svd)
@@ -96,7 +98,7 @@ const numberOptions = {
 const integerOptions = new Set(['k', 'rank', 'epochs', 'max-steps', 'batch-size', 'grad-accum', 'seed', 'max-length', 'eval-every', 'spectra-every', 'checkpoint-every'])
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const stringOptions = ['model', 'data', 'task', 'out', 'resume', 'method', 'targets', 'schedule', 'validation', 'backend', 'svd-cache', 'text-column', 'text-pair-column', 'label-column', 'prompt-column', 'path-column', ...Object.keys(numberOptions)]
+  const stringOptions = ['model', 'data', 'task', 'out', 'resume', 'method', 'targets', 'schedule', 'validation', 'backend', 'svd-cache', 'text-column', 'text-pair-column', 'label-column', 'prompt-column', 'path-column', 'messages-column', ...Object.keys(numberOptions)]
   const { values } = parseCommandArgs('train', {
     args: argv,
     allowPositionals: false,
@@ -226,7 +228,8 @@ function parseConfig(v: Record<string, string | boolean | string[] | undefined>)
     ...(typeof v['text-pair-column'] === 'string' && { textPair: v['text-pair-column'] }),
     ...(typeof v['label-column'] === 'string' && { label: v['label-column'] }),
     ...(typeof v['prompt-column'] === 'string' && { prompt: v['prompt-column'] }),
-    ...(typeof v['path-column'] === 'string' && { path: v['path-column'] })
+    ...(typeof v['path-column'] === 'string' && { path: v['path-column'] }),
+    ...(typeof v['messages-column'] === 'string' && { messages: v['messages-column'] })
   }
   if (Object.keys(columns).length > 0) partial['columns'] = columns
   return partial as Partial<TrainConfig> & Pick<TrainConfig, 'model' | 'data' | 'task'>

@@ -5,6 +5,12 @@ import { describeTokenLimit, tokenLimit, type TokenLimit } from '../engine/data/
 import { loadRunTokenizer, modelTask } from '../engine/training/trainData'
 import { RequestError } from './requestError'
 
+/** A preview row as the Data step gets it (for chat data: the rendered conversation and its spans with loss). */
+export type DataCheckPreviewRow = DataCheckResult['preview'][number]
+
+/** Token counts of chat data: ids within the limit, those with loss, and conversations with none. */
+export type DataCheckChatTokens = NonNullable<DataCheckResult['tokens']> & { kept: number; trained: number; untrainedRows: number }
+
 /** Problems listed in one answer; the rest are counted. */
 const listed = 200
 
@@ -36,14 +42,24 @@ export async function checkData(p: Params<'checkData'>): Promise<DataCheckResult
     const knownLabels = task === 'classification' ? labelNames((report.summary.classes ?? []).map((c) => c.label)) : undefined
     validation = await validateTextDataset(p.validation, { ...options, ...(knownLabels && { knownLabels }) })
   }
-  const preview = (await previewTextExamples(p.path, options, 8)).map((example) => ({
+  const preview = (await previewTextExamples(p.path, options, 8)).map((example): DataCheckPreviewRow => ({
     row: example.row,
+    // Chat data: the conversation as the checkpoint's template renders it (its contents, one per line, without a model).
     text: example.prompt !== undefined ? `${example.prompt} ⟶ ${example.text}` : example.text,
     ...(example.textPair !== undefined && { textPair: example.textPair }),
     ...(example.label !== undefined && { label: String(example.label) }),
-    ...(example.tokens !== undefined && { tokens: example.tokens })
+    ...(example.tokens !== undefined && { tokens: example.tokens }),
+    ...(example.messages !== undefined && { messages: example.messages }),
+    ...(example.assistantSpans !== undefined && { assistantSpans: example.assistantSpans }),
+    ...(example.trainedTokens !== undefined && { trainedTokens: example.trainedTokens })
   }))
-  return checkResult(report, p.task, preview, limit, validation)
+  const result = checkResult(report, p.task, preview, limit, validation)
+  const tokens = report.summary.tokens
+  if (result.tokens && tokens?.trained !== undefined) {
+    const chatTokens: DataCheckChatTokens = { ...result.tokens, kept: tokens.kept!, trained: tokens.trained, untrainedRows: tokens.untrainedRows ?? 0 }
+    result.tokens = chatTokens
+  }
+  return result
 }
 
 function checkResult(report: ValidationReport, task: DataCheckResult['task'], preview: DataCheckResult['preview'], limit: TokenLimit | undefined, validation: ValidationReport | undefined): DataCheckResult {

@@ -25,6 +25,9 @@ export type EncodeTaskResult =
       promptLengths: Int32Array
       fullLengths: Float64Array
       partial: Uint8Array
+      /** Chat data: how many loss spans example i has (-1: none, its loss follows promptLengths), and all their [start, end) pairs, one after another. */
+      lossSpanCounts: Int32Array
+      lossSpans: Int32Array
     }
   | { ok: false; index: number; reason: string }
 
@@ -36,7 +39,10 @@ export function packEncoded(encoded: readonly EncodedExample[]): EncodeTaskResul
   const promptLengths = new Int32Array(encoded.length)
   const fullLengths = new Float64Array(encoded.length)
   const partial = new Uint8Array(encoded.length)
+  const lossSpanCounts = new Int32Array(encoded.length)
+  const lossSpans = new Int32Array(2 * encoded.reduce((sum, e) => sum + (e.lossSpans?.length ?? 0), 0))
   let at = 0
+  let spanAt = 0
   encoded.forEach((e, i) => {
     ids.set(e.ids, at)
     at += e.ids.length
@@ -45,23 +51,35 @@ export function packEncoded(encoded: readonly EncodedExample[]): EncodeTaskResul
     promptLengths[i] = e.promptLength
     fullLengths[i] = e.fullLength
     partial[i] = e.partial ? 1 : 0
+    lossSpanCounts[i] = e.lossSpans?.length ?? -1
+    for (const [start, end] of e.lossSpans ?? []) {
+      lossSpans[spanAt++] = start
+      lossSpans[spanAt++] = end
+    }
   })
-  return { ok: true, ids, lengths, pairStarts, promptLengths, fullLengths, partial }
+  return { ok: true, ids, lengths, pairStarts, promptLengths, fullLengths, partial, lossSpanCounts, lossSpans }
 }
 
 export function unpackEncoded(packed: EncodeTaskResult & { ok: true }): EncodedExample[] {
   const out: EncodedExample[] = []
   let at = 0
+  let spanAt = 0
   for (let i = 0; i < packed.lengths.length; i++) {
     const length = packed.lengths[i]!
     const ids = Array.from(packed.ids.subarray(at, at + length))
     at += length
     const pairStart = packed.pairStarts[i]!
     const typeIds = ids.map((_, j) => (pairStart >= 0 && j >= pairStart ? 1 : 0))
-    out.push({ ids, typeIds, promptLength: packed.promptLengths[i]!, fullLength: packed.fullLengths[i]!, partial: packed.partial[i] === 1 })
+    const example: EncodedExample = { ids, typeIds, promptLength: packed.promptLengths[i]!, fullLength: packed.fullLengths[i]!, partial: packed.partial[i] === 1 }
+    const spans = packed.lossSpanCounts[i]!
+    if (spans >= 0) {
+      example.lossSpans = Array.from({ length: spans }, (_, j): [number, number] => [packed.lossSpans[spanAt + 2 * j]!, packed.lossSpans[spanAt + 2 * j + 1]!])
+      spanAt += 2 * spans
+    }
+    out.push(example)
   }
   return out
 }
 
 export const transferablesOf = (packed: EncodeTaskResult & { ok: true }): ArrayBuffer[] =>
-  [packed.ids, packed.lengths, packed.pairStarts, packed.promptLengths, packed.fullLengths, packed.partial].map((a) => a.buffer as ArrayBuffer)
+  [packed.ids, packed.lengths, packed.pairStarts, packed.promptLengths, packed.fullLengths, packed.partial, packed.lossSpanCounts, packed.lossSpans].map((a) => a.buffer as ArrayBuffer)

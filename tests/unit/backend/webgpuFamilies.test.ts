@@ -11,8 +11,8 @@ import { taskLoss } from '../../../src/main/engine/models/loss'
 import type { ModelFamily, ModelInputs, ModelTask } from '../../../src/main/engine/models/types'
 import { adaptTargets, methodNamed, selectTargets } from '../../../src/main/engine/peft'
 import { inProcessDecompose } from '../../helpers/decompose'
-import { hfFixture } from '../../helpers/hfref'
-import { repoRoot, tinyGpt2 } from '../../helpers/paths'
+import { hfFixture, hfReference } from '../../helpers/hfref'
+import { repoRoot, tempDir, tinyGpt2 } from '../../helpers/paths'
 import { useSoftwareVulkan } from '../../helpers/softwareVulkan'
 import { useModelDir } from '../../helpers/useGraph'
 
@@ -42,6 +42,19 @@ interface Case {
   numLabels?: number
   inputs: ModelInputs
   labels: () => tf.Tensor
+}
+
+let mistralDir: string | undefined
+
+/** A tiny Mistral (sliding window 3, one key/value head, head_dim 12) written by the real save_pretrained, made when first read. */
+function mistralCheckpoint(): string {
+  if (mistralDir === undefined) {
+    const dir = tempDir('webgpu-mistral')
+    const config = { model_type: 'mistral', vocab_size: 1064, hidden_size: 32, intermediate_size: 37, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, head_dim: 12, sliding_window: 3 }
+    hfReference('hf_decoder.py', [], { jobs: [{ kind: 'save', out: dir, config, class: 'causal-lm', seed: 3 }] })
+    mistralDir = dir
+  }
+  return mistralDir
 }
 
 function ids(rows: number[][], mask?: number[][]): ModelInputs {
@@ -104,6 +117,36 @@ const cases: Case[] = [
     numLabels: 3,
     inputs: ids([[1, 15, 33, 40, 2], [1, 7, 19, 2, 0]], [[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]),
     labels: () => tf.tensor1d([2, 0], 'int32')
+  },
+  {
+    modelType: 'llama',
+    // LlamaForCausalLM with GQA and llama3 rope (hfref's llama-lm); the window and mask paths come with Mistral below.
+    get dir() {
+      return hfFixture('llama-lm')
+    },
+    task: 'causal-lm',
+    inputs: ids([[5, 17, 300, 999, 42, 8], [77, 1, 2, 3, 0, 0]], [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]),
+    labels: () => tf.tensor2d([[5, 17, 300, 999, 42, 8], [77, 1, 2, 3, -100, -100]], undefined, 'int32')
+  },
+  {
+    modelType: 'qwen2',
+    // Qwen2 (q/k/v biases, tied embeddings) as a classifier with a new head.
+    get dir() {
+      return hfFixture('qwen2-lm')
+    },
+    task: 'classification',
+    numLabels: 3,
+    inputs: ids([[5, 17, 300, 999, 42], [77, 1, 2, 1062, 1062]], [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]),
+    labels: () => tf.tensor1d([2, 0], 'int32')
+  },
+  {
+    modelType: 'mistral',
+    get dir() {
+      return mistralCheckpoint()
+    },
+    task: 'causal-lm',
+    inputs: ids([[5, 17, 300, 999, 42, 8], [77, 1, 2, 3, 0, 0]], [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]),
+    labels: () => tf.tensor2d([[5, 17, 300, 999, 42, 8], [77, 1, 2, 3, -100, -100]], undefined, 'int32')
   },
   {
     modelType: 'use-lite',

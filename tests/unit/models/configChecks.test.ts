@@ -160,7 +160,7 @@ describe('values a model uses are checked, not replaced by a default', () => {
     ['vit', 'layer_norm_eps', -1e-12, /greater than 0/],
     ['roberta', 'pad_token_id', 1.5, /whole number/],
     ['roberta', 'pad_token_id', 500, /less than the vocabulary's 100 entries/],
-    ['bert', 'hidden_act', 'swishy', /is not an activation SiVA runs \(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh\) \(got "swishy"\)/],
+    ['bert', 'hidden_act', 'swishy', /is not an activation SiVA runs \(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, silu, swish\) \(got "swishy"\)/],
     ['gpt2', 'activation_function', 'mish', /is not an activation SiVA runs/],
     ['vit', 'qkv_bias', 'yes', /must be true or false/],
     ['gpt2', 'scale_attn_weights', 'no', /must be true or false/],

@@ -203,7 +203,7 @@ describe('DeBERTa-v2: config and targets', () => {
     expect(() => debertaSettings(config({ pooler_hidden_size: 16 }))).toThrow(/"pooler_hidden_size"/)
     expect(() => debertaSettings(config({ attention_head_size: 4 }))).toThrow(/"attention_head_size"/)
     expect(() => debertaSettings(config({ position_buckets: 200 }))).toThrow(/"position_buckets"/)
-    expect(() => debertaSettings(config({ hidden_act: 'swish' }))).toThrow(/"hidden_act"/)
+    expect(() => debertaSettings(config({ hidden_act: 'mish' }))).toThrow(/"hidden_act"/)
     // Sizes set against the tensors: the relative table holds 2 · position_buckets rows.
     expect(() => debertaFamily.targets(config({ position_buckets: 8 }), fixture.tensors)).toThrow(/"position_buckets" says 8 \(a table of 16 relative embeddings\), but tensor deberta\.encoder\.rel_embeddings\.weight has shape \[32, 32\]/)
     expect(() => debertaFamily.targets(config({ num_hidden_layers: 3 }), fixture.tensors)).toThrow(/"num_hidden_layers" says 3 layers/)

@@ -76,6 +76,28 @@ export interface CausalColumns {
 export interface CausalColumnChoice {
   text?: string
   prompt?: string
+  /** Chat data: the column holding each row's conversation, a list of {role, content} (default: messages). */
+  messages?: string
+}
+
+const messagesNames = ['messages']
+
+/**
+ * The conversation column of a causal-LM file, when it is chat data: the chosen one, else a `messages`
+ * column, unless a text or prompt column was chosen. It wins over detected prompt/text columns, since
+ * chat datasets often carry a `prompt` beside the conversation (UltraChat's prompt, prompt_id, messages).
+ */
+export function resolveMessagesColumn(file: string, columns: string[], choice: CausalColumnChoice = {}, row?: number): { column?: string; problems: DataProblem[] } {
+  const where = row === undefined ? {} : { row }
+  if (choice.messages !== undefined) {
+    if (columns.includes(choice.messages)) return { column: choice.messages, problems: [] }
+    const found = columns.length === 0 ? '(none)' : columns.join(', ')
+    return { problems: [makeProblem(file, 'column-missing', 'error', `column "${choice.messages}" not found in ${place(file)}; columns: ${found}`, { ...where, field: choice.messages })] }
+  }
+  if (choice.text !== undefined || choice.prompt !== undefined) return { problems: [] }
+  const detected = findUsual(columns, messagesNames)
+  if (detected === undefined) return { problems: [] }
+  return { column: detected, problems: [makeProblem(file, 'column-detected', 'info', `${place(file)}: using column "${detected}" as the conversation (loss on assistant turns only)`, { field: detected })] }
 }
 
 const promptNames = ['prompt', 'input', 'source', 'meaning_representation']

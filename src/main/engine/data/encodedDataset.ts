@@ -14,6 +14,14 @@ import type { TokenizerEngine, TextTokenizer } from './tokenizer'
  *   NAME.index  one 32-byte record per example (below)
  *   NAME.json   what they hold (task, counts, label names, pad id…), written last
  *
+ * and, for chat data (version 2, `lossMask`), a fourth:
+ *
+ *   NAME.mask   one byte per id, in the order of NAME.ids: 1 where the id gets loss (assistant turns)
+ *
+ * A conversation has as many loss spans as assistant turns, which one prompt length per record cannot
+ * say; a byte per id (a quarter of the ids' size) also survives packing, where blocks cut through
+ * conversations. Version 1 datasets (no mask: loss after the record's prompt length) read as before.
+ *
  * Training then reads any example by position, so an epoch can visit them in any order while memory
  * holds only the batch at hand: a 1 GB JSONL file is never in memory, and is tokenised only once.
  */
@@ -23,7 +31,8 @@ const recordBytes = 32
 
 export interface EncodedDatasetMeta {
   format: 'siva-encoded-text'
-  version: 1
+  /** 1: loss after each record's prompt length; 2: the same, or per id from NAME.mask when `lossMask`. */
+  version: 1 | 2
   task: TextTask
   source: string
   examples: number
@@ -39,6 +48,8 @@ export interface EncodedDatasetMeta {
   truncated: number
   /** Rows left out (unusable, or a class not in `labels`). */
   skipped: number
+  /** Chat data (version 2): NAME.mask says which ids get loss. */
+  lossMask?: boolean
   /** How the text was tokenised: the engine, how many worker threads (0: the calling thread), and why not faster. */
   encoding?: EncodingReport
 }
@@ -134,8 +145,10 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
   const temp = (ext: string): string => join(dirname(outPrefix), `.${basename(outPrefix)}.${ext}${suffix}`)
   const idsFile = temp('ids')
   const indexFile = temp('index')
+  const maskFile = temp('mask')
   let ids: FileHandle | undefined
   let index: FileHandle | undefined
+  let mask: FileHandle | undefined
   const report: EncodingReport = { engine: tokenizer.engine, workers: 0, ...(tokenizer.fallbackReason !== undefined && { fallbackReason: tokenizer.fallbackReason }) }
   let encoder = options.encoder
   let pool: (ExampleEncoder & { close(): Promise<void> }) | undefined
@@ -152,6 +165,9 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
     index = await open(indexFile, 'wx')
     const idChunk = new Int32Array(chunkIds)
     let idFill = 0
+    // Chat data: one loss byte per id, opened with the first conversation (a file is chat data or not, whole).
+    let maskChunk: Uint8Array | undefined
+    let maskFill = 0
     const indexChunk = new DataView(new ArrayBuffer(recordBytes * 4096))
     let indexFill = 0
     let tokens = 0
@@ -165,6 +181,15 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
         if (idFill === chunkIds) {
           await writeAll(ids!, new Uint8Array(idChunk.buffer, 0, idFill * 4))
           idFill = 0
+        }
+      }
+    }
+    const pushMask = async (values: ArrayLike<number>): Promise<void> => {
+      for (let i = 0; i < values.length; i++) {
+        maskChunk![maskFill++] = values[i]!
+        if (maskFill === chunkIds) {
+          await writeAll(mask!, maskChunk!.subarray(0, maskFill))
+          maskFill = 0
         }
       }
     }
@@ -186,8 +211,9 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
       }
     }
 
-    // Packing: ids carried over from one text to the next until a block is full.
+    // Packing: ids (and, for chat data, their loss bytes) carried over from one text to the next until a block is full.
     let carry: number[] = []
+    let carryMask: number[] = []
     let carryRow = 0
 
     // Problems arrive in row order: a row with several errors is one row skipped.
@@ -195,7 +221,12 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
     const readOptions: ExampleReadOptions = {
       ...options,
       task,
+      // Chat data is rendered with the checkpoint's own template, as training's tokenizer reads it.
+      chatTemplate: options.chatTemplate ?? (() => tokenizer.chatTemplate()),
       onProblem: (problem) => {
+        // A conversation the template cannot render stops the encoding, naming its row: the run would
+        // otherwise train on fewer rows than the data check counted (it checks shapes without a tokenizer).
+        if (problem.severity === 'error' && (problem.code as string).startsWith('chat-template')) throw new Error(problem.message)
         if (problem.severity === 'error' && problem.row !== undefined && problem.row !== lastSkippedRow) {
           skipped++
           lastSkippedRow = problem.row
@@ -205,11 +236,23 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
     }
     // Examples go to the encoder in chunks, several in flight; their ids are written in row order.
     const store = async (example: TextExample, label: number, encoded: EncodedExample): Promise<void> => {
+      const lossBytes = encoded.lossSpans && lossMaskOf(encoded.ids.length, encoded.lossSpans)
+      if (lossBytes && !maskChunk) {
+        if (tokens > 0 || carry.length > 0) throw new Error(`${place(file, example.row)}: a conversation after rows that are not conversations; a file is chat data or not, whole`)
+        mask = await open(maskFile, 'wx')
+        maskChunk = new Uint8Array(chunkIds)
+      }
+      if (!lossBytes && maskChunk) throw new Error(`${place(file, example.row)}: a row that is not a conversation in chat data`)
       if (pack) {
         if (carry.length === 0) carryRow = example.row
         for (const id of encoded.ids) carry.push(id)
+        if (lossBytes) for (const bit of lossBytes) carryMask.push(bit)
         while (carry.length >= maxLength) {
           await pushIds(carry.slice(0, maxLength))
+          if (lossBytes) {
+            await pushMask(carryMask.slice(0, maxLength))
+            carryMask = carryMask.slice(maxLength)
+          }
           await pushRecord(maxLength, carryRow, 0, -1, 0, true)
           carry = carry.slice(maxLength)
           carryRow = example.row
@@ -219,6 +262,7 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
       if (encoded.fullLength > maxLength) truncated++
       const pairStart = example.pair === undefined ? -1 : encoded.typeIds.indexOf(1)
       await pushIds(encoded.ids)
+      if (lossBytes) await pushMask(lossBytes)
       await pushRecord(encoded.ids.length, example.row, encoded.promptLength, pairStart, label, task !== 'regression')
     }
     type Chunk = { examples: TextExample[]; labels: number[] }
@@ -276,15 +320,19 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
 
     if (idFill > 0) await writeAll(ids, new Uint8Array(idChunk.buffer, 0, idFill * 4))
     if (indexFill > 0) await writeAll(index, new Uint8Array(indexChunk.buffer, 0, indexFill * recordBytes))
+    if (mask && maskFill > 0) await writeAll(mask, maskChunk!.subarray(0, maskFill))
     await ids.sync()
     await index.sync()
+    await mask?.sync()
     await ids.close()
     await index.close()
-    ids = index = undefined
+    await mask?.close()
+    const chat = mask !== undefined
+    ids = index = mask = undefined
 
     const meta: EncodedDatasetMeta = {
       format: 'siva-encoded-text',
-      version: 1,
+      version: chat ? 2 : 1,
       task,
       source: file,
       examples,
@@ -298,7 +346,10 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
       encoding: report
     }
     if (task === 'classification') meta.labels = [...options.labels!]
+    if (chat) meta.lossMask = true
+    else await rm(`${outPrefix}.mask`, { force: true }) // an older chat encoding under this name would contradict the meta
     await rename(idsFile, `${outPrefix}.ids`)
+    if (chat) await rename(maskFile, `${outPrefix}.mask`)
     await rename(indexFile, `${outPrefix}.index`)
     const metaTemp = temp('json')
     await writeFile(metaTemp, `${JSON.stringify(meta, null, 2)}\n`)
@@ -308,9 +359,18 @@ export async function encodeTextDataset(file: string, outPrefix: string, options
     await pool?.close().catch(() => undefined)
     await ids?.close().catch(() => undefined)
     await index?.close().catch(() => undefined)
+    await mask?.close().catch(() => undefined)
     await rm(idsFile, { force: true })
     await rm(indexFile, { force: true })
+    await rm(maskFile, { force: true })
   }
+}
+
+/** One byte per id: 1 inside a loss span. */
+function lossMaskOf(length: number, spans: readonly (readonly [number, number])[]): Uint8Array {
+  const bytes = new Uint8Array(length)
+  for (const [start, end] of spans) bytes.fill(1, start, Math.min(end, length))
+  return bytes
 }
 
 /** One batch, ready to become tensors: row-major [size, length] arrays. */
@@ -323,7 +383,8 @@ export interface TextBatch {
   tokenTypeIds: Int32Array
   /**
    * Classification: class ids [size]. Regression: targets [size] (float32). Causal LM: [size, length]
-   * token ids to predict, -100 on prompt and padding (Hugging Face's ignore index; the model shifts).
+   * token ids to predict, -100 on prompt and padding (Hugging Face's ignore index; the model shifts); for
+   * chat data, -100 everywhere but the assistant turns (NAME.mask).
    */
   labels: Int32Array | Float32Array
   /** Each example's row in the source file, for error messages and predictions. */
@@ -351,23 +412,26 @@ export class EncodedDataset {
   private constructor(
     readonly meta: EncodedDatasetMeta,
     private readonly ids: FileHandle,
-    private readonly index: FileHandle
+    private readonly index: FileHandle,
+    private readonly mask: FileHandle | undefined
   ) {}
 
   static async open(prefix: string): Promise<EncodedDataset> {
     const meta = JSON.parse(await readFile(`${prefix}.json`, 'utf8')) as EncodedDatasetMeta
-    if (meta.format !== 'siva-encoded-text' || meta.version !== 1) throw new Error(`${prefix}.json: not an encoded dataset this version reads`)
-    const ids = await open(`${prefix}.ids`, 'r')
-    const index = await open(`${prefix}.index`, 'r').catch(async (error: unknown) => {
-      await ids.close()
+    if (meta.format !== 'siva-encoded-text' || !(meta.version === 1 || meta.version === 2)) throw new Error(`${prefix}.json: not an encoded dataset this version reads`)
+    const withMask = meta.version === 2 && meta.lossMask === true
+    const handles: FileHandle[] = []
+    try {
+      for (const ext of withMask ? ['ids', 'index', 'mask'] : ['ids', 'index']) handles.push(await open(`${prefix}.${ext}`, 'r'))
+      const [idStat, indexStat, maskStat] = await Promise.all(handles.map((handle) => handle.stat()))
+      if (idStat!.size !== meta.tokens * 4 || indexStat!.size !== meta.examples * recordBytes || (maskStat && maskStat.size !== meta.tokens)) {
+        throw new Error(`${prefix}: the .ids, .index or .mask file does not match ${basename(prefix)}.json (a copy cut short?); encode the data again`)
+      }
+    } catch (error) {
+      await Promise.all(handles.map((handle) => handle.close().catch(() => undefined)))
       throw error
-    })
-    const [idStat, indexStat] = await Promise.all([ids.stat(), index.stat()])
-    if (idStat.size !== meta.tokens * 4 || indexStat.size !== meta.examples * recordBytes) {
-      await Promise.all([ids.close(), index.close()])
-      throw new Error(`${prefix}: the .ids or .index file does not match ${basename(prefix)}.json (a copy cut short?); encode the data again`)
     }
-    return new EncodedDataset(meta, ids, index)
+    return new EncodedDataset(meta, handles[0]!, handles[1]!, handles[2])
   }
 
   get size(): number {
@@ -397,15 +461,16 @@ export class EncodedDataset {
       const picks = Array.from({ length: Math.min(batchSize, order.length - start) }, (_, i) => order[start + i]!)
       const records = await Promise.all(picks.map((i) => this.record(i)))
       const sequences = await Promise.all(records.map((r) => this.sequence(r)))
-      yield this.assemble(records, sequences, options.padTo === 'max' ? this.meta.maxLength : Math.max(...records.map((r) => r.length)))
+      const masks = this.mask ? await Promise.all(records.map((r) => this.lossMask(r))) : undefined
+      yield this.assemble(records, sequences, options.padTo === 'max' ? this.meta.maxLength : Math.max(...records.map((r) => r.length)), masks)
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.ids.close(), this.index.close()])
+    await Promise.all([this.ids.close(), this.index.close(), this.mask?.close()])
   }
 
-  private assemble(records: IndexRecord[], sequences: Int32Array[], length: number): TextBatch {
+  private assemble(records: IndexRecord[], sequences: Int32Array[], length: number, masks?: Uint8Array[]): TextBatch {
     const size = records.length
     const { task, padId, padLeft } = this.meta
     const inputIds = new Int32Array(size * length).fill(padId)
@@ -419,7 +484,10 @@ export class EncodedDataset {
       inputIds.set(ids, at)
       attentionMask.fill(1, at, at + ids.length)
       if (record.pairStart >= 0) tokenTypeIds.fill(1, at + record.pairStart, at + ids.length)
-      if (task === 'causal-lm') labels.set(ids.subarray(record.promptLength), at + record.promptLength)
+      const mask = masks?.[b]
+      if (mask) {
+        for (let j = 0; j < ids.length; j++) if (mask[j] === 1) labels[at + j] = ids[j]!
+      } else if (task === 'causal-lm') labels.set(ids.subarray(record.promptLength), at + record.promptLength)
       else labels[b] = record.label
       rows[b] = record.row
     })
@@ -445,6 +513,12 @@ export class EncodedDataset {
     const ids = new Int32Array(record.length)
     await this.readExactly(this.ids, new Uint8Array(ids.buffer), record.length * 4, record.offset * 4)
     return ids
+  }
+
+  private async lossMask(record: IndexRecord): Promise<Uint8Array> {
+    const bytes = new Uint8Array(record.length)
+    await this.readExactly(this.mask!, bytes, record.length, record.offset)
+    return bytes
   }
 
   private async readExactly(handle: FileHandle, into: Uint8Array, length: number, position: number): Promise<void> {

@@ -1,4 +1,6 @@
-import { resolveCausalColumns, resolveColumns, type CausalColumnChoice, type ColumnChoice } from './columns'
+import { checkMessages, chatProblem, conversationText, type ChatMessage } from './chatMessages'
+import { ChatRenderError, ChatTemplateError, type ChatTemplate } from './chatTemplate'
+import { resolveCausalColumns, resolveColumns, resolveMessagesColumn, type CausalColumnChoice, type ColumnChoice } from './columns'
 import { classLabel, numericLabel } from './labels'
 import { makeProblem, place, quote, type ProblemSink } from './problems'
 import { formatOf, readRecords, type DataFormat } from './records'
@@ -23,6 +25,16 @@ export interface TextExample {
   label?: string
   /** Regression: the target. */
   target?: number
+  /**
+   * Chat data (causal LM with a `messages` column): the conversation as the file holds it. Until it is
+   * rendered, `text` is its contents one per line (for lengths and duplicates).
+   */
+  messages?: ChatMessage[]
+  /**
+   * Chat data rendered with the checkpoint's template (ExampleReadOptions.chatTemplate): `text` is then the
+   * rendering, and these are its assistant spans, [start, end) in characters, where the loss is.
+   */
+  chatSpans?: [number, number][]
 }
 
 export interface ExampleReadOptions {
@@ -40,6 +52,12 @@ export interface ExampleReadOptions {
   onColumns?: (columns: ValidationSummary['columns']) => void
   onProgress?: (bytesRead: number, totalBytes: number) => void
   signal?: AbortSignal
+  /**
+   * Chat data: the checkpoint's template (or a function that gives it, called only once a file turns out to
+   * be chat data; a ChatTemplateError it throws is one error for the file). Conversations are then rendered
+   * on the way, and one the template refuses is a problem of its row. Without it they are only checked.
+   */
+  chatTemplate?: ChatTemplate | (() => ChatTemplate)
 }
 
 /**
@@ -53,6 +71,8 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
   let textColumns: (string | undefined)[] = []
   let promptColumn: string | undefined
   let labelColumn: string | undefined
+  let messagesColumn: string | undefined
+  let template: ChatTemplate | undefined
   let resolved = false
 
   const records = readRecords(file, {
@@ -66,7 +86,15 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
     onColumns: (columns) => {
       resolved = true
       const headerRow = (options.format ?? formatOf(file)) === 'csv' ? 1 : undefined
-      if (task === 'causal-lm') {
+      const chat = task === 'causal-lm' ? resolveMessagesColumn(file, columns, options.columns, headerRow) : undefined
+      if (chat && (chat.column !== undefined || chat.problems.length > 0)) {
+        chat.problems.forEach(onProblem)
+        messagesColumn = chat.column
+        if (messagesColumn !== undefined) {
+          options.onColumns?.({ messages: messagesColumn })
+          template = chatTemplateOf(file, options.chatTemplate, onProblem)
+        }
+      } else if (task === 'causal-lm') {
         const { mapping, problems } = resolveCausalColumns(file, columns, options.columns, headerRow)
         problems.forEach(onProblem)
         textColumns = [mapping.text]
@@ -83,6 +111,11 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
   })
 
   for await (const { row, fields } of records) {
+    if (resolved && messagesColumn !== undefined) {
+      const example = chatExample(file, row, messagesColumn, fields[messagesColumn], template, onProblem)
+      if (example) yield example
+      continue
+    }
     // A required column that could not be resolved is one error for the file, not one per row.
     if (!resolved || textColumns[0] === undefined || (task !== 'causal-lm' && labelColumn === undefined)) continue
     const at = place(file, row)
@@ -131,6 +164,37 @@ export async function* readTextExamples(file: string, options: ExampleReadOption
       }
     }
     if (usable) yield example
+  }
+}
+
+/** The template for a chat file, or undefined (after one error for the file when the checkpoint has none). */
+function chatTemplateOf(file: string, given: ExampleReadOptions['chatTemplate'], onProblem: ProblemSink): ChatTemplate | undefined {
+  if (typeof given !== 'function') return given
+  try {
+    return given()
+  } catch (error) {
+    if (!(error instanceof ChatTemplateError)) throw error
+    onProblem(chatProblem(file, 'chat-template-missing', 'error', `${place(file)} holds conversations, but ${error.message}`))
+    return undefined
+  }
+}
+
+/** One row of chat data: its conversation checked and, with a template, rendered; undefined after reporting why not. */
+function chatExample(file: string, row: number, column: string, value: unknown, template: ChatTemplate | undefined, onProblem: ProblemSink): TextExample | undefined {
+  const messages = checkMessages(file, row, column, value, onProblem)
+  if (!messages) return undefined
+  if (!template) return { row, text: conversationText(messages), messages }
+  try {
+    const rendered = template.renderForTraining(messages)
+    if (rendered.spans.length === 0) {
+      onProblem(chatProblem(file, 'chat-template-error', 'error', `${place(file, row)}: the chat template writes nothing for the assistant turns of "${column}", so there is nothing to learn`, { row, field: column }))
+      return undefined
+    }
+    return { row, text: rendered.text, messages, chatSpans: rendered.spans }
+  } catch (error) {
+    if (!(error instanceof ChatRenderError)) throw error
+    onProblem(chatProblem(file, 'chat-template-error', 'error', `${place(file, row)}: ${error.reason}`, { row, field: column }))
+    return undefined
   }
 }
 

@@ -1,4 +1,4 @@
-export { resolveCausalColumns, resolveColumns, type CausalColumnChoice, type CausalColumns, type ColumnChoice, type ColumnMapping, type ResolvedColumns } from './columns'
+export { resolveCausalColumns, resolveColumns, resolveMessagesColumn, type CausalColumnChoice, type CausalColumns, type ColumnChoice, type ColumnMapping, type ResolvedColumns } from './columns'
 export type { DuplicateSummary } from './duplicates'
 export type { ClassCount, NumericSummary } from './labels'
 export type { LengthBucket, LengthSummary } from './lengthHistogram'
@@ -15,3 +15,5 @@ export { labelMapFile, labelNames, loadLabelMap, saveLabelMap, type LabelMapFile
 export * from './images'
 export { DataNotUsableError, prepareTextData, reopenPreparedText, type PrepareTextOptions, type PreparedSplit, type PreparedTextData } from './prepare'
 export { describeSplits, parquetSplits, type ParquetSplits } from './parquetFolder'
+export { chatRoles, checkMessages, type ChatMessage, type ChatProblemCode, type ChatRole } from './chatMessages'
+export { ChatRenderError, ChatTemplate, ChatTemplateError, type ChatTemplateSource, type RenderedChat } from './chatTemplate'

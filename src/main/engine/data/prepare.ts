@@ -72,9 +72,11 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
     ...(options.paragraphs !== undefined && { paragraphs: options.paragraphs }),
     ...(options.signal && { signal: options.signal })
   }
+  // Chat rows the template refuses are refused here with every row listed, not at the first one while encoding.
+  const checks = { ...common, chatTemplate: () => tokenizer.chatTemplate() }
   const progress = (stage: 'checking' | 'encoding' | 'encoding validation') => (read: number, total: number) => options.onProgress?.(stage, read, total)
 
-  const report = await validateTextDataset(file, { ...common, task, onProgress: progress('checking') })
+  const report = await validateTextDataset(file, { ...checks, task, onProgress: progress('checking') })
   if (!report.usable) throw new DataNotUsableError(report)
   const labels = task === 'classification' ? labelNames((report.summary.classes ?? []).map((c) => c.label)) : undefined
   if (labels) await saveLabelMap(join(dir, 'labels.json'), labels)
@@ -83,7 +85,7 @@ export async function prepareTextData(file: string, dir: string, options: Prepar
   // checked before a run starts (its labels must be training labels), before anything is encoded.
   const folderSplit = options.validation === undefined && (await hasValidationSplit(file))
   if (folderSplit) {
-    const checked = await validateTextDataset(file, { ...common, task, split: 'validation', ...(labels && { knownLabels: labels }) })
+    const checked = await validateTextDataset(file, { ...checks, task, split: 'validation', ...(labels && { knownLabels: labels }) })
     if (!checked.usable) throw new DataNotUsableError({ ...checked, file: `${file} (its validation split)` })
   }
 

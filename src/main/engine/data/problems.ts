@@ -31,6 +31,11 @@ export type DataProblemCode =
   | 'text-empty'
   | 'text-not-string'
   | 'text-too-long'
+  // chat data (a messages column)
+  | 'chat-messages-invalid'
+  | 'chat-no-assistant'
+  | 'chat-template-missing'
+  | 'chat-template-error'
   | 'label-missing'
   | 'label-not-scalar'
   | 'label-not-numeric'

@@ -15,6 +15,14 @@ export interface TokenSummary extends LengthSummary {
   tooLong: number
   /** `atLeast`: the row was tokenised only as far as max_length can use (TextTokenizer.encode), so `tokens` is a lower bound. */
   longest?: { row: number; tokens: number; atLeast?: true }
+  /**
+   * Chat data: every row's tokens after the limit cut them (what training reads), the tokens among them
+   * with loss (assistant turns through their end-of-turn token), and the rows whose assistant turns all
+   * lie past the limit (they teach nothing).
+   */
+  kept?: number
+  trained?: number
+  untrainedRows?: number
 }
 
 /** Images: how many were read, and the range of their sizes before resizing. */
@@ -30,7 +38,7 @@ export interface ImageSummary {
 
 export interface ValidationSummary {
   /** The columns used, as far as they could be resolved (text tasks and image CSVs). */
-  columns: Partial<ColumnMapping> & { prompt?: string; completion?: string; path?: string }
+  columns: Partial<ColumnMapping> & { prompt?: string; completion?: string; path?: string; messages?: string }
   /** Classification: each class, most frequent first. */
   classes?: ClassCount[]
   /** Regression: the range of the targets. */

@@ -5,6 +5,7 @@ import { PatternError } from '../../../shared/pattern/safePattern'
 import { describeSystemError } from '../io/errors'
 import { isJsonObject, maxJsonBytes, type JsonObject } from '../io/jsonFile'
 import { readRegularTextFile } from '../io/regularFile'
+import { ChatTemplate, ChatTemplateError, type ChatTemplateSource } from './chatTemplate'
 import { checkpointFolder } from './checkpointFolder'
 import { engineChoiceFromEnvironment, nativeSegmenter, routeSomeToJs, textsForJs, type NativeSegmenter, type TokenizerEngine, type TokenizerEngineChoice } from './fastTokenizer'
 import { libraryCore, sentenceEncoderCore, unigramJsonCore, type SegmenterCore } from './segmenters'
@@ -333,6 +334,32 @@ export class TextTokenizer {
     readonly fallbackReason?: string
   ) {}
 
+  /** Where the chat template comes from (tokenizer_config.json); set by load, parsed on first use. */
+  private chatSource: ChatTemplateSource | undefined
+  private chat: ChatTemplate | ChatTemplateError | undefined
+
+  /**
+   * The checkpoint's chat template, parsed once. Throws ChatTemplateError naming tokenizer_config.json when
+   * the checkpoint has none (or it does not parse): chat data is never rendered with a made-up default.
+   * Only chat data asks for it, so a checkpoint without a template loads as before for everything else.
+   */
+  chatTemplate(): ChatTemplate {
+    if (this.chat === undefined) {
+      const source = this.chatSource
+      if (!source) this.chat = new ChatTemplateError(join(this.source.checkpoint, 'tokenizer_config.json'), 'this tokenizer has no tokenizer_config.json chat template to render conversations with')
+      else {
+        try {
+          this.chat = ChatTemplate.fromSource(source)
+        } catch (error) {
+          if (!(error instanceof ChatTemplateError)) throw error
+          this.chat = error
+        }
+      }
+    }
+    if (this.chat instanceof ChatTemplateError) throw this.chat
+    return this.chat
+  }
+
   /**
    * The engine encodeMany segments with. `encode` is synchronous and always runs the JS engine: the Rust
    * library encodes only asynchronously (on libuv's threads), so bulk encoding goes through encodeMany.
@@ -378,14 +405,19 @@ export class TextTokenizer {
     const postProcessor = json['post_processor']
     const singleSegment = isJsonObject(postProcessor) && postProcessor['type'] === 'RobertaProcessing'
     const padLeft = config['padding_side'] === 'left'
-    if (choice === 'js') return new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, undefined, askedForJs(options))
+    const chatSource = chatTemplateSource(join(dir, 'tokenizer_config.json'), config, json, pick, specials)
+    const withChat = (tokenizer: TextTokenizer): TextTokenizer => {
+      tokenizer.chatSource = chatSource
+      return tokenizer
+    }
+    if (choice === 'js') return withChat(new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, undefined, askedForJs(options)))
     let native = nativeSegmenter(json, splitSpecialTokens)
     const forJs = textsForJs(json)
     if (typeof native !== 'string' && forJs) native = routeSomeToJs(native, forJs, (text) => core.encode(text))
     let reason = typeof native === 'string' ? native : await probeDifference(core, native, json)
     if (reason !== undefined && fromEnvironment.note) reason = `${reason}; ${fromEnvironment.note}`
     if (reason !== undefined && choice === 'native') throw new TokenizerLoadError(tokenizerFile, `the native tokenizer engine was asked for, but ${reason}`)
-    return new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, reason === undefined ? (native as NativeSegmenter) : undefined, reason)
+    return withChat(new TextTokenizer(core, padId, padLeft, maxLength, specialIds, singleSegment, source, reason === undefined ? (native as NativeSegmenter) : undefined, reason))
   }
 
   get vocabularySize(): number {
@@ -576,6 +608,25 @@ export class TextTokenizer {
   decode(ids: number[], skipSpecialTokens = true): string {
     return this.tokenizer.decode(ids, skipSpecialTokens)
   }
+}
+
+/**
+ * What a chat template is rendered with, as transformers' apply_chat_template has it: the template in
+ * tokenizer_config.json, the special tokens of its `special_tokens_map` as text (only those set, so a
+ * checkpoint without a bos token leaves `bos_token` undefined), and the text of every added token marked
+ * special in tokenizer.json (where the end-of-turn markers are).
+ */
+function chatTemplateSource(file: string, config: JsonObject, json: JsonObject, pick: (key: string) => string | undefined, specials: JsonObject): ChatTemplateSource {
+  const variables: Record<string, string | string[]> = {}
+  for (const name of ['bos', 'eos', 'unk', 'sep', 'pad', 'cls', 'mask'] as const) {
+    const token = pick(`${name}_token`)
+    if (token !== undefined) variables[`${name}_token`] = token
+  }
+  const additional = config['additional_special_tokens'] ?? specials['additional_special_tokens']
+  if (Array.isArray(additional)) variables['additional_special_tokens'] = additional.map(tokenContent).filter((token): token is string => token !== undefined)
+  const added = Array.isArray(json['added_tokens']) ? (json['added_tokens'] as unknown[]) : []
+  const specialTokens = added.filter((token): token is JsonObject => isJsonObject(token) && token['special'] === true && typeof token['content'] === 'string').map((token) => token['content'] as string)
+  return { file, config, variables, specialTokens }
 }
 
 /** Text for the load-time check that the two engines agree: scripts, accents, spacing, digits, emoji. */

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
+import { chatProblem } from './chatMessages'
 import { DuplicateFinder } from './duplicates'
-import { encodeExamples } from './encodeExample'
+import { encodeExamples, type EncodedExample } from './encodeExample'
 import { readTextExamples, type ExampleReadOptions, type TextExample, type TextTask } from './examples'
 import { characterCount, LengthHistogram } from './lengthHistogram'
 import { ClassTally, maxClasses, NumericTally } from './labels'
@@ -24,8 +25,16 @@ export interface ValidateOptions {
   paragraphs?: boolean
   /** A folder of Parquet shards: the split to check (default train). */
   split?: 'train' | 'validation'
-  /** The checkpoint's tokenizer: every row is tokenised in the same pass and rows over maxLength counted. */
+  /**
+   * The checkpoint's tokenizer: every row is tokenised in the same pass and rows over maxLength counted;
+   * chat data is rendered with its chat template (a checkpoint without one is an error for chat data).
+   */
   tokenizer?: TextTokenizer
+  /**
+   * Chat data without tokenising: render every conversation with this template (or the function's), so
+   * that rows it refuses are found (the tokenizer's is used when a tokenizer is given).
+   */
+  chatTemplate?: ExampleReadOptions['chatTemplate']
   /** Token limit; default as training's (tokenLimit.ts): the tokenizer's model_max_length, at most 512. */
   maxLength?: number
   /** Said after the count of rows over the limit: where the limit comes from (describeTokenLimit). */
@@ -63,8 +72,11 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     if (typeof splits !== 'string') log.add(makeProblem(file, 'column-detected', 'info', describeSplits(file, splits)))
   }
 
+  const tokenizer = options.tokenizer
+  const chatTemplate = options.chatTemplate ?? (tokenizer && (() => tokenizer.chatTemplate()))
   const examples = readTextExamples(file, {
     task,
+    ...(chatTemplate && { chatTemplate }),
     onProblem: (problem) => {
       // Every record with a problem of its own is still a row of the file.
       log.add(problem)
@@ -88,13 +100,14 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     pending = []
     pendingCharacters = 0
     const encoded = await encodeExamples(options.tokenizer!, task, batch, tokens.maxLength)
-    encoded.forEach((e, i) => tokens.add(batch[i]!, e.fullLength, e.partial))
+    encoded.forEach((e, i) => tokens.add(batch[i]!, e.fullLength, e.partial, e))
   }
   for await (const example of examples) {
     rows++
     const characters = characterCount(example.text) + (example.pair === undefined ? 0 : characterCount(example.pair)) + (example.prompt === undefined ? 0 : characterCount(example.prompt))
     lengths.add(characters)
-    if (tokens) {
+    // A conversation the checkpoint cannot render (no template: one error for the file) is not tokenised.
+    if (tokens && !(example.messages && !example.chatSpans)) {
       pending.push(example)
       pendingCharacters += characters
       if (pending.length >= tokeniseBatchRows || pendingCharacters >= tokeniseBatchCharacters) await tokenisePending()
@@ -108,7 +121,7 @@ export async function validateTextDataset(file: string, options: ValidateOptions
       }
     }
     if (example.target !== undefined) numbers.add(example.target)
-    duplicates.add(example.row, [example.prompt ?? null, example.text, example.pair ?? null, example.label ?? example.target ?? null])
+    duplicates.add(example.row, example.messages ? [JSON.stringify(example.messages)] : [example.prompt ?? null, example.text, example.pair ?? null, example.label ?? example.target ?? null])
   }
 
   await tokenisePending()
@@ -147,9 +160,19 @@ export async function validateTextDataset(file: string, options: ValidateOptions
     )
   }
   const tokenSummary = tokens?.summary()
+  const untrained = tokens?.firstUntrained
+  if (untrained) {
+    const count = tokenSummary!.untrainedRows!
+    log.add(
+      chatProblem(file, 'chat-no-assistant', 'warning', `${place(file, untrained)}: ${count === 1 ? 'this conversation has' : `${count} conversations (this the first) have`} no assistant token within the first ${tokenSummary!.maxLength} tokens, so ${count === 1 ? 'it teaches' : 'they teach'} nothing${options.maxLengthReason ? `. ${options.maxLengthReason}` : ''}`, {
+        row: untrained,
+        ...(columns.messages !== undefined && { field: columns.messages })
+      })
+    )
+  }
   if (tokenSummary && tokenSummary.tooLong > 0) {
     const { longest, tooLong, maxLength } = tokenSummary
-    const field = task === 'causal-lm' ? (columns.completion ?? columns.text) : columns.text
+    const field = task === 'causal-lm' ? (columns.messages ?? columns.completion ?? columns.text) : columns.text
     const cut = task === 'causal-lm' ? 'will lose their end' : 'will be truncated'
     log.add(
       makeProblem(file, 'text-too-long', 'warning', `${place(file)}: ${tooLong} row${tooLong === 1 ? ' is' : 's are'} longer than ${maxLength} tokens and ${cut} (longest: row ${longest!.row}, ${longest!.atLeast ? `at least ${longest!.tokens} tokens; only its start was tokenised` : `${longest!.tokens} tokens`})${options.maxLengthReason ? `. ${options.maxLengthReason}` : ''}`, {
@@ -173,19 +196,38 @@ class TokenTally {
   private readonly histogram: LengthHistogram
   private tooLong = 0
   private longest: { row: number; tokens: number; atLeast?: true } | undefined
+  private kept = 0
+  private trained: number | undefined
+  private untrained = 0
+  /** The first conversation with no loss left after the limit. */
+  firstUntrained: number | undefined
 
   constructor(readonly maxLength: number) {
     this.histogram = new LengthHistogram(maxLength + 1)
   }
 
   /** `partial`: `length` is a lower bound (only the part max_length can use was tokenised). */
-  add(example: TextExample, length: number, partial = false): void {
+  add(example: TextExample, length: number, partial = false, encoded?: EncodedExample): void {
+    if (encoded) {
+      this.kept += encoded.ids.length
+      if (encoded.lossSpans) {
+        const trained = encoded.lossSpans.reduce((sum, [start, end]) => sum + end - start, 0)
+        this.trained = (this.trained ?? 0) + trained
+        if (trained === 0 && this.untrained++ === 0) this.firstUntrained = example.row
+      }
+    }
     this.histogram.add(length)
     if (length > this.maxLength) this.tooLong++
     if (this.longest === undefined || length > this.longest.tokens) this.longest = { row: example.row, tokens: length, ...(partial && { atLeast: true as const }) }
   }
 
   summary(): TokenSummary {
-    return { ...this.histogram.summary(), maxLength: this.maxLength, tooLong: this.tooLong, ...(this.longest && { longest: this.longest }) }
+    return {
+      ...this.histogram.summary(),
+      maxLength: this.maxLength,
+      tooLong: this.tooLong,
+      ...(this.longest && { longest: this.longest }),
+      ...(this.trained !== undefined && { kept: this.kept, trained: this.trained, untrainedRows: this.untrained })
+    }
   }
 }

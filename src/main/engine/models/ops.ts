@@ -119,6 +119,12 @@ export function applyLinear(linear: LinearFn, x: tf.Tensor): tf.Tensor {
   return y.reshape([...shape.slice(0, -1), y.shape[1]])
 }
 
+/** RMS norm over the last axis, as Llama's LlamaRMSNorm: x / √(mean(x²) + ε) · γ (no centring, no bias). */
+export function rmsNorm(x: tf.Tensor, gamma: tf.Tensor1D, eps: number): tf.Tensor {
+  const meanSquare = tf.mean(tf.square(x), x.rank - 1, true)
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gamma)
+}
+
 /** Layer norm over the last axis, as torch.nn.functional.layer_norm (biased variance). */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const axis = x.rank - 1
@@ -128,8 +134,12 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   return tf.add(tf.mul(tf.div(centered, tf.sqrt(tf.add(variance, eps))), gamma), beta)
 }
 
-/** The activations transformers' configs name that SiVA runs: exact GELU ('gelu'), its tanh form ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'), 'relu', 'tanh'. */
-export const activations: readonly string[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu', 'tanh']
+/**
+ * The activations transformers' configs name that SiVA runs: exact GELU ('gelu'), its tanh form ('gelu_new',
+ * 'gelu_pytorch_tanh', 'gelu_fast'), 'relu', 'tanh', and SiLU ('silu', also called 'swish'), the gate of
+ * Llama-style MLPs.
+ */
+export const activations: readonly string[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu', 'tanh', 'silu', 'swish']
 
 export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
   switch (name) {
@@ -143,6 +153,9 @@ export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
       return (x) => tf.relu(x)
     case 'tanh':
       return (x) => tf.tanh(x)
+    case 'silu':
+    case 'swish':
+      return (x) => tf.mul(x, tf.sigmoid(x))
     default:
       throw new Error(`activation "${name}" is not supported (${activations.join(', ')})`)
   }
@@ -171,41 +184,74 @@ export class Dropout {
 
 export interface AttentionOptions {
   heads: number
+  /**
+   * Grouped-query attention (Llama, Mistral, Qwen2): k and v have this many heads, each shared by
+   * heads / kvHeads consecutive query heads (transformers' repeat_kv). Default: heads.
+   */
+  kvHeads?: number
+  /** Width of one head; default hidden / heads (Mistral's config may set head_dim otherwise). */
+  headSize?: number
   /** Training: dropout on the attention probabilities, with its rate. */
   dropout?: { stream: Dropout; rate: number }
   /** [batch, length] of 1 (attend) and 0 (padding), or undefined when every position is real. */
   mask?: tf.Tensor2D
   /** Causal LM: position i attends only to positions ≤ i. */
   causal?: boolean
+  /** With causal: position i attends only to the last `window` positions (i − window, i] (Mistral's sliding_window). */
+  window?: number
+  /**
+   * How the causal and padding masks combine. Off (GPT-2's attention): each adds its own minimum, so a key
+   * both in the future and padding gets −∞ in float32. On (Llama, Mistral, Qwen2: transformers'
+   * _update_causal_mask): a key gets one minimum when either mask excludes it, so a query with every key
+   * excluded (padding past Mistral's window) spreads evenly over all of them, as there.
+   */
+  maskedOnce?: boolean
 }
 
 /**
- * Scaled dot-product attention over `heads` heads. q, k, v: [batch, length, hidden]; returns
- * [batch, length, hidden] (heads concatenated, before the output projection). Masked scores get the
- * float32 minimum, as transformers does, so a fully masked row stays finite.
+ * Scaled dot-product attention over `heads` heads. q: [batch, length, heads·headSize]; k, v: [batch, length,
+ * kvHeads·headSize]; returns [batch, length, heads·headSize] (heads concatenated, before the output
+ * projection). Masked scores get the float32 minimum, as transformers does, so a fully masked row stays
+ * finite. With grouped heads, the queries that share a key/value head are stacked along the query axis
+ * ([batch, kvHeads, group·length, headSize]), so k and v are never copied per query head.
  */
 export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, options: AttentionOptions): tf.Tensor3D {
-  const [batch, length, hidden] = q.shape
+  const [batch, length, width] = q.shape
   const heads = options.heads
-  const size = hidden / heads
-  const split = (x: tf.Tensor3D): tf.Tensor4D => tf.transpose(x.reshape([batch, length, heads, size]) as tf.Tensor4D, [0, 2, 1, 3])
-  const qh = split(q)
-  const kh = split(k)
-  const vh = split(v)
+  const kvHeads = options.kvHeads ?? heads
+  const size = options.headSize ?? width / heads
+  const group = heads / kvHeads
+  const split = (x: tf.Tensor3D, count: number): tf.Tensor4D => tf.transpose(x.reshape([batch, length, count, size]) as tf.Tensor4D, [0, 2, 1, 3])
+  // [batch, heads, length, size] → [batch, kvHeads, group·length, size]: query head j reads key/value head ⌊j / group⌋.
+  const qh = group === 1 ? split(q, heads) : (split(q, heads).reshape([batch, kvHeads, group * length, size]) as tf.Tensor4D)
+  const kh = split(k, kvHeads)
+  const vh = split(v, kvHeads)
   let scores = tf.mul(matMul(qh, transposeLast(kh)), 1 / Math.sqrt(size)) as tf.Tensor4D
   // Masks are added as (1 − allowed)·min, broadcast over heads and queries, as transformers does.
   const minimum = -3.4028234663852886e38
   let bias: tf.Tensor | undefined
-  if (options.causal) bias = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([length, length]), -1, 0)), minimum).reshape([1, 1, length, length])
-  if (options.mask) {
-    const padding = tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), minimum).reshape([batch, 1, 1, length])
-    bias = bias ? tf.add(bias, padding) : padding
+  let causal: tf.Tensor | undefined
+  if (options.causal) {
+    const lower = options.window === undefined || options.window >= length ? -1 : Math.max(0, options.window - 1)
+    causal = tf.linalg.bandPart(tf.ones([length, length]), lower, 0)
+    if (group > 1) causal = tf.tile(causal, [group, 1])
+    causal = causal.reshape([1, 1, group * length, length])
+  }
+  const keys = options.mask && tf.cast(options.mask, 'float32').reshape([batch, 1, 1, length])
+  if (options.maskedOnce && causal && keys) bias = tf.mul(tf.sub(1, tf.mul(causal, keys)), minimum)
+  else {
+    if (causal) bias = tf.mul(tf.sub(1, causal), minimum)
+    if (keys) {
+      const padding = tf.mul(tf.sub(1, keys), minimum)
+      bias = bias ? tf.add(bias, padding) : padding
+    }
   }
   if (bias) scores = tf.add(scores, bias)
   let weights = tf.softmax(scores) as tf.Tensor4D
   if (options.dropout) weights = options.dropout.stream.apply(weights, options.dropout.rate)
-  const context = matMul(weights, vh)
-  return tf.transpose(context, [0, 2, 1, 3]).reshape([batch, length, hidden])
+  let context = matMul(weights, vh)
+  if (group > 1) context = context.reshape([batch, heads, length, size])
+  return tf.transpose(context, [0, 2, 1, 3]).reshape([batch, length, heads * size])
 }
 
 /**

@@ -2,19 +2,20 @@ import { openCheckpoint, type ModelDescription } from '../io'
 import { bertFamily } from './bert'
 import { debertaFamily } from './deberta'
 import { gpt2Family } from './gpt2'
+import { llamaFamily, mistralFamily, qwen2Family } from './llama'
 import { robertaFamily } from './roberta'
 import type { ModelFamily, ModelTask } from './types'
 import { useFamily } from './use'
 import { vitFamily } from './vit'
 
 /** Every family the engine can train, looked up by config.json's model_type (or its architectures). */
-export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, debertaFamily, vitFamily, useFamily]
+export const families: readonly ModelFamily[] = [gpt2Family, bertFamily, robertaFamily, debertaFamily, vitFamily, useFamily, llamaFamily, mistralFamily, qwen2Family]
 
-const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', DebertaV2: 'deberta-v2', ViT: 'vit' }
+const byArchitecture: Record<string, string> = { GPT2: 'gpt2', Bert: 'bert', Roberta: 'roberta', DebertaV2: 'deberta-v2', ViT: 'vit', Llama: 'llama', Mistral: 'mistral', Qwen2: 'qwen2' }
 
 export function familyFor(config: ModelDescription | undefined, where = 'this checkpoint'): ModelFamily {
   const type = config?.modelType ?? inferType(config?.architectures)
-  if (type === undefined) throw new Error(`${where} has no config.json with a model_type; training needs one (gpt2, bert, roberta, deberta-v2 or vit)`)
+  if (type === undefined) throw new Error(`${where} has no config.json with a model_type; training needs one (gpt2, bert, roberta, deberta-v2, vit, llama, mistral or qwen2)`)
   const family = families.find((f) => f.modelTypes.includes(type))
   if (!family) throw new Error(`${where} is a "${type}" model; training supports ${families.flatMap((f) => f.modelTypes).join(', ')}`)
   return family

@@ -26,8 +26,8 @@ const vectorReason = 'one row or column: a vector, with one singular value, not 
 
 const floatDtypes = new Set(['F64', 'F32', 'F16', 'BF16'])
 
-/** Names of lookup tables, across the families we read (GPT-2, BERT/RoBERTa, ViT, tfjs models). */
-const embeddingName = /(^|[._/])(wte|wpe|embeddings?|word_embeddings|position_embeddings|token_type_embeddings|shared|embed_tokens)([._/]|$)/i
+/** Names of lookup tables, across the families we read (GPT-2, BERT/RoBERTa, ViT, Llama-style, tfjs models), and the output embedding (lm_head) a vocabulary wide. */
+const embeddingName = /(^|[._/])(wte|wpe|embeddings?|word_embeddings|position_embeddings|token_type_embeddings|shared|embed_tokens|lm_head)([._/]|$)/i
 
 /**
  * GPT-2's Conv1D `c_attn` stores q|k|v side by side as [in, 3·out]. Each block is its own matrix

@@ -1,5 +1,6 @@
 import type { ExportKind } from '@shared/api'
 import type { ExportFacts } from '@shared/exportOptions'
+import { isDecoderModelType } from '@shared/modelTypes'
 import { joinPath } from './paths'
 
 /**
@@ -87,14 +88,14 @@ function peftLines(dir: string, context: SnippetContext): LoadSnippet {
   const { facts, labels } = context
   const auto = autoClasses[facts.task]
   const lines = [`from peft import ${auto.peft}`, '']
-  const gpt2Classifier = facts.model.modelType === 'gpt2' && (facts.task === 'classify' || facts.task === 'regress')
+  const decoderClassifier = isDecoderModelType(facts.model.modelType) && (facts.task === 'classify' || facts.task === 'regress')
   let extra = ''
   if (facts.task === 'causal-lm') {
     lines.push(`model = ${auto.peft}.from_pretrained(${literal(dir)})`)
     return { language: 'python', needs: 'Python with transformers and peft', text: lines.join('\n') }
   }
-  if (gpt2Classifier) {
-    // GPT-2 has no pad id, and its classifier refuses a batch without one (docs/export.md).
+  if (decoderClassifier) {
+    // GPT-2 (and many Llama-style checkpoints) have no pad id, and their classifier refuses a batch without one (docs/export.md).
     lines.splice(0, 0, 'from transformers import AutoTokenizer')
     lines.push(`tokenizer = AutoTokenizer.from_pretrained(${literal(context.baseModel)}, split_special_tokens=True)`, 'tokenizer.pad_token = tokenizer.eos_token')
     extra = ', pad_token_id=tokenizer.eos_token_id'

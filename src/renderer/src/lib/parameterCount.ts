@@ -1,4 +1,5 @@
 import { amountError, comparisonLoraRank, effectiveAmount, methodInfo, spectralMethodNames, trainable, type Amount, type MethodName } from '@shared/methods'
+import { isDecoderModelType } from '@shared/modelTypes'
 
 export { bandSize, effectiveAmount, type Amount } from '@shared/methods'
 
@@ -39,7 +40,8 @@ export interface HeadFacts {
 
 /**
  * Trainable parameters of the task head, as the engine's families build it: a classifier [labels, hidden]
- * with its bias (BERT, DeBERTa, ViT, the USE demo), RoBERTa's dense + out_proj, GPT-2's bias-free `score`;
+ * with its bias (BERT, DeBERTa, ViT, the USE demo), RoBERTa's dense + out_proj, the decoders' bias-free `score`
+ * (GPT-2, Llama, Mistral, Qwen2);
  * a language model's head is its frozen token embedding (0). Undefined while the width or the number of
  * classes is unknown. A checkpoint without a stored pooler trains a new one as well; that is not counted here.
  */
@@ -49,7 +51,7 @@ export function taskHeadEstimate(facts: HeadFacts): HeadEstimate | undefined {
   const labels = facts.task === 'regress' ? 1 : facts.classes
   if (h === undefined || !(h > 0) || labels === undefined || !(labels > 0)) return undefined
   const outputs = facts.task === 'regress' ? '1 output' : `${labels} ${labels === 1 ? 'class' : 'classes'}`
-  if (facts.modelType === 'gpt2') return { parameters: labels * h, formula: `${outputs} × ${h}` }
+  if (isDecoderModelType(facts.modelType)) return { parameters: labels * h, formula: `${outputs} × ${h}` }
   if (facts.modelType === 'roberta') return { parameters: h * h + h + labels * h + labels, formula: `${h} × ${h} + ${h} + ${outputs} × ${h} + ${labels}` }
   return { parameters: labels * h + labels, formula: `${outputs} × ${h} + ${labels}` }
 }

@@ -6,7 +6,7 @@ import { useApi } from '../api'
 import { messageOf } from '../lib/errors'
 import { useModelStore } from './model'
 
-export type ColumnName = 'text' | 'textPair' | 'label' | 'prompt' | 'path'
+export type ColumnName = 'text' | 'textPair' | 'label' | 'prompt' | 'path' | 'messages'
 
 export const taskLabels: Record<TrainTask, string> = {
   classify: 'Text classification',
@@ -19,7 +19,7 @@ export const taskLabels: Record<TrainTask, string> = {
 export const taskColumns: Record<TrainTask, readonly ColumnName[]> = {
   classify: ['text', 'textPair', 'label'],
   regress: ['text', 'textPair', 'label'],
-  'causal-lm': ['text', 'prompt'],
+  'causal-lm': ['text', 'prompt', 'messages'],
   'image-classify': ['path', 'label']
 }
 
@@ -28,6 +28,7 @@ export const columnLabels: Record<ColumnName, string> = {
   textPair: 'Second text column',
   label: 'Label column',
   prompt: 'Prompt column',
+  messages: 'Conversation column (chat)',
   path: 'Image path column'
 }
 

@@ -47,7 +47,7 @@ export async function loadEncoderLayers(
 ): Promise<EncoderLayer[]> {
   const projections = new Map<string, LinearFn>()
   for (const target of targets) {
-    projections.set(target.name, linears?.get(target.name) ?? (await loader.linear(target.weightTensor, target.biasTensor!, target.outFeatures, target.inFeatures, target.name)))
+    projections.set(target.name, linears?.get(target.name) ?? (await loader.linear(target.weightTensor, target.biasTensor!, [target.outFeatures, target.inFeatures], target.name)))
   }
   const names = where.names ?? { query: 'query', key: 'key', value: 'value' }
   const layers: EncoderLayer[] = []

@@ -28,7 +28,7 @@ const bertSpec: EncoderFamilySpec = {
     const pooler = `${prefix}pooler.dense`
     const storedPooler = loader.fits(`${pooler}.weight`, [size, size]) && loader.fits(`${pooler}.bias`, [size])
     const poolerDense = storedPooler
-      ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, size, size, pooler)
+      ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, [size, size], pooler)
       : await linear(pooler, size, size)
     const classifier = await linear('classifier', numLabels, size)
     return { logits: (first, dropout) => classifier(dropout(tf.tanh(poolerDense(first)))) }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { plainLinear, readFloat32, seededNormal } from '../ops'
+import { readFloat32, seededNormal } from '../ops'
 import type { LinearFn } from '../types'
 import { CheckpointWeights, linearOf, variableOf } from '../weights'
 
@@ -10,21 +10,6 @@ export class WeightLoader extends CheckpointWeights {
     const found = names.find((name) => this.has(name))
     if (found === undefined) throw new Error(`${this.source.source}: no tensor ${names[0]} (needed for ${purpose})`)
     return found
-  }
-
-  /**
-   * y = x Wᵀ + b from an nn.Linear stored [out, in] with its bias. Frozen, Wᵀ is laid out once; with
-   * trainAll, W and b are variables as stored.
-   */
-  async linear(weightName: string, biasName: string, outFeatures: number, inFeatures: number, purpose: string): Promise<LinearFn> {
-    if (this.trainAll) {
-      const weight = (await this.read(weightName, [outFeatures, inFeatures], purpose)) as tf.Tensor2D
-      return linearOf(weight, (await this.read(biasName, [outFeatures], purpose)) as tf.Tensor1D)
-    }
-    const values = await this.values(weightName, [outFeatures, inFeatures], purpose)
-    const bias = (await this.read(biasName, [outFeatures], purpose)) as tf.Tensor1D
-    const weightT = this.keep(tf.tidy(() => tf.transpose(tf.tensor2d(values, [outFeatures, inFeatures]))))
-    return plainLinear(weightT as tf.Tensor2D, bias)
   }
 }
 

@@ -53,7 +53,7 @@ export async function loadDebertaEncoder(loader: WeightLoader, settings: Deberta
   for (const [i, layer] of layers.entries()) {
     const module = `deberta.encoder.layer.${i}`
     const stored = `${prefix}encoder.layer.${i}`
-    const own = (path: string): Promise<LinearFn> => loader.linear(`${stored}.${path}.weight`, `${stored}.${path}.bias`, hiddenSize, hiddenSize, `${module}.${path}`)
+    const own = (path: string): Promise<LinearFn> => loader.linear(`${stored}.${path}.weight`, `${stored}.${path}.bias`, [hiddenSize, hiddenSize], `${module}.${path}`)
     if (relative && settings.contentToPosition) layer.positionKey = settings.shareAttentionKey ? layer.key : await own('attention.self.pos_key_proj')
     if (relative && settings.positionToContent) layer.positionQuery = settings.shareAttentionKey ? layer.query : await own('attention.self.pos_query_proj')
   }

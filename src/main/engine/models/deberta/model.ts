@@ -42,7 +42,7 @@ export async function buildDebertaModel(source: TensorSource, config: ModelDescr
     const pooler = 'pooler.dense'
     const poolerDense =
       loader.fits(`${pooler}.weight`, [size, size]) && loader.fits(`${pooler}.bias`, [size])
-        ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, size, size, pooler)
+        ? await loader.linear(`${pooler}.weight`, `${pooler}.bias`, [size, size], pooler)
         : await newLinear(pooler, size, size)
     const classifier = await newLinear('classifier', numLabels, size)
     loader.loaded()

@@ -1,6 +1,6 @@
 /**
  * The GPT-2 family: transformers' GPT2LMHeadModel (causal LM) and GPT2ForSequenceClassification
- * (classification, regression). See model.ts for the blocks, heads.ts for the two heads, targets.ts for
+ * (classification, regression). See model.ts for the blocks, ../decoder.ts for the two heads, targets.ts for
  * target names, the fused c_attn and the bare-model prefix, weights.ts for Conv1D loading.
  */
 import type { ModelFamily } from '../types'

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { ModelDescription, TensorSource } from '../../io'
 import { activation, applyLinear, attention, Dropout, embed, layerNorm } from '../ops'
 import type { BuildOptions, BuiltModel, LinearFn, ModelInputs } from '../types'
-import { labelCount, languageModelHead, sequenceClassificationHead, type Gpt2Head } from './heads'
+import { checkTokenInputs, labelCount, languageModelHead, sequenceClassificationHead, type DecoderHead, type HeadSettings } from '../decoder'
 import { checkGpt2Tensors, gpt2Settings, type Gpt2Settings } from './settings'
 import { gpt2Targets, prefixFromTensors } from './targets'
 import { CheckpointWeights } from '../weights'
@@ -90,14 +90,15 @@ export async function buildGpt2Model(source: TensorSource, config: ModelDescript
   const prefix = prefixFromTensors(source.tensors, source.source)
   checkGpt2Tensors(config, settings, source.tensors, prefix)
   const weights = new CheckpointWeights(source, options.trainAll ?? false)
-  let head: Gpt2Head | undefined
+  let head: DecoderHead | undefined
+  const headSettings: HeadSettings = { family: 'gpt2', hiddenSize: settings.hiddenSize, initializerRange: settings.initializerRange }
   try {
     const transformer = await loadTransformer(weights, settings, prefix, options)
     if (task === 'causal-lm') {
-      head = await languageModelHead(weights, transformer.tokens, config.tieWordEmbeddings, settings)
+      head = await languageModelHead(weights, transformer.tokens, config.tieWordEmbeddings, headSettings)
     } else {
       const numLabels = labelCount(task, options, config.numLabels, weights.shapeOf('score.weight')?.[0])
-      head = await sequenceClassificationHead(weights, numLabels, settings, options)
+      head = await sequenceClassificationHead(weights, numLabels, headSettings, options)
     }
     return new Gpt2Model(transformer, head, weights, settings)
   } catch (error) {
@@ -119,7 +120,7 @@ export class Gpt2Model implements BuiltModel {
 
   constructor(
     private readonly transformer: Transformer,
-    private readonly taskHead: Gpt2Head,
+    private readonly taskHead: DecoderHead,
     private readonly weights: CheckpointWeights,
     private readonly settings: Gpt2Settings
   ) {
@@ -138,7 +139,7 @@ export class Gpt2Model implements BuiltModel {
 
   forward(inputs: ModelInputs): tf.Tensor {
     const { tokens, positions, blocks, finalNorm } = this.transformer
-    const { batch, length, ids, mask } = checkInputs(inputs, tokens.shape[0], positions.shape[0])
+    const { batch, length, ids, mask } = checkTokenInputs(inputs, tokens.shape[0], positions.shape[0], 'gpt2')
     const trainAll = this.weights.trainAll
     const eps = this.settings.layerNormEps
     const tokenEmbeddings = embed(tokens, tf.tensor2d(ids, [batch, length], 'int32'), trainAll)
@@ -168,28 +169,4 @@ export class Gpt2Model implements BuiltModel {
     for (const variable of this.headVariables) variable.dispose()
     this.headVariables.length = 0
   }
-}
-
-interface CheckedInputs {
-  batch: number
-  length: number
-  ids: Int32Array
-  mask?: Int32Array
-}
-
-/** Shapes and id ranges, checked before any tensor is made: an id past the table would read garbage or crash the backend. */
-function checkInputs(inputs: ModelInputs, vocab: number, maxPositions: number): CheckedInputs {
-  const ids = inputs.inputIds
-  if (!ids) throw new Error('gpt2: the inputs have no inputIds (a text model needs token ids)')
-  const batch = inputs.batchSize
-  const length = inputs.length ?? (batch > 0 ? ids.length / batch : 0)
-  if (!Number.isInteger(length) || length < 1 || batch < 1 || ids.length !== batch * length) {
-    throw new Error(`gpt2: inputIds holds ${ids.length} ids, not batchSize ${batch} × length ${inputs.length ?? '?'}`)
-  }
-  if (length > maxPositions) throw new Error(`gpt2: sequences of ${length} tokens are longer than the checkpoint's ${maxPositions} positions (use shorter inputs)`)
-  const mask = inputs.attentionMask
-  if (mask && mask.length !== ids.length) throw new Error(`gpt2: attentionMask holds ${mask.length} values, inputIds ${ids.length}`)
-  const badId = ids.find((value) => value < 0 || value >= vocab)
-  if (badId !== undefined) throw new Error(`gpt2: token id ${badId} is outside the vocabulary (${vocab} embeddings)`)
-  return { batch, length, ids, mask }
 }

@@ -1,16 +1,48 @@
 import * as tf from '@tensorflow/tfjs'
-import { matMul, seededNormal } from '../ops'
-import type { BuildOptions, ModelTask } from '../types'
-import type { Gpt2Settings } from './settings'
-import { variableOf, type CheckpointWeights } from '../weights'
+import { matMul, seededNormal } from './ops'
+import type { BuildOptions, ModelInputs, ModelTask } from './types'
+import { variableOf, type CheckpointWeights } from './weights'
 
 /**
- * GPT-2's two task heads. Causal LM: transformers' GPT2LMHeadModel, whose lm_head is tied to the token
- * embeddings wte (unless tie_word_embeddings is false and the checkpoint has its own lm_head.weight).
- * Classification and regression: GPT2ForSequenceClassification, a `score` linear without bias applied to
- * the hidden state of each row's last real token.
+ * What every decoder family shares (GPT-2, Llama/Mistral/Qwen2): the input checks and the two task heads.
  */
-export interface Gpt2Head {
+
+export interface CheckedInputs {
+  batch: number
+  length: number
+  ids: Int32Array
+  mask?: Int32Array
+}
+
+/**
+ * Shapes and id ranges, checked before any tensor is made: an id past the table would read garbage or crash
+ * the backend. `maxPositions` bounds the length for a family with learned positions (GPT-2); rotary families
+ * pass Infinity, as transformers sets them no hard limit.
+ */
+export function checkTokenInputs(inputs: ModelInputs, vocab: number, maxPositions: number, family: string): CheckedInputs {
+  const ids = inputs.inputIds
+  if (!ids) throw new Error(`${family}: the inputs have no inputIds (a text model needs token ids)`)
+  const batch = inputs.batchSize
+  const length = inputs.length ?? (batch > 0 ? ids.length / batch : 0)
+  if (!Number.isInteger(length) || length < 1 || batch < 1 || ids.length !== batch * length) {
+    throw new Error(`${family}: inputIds holds ${ids.length} ids, not batchSize ${batch} × length ${inputs.length ?? '?'}`)
+  }
+  if (length > maxPositions) throw new Error(`${family}: sequences of ${length} tokens are longer than the checkpoint's ${maxPositions} positions (use shorter inputs)`)
+  const mask = inputs.attentionMask
+  if (mask && mask.length !== ids.length) throw new Error(`${family}: attentionMask holds ${mask.length} values, inputIds ${ids.length}`)
+  const badId = ids.find((value) => value < 0 || value >= vocab)
+  if (badId !== undefined) throw new Error(`${family}: token id ${badId} is outside the vocabulary (${vocab} embeddings)`)
+  return { batch, length, ids, mask }
+}
+
+/**
+ * The two task heads (GPT-2, Llama/Mistral/Qwen2). Causal LM: transformers'
+ * *LMHeadModel / *ForCausalLM, whose lm_head is tied to the token embeddings (unless tie_word_embeddings is
+ * false and the checkpoint has its own lm_head.weight). Classification and regression:
+ * *ForSequenceClassification, a `score` linear without bias applied to the hidden state of each row's last
+ * real token.
+ */
+export interface DecoderHead {
   /** hidden: [batch, length, hidden] after ln_f; mask: [batch·length] of 1/0 (absent: all real). */
   logits(hidden: tf.Tensor3D, mask: Int32Array | undefined): tf.Tensor
   variables: tf.Variable[]
@@ -31,8 +63,16 @@ function frozenProjection(weight: tf.Tensor2D, weightT: tf.Tensor2D): (x: tf.Ten
   return project as unknown as (x: tf.Tensor2D) => tf.Tensor2D
 }
 
+/** What the heads need of a family's settings, and its name for messages. */
+export interface HeadSettings {
+  family: string
+  hiddenSize: number
+  /** Standard deviation of a new head's weights (`initializer_range`). */
+  initializerRange: number
+}
+
 /** The LM head: logits [batch, length, vocab] from the tied (or the checkpoint's own) output embedding. */
-export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: Gpt2Settings): Promise<Gpt2Head> {
+export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: HeadSettings): Promise<DecoderHead> {
   const [vocab] = tokenEmbeddings.shape
   let output = tokenEmbeddings
   // Tied, transformers overwrites any stored lm_head.weight with wte; untied, the stored one is the head.
@@ -57,14 +97,14 @@ export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddi
 }
 
 /** Classes for classification (options, then config, then the checkpoint's head); 1 for regression. */
-export function labelCount(task: ModelTask, options: BuildOptions, configLabels: number | undefined, storedRows: number | undefined): number {
+export function labelCount(task: ModelTask, options: BuildOptions, configLabels: number | undefined, storedRows: number | undefined, family = 'gpt2'): number {
   if (task === 'regression') {
-    if (options.numLabels !== undefined && options.numLabels !== 1) throw new Error(`gpt2: regression predicts one value; numLabels ${options.numLabels} does not fit`)
+    if (options.numLabels !== undefined && options.numLabels !== 1) throw new Error(`${family}: regression predicts one value; numLabels ${options.numLabels} does not fit`)
     return 1
   }
   const count = options.numLabels ?? configLabels ?? storedRows
-  if (count === undefined) throw new Error('gpt2: how many classes? Neither the options nor config.json (id2label/num_labels) say')
-  if (!Number.isInteger(count) || count < 2) throw new Error(`gpt2: classification needs at least 2 classes, got ${count}`)
+  if (count === undefined) throw new Error(`${family}: how many classes? Neither the options nor config.json (id2label/num_labels) say`)
+  if (!Number.isInteger(count) || count < 2) throw new Error(`${family}: classification needs at least 2 classes, got ${count}`)
   return count
 }
 
@@ -78,13 +118,13 @@ export function labelCount(task: ModelTask, options: BuildOptions, configLabels:
  * ends in a real end-of-text token: the pad-id rule skips that token, the mask does not, since the mask
  * says what is padding. With left padding, the mask rule still finds the last token.
  */
-export function lastTokenSelection(mask: Int32Array | undefined, batch: number, length: number): tf.Tensor3D {
+export function lastTokenSelection(mask: Int32Array | undefined, batch: number, length: number, family = 'gpt2'): tf.Tensor3D {
   const selection = new Float32Array(batch * length)
   for (let row = 0; row < batch; row++) {
     let last = length - 1
     if (mask) {
       while (last >= 0 && mask[row * length + last] === 0) last--
-      if (last < 0) throw new Error(`gpt2: row ${row} of the batch has no token with attention mask 1`)
+      if (last < 0) throw new Error(`${family}: row ${row} of the batch has no token with attention mask 1`)
     }
     selection[row * length + last] = 1
   }
@@ -92,10 +132,10 @@ export function lastTokenSelection(mask: Int32Array | undefined, batch: number, 
 }
 
 /**
- * GPT2ForSequenceClassification's `score` ([numLabels, hidden], no bias): the checkpoint's own when it has
+ * *ForSequenceClassification's `score` ([numLabels, hidden], no bias): the checkpoint's own when it has
  * that shape, else new as transformers initialises it: normal(0, initializer_range) from the seed.
  */
-export async function sequenceClassificationHead(weights: CheckpointWeights, numLabels: number, settings: Gpt2Settings, options: BuildOptions): Promise<Gpt2Head> {
+export async function sequenceClassificationHead(weights: CheckpointWeights, numLabels: number, settings: HeadSettings, options: BuildOptions): Promise<DecoderHead> {
   const name = 'score.weight'
   const shape = [numLabels, settings.hiddenSize]
   const fits = weights.fits(name, shape)
@@ -105,7 +145,7 @@ export async function sequenceClassificationHead(weights: CheckpointWeights, num
     logits(hidden, mask) {
       const [batch, length, size] = hidden.shape
       // A one-hot matmul rather than a gather: the wasm backend has no gradient for gather.
-      const last = matMul(lastTokenSelection(mask, batch, length), hidden).reshape([batch, size]) as tf.Tensor2D
+      const last = matMul(lastTokenSelection(mask, batch, length, settings.family), hidden).reshape([batch, size]) as tf.Tensor2D
       return matMul(last, tf.transpose(score))
     },
     variables: [score],
