@@ -395,7 +395,9 @@ export const methods = {
         checkpoint: z.union([z.enum(['best', 'last']), z.number().int().min(0)]).optional(),
         outputs: z.object({ merged: path, adapter: path, 'peft-lora': path, report: path }).partial().strict(),
         compact: z.boolean().optional(),
-        force: z.boolean().optional()
+        force: z.boolean().optional(),
+        /** With peft-lora: one rank for every module (zero-padded), for vLLM and llama.cpp. */
+        uniformRank: z.boolean().optional()
       })
       .strict()
   },

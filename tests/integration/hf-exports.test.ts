@@ -32,6 +32,8 @@ interface Case {
   evaluate?: boolean
   /** Also write the SiVA adapter (compact) and put it back onto the base: the same files as the merged export, byte for byte. */
   apply?: boolean
+  /** The PEFT adapter with one rank for every module (zero-padded; for vLLM and llama.cpp). */
+  uniformRank?: boolean
 }
 
 const spectral: readonly TrainMethod[] = ['siva', 'svdiff', 'topk']
@@ -45,7 +47,7 @@ function basePath(name: string): string {
 }
 
 function caseName(c: Case): string {
-  return `${c.base} ${c.task} ${c.method}${c.data === 'two.csv' ? ' (2 labels)' : c.data === 'eos.csv' ? ' (<|endoftext|> in the texts)' : ''}${c.evaluate ? ', evaluation recomputed' : ''}${c.apply ? ', adapter applied' : ''}`
+  return `${c.base} ${c.task} ${c.method}${c.data === 'two.csv' ? ' (2 labels)' : c.data === 'eos.csv' ? ' (<|endoftext|> in the texts)' : ''}${c.evaluate ? ', evaluation recomputed' : ''}${c.apply ? ', adapter applied' : ''}${c.uniformRank ? ', one rank for every module' : ''}`
 }
 
 interface Outcome {
@@ -91,7 +93,7 @@ async function runCases(family: string, cases: Case[]): Promise<Map<string, Outc
     }
     const peft = withLowRank.includes(c.method)
     const outputs = { merged: join(scratch, `merged-${i}`), ...(peft && { 'peft-lora': join(scratch, `peft-${i}`) }) }
-    const result = await exportRun({ runDir, outputs: { ...outputs, ...(c.apply && { adapter: join(scratch, `adapter-${i}`) }) }, checkpoint: 'last', compact: true }, { decompose })
+    const result = await exportRun({ runDir, outputs: { ...outputs, ...(c.apply && { adapter: join(scratch, `adapter-${i}`) }) }, checkpoint: 'last', compact: true, ...(c.uniformRank && { uniformRank: true }) }, { decompose })
     exported.push(result)
     if (c.apply) {
       const again = join(scratch, `applied-${i}`)
@@ -122,8 +124,23 @@ function mergedWeightMessages(report: CheckExportReport): string[] {
   return report.messages.filter((m) => m.startsWith('[merged]') && /weight|initializ|were not used|mismatch/i.test(m))
 }
 
+/** adapter_config.json's ranks and the lora_A / lora_B shapes of a PEFT export. */
+function peftRanks(dir: string): { r: number; alpha: number; pattern: Record<string, number>; alphaPattern: Record<string, number>; shapes: number[][] } {
+  const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number; rank_pattern: Record<string, number>; alpha_pattern: Record<string, number> }
+  const bytes = readFileSync(join(dir, 'adapter_model.safetensors'))
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape?: number[] }>
+  const shapes = Object.entries(header).filter(([name]) => /lora_[AB]\.weight$/.test(name)).map(([, t]) => t.shape!)
+  return { r: config.r, alpha: config.lora_alpha, pattern: config.rank_pattern, alphaPattern: config.alpha_pattern, shapes }
+}
+
 function expectClean(outcome: Outcome, c: Case): void {
   const { report, exported, evaluation } = outcome
+  if (c.uniformRank) {
+    // One r and lora_alpha = r for every module: vLLM's single scale alpha / r is then each module's own (1).
+    const peft = peftRanks(exported.outputs.find((o) => o.kind === 'peft-lora')!.dir)
+    expect([peft.pattern, peft.alphaPattern, peft.alpha]).toEqual([{}, {}, peft.r])
+    for (const [i, shape] of peft.shapes.entries()) expect(shape[i % 2 === 0 ? 0 : 1], `lora tensor ${i}`).toBe(peft.r)
+  }
   if (c.apply) expect(applied.get(caseName(c)), `${caseName(c)}: files that --apply writes differently from --merged`).toEqual([])
   if (evaluation) {
     const said = `${caseName(c)}: ${String(evaluation['summary'])}\n  problems: ${evaluation.problems.join('\n  ')}\n  notes: ${evaluation.notes.join('\n  ')}`
@@ -218,6 +235,8 @@ familyCases('deberta-v2', [
 familyCases('llama-qwen2', [
   { base: 'llama-lm', task: 'causal-lm', method: 'siva', data: 'lm.csv', evaluate: true },
   { base: 'llama-lm', task: 'causal-lm', method: 'lora', data: 'lm.txt' },
+  // q_proj (32×32) and v_proj (16×32) band sizes differ (3 and 2): zero-padded to r = 3, the same update.
+  { base: 'llama-lm', task: 'causal-lm', method: 'siva', data: 'lm.txt', uniformRank: true },
   { base: 'llama-lm', task: 'classify', method: 'siva', data: 'classify.csv', evaluate: true },
   { base: 'qwen2-lm', task: 'causal-lm', method: 'siva', data: 'lm.txt', apply: true },
   { base: 'qwen2-lm', task: 'causal-lm', method: 'svdiff', data: 'lm.csv' },

@@ -1,5 +1,6 @@
-import { resolve } from 'node:path'
-import { applyAdapter, exportRun, type ExportKind, type ExportProgress } from '../engine/export'
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { applyAdapter, exportRun, vllmMaxLoraRank, type ExportKind, type ExportProgress } from '../engine/export'
 import { cachedDecompose } from '../engine/peft'
 import { AnalysisPool } from '../workers/analysisPool'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
@@ -22,6 +23,9 @@ Writes what a run trained, in one or several forms at once:
                      from the base and refuses a base whose weights differ)
   --peft-lora DIR    the same update as a PEFT LoRA adapter (adapter_config.json +
                      adapter_model.safetensors), for peft, vLLM and TGI
+  --uniform-rank     with --peft-lora: one rank r for every module (each zero-padded to the largest:
+                     the same update), lora_alpha = r, no rank_pattern — what vLLM and llama.cpp's
+                     convert_lora_to_gguf.py read correctly (they apply one scale to every module)
   --report DIR       report.json and a self-contained report.html
 
 options:
@@ -52,6 +56,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
       'peft-lora': { type: 'string' },
       report: { type: 'string' },
       compact: { type: 'boolean', default: false },
+      'uniform-rank': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'svd-cache': { type: 'string' },
       apply: { type: 'string' },
@@ -74,9 +79,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const outputs = Object.fromEntries(kinds.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string]))
     if (Object.keys(outputs).length === 0) throw new CliUsageError(`say what to export: --merged, --adapter, --peft-lora and/or --report DIR; see 'siva export --help'`)
     if (values.compact && outputs['adapter'] === undefined) throw new CliUsageError('--compact applies to --adapter')
+    if (values['uniform-rank'] && outputs['peft-lora'] === undefined) throw new CliUsageError('--uniform-rank applies to --peft-lora')
     const checkpoint = parseCheckpoint(values.checkpoint)
     const result = await exportRun(
-      { runDir, ...(checkpoint !== undefined && { checkpoint }), outputs, compact: values.compact, force: values.force },
+      { runDir, ...(checkpoint !== undefined && { checkpoint }), outputs, compact: values.compact, force: values.force, uniformRank: values['uniform-rank'] },
       { decompose, signal: controller.signal, onProgress: (p) => progress?.update(describe(p)) }
     )
     progress?.done()
@@ -86,6 +92,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
       for (const output of result.outputs) {
         process.stderr.write(`  ${output.kind.padEnd(9)} ${output.dir}  ${size(output.bytes)}  (${output.files.join(', ')})\n`)
         if (output.omitted) process.stderr.write(`            left out ${output.omitted.length} tensor${output.omitted.length === 1 ? '' : 's'} the trained class has no place for: ${abbreviate(output.omitted)}\n`)
+        if (output.kind === 'peft-lora') process.stderr.write(servingNote(output.dir))
       }
     }
     return 0
@@ -142,4 +149,25 @@ function size(bytes: number): string {
 /** A few names, then how many more. */
 function abbreviate(names: string[], shown = 4): string {
   return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`
+}
+
+/**
+ * How the PEFT adapter serves: with one rank, the vLLM line (its --max-lora-rank the smallest allowed value
+ * at or above r); with several (rank_pattern), why vLLM and llama.cpp would mis-scale it.
+ */
+function servingNote(dir: string): string {
+  let config: { r?: unknown; rank_pattern?: unknown; base_model_name_or_path?: unknown; task_type?: unknown }
+  try {
+    config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as typeof config
+  } catch {
+    return ''
+  }
+  const rank = typeof config.r === 'number' ? config.r : undefined
+  const pattern = config.rank_pattern && typeof config.rank_pattern === 'object' ? Object.keys(config.rank_pattern).length : 0
+  if (rank === undefined) return ''
+  if (pattern > 0) return `            ${pattern} module${pattern === 1 ? ' has' : 's have'} another rank than r = ${rank} (rank_pattern): vLLM and llama.cpp apply one scale to all; export with --uniform-rank for them\n`
+  if (config.task_type !== 'CAUSAL_LM') return ''
+  const max = vllmMaxLoraRank(rank)
+  if (max === undefined) return `            r = ${rank} is above vLLM's largest --max-lora-rank (512)\n`
+  return `            vLLM: vllm serve ${String(config.base_model_name_or_path)} --enable-lora --max-lora-rank ${max} --lora-modules siva=${dir}\n`
 }

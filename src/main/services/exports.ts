@@ -51,7 +51,7 @@ export async function exportRunOutputs(context: ExportContext, p: Params<'export
   state.progress.set(p.runId, latest)
   try {
     const result = await exportRun(
-      { runDir, outputs: p.outputs, ...(p.checkpoint !== undefined && { checkpoint: p.checkpoint }), ...(p.compact !== undefined && { compact: p.compact }), ...(p.force !== undefined && { force: p.force }) },
+      { runDir, outputs: p.outputs, ...(p.checkpoint !== undefined && { checkpoint: p.checkpoint }), ...(p.compact !== undefined && { compact: p.compact }), ...(p.force !== undefined && { force: p.force }), ...(p.uniformRank !== undefined && { uniformRank: p.uniformRank }) },
       {
         decompose,
         onProgress: (progress) => {

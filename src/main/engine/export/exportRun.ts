@@ -30,6 +30,11 @@ export interface ExportRequest {
   compact?: boolean
   /** Replace output folders that already exist. */
   force?: boolean
+  /**
+   * The PEFT LoRA adapter with one rank for every module (each zero-padded to the largest: the same update),
+   * lora_alpha = r and no rank_pattern: what vLLM and llama.cpp's converter read correctly.
+   */
+  uniformRank?: boolean
 }
 
 export interface ExportProgress {
@@ -89,7 +94,7 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
     // Free space, per file system, before writing anything.
     const needs = new Map<string, number>()
     for (const { kind, destination } of outputs) {
-      const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : await adapterBytes(restored, lowRank, kind, request.compact ?? false)
+      const bytes = kind === 'merged' ? await mergedSize(restored.source, modelDir, updates) : kind === 'report' ? await reportBytes(request.runDir) : await adapterBytes(restored, lowRank, kind, request.compact ?? false, request.uniformRank ?? false)
       const parent = dirname(destination.real)
       needs.set(parent, (needs.get(parent) ?? 0) + bytes)
     }
@@ -110,7 +115,7 @@ export async function exportRun(request: ExportRequest, host: { decompose: Decom
           case 'adapter':
             return writeSivaAdapter(restored, staging, request.compact ?? false, configFields, renamePrefix, progress, tokenizerFields, cards)
           case 'peft-lora':
-            return writePeft(restored, lowRank, staging, cards?.['peft-lora'])
+            return writePeft(restored, lowRank, staging, cards?.['peft-lora'], request.uniformRank ?? false)
           case 'report': {
             const report = await buildReport(restored.runDir, { checkpoint: restored.checkpoint.name })
             // Compact: a long run's curves would take tens of megabytes indented.
@@ -156,9 +161,11 @@ function bareWithNewHead(restored: RestoredRun): boolean {
   return !restored.source.tensors.some((t) => t.name.startsWith(prefix))
 }
 
-async function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], kind: ExportKind, compact: boolean): Promise<number> {
+async function adapterBytes(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], kind: ExportKind, compact: boolean, uniformRank: boolean): Promise<number> {
   const head = restored.head.tensors.reduce((sum, t) => sum + 4 * t.values.length, 0)
-  if (kind === 'peft-lora') return head + lowRank.reduce((sum, { target, factors }) => sum + 4 * factors.rank * (target.outFeatures * 3 + target.inFeatures), 0) + 65536
+  // A fused module's rank is the sum of its blocks': the largest target rank × 3 bounds a padded one.
+  const padded = uniformRank ? 3 * Math.max(0, ...lowRank.map((u) => u.factors.rank)) : 0
+  if (kind === 'peft-lora') return head + lowRank.reduce((sum, { target, factors }) => sum + 4 * Math.max(factors.rank, padded) * (target.outFeatures * 3 + target.inFeatures), 0) + 65536
   const stored = await Promise.all(restored.adapters.map((a) => a.stored()))
   return head + stored.reduce((sum, parameters) => sum + parameters.tensors.filter((t) => !(compact && t.derived)).reduce((s, t) => s + t.values.byteLength, 0), 0) + 65536
 }
@@ -188,7 +195,7 @@ async function writeSivaAdapter(restored: RestoredRun, dir: string, compact: boo
   )
 }
 
-async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], dir: string, modelCard: string | undefined): Promise<string[]> {
+async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLinear; factors: LowRank }[], dir: string, modelCard: string | undefined, uniformRank: boolean): Promise<string[]> {
   const shapes = new Map(restored.source.tensors.map((t) => [t.name, t.shape]))
   const modules = peftModules(lowRank, (tensor) => shapes.get(tensor)!)
   const written = await writePeftLora(dir, modules, {
@@ -199,7 +206,8 @@ async function writePeft(restored: RestoredRun, lowRank: { target: AdaptableLine
     head: restored.head.tensors,
     ...(restored.plan.family.transformers.architectures[restored.plan.task] !== undefined && { architecture: restored.plan.family.transformers.architectures[restored.plan.task] }),
     ...(restored.source.config?.modelType !== undefined && { modelType: restored.source.config.modelType }),
-    ...(modelCard !== undefined && { modelCard })
+    ...(modelCard !== undefined && { modelCard }),
+    uniformRank
   })
   return written.files
 }

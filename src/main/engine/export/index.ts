@@ -1,7 +1,7 @@
 export { adapterFormat, adapterUpdates, applyAdapter, readAdapterDocument, type AdapterDocument } from './adapter'
 export { exportRun, type ExportKind, type ExportProgress, type ExportRequest, type ExportResult } from './exportRun'
 export { writeMergedCheckpoint, type WeightUpdates } from './merged'
-export { moduleOf, peftModules } from './peftLora'
+export { moduleOf, padToUniformRank, peftModules, vllmMaxLoraRank, vllmMaxLoraRanks } from './peftLora'
 export { restoreRun, type CheckpointChoice, type RestoredRun } from './restoreRun'
 export { buildReport, type RunReport } from './report'
 export { renderReportHtml } from './reportHtml'

@@ -63,12 +63,42 @@ const taskTypes: Partial<Record<ModelTask, string>> = { classification: 'SEQ_CLS
  * Write a PEFT LoRA adapter into `dir`. `head` tensors go in as PEFT saves `modules_to_save`
  * (`base_model.model.<tensor name>`), their modules listed in modules_to_save.
  */
+/**
+ * The ranks vLLM's --max-lora-rank accepts (vllm.config.LoRAConfig, 2024–2025): an adapter serves when its r
+ * is at most the one chosen.
+ */
+export const vllmMaxLoraRanks: readonly number[] = [1, 8, 16, 32, 64, 128, 256, 320, 512]
+
+/** The smallest --max-lora-rank vLLM accepts for an adapter of rank r; undefined above 512. */
+export function vllmMaxLoraRank(rank: number): number | undefined {
+  return vllmMaxLoraRanks.find((allowed) => allowed >= rank)
+}
+
+/**
+ * Every module zero-padded to the largest rank among them: lora_A gains zero rows and lora_B zero columns,
+ * so B·A — the update — is exactly what it was, and one r with lora_alpha = r (scaling 1) holds for all.
+ * That is what vLLM (one scale lora_alpha / r for every module; rank_pattern and alpha_pattern ignored) and
+ * llama.cpp's convert_lora_to_gguf.py (one global alpha) can read correctly.
+ */
+export function padToUniformRank(modules: readonly PeftModule[]): PeftModule[] {
+  const rank = Math.max(...modules.map((m) => m.rank))
+  return modules.map((m) => {
+    if (m.rank === rank) return m
+    const loraA = new Float32Array(rank * m.inFeatures)
+    loraA.set(m.loraA)
+    const loraB = new Float32Array(m.outFeatures * rank)
+    for (let i = 0; i < m.outFeatures; i++) loraB.set(m.loraB.subarray(i * m.rank, (i + 1) * m.rank), i * rank)
+    return { ...m, rank, loraA, loraB }
+  })
+}
+
 export async function writePeftLora(
   dir: string,
-  modules: PeftModule[],
-  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[]; architecture?: string; modelType?: string; modelCard?: string }
+  given: PeftModule[],
+  options: { task: ModelTask; baseModel: string; fanInFanOut: boolean; basePrefix: string; head: TrainedTensor[]; architecture?: string; modelType?: string; modelCard?: string; uniformRank?: boolean }
 ): Promise<{ rank: number; rankPattern: Record<string, number>; files: string[] }> {
-  if (modules.length === 0) throw new Error('no adapted modules to write as LoRA')
+  if (given.length === 0) throw new Error('no adapted modules to write as LoRA')
+  const modules = options.uniformRank ? padToUniformRank(given) : given
   // The most common rank is `r`; others go in rank_pattern (and alpha_pattern, so every scaling stays 1).
   const counts = new Map<number, number>()
   for (const m of modules) counts.set(m.rank, (counts.get(m.rank) ?? 0) + 1)

@@ -29,6 +29,8 @@ export const useExportsStore = defineStore('exports', () => {
   /** Folders the user typed; the defaults fill the rest. */
   const folders = ref<Partial<Record<ExportKind, string>>>({})
   const compact = ref(false)
+  /** PEFT LoRA with one rank for every module (vLLM, llama.cpp). */
+  const uniformRank = ref(false)
   const force = ref(false)
   const checkpoint = ref<CheckpointChoice>('auto')
   const result = shallowRef<ExportSummary>()
@@ -140,6 +142,7 @@ export const useExportsStore = defineStore('exports', () => {
         ...(checkpoint.value !== 'auto' && { checkpoint: checkpoint.value }),
         outputs,
         ...(chosen.value.adapter && compact.value && { compact: true }),
+        ...(chosen.value['peft-lora'] && uniformRank.value && { uniformRank: true }),
         ...(force.value && { force: true })
       })
       return true
@@ -168,5 +171,5 @@ export const useExportsStore = defineStore('exports', () => {
     }
   }
 
-  return { runId, runDir, chosen, folders, compact, force, checkpoint, result, options, exporting, progress, startedAt, error, defaultFolders, anyChosen, folderFor, unavailable, select, loadOptions, setFolder, start }
+  return { runId, runDir, chosen, folders, compact, uniformRank, force, checkpoint, result, options, exporting, progress, startedAt, error, defaultFolders, anyChosen, folderFor, unavailable, select, loadOptions, setFolder, start }
 })
