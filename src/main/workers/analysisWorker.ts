@@ -2,7 +2,7 @@
 // in the engine, the scheduling in the pool.
 import { parentPort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { releaseSvdKernel, svd, svdKernelMemoryBytes } from '../engine/linalg'
+import { releaseSvdKernel, svd, svdBand, svdKernelMemoryBytes } from '../engine/linalg'
 import type { SvdTask, SvdTaskResult, TaskMessage, WorkerMessage } from './protocol'
 
 /** A typed array that owns its whole buffer, safe to transfer (never a view into wasm memory). */
@@ -20,9 +20,12 @@ port.on('message', (message: TaskMessage<SvdTask>) => {
   const { id, payload: task } = message
   try {
     const start = performance.now()
-    const result = svd(task.matrix, task.m, task.n, { vectors: task.vectors, name: task.name })
+    const result = task.band
+      ? svdBand(task.matrix, task.m, task.n, { band: task.band, name: task.name })
+      : svd(task.matrix, task.m, task.n, { vectors: task.vectors, name: task.name })
     const s = owned(result.s)
     const payload: SvdTaskResult = { name: task.name, s, seconds: (performance.now() - start) / 1000 }
+    if (task.band) payload.band = [task.band[0], task.band[1]]
     const transfer: ArrayBuffer[] = [s.buffer as ArrayBuffer]
     if (task.returnVectors && result.u && result.vt) {
       payload.u = owned(result.u)

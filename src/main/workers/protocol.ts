@@ -23,6 +23,11 @@ export interface SvdTask {
   vectors: boolean
   /** Return U and Vᵀ to the caller (otherwise the worker drops them after computing). */
   returnVectors: boolean
+  /**
+   * [start, end) in descending σ: all σ, but the singular vectors of this band only (svdBand; SiVA's
+   * bottom k is [r − k, r)). `vectors` is then implied; u is m×k, vt k×n.
+   */
+  band?: [number, number]
 }
 
 export interface SvdTaskResult {
@@ -30,6 +35,8 @@ export interface SvdTaskResult {
   s: Float64Array
   u?: Float64Array
   vt?: Float64Array
+  /** The band u and vt hold (m×k and k×n), when the task asked for one. */
+  band?: [number, number]
   /** Seconds spent in the SVD itself, inside the worker. */
   seconds: number
 }

@@ -1,4 +1,6 @@
 export { firstNonFinite } from './finite'
 export { svd, SvdConvergenceError, SvdInputError, SvdMemoryError } from './svd'
 export type { SvdOptions, SvdResult } from './svd'
+export { bandRouteCheaper, svdBand } from './svdBand'
+export type { SvdBandOptions, SvdBandResult } from './svdBand'
 export { releaseSvdKernel, svdKernelMemoryBytes } from './svdKernel'

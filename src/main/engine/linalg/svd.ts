@@ -41,8 +41,8 @@ export class SvdMemoryError extends Error {
   override name = 'SvdMemoryError'
 }
 
-const STATUS_NOT_FINITE = -1
-const STATUS_NO_CONVERGENCE = 1
+export const STATUS_NOT_FINITE = -1
+export const STATUS_NO_CONVERGENCE = 1
 
 /**
  * Kernel switches for cross-checks in tests, not for production use: `qrIteration` computes the bidiagonal
@@ -67,7 +67,7 @@ export interface SvdKernelSwitches {
 const scaleBound = 2 ** 460
 
 /** The power of two e such that a·2^-e has its largest magnitude in [0.5, 1), or 0 when a is in range (or not finite). */
-function rangeExponent(a: Float64Array): number {
+export function rangeExponent(a: Float64Array): number {
   let largest = 0
   for (let i = 0; i < a.length; i++) {
     const x = Math.abs(a[i]!)
@@ -79,11 +79,21 @@ function rangeExponent(a: Float64Array): number {
 }
 
 /** 2^e as an exact double for any e in [-1074, 1023 + 1074], in two steps where one would leave the range. */
-function scaleBy(values: Float64Array, e: number): void {
+export function scaleBy(values: Float64Array, e: number): void {
   const first = Math.trunc(e / 2)
   const a = 2 ** first
   const b = 2 ** (e - first)
   for (let i = 0; i < values.length; i++) values[i] = values[i]! * a * b
+}
+
+/** σ (descending) of the matrix that was scaled by 2^-e, back in the caller's scale; throws where σ_max is beyond float64. */
+export function restoreScale(s: Float64Array, e: number, what: string): void {
+  if (e === 0 || s.length === 0) return
+  const largest = s[0]!
+  scaleBy(s, e)
+  if (!Number.isFinite(s[0]!)) {
+    throw new SvdInputError(`SVD of ${what}: its largest singular value, about ${describeScaled(largest, e)}, is beyond the largest float64 (1.8e+308)`)
+  }
 }
 
 /** "9.9e+308" for σ·2^e, which may itself be beyond float64. */
@@ -98,7 +108,12 @@ function describeScaled(s: number, e: number): string {
   return `${mantissa.toFixed(1)}e${exponent < 0 ? '-' : '+'}${Math.abs(exponent)}`
 }
 
-function checkDimensions(a: Float64Array, m: number, n: number): void {
+/** "a 16×8 matrix", or "the 16×8 tensor NAME": how errors name the matrix. */
+export function describeMatrix(m: number, n: number, name: string | undefined): string {
+  return name === undefined ? `a ${m}×${n} matrix` : `the ${m}×${n} ${name}`
+}
+
+export function checkDimensions(a: Float64Array, m: number, n: number): void {
   if (!(a instanceof Float64Array)) throw new SvdInputError('the matrix must be a Float64Array')
   if (!Number.isSafeInteger(m) || !Number.isSafeInteger(n) || m < 1 || n < 1) {
     throw new SvdInputError(`dimensions must be positive integers, got ${m}×${n}`)
@@ -116,7 +131,7 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
   checkDimensions(a, m, n)
   const flags = (switches.qrIteration ? 1 : 0) | (switches.noQrFirst ? 2 : 0)
   const vectors = options.vectors ?? true
-  const what = options.name === undefined ? `a ${m}×${n} matrix` : `the ${m}×${n} ${options.name}`
+  const what = describeMatrix(m, n, options.name)
   const r = Math.min(m, n)
   const exponent = switches.noScaling ? 0 : rangeExponent(a)
   const k = svdKernel()
@@ -144,13 +159,7 @@ export function svdWithSwitches(a: Float64Array, m: number, n: number, options: 
   // Copies, never views: the results own their buffers (transferable) and survive the next call.
   const buffer = k.memory.buffer
   const result: SvdResult = { m, n, rank: r, s: new Float64Array(buffer, ps, r).slice() }
-  if (exponent !== 0) {
-    const largest = result.s[0]!
-    scaleBy(result.s, exponent)
-    if (!Number.isFinite(result.s[0]!)) {
-      throw new SvdInputError(`SVD of ${what}: its largest singular value, about ${describeScaled(largest, exponent)}, is beyond the largest float64 (1.8e+308)`)
-    }
-  }
+  restoreScale(result.s, exponent, what)
   if (vectors) {
     result.u = new Float64Array(buffer, pu, m * r).slice()
     result.vt = new Float64Array(buffer, pvt, r * n).slice()

@@ -1,5 +1,5 @@
 // The compiled SVD kernel (wasm/*.c), instantiated once per thread on first use. Synchronous on purpose:
-// analysis workers call svd() inside a message handler, and a 60 KB module compiles in milliseconds.
+// analysis workers call svd() inside a message handler, and a 75 KB module compiles in milliseconds.
 //
 // Two builds of the same C sources are embedded (scripts/build-wasm.mjs): plain SIMD128, which every
 // supported runtime runs, and SIMD128 + relaxed SIMD, whose f64x2.relaxed_madd becomes one fused
@@ -31,6 +31,12 @@ export interface SvdKernel {
   sv_alloc(count: number): number
   /** 0 ok, −1 non-finite input, 1 no convergence. flags: 0, or 1 (QR iteration) | 2 (no QR first) for tests. */
   sv_svd(a: number, m: number, n: number, s: number, u: number, vt: number, wantVectors: number, flags: number): number
+  /**
+   * All min(m,n) singular values into s, and the vectors of s[start..start+count) only: u (row-major
+   * m×count), vt (row-major count×n). 0 ok, −1 non-finite input, −2 band out of range, 1 no convergence,
+   * 2 a band vector failed its residual check (s is still right). flags: 2 (no QR first) for tests.
+   */
+  sv_svd_band(a: number, m: number, n: number, s: number, u: number, vt: number, start: number, count: number, flags: number): number
 }
 
 /** 'relaxed-simd': SIMD128 + f64x2.relaxed_madd; 'simd': SIMD128 only (always available). */

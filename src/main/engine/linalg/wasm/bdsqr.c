@@ -38,6 +38,17 @@ static void sweep_zero_shift(int lo, int hi, double *d, double *e, double *u, in
   e[hi - 1] = h * oldsn;
 }
 
+/* Whether d[lo..hi−1] holds an exact zero. A shifted sweep cannot pass one: the bulge it chases is
+ * multiplied by that zero, every later rotation is the identity, and the rows below never change (the
+ * iteration stalls, then a tiny d[lo] makes the shift overflow). The zero-shift sweep moves the zero to
+ * the bottom, where it deflates (Demmel–Kahan). Only blocks with an exact zero take this path, and those
+ * never converged before, so no other result changes. */
+static int has_zero(int lo, int hi, const double *d) {
+  for (int i = lo; i < hi; i++)
+    if (d[i] == 0.0) return 1;
+  return 0;
+}
+
 /* Standard shifted sweep: chase the bulge created by the first rotation down to row hi. */
 static void sweep_shifted(int lo, int hi, double shift, double *d, double *e, double *u, int ldu, int nru, double *v,
                           int ldv, int nrv) {
@@ -95,7 +106,7 @@ int bdsqr(int n, double *d, double *e, double *u, int ldu, int nru, double *v, i
     for (int i = lo; i <= hi; i++) bmax = dmax(bmax, dabs(d[i]));
     for (int i = lo; i < hi; i++) bmax = dmax(bmax, dabs(e[i]));
     double shift = smaller_sv_2x2(d[hi - 1], e[hi - 1], d[hi]);
-    if (d[lo] == 0.0 || (shift / bmax) * (shift / bmax) < EPS) {
+    if (d[lo] == 0.0 || (shift / bmax) * (shift / bmax) < EPS || has_zero(lo + 1, hi, d)) {
       sweep_zero_shift(lo, hi, d, e, u, ldu, nru, v, ldv, nrv);
     } else {
       sweep_shifted(lo, hi, shift, d, e, u, ldu, nru, v, ldv, nrv);

@@ -11,6 +11,7 @@
 #include "bdsqr.h"
 #include "bidiag.h"
 #include "blas.h"
+#include "driver.h"
 #include "householder.h"
 #include "qr.h"
 #include "sort.h"
@@ -24,9 +25,6 @@ __attribute__((import_module("env"), import_name("profile_mark"))) void profile_
 #else
 #define PROFILE(phase) ((void)0)
 #endif
-
-enum { SVD_OK = 0, SVD_NOT_FINITE = -1, SVD_NO_CONVERGENCE = 1 };
-enum { FLAG_QR_ITERATION = 1, FLAG_NO_QR_FIRST = 2 }; /* diagnostics: alternative algorithm paths */
 
 __attribute__((export_name("sv_reset"))) void sv_reset(void) { ws_reset(); }
 
@@ -42,8 +40,38 @@ static void permute_columns(int rows, int q, const int *perm, const double *src,
   for (int j = 0; j < q; j++) mcopy(rows, 1, src + (size_t)perm[j] * lds, lds, dst + (size_t)j * ldd, ldd);
 }
 
-/* perm: indices of d by value, largest first. */
-static int *order_descending(int q, const double *d) {
+int driver_qr_first(int p, int q, int flags) {
+  return !(flags & FLAG_NO_QR_FIRST) && (double)p >= QR_FIRST_RATIO * q && q > 1;
+}
+
+int driver_scale(const double *a, size_t total, double *scale) {
+  double amax = 0.0;
+  for (size_t i = 0; i < total; i++) {
+    double t = a[i];
+    if (t - t != 0.0) return SVD_NOT_FINITE; /* NaN or ±Inf */
+    amax = dmax(amax, dabs(t));
+  }
+  if (amax == 0.0) {
+    *scale = 0.0;
+    return SVD_OK;
+  }
+  double s = 1.0;
+  while (amax * s >= 1.0) s *= 0.5;
+  while (amax * s < 0.5) s *= 2.0;
+  *scale = s;
+  return SVD_OK;
+}
+
+double *driver_tall_copy(const double *a, int m, int n, double scale) {
+  size_t total = (size_t)m * n;
+  double *x = ws_doubles(total);
+  if (m >= n) mtranspose(n, m, a, n, x, m); /* row-major A is column-major Aᵀ */
+  else for (size_t i = 0; i < total; i++) x[i] = a[i];
+  vscal((int)total, scale, x);
+  return x;
+}
+
+int *driver_order_descending(int q, const double *d) {
   int *perm = ws_ints((size_t)q), *tmp = ws_ints((size_t)q);
   double *key = ws_doubles((size_t)q);
   for (int i = 0; i < q; i++) perm[i] = i, key[i] = -d[i];
@@ -56,7 +84,7 @@ static int *order_descending(int q, const double *d) {
 static int svd_tall(int p, int q, double *x, double *s, double *ux, double *vx, int want_vectors, int flags) {
   double *d = ws_doubles((size_t)q), *e = ws_doubles((size_t)q);
   double *tauq = ws_doubles((size_t)q), *taup = ws_doubles((size_t)q);
-  int qr_first = !(flags & FLAG_NO_QR_FIRST) && (double)p >= QR_FIRST_RATIO * q && q > 1;
+  int qr_first = driver_qr_first(p, q, flags);
   double *b = x, *tau_r = 0;
   int pb = p;
   PROFILE(0);
@@ -74,7 +102,7 @@ static int svd_tall(int p, int q, double *x, double *s, double *ux, double *vx, 
 
   if (!want_vectors) {
     if (bdsqr(q, d, e, 0, 0, 0, 0, 0, 0)) return SVD_NO_CONVERGENCE;
-    int *perm = order_descending(q, d);
+    int *perm = driver_order_descending(q, d);
     for (int i = 0; i < q; i++) s[i] = d[perm[i]];
     return SVD_OK;
   }
@@ -90,7 +118,7 @@ static int svd_tall(int p, int q, double *x, double *s, double *ux, double *vx, 
   }
   if (status) return SVD_NO_CONVERGENCE;
   PROFILE(3);
-  int *perm = order_descending(q, d);
+  int *perm = driver_order_descending(q, d);
   for (int i = 0; i < q; i++) s[i] = d[perm[i]];
 
   /* Left: ux = [U_B; 0], then Q (and Q_r) from the left. */
@@ -129,13 +157,9 @@ __attribute__((export_name("sv_svd"))) int sv_svd(const double *a, int m, int n,
   size_t mark = ws_mark();
   size_t total = (size_t)m * n;
   int p = imax(m, n), q = imin(m, n);
-  double amax = 0.0;
-  for (size_t i = 0; i < total; i++) {
-    double t = a[i];
-    if (t - t != 0.0) return SVD_NOT_FINITE; /* NaN or ±Inf */
-    amax = dmax(amax, dabs(t));
-  }
-  if (amax == 0.0) {
+  double scale;
+  if (driver_scale(a, total, &scale) != SVD_OK) return SVD_NOT_FINITE;
+  if (scale == 0.0) {
     for (int i = 0; i < q; i++) s[i] = 0.0;
     if (want_vectors) {
       for (int i = 0; i < m; i++)
@@ -145,14 +169,7 @@ __attribute__((export_name("sv_svd"))) int sv_svd(const double *a, int m, int n,
     }
     return SVD_OK;
   }
-  double scale = 1.0;
-  while (amax * scale >= 1.0) scale *= 0.5;
-  while (amax * scale < 0.5) scale *= 2.0;
-
-  double *x = ws_doubles(total);
-  if (m >= n) mtranspose(n, m, a, n, x, m); /* row-major A is column-major Aᵀ */
-  else for (size_t i = 0; i < total; i++) x[i] = a[i];
-  vscal((int)total, scale, x);
+  double *x = driver_tall_copy(a, m, n, scale);
 
   int status;
   if (m >= n) {
