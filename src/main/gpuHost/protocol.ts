@@ -51,13 +51,15 @@ export type FromGpuHost =
   | { kind: 'probed'; probe: { adapter: GpuAdapterSummary } | { reason: string } }
   | { kind: 'report'; report: TrainingReport }
   | { kind: 'fs'; id: number; op: FsOp; args: unknown[] }
-  | { kind: 'svd'; id: number; name: string; outFeatures: number; inFeatures: number; weight: ArrayBuffer; bias?: ArrayBuffer }
+  /** `band`: only that band's vectors are needed (Decompose's band), as a run in a worker thread asks. */
+  | { kind: 'svd'; id: number; name: string; outFeatures: number; inFeatures: number; weight: ArrayBuffer; bias?: ArrayBuffer; band?: [number, number] }
 
-/** The SVD reply's value: s, u, vt as float64 buffers. */
+/** The SVD reply's value: s, u, vt as float64 buffers; `band` when u and vt hold only that band. */
 export interface SvdReply {
   s: ArrayBuffer
   u: ArrayBuffer
   vt: ArrayBuffer
+  band?: [number, number]
 }
 
 /** Either end of the channel: a MessagePort, a worker, or a WebSocket behind encodeFrame/decodeFrame. */

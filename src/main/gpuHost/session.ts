@@ -12,16 +12,17 @@ export function startSession(send: (message: FromGpuHost, transfer?: ArrayBuffer
   const control = new TrainControl()
   let started = false
 
-  const decompose: Decompose = async ({ target, weight, bias }) => {
+  const decompose: Decompose = async ({ target, weight, bias }, band) => {
     const reply = (await request({
       kind: 'svd',
       name: target.name,
       outFeatures: target.outFeatures,
       inFeatures: target.inFeatures,
       weight: weight.slice().buffer,
-      ...(bias && { bias: bias.slice().buffer })
+      ...(bias && { bias: bias.slice().buffer }),
+      ...(band && { band })
     })) as SvdReply
-    return { s: new Float64Array(reply.s), u: new Float64Array(reply.u), vt: new Float64Array(reply.vt) }
+    return { s: new Float64Array(reply.s), u: new Float64Array(reply.u), vt: new Float64Array(reply.vt), ...(reply.band && { band: reply.band }) }
   }
 
   async function run(command: Extract<TrainingCommand, { type: 'start' }>): Promise<void> {

@@ -18,9 +18,9 @@ export class AnalysisPool {
 
   /** The engine-facing runner: hands each matrix to a worker (transferring its buffer). */
   readonly runSvd: SvdRunner = async (job: SvdJob, signal?: AbortSignal): Promise<SvdJobResult> => {
-    const task: SvdTask = { name: job.name, m: job.m, n: job.n, matrix: job.matrix, vectors: job.vectors, returnVectors: job.returnVectors ?? false }
+    const task: SvdTask = { name: job.name, m: job.m, n: job.n, matrix: job.matrix, vectors: job.vectors, returnVectors: job.returnVectors ?? false, ...(job.band && { band: job.band }) }
     const result = await this.pool.run(task, { transfer: [job.matrix.buffer as ArrayBuffer], signal, label: `the SVD of ${job.name}` })
-    return { s: result.s, u: result.u, vt: result.vt, seconds: result.seconds }
+    return { s: result.s, u: result.u, vt: result.vt, seconds: result.seconds, ...(result.band && { band: result.band }) }
   }
 
   close(): Promise<void> {

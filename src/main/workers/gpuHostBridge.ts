@@ -72,8 +72,13 @@ export class GpuHostBridge {
       case 'svd':
         return this.answer(message.id, async () => {
           const target = { name: message.name, outFeatures: message.outFeatures, inFeatures: message.inFeatures } as AdaptableLinear
-          const result = await this.decompose!({ target, weight: new Float64Array(message.weight), ...(message.bias && { bias: new Float64Array(message.bias) }) })
-          return { s: copy(result.s), u: copy(result.u), vt: copy(result.vt) }
+          const band = message.band
+          const r = Math.min(message.outFeatures, message.inFeatures)
+          if (band !== undefined && !(Array.isArray(band) && band.length === 2 && Number.isInteger(band[0]) && Number.isInteger(band[1]) && band[0] >= 0 && band[0] < band[1] && band[1] <= r)) {
+            throw new Error(`the GPU host asked for the SVD of ${message.name} with a band that is not [start, end) within its ${r} singular values`)
+          }
+          const result = await this.decompose!({ target, weight: new Float64Array(message.weight), ...(message.bias && { bias: new Float64Array(message.bias) }) }, band)
+          return { s: copy(result.s), u: copy(result.u), vt: copy(result.vt), ...(result.band && { band: result.band }) }
         })
     }
   }

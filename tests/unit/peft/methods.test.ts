@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openCheckpoint, writeSafetensors, type TensorSource } from '../../../src/main/engine/io'
+import { openCheckpoint, openSafetensors, writeSafetensors, type TensorSource } from '../../../src/main/engine/io'
 import type { AdaptableLinear } from '../../../src/main/engine/models/types'
 import { adaptTargets, cachedDecompose, countTrainable, methods, selectTargets, type Adapter, type MethodName } from '../../../src/main/engine/peft'
 import { AnalysisPool } from '../../../src/main/workers/analysisPool'
@@ -231,6 +232,52 @@ describe('SVD cache', () => {
       expect(seen).toEqual(['transformer.h.0.attn.c_attn.q:computed', 'transformer.h.1.mlp.c_fc:computed', 'transformer.h.0.attn.c_attn.q:cache', 'transformer.h.1.mlp.c_fc:cache'])
       for (const [i, adapter] of first.adapters.entries()) expect(second.adapters[i]!.spectrum!.before).toEqual(adapter.spectrum!.before)
       ;[...first.adapters, ...second.adapters].forEach((a) => a.dispose())
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('the band route through the pool and the cache', () => {
+  it("SiVA and top-k ask for their band only: the cache holds every σ and the band's vectors, keyed by band; the update equals the whole SVD's", async () => {
+    const cacheDir = tempDir('svd-band-cache')
+    const pool = new AnalysisPool(1)
+    try {
+      const decompose = cachedDecompose(pool.runSvd, { cacheDir })
+      for (const method of ['siva', 'topk'] as const) {
+        const banded = await adaptTargets(source, targets, methods[method], { ...settings, decompose })
+        const whole = await adaptTargets(source, targets, methods[method], { ...settings, decompose: inProcess })
+        for (const [i, adapter] of banded.adapters.entries()) {
+          const reference = whole.adapters[i]!
+          // δ set to the same values on both: ΔW = U_b diag(δ) V_bᵀ does not depend on the vectors' signs.
+          const delta = seeded(adapter.variables[0]!.size, 5 + i, 0.3)
+          adapter.variables[0]!.assign(tf.tensor1d(delta))
+          reference.variables[0]!.assign(tf.tensor1d(delta))
+          const [a, b] = await Promise.all([adapter.deltaWeight(), reference.deltaWeight()])
+          let worst = 0
+          for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j]! - b[j]!))
+          expect(worst, `${method} ${adapter.target.name}`).toBeLessThan(1e-12)
+          expect(Array.from(adapter.spectrum!.before).map((x, j) => Math.abs(x - reference.spectrum!.before[j]!))).toSatisfy((d: number[]) => d.every((x) => x < 1e-12))
+        }
+        ;[...banded.adapters, ...whole.adapters].forEach((a) => a.dispose())
+      }
+      // One file per target and band: s [r], u [m, k], vt [k, n].
+      const files = readdirSync(cacheDir).sort()
+      expect(files).toHaveLength(4)
+      for (const file of files) expect(file).toMatch(/^[0-9a-f]{64}\.band-\d+-\d+\.svd\.safetensors$/)
+      const layouts: string[] = []
+      for (const file of files) {
+        const reader = await openSafetensors(join(cacheDir, file))
+        layouts.push(`${file.slice(65, -16)} ${reader.tensors.map((t) => `${t.name}[${t.shape.join(',')}]`).join(' ')}`)
+        await reader.close()
+      }
+      // c_attn's q block (32×32) and c_fc (128×32): r = 32, k = 3, SiVA's [29, 32) and top-k's [0, 3).
+      expect(layouts.sort()).toEqual([
+        'band-0-3 s[32] u[128,3] vt[3,32]',
+        'band-0-3 s[32] u[32,3] vt[3,32]',
+        'band-29-32 s[32] u[128,3] vt[3,32]',
+        'band-29-32 s[32] u[32,3] vt[3,32]'
+      ])
     } finally {
       await pool.close()
     }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { svd } from '../../../src/main/engine/linalg'
 import type { AdaptableLinear } from '../../../src/main/engine/models/types'
-import { singularBandAdapter, type Decompose, type TargetWeights } from '../../../src/main/engine/peft'
+import { bandVectorsOf, singularBandAdapter, type Decompose, type TargetWeights } from '../../../src/main/engine/peft'
 import { edgeGapWarnings, recordingDecompose, runBasisDecompose, writeRunBasis } from '../../../src/main/engine/training/runBasis'
 import { inProcessDecompose } from '../../helpers/decompose'
 import { tempDir } from '../../helpers/paths'
@@ -42,11 +42,14 @@ describe("a run's stored basis", () => {
     // A decompose that must not be called: the stored vectors answer.
     const never: Decompose = () => Promise.reject(new Error('no SVD should run'))
     const basis = (await runBasisDecompose(dir, never))!
-    const pinned = await basis.decompose(weights)
+    const pinned = await basis.decompose(weights, [2, 4])
     const fresh = taken.get(target.name)!.svd
     expect(Array.from(pinned.s)).toEqual(Array.from(fresh.s))
-    for (let i = 0; i < 6; i++) for (const j of [2, 3]) expect(pinned.u[i * 4 + j]).toBe(fresh.u[i * 4 + j])
-    expect(Array.from(pinned.vt.subarray(8, 16))).toEqual(Array.from(fresh.vt.subarray(8, 16)))
+    // Every σ, and the stored band's vectors only (u 6×2, vt 2×4), bit for bit the ones trained on.
+    expect([pinned.band, pinned.u.length, pinned.vt.length]).toEqual([[2, 4], 12, 8])
+    const [a, b] = [bandVectorsOf(pinned, 6, 4, [2, 4]), bandVectorsOf(fresh, 6, 4, [2, 4])]
+    expect([Array.from(a.ub), Array.from(a.vtb)]).toEqual([Array.from(b.ub), Array.from(b.vtb)])
+    expect(() => bandVectorsOf(pinned, 6, 4, [1, 4])).toThrow(/holds the singular vectors of \[2, 4\), not of the band \[1, 4\)/)
     adapter.dispose()
   })
 

@@ -15,6 +15,7 @@ import type { NamePattern } from '../../../shared/pattern/safePattern'
 export { bandSize, singularBandAdapter } from './singularBand'
 export { lowRankProduct } from './lowRank'
 export { cachedDecompose, weightHash, type DecomposeOptions } from './svdCache'
+export { bandVectorsOf } from './decomposition'
 export type { AdaptOptions, Adapter, AdapterMethod, Decompose, Decomposition, LiveSpectrum, LowRank, MethodName, PeftMethod, StoredParameters, TargetWeights, WholeModelMethod } from './types'
 
 export const methods: Readonly<Record<MethodName, PeftMethod>> = { siva, svdiff, topk, lora, full, head }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { matMul } from '../models/ops'
-import { columns, lowRankProduct, storedTensor } from './lowRank'
+import { bandVectorsOf } from './decomposition'
+import { lowRankProduct, storedTensor } from './lowRank'
 import type { Adapter, Decompose, Decomposition, LowRank, StoredParameters, TargetWeights } from './types'
 
 /**
@@ -13,16 +14,15 @@ import type { Adapter, Decompose, Decomposition, LowRank, StoredParameters, Targ
 export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, band: [number, number]): Adapter {
   const { target } = weights
   const { outFeatures: m, inFeatures: n } = target
-  const r = svd.s.length
   const [start, end] = band
   const k = end - start
+  const { ub, vtb } = bandVectorsOf(svd, m, n, band, `the SVD of ${target.name}`)
   // U_bᵀ as [k, out] and V_b as [in, k], float32 for the forward pass.
   const ubT = new Float32Array(k * m)
   const vb = new Float32Array(n * k)
   for (let j = 0; j < k; j++) {
-    const col = start + j
-    for (let i = 0; i < m; i++) ubT[j * m + i] = svd.u[i * r + col]!
-    for (let i = 0; i < n; i++) vb[i * k + j] = svd.vt[col * n + i]!
+    for (let i = 0; i < m; i++) ubT[j * m + i] = ub[i * k + j]!
+    for (let i = 0; i < n; i++) vb[i * k + j] = vtb[j * n + i]!
   }
   const weightT = tf.tensor2d(transposeToFloat32(weights.weight, m, n), [n, m])
   const bias = weights.bias ? tf.tensor1d(Float32Array.from(weights.bias)) : undefined
@@ -30,8 +30,6 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
   const vbTensor = tf.tensor2d(vb, [n, k])
   // Unnamed: tfjs names must be unique process-wide, and two runs may adapt the same target.
   const delta = tf.tidy(() => tf.variable(tf.zeros([k]), true))
-  const ub = columns(svd.u, m, r, start, end)
-  const vtb = svd.vt.subarray(start * n, end * n)
   // A copy of δ's current values, read asynchronously (types.ts says why): the caller may keep it.
   const readDelta = async (): Promise<Float32Array> => Float32Array.from(await delta.data())
 
@@ -54,7 +52,7 @@ export function singularBandAdapter(weights: TargetWeights, svd: Decomposition, 
       tensors: [
         { name: 'delta', shape: [k], values: await readDelta() },
         { name: 'u_b', shape: [m, k], values: ub, derived: true },
-        { name: 'vt_b', shape: [k, n], values: svd.vt.slice(start * n, end * n), derived: true }
+        { name: 'vt_b', shape: [k, n], values: vtb.slice(), derived: true }
       ]
     }),
     spectrum: {
@@ -104,10 +102,10 @@ export async function restoreBand(stored: StoredParameters, weights: TargetWeigh
     if (ub.length !== m * k || vtb.length !== k * n) throw new Error(`${name}: the adapter's singular vectors do not fit a ${m}×${n} weight with k = ${k}`)
     return bandFactors(Float64Array.from(ub), Float64Array.from(vtb), delta)
   }
-  const svd = await decompose(weights)
-  const r = svd.s.length
+  const r = Math.min(m, n)
   if (end > r) throw new Error(`${name}: the adapter's band [${start}, ${end}) does not fit the base's ${r} singular values`)
-  return bandFactors(columns(svd.u, m, r, start, end), svd.vt.subarray(start * n, end * n), delta)
+  const { ub, vtb } = bandVectorsOf(await decompose(weights, [start, end]), m, n, [start, end], `the SVD of ${name}`)
+  return bandFactors(ub, vtb, delta)
 }
 
 /** W [out, in] float64 → Wᵀ [in, out] float32, the layout x Wᵀ multiplies with. */

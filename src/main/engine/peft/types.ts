@@ -12,15 +12,24 @@ export interface TargetWeights {
   bias?: Float64Array
 }
 
-/** A thin SVD of W = U·diag(s)·Vᵀ ([out, in]); u is out×r, vt is r×in, both row-major. */
+/**
+ * A thin SVD of W = U·diag(s)·Vᵀ ([out, in]): all r singular values, and u out×r, vt r×in (row-major); or,
+ * with `band` [start, end), only that band's vectors: u out×k, vt k×in (k = end − start). Read a band's
+ * vectors with bandVectorsOf (decomposition.ts), which takes either.
+ */
 export interface Decomposition {
   s: Float64Array
   u: Float64Array
   vt: Float64Array
+  band?: [number, number]
 }
 
-/** Computes (or fetches from a cache) the SVD of a target's weight. */
-export type Decompose = (weights: TargetWeights) => Promise<Decomposition>
+/**
+ * Computes (or fetches from a cache) the SVD of a target's weight. Given a band, the answer must hold at least
+ * that band's vectors (a whole SVD does); methods that train a band ask for theirs, so a large matrix's SVD
+ * can skip the rest.
+ */
+export type Decompose = (weights: TargetWeights, band?: [number, number]) => Promise<Decomposition>
 
 export interface AdaptOptions {
   /** Spectral methods: the fraction of singular values trained (the catalogue's bandSize, shared/methods.ts). */

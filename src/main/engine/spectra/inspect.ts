@@ -16,12 +16,16 @@ export interface SvdJob {
   matrix: Float64Array
   vectors: boolean
   returnVectors?: boolean
+  /** [start, end) in descending σ: every σ, but only this band's vectors (linalg/svdBand.ts). */
+  band?: [number, number]
 }
 
 export interface SvdJobResult {
   s: Float64Array
   u?: Float64Array
   vt?: Float64Array
+  /** The band u (m×k) and vt (k×n) hold, when the job asked for one. */
+  band?: [number, number]
   seconds: number
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openSafetensors, writeJsonAtomically, writeSafetensors } from '../io'
-import { weightHash, type Adapter, type Decompose, type Decomposition } from '../peft'
+import { bandVectorsOf, weightHash, type Adapter, type Decompose, type Decomposition } from '../peft'
 
 /**
  * The singular vectors a run's δ lives on, kept with the run. δᵢ means "this much along uᵢvᵢᵀ": where
@@ -50,8 +50,8 @@ export function recordingDecompose(decompose: Decompose): { decompose: Decompose
   const taken = new Map<string, { weight: string; svd: Decomposition }>()
   return {
     taken,
-    decompose: async (weights) => {
-      const svd = await decompose(weights)
+    decompose: async (weights, band) => {
+      const svd = await decompose(weights, band)
       taken.set(weights.target.name, { weight: weightHash(weights), svd })
       return svd
     }
@@ -70,7 +70,7 @@ export async function writeRunBasis(runDir: string, adapters: readonly Adapter[]
     if (!record) throw new Error(`${adapter.target.name}: no SVD was recorded for it; cannot store the run's basis`)
     const { outFeatures: m, inFeatures: n } = adapter.target
     const band = bandOf(adapter)!
-    const { ub, vtb } = bandVectors(record.svd, m, n, band)
+    const { ub, vtb } = bandVectorsOf(record.svd, m, n, band, `the SVD of ${adapter.target.name}`)
     return { adapter, record, band, ub, vtb, m, n }
   })
   const bytes = parts.reduce((sum, p) => sum + (p.ub.length + p.vtb.length + p.record.svd.s.length) * 8, 0)
@@ -113,14 +113,15 @@ export async function runBasisDecompose(runDir: string, fallback: Decompose, now
   }
   const targets = new Map(document.targets.map((t) => [t.name, t]))
   const tensorsFile = join(runDir, basisTensorsName)
-  const decompose: Decompose = async (weights) => {
+  const decompose: Decompose = async (weights, band) => {
     const { name, outFeatures: m, inFeatures: n } = weights.target
     const entry = targets.get(name)
-    if (!entry) return fallback(weights)
+    if (!entry) return fallback(weights, band)
     if (weightHash(weights) !== entry.weight) throw new Error(`${name}: the base weight is not the one this run trained on (its sha256 changed since; was the model folder replaced?); δ belongs to that weight's singular vectors — train a new run on this model`)
     if (!document.stored) {
-      const svd = await fallback(weights)
-      const { ub, vtb } = bandVectors(svd, m, n, entry.band)
+      // The stored band is asked for: the SVD that trained the run asked for the same one (the same route).
+      const svd = await fallback(weights, entry.band)
+      const { ub, vtb } = bandVectorsOf(svd, m, n, entry.band, `the SVD of ${name}`)
       if (vectorsHash(ub, vtb, entry.band[1] - entry.band[0]) !== entry.vectors) {
         throw new Error(`${name}: the SVD now gives other singular vectors for the trained band [${entry.band.join(', ')}) than the run trained on (computed by ${document.computedBy ?? 'an earlier version'}${now ? `, now ${now}` : ''}; a cleared SVD cache or another kernel), so δ would act on other directions; restore the SVD cache the run used, or train a new run`)
       }
@@ -147,8 +148,8 @@ export interface RunBasis {
 }
 
 /**
- * A decomposition holding the run's stored vectors in its band and zeros outside it: band methods read
- * only their band's vectors (and every σ), so the adapter is rebuilt on exactly the directions it trained.
+ * A decomposition of the run's stored band (every σ, and the band's vectors): the adapter is rebuilt on
+ * exactly the directions it trained.
  */
 async function storedDecomposition(file: string, entry: BasisTarget, m: number, n: number): Promise<Decomposition> {
   const reader = await openSafetensors(file)
@@ -167,23 +168,10 @@ async function storedDecomposition(file: string, entry: BasisTarget, m: number, 
     const ub = await read('u_band', m * k)
     const vtb = await read('vt_band', k * n)
     if (vectorsHash(ub, vtb, k) !== entry.vectors) throw new Error(`${file}: the stored vectors of ${entry.name} do not match their hash in ${basisFileName} (the file was changed or damaged)`)
-    const u = new Float64Array(m * r)
-    for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) u[i * r + start + j] = ub[i * k + j]!
-    const vt = new Float64Array(r * n)
-    vt.set(vtb, start * n)
-    return { s, u, vt }
+    return { s, u: ub, vt: vtb, band: [start, end] }
   } finally {
     await reader.close()
   }
-}
-
-function bandVectors(svd: Decomposition, m: number, n: number, band: [number, number]): { ub: Float64Array; vtb: Float64Array } {
-  const r = svd.s.length
-  const [start, end] = band
-  const k = end - start
-  const ub = new Float64Array(m * k)
-  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) ub[i * k + j] = svd.u[i * r + start + j]!
-  return { ub, vtb: svd.vt.slice(start * n, end * n) }
 }
 
 /**

@@ -13,10 +13,10 @@ export const siva: AdapterMethod = {
   kind: 'adapter',
   needsSvd: info.spectral,
   async adapt(weights, options) {
-    const svd = await options.decompose(weights)
-    const r = svd.s.length
-    const k = bandSize(r, options)
-    return singularBandAdapter(weights, svd, trainedBand(info.name, r, k)!)
+    // Only the band's vectors are asked for: for a large matrix the SVD can skip the rest.
+    const r = Math.min(weights.target.outFeatures, weights.target.inFeatures)
+    const band = trainedBand(info.name, r, bandSize(r, options))!
+    return singularBandAdapter(weights, await options.decompose(weights, band), band)
   },
   restore: restoreBand
 }
