@@ -6,6 +6,7 @@ import { serveCommand } from './commands/serve'
 import { doctorCommand } from './commands/doctor'
 import { demoCommand } from './commands/demo'
 import { downloadCommand } from './commands/download'
+import { generateCommand } from './commands/generate'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -22,6 +23,7 @@ commands:
   data check       validate a training file (CSV, TSV, JSONL, Parquet, .txt, dataset and image folders) row by row
   train            fine-tune a checkpoint with SiVA (or svdiff, topk, lora, full, head)
   export RUN_DIR   write a run's merged model, adapter, PEFT LoRA adapter and report
+  generate         continue a prompt greedily with a model, and with a run's adapted model beside it
   serve            the app in a browser, for a machine without a screen (token-protected)
   doctor           which TensorFlow.js backend trains here (GPU, CPU, WebAssembly) and why
   demo             the bundled demo end to end: inspect, train SiVA against a linear probe, export
@@ -39,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(rest)
       case 'export':
         return await exportCommand(rest)
+      case 'generate':
+        return await generateCommand(rest)
       case 'serve':
         return await serveCommand(rest)
       case 'doctor':

@@ -234,6 +234,29 @@ export interface ExportSummary {
 
 export type ExportKind = 'merged' | 'adapter' | 'peft-lora' | 'report'
 
+/** A generation preview's bounds: a prompt a person types, a continuation short enough to read (and wait for). */
+export const generationLimits = { promptChars: 4000, maxNewTokens: 256 } as const
+
+/** One model's greedy continuation of the prompt. */
+export interface GenerationSide {
+  /** The new text, special tokens (the stop token) left out. */
+  text: string
+  /** New tokens, the stop token included. */
+  tokens: number
+  stoppedBy: 'eos' | 'length' | 'cancel'
+  seconds: number
+}
+
+/** A run's generation preview: the base model's continuation and the adapted model's beside it. */
+export interface GenerationPreview {
+  /** The base checkpoint (the run's model). */
+  model: string
+  promptTokens: number
+  base: GenerationSide
+  /** Absent when the preview was cancelled before the adapted model ran. */
+  adapted?: GenerationSide & { checkpoint: { name: string; step: number } }
+}
+
 export type { Evaluation, InspectReport, LayerSpectrum, RunStatus, TrainConfig, TrainEvent }
 
 // ---------------------------------------------------------------- request schemas
@@ -410,7 +433,22 @@ export const methods = {
   /** Spectra of every adaptable matrix (or those matching `layers`), one event per matrix, then the report. */
   analyseLayers: { kind: 'stream', params: z.object({ path, layers: regex.optional(), valuesOnly: z.boolean().optional() }).strict() },
   /** A run's events from index `after` + 1 on (all of them with -1): replay, then live until it ends. */
-  runEvents: { kind: 'stream', params: z.object({ runId, after: z.number().int().min(-1).optional() }).strict() }
+  runEvents: { kind: 'stream', params: z.object({ runId, after: z.number().int().min(-1).optional() }).strict() },
+  /**
+   * The prompt continued greedily by the run's base model, then by the run's adapted model (at `checkpoint`:
+   * by default the best, else the last), with the text so far as it grows; closing the stream cancels it.
+   */
+  generatePreview: {
+    kind: 'stream',
+    params: z
+      .object({
+        runId,
+        checkpoint: z.union([z.enum(['best', 'last']), z.number().int().min(0)]).optional(),
+        prompt: z.string().min(1, 'the prompt is empty').max(generationLimits.promptChars),
+        maxNewTokens: z.number().int().min(1).max(generationLimits.maxNewTokens)
+      })
+      .strict()
+  }
 } as const
 
 export type MethodName = keyof typeof methods
@@ -452,6 +490,10 @@ export interface StreamEvents {
     | { type: 'progress'; done: number; total: number; layer?: LayerSpectrum; error?: string }
     | { type: 'report'; report: InspectReport }
   runEvents: { type: 'event'; event: TrainEvent } | { type: 'status'; run: RunSummary }
+  generatePreview:
+    | { type: 'stage'; stage: 'base' | 'restore' | 'adapted' }
+    | { type: 'text'; side: 'base' | 'adapted'; text: string; tokens: number }
+    | { type: 'result'; preview: GenerationPreview }
 }
 
 /** The typed API the renderer's stores use; both transports implement it. */

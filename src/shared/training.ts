@@ -104,6 +104,21 @@ export interface ParameterCounts {
   full: number
 }
 
+/** About how much memory a run needs (engine/training/memoryEstimate.ts), in bytes, and what its backend holds. */
+export interface MemoryEstimate {
+  total: number
+  weights: number
+  /** The bands' singular vectors, and the SVDs' working copies while decomposing. */
+  bands: number
+  /** What the backward pass keeps, at `batchSize` × `length` tokens. */
+  activations: number
+  optimizer: number
+  batchSize: number
+  length: number
+  /** The backend's limit, where it has one this process knows (wasm: 4 GiB). */
+  limit?: { bytes: number; what: string }
+}
+
 export interface LayerSpectrumNow {
   name: string
   /** Descending singular values now (|σᵢ + δᵢ| in the band, the rest unchanged). */
@@ -131,7 +146,7 @@ export type TrainStage = 'data' | 'svd' | 'model' | 'training' | 'evaluating' | 
 export type TrainEvent = EventBase &
   (
     | { type: 'started'; config: TrainConfig; backend: BackendSummary; resumedFrom?: number }
-    | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[] }
+    | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[]; memory?: MemoryEstimate }
     | { type: 'stage'; stage: TrainStage; done: number; total: number; detail?: string }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }
     | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number>; best: boolean }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { resolveTrainConfig } from '../engine/training/loop'
+import { describeMemory, formatBytes } from '../engine/training/memoryEstimate'
 import { amountError, defaultPerc, defaultRank, isMethodName, methodInfo, methodNames, type Amount } from '../../shared/methods'
 import type { TrainConfig, TrainEvent } from '../../shared/training'
 import { namePattern } from '../../shared/pattern/safePattern'
@@ -260,6 +261,7 @@ export class ProgressView {
         this.totalSteps = event.totalSteps
         const p = event.parameters
         this.progress?.done(`siva train: ${plural(event.targets.length, 'target')}, ${p.total.toLocaleString('en')} trainable parameters (adapter ${p.adapter.toLocaleString('en')}, head ${p.head.toLocaleString('en')}; LoRA r=8 would train ${p.lora8.toLocaleString('en')}, full fine-tuning ${p.full.toLocaleString('en')}); ${event.data.train} training and ${event.data.validation} validation examples; ${event.totalSteps} steps`)
+        if (event.memory) this.progress?.done(`siva train: memory: ${describeMemory(event.memory)}${event.memory.limit ? ` of ${formatBytes(event.memory.limit.bytes)}` : ''}`)
         // Warnings are shown even with --quiet: they say something about the run's result, not its progress.
         for (const warning of event.warnings ?? []) {
           if (this.progress) this.progress.done(`siva train: warning: ${warning}`)

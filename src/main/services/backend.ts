@@ -8,6 +8,7 @@ import { probeWebGpuInWorker } from '../workers/webgpuProbe'
 import { appInfo } from './appInfo'
 import { checkData } from './dataCheck'
 import { exportOptionsOf, exportProgressOf, exportRunOutputs, revealExportedPath } from './exports'
+import { streamGeneratePreview } from './generate'
 import { HubDownloads } from './hubDownloads'
 import { cachedModels } from './hubModels'
 import { analyseLayers, describeModel } from './models'
@@ -101,6 +102,7 @@ export class SivaBackend {
   async stream(method: string, params: unknown, emit: (event: unknown) => void, signal: AbortSignal): Promise<void> {
     const parsed = this.parse(method, params, 'stream')
     if (method === 'analyseLayers') return analyseLayers(this.pool, parsed as Params<'analyseLayers'>, emit, signal)
+    if (method === 'generatePreview') return streamGeneratePreview({ runsDir: this.options.runsDir, svdCacheDir: this.options.svdCacheDir, pool: this.pool, supervisor: this.runs }, parsed as Params<'generatePreview'>, emit, signal)
     return streamRunEvents(this.runs, this.options.runsDir, parsed as Params<'runEvents'>, emit, signal)
   }
 

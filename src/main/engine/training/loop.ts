@@ -20,6 +20,7 @@ import { acquireRunLock, lockOwner, releaseRunLock, type RunLockOwner } from './
 import { adaptOptions, planRun } from './plan'
 import type { ParallelEncoding } from '../data'
 import { openTrainData, type BatchSource, type TrainBatch, type TrainData } from './trainData'
+import { checkMemoryFits, estimateMemory } from './memoryEstimate'
 
 /** What the host lends the loop: SVDs (through its worker pool and cache) and a way to pause. */
 export interface TrainHost {
@@ -176,6 +177,9 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     const plan = planRun(config, source)
     const { family, task, method, allTargets, targets } = plan
     if (backend.adapter) checkWebGpuFits(config, source, backend.adapter)
+    // What the run will hold, said before minutes of SVDs; refused here when the backend cannot hold it.
+    const memory = memoryOf(config, plan, source, data, backend.name)
+    checkMemoryFits(memory)
     // A resumed run's δ goes back onto the vectors it trained on (runBasis.ts); a new run stores them.
     const basis = resuming ? await runBasisDecompose(runDir, host.decompose, host.versions?.['siva-studio']) : undefined
     const recorder = basis ? undefined : recordingDecompose(host.decompose)
@@ -227,7 +231,8 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
       data: { train: data.train.size, validation: data.validation.size, ...(data.labels && { labels: data.labels }) },
       totalSteps,
       spectraBefore: adapters.filter((a) => a.spectrum).map((a) => ({ name: a.target.name, before: Array.from(a.spectrum!.before), band: a.spectrum!.band })),
-      ...(warnings.length > 0 && { warnings })
+      ...(warnings.length > 0 && { warnings }),
+      memory
     })
 
     // ---- resume
@@ -585,4 +590,26 @@ function countTargets(batch: TrainBatch): number {
   let count = 0
   for (let r = 0; r < rows; r++) for (let t = 1; t < length; t++) if (batch.labels[r * length + t] !== -100) count++
   return count
+}
+
+/** The run's memory estimate (memoryEstimate.ts) from its plan: the targets' bands and what trains besides them. */
+function memoryOf(config: TrainConfig, plan: ReturnType<typeof planRun>, source: TensorSource, data: TrainData, backend: string): ReturnType<typeof estimateMemory> {
+  const c = source.config
+  const { spectral, kind } = methodInfo(config.method)
+  const amount = { ...(config.perc !== undefined && { perc: config.perc }), ...(config.k !== undefined && { k: config.k }), ...(config.rank !== undefined && { rank: config.rank }), overrides: plan.overrides }
+  const values = source.tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0)
+  const trainable = kind === 'full' ? values : spectral ? 0 : countTrainable(config.method, plan.targets, amount)
+  const length = c?.imageSize && c.patchSize ? (c.imageSize / c.patchSize) ** 2 + 1 : (data.maxLength ?? config.maxLength ?? 512)
+  return estimateMemory({
+    config: c,
+    tensors: source.tensors,
+    targets: kind === 'adapter' ? plan.targets : [],
+    bandOf: (target) => (spectral ? countTrainable(config.method, [target], amount) : 0),
+    trainable,
+    batchSize: config.batchSize,
+    length,
+    causalLm: config.task === 'causal-lm',
+    svdWorkers: 2,
+    backend
+  })
 }

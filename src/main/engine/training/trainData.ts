@@ -44,6 +44,8 @@ export interface TrainData {
   /** Classification: class names in id order. */
   labels?: string[]
   numLabels?: number
+  /** Text: the token limit batches are cut to (the memory estimate's length). */
+  maxLength?: number
   close(): Promise<void>
 }
 
@@ -114,6 +116,7 @@ export async function openTrainData(config: TrainConfig, runDir: string, options
   const data: TrainData = {
     train: source(trainSet, prepared.train.indices),
     validation: source(validationSet, prepared.validation.indices),
+    maxLength,
     close: async () => {
       await trainSet.close()
       if (validationSet !== trainSet) await validationSet.close()

@@ -13,4 +13,8 @@ export function tmpdir(): string {
 export function cpus(): unknown[] {
   return Array.from({ length: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1 }, () => ({}))
 }
-export default { hostname, homedir, tmpdir, cpus }
+/** The page's memory as Chromium tells it (navigator.deviceMemory, GiB, rounded), else 0; the GPU host trains on WebGPU, whose memory limit the estimate does not use. */
+export function totalmem(): number {
+  return ((globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory ?? 0) * 2 ** 30
+}
+export default { hostname, homedir, tmpdir, cpus, totalmem }

@@ -1,5 +1,5 @@
 import { createRunTimeline, foldRunEvent, isActiveRunStatus, settledStatus, type RunStatus, type RunTimeline } from '@shared/runTimeline'
-import type { BackendSummary, ParameterCounts, TargetSummary, TrainConfig, TrainEvent, TrainStage } from '@shared/training'
+import type { BackendSummary, MemoryEstimate, ParameterCounts, TargetSummary, TrainConfig, TrainEvent, TrainStage } from '@shared/training'
 import { MovingAverage } from './ema'
 
 /** [optimiser step, value]: the shape ECharts takes for a line on a value axis. */
@@ -32,6 +32,8 @@ export interface RunTrace {
   parameters?: ParameterCounts
   targets: TargetSummary[]
   data?: { train: number; validation: number; labels?: string[] }
+  /** What the run was estimated to hold (engine/training/memoryEstimate.ts). */
+  memory?: MemoryEstimate
   totalSteps?: number
   step: number
   epoch: number
@@ -123,6 +125,7 @@ export class RunFolder {
         t.parameters = event.parameters
         t.targets = event.targets
         t.data = event.data
+        if (event.memory) t.memory = event.memory
         delete t.stage
         // Step 0 (the spectra before training) happens when the run is prepared; a resumed run keeps its first.
         if (t.stepTimes.length === 0) t.stepTimes.push([0, Date.parse(event.time)])

@@ -6,6 +6,7 @@ import { checkTokenInputs, labelCount, languageModelHead, sequenceClassification
 import { checkGpt2Tensors, gpt2Settings, type Gpt2Settings } from './settings'
 import { gpt2Targets, prefixFromTensors } from './targets'
 import { CheckpointWeights } from '../weights'
+import { cachedAttention, extendCache, type CachedDecoder, type CachedStep, type KvCache } from '../../generate/kvCache'
 
 /**
  * transformers' GPT2Model in eval mode (dropout left out, in training too): token + learned position
@@ -113,7 +114,7 @@ export async function buildGpt2Model(source: TensorSource, config: ModelDescript
  * `headVariables[i]` is exported as `head.tensors[i]`, all in the checkpoint's layout. Causal LM has no
  * head variables: its head is the (frozen) token embedding, trained only with trainAll.
  */
-export class Gpt2Model implements BuiltModel {
+export class Gpt2Model implements BuiltModel, CachedDecoder {
   readonly headVariables: tf.Variable[]
   readonly head: { created: boolean; tensors: string[] }
   private readonly activate: (x: tf.Tensor) => tf.Tensor
@@ -162,6 +163,47 @@ export class Gpt2Model implements BuiltModel {
     }
     hidden = layerNorm(hidden, finalNorm[0], finalNorm[1], eps) as tf.Tensor3D
     return this.taskHead.logits(hidden, mask)
+  }
+
+  get maxPositions(): number {
+    return this.transformer.positions.shape[0]
+  }
+
+  /**
+   * Incremental decoding (causal LM, one sequence, no dropout): `ids` at positions cache.length…, their
+   * keys and values appended to the cache's, the last one's logits. Equals forward() over the whole
+   * sequence at its last position.
+   */
+  forwardCached(ids: readonly number[], cache?: KvCache): CachedStep {
+    const { tokens, positions, blocks, finalNorm } = this.transformer
+    const start = cache?.length ?? 0
+    const maxPositions = this.maxPositions
+    if (start + ids.length > maxPositions) throw new Error(`gpt2: ${start + ids.length} tokens are more than the checkpoint's ${maxPositions} positions (n_positions)`)
+    const { length } = checkTokenInputs({ batchSize: 1, inputIds: Int32Array.from(ids) }, tokens.shape[0], maxPositions, 'gpt2')
+    const eps = this.settings.layerNormEps
+    return tf.tidy(() => {
+      const tokenEmbeddings = embed(tokens, tf.tensor2d([...ids], [1, length], 'int32'), false)
+      const positionEmbeddings = embed(positions, tf.range(start, start + length, 1, 'int32'), false)
+      let hidden = tf.add(tokenEmbeddings, positionEmbeddings) as tf.Tensor3D
+      const keys: tf.Tensor3D[] = []
+      const values: tf.Tensor3D[] = []
+      blocks.forEach((block, i) => {
+        const normed = layerNorm(hidden, block.norm1[0], block.norm1[1], eps)
+        let q = applyLinear(block.query, normed) as tf.Tensor3D
+        if (block.queryScale !== 1) q = tf.mul(q, block.queryScale)
+        const all = extendCache(cache, i, applyLinear(block.key, normed) as tf.Tensor3D, applyLinear(block.value, normed) as tf.Tensor3D)
+        keys.push(all.keys)
+        values.push(all.values)
+        const context = cachedAttention(q, all.keys, all.values, { heads: this.settings.numHeads, headSize: this.settings.hiddenSize / this.settings.numHeads, start })
+        hidden = tf.add(hidden, applyLinear(block.attentionOutput, context))
+        const inner = this.activate(applyLinear(block.mlpIn, layerNorm(hidden, block.norm2[0], block.norm2[1], eps)))
+        hidden = tf.add(hidden, applyLinear(block.mlpOut, inner))
+      })
+      const last = tf.slice(hidden, [0, length - 1, 0], [1, 1, hidden.shape[2]])
+      const logits = this.taskHead.logits(layerNorm(last, finalNorm[0], finalNorm[1], eps) as tf.Tensor3D, undefined)
+      if (logits.rank !== 3) throw new Error('gpt2: generation needs the causal-lm model (this one was built for classification or regression)')
+      return { logits: logits.reshape([-1]) as tf.Tensor1D, cache: { keys, values, length: start + length } }
+    })
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ import { CheckpointWeights } from '../weights'
 import { RotaryEmbedding } from './rope'
 import { checkDecoderTensors, decoderSettings, type DecoderSettings } from './settings'
 import { decoderTargets, prefixFromTensors } from './targets'
+import { cachedAttention, extendCache, type CachedDecoder, type CachedStep, type KvCache } from '../../generate/kvCache'
 
 /**
  * transformers' LlamaModel / MistralModel / Qwen2Model (4.44, eager attention) in eval mode: token
@@ -101,7 +102,7 @@ export async function buildDecoderModel(source: TensorSource, config: ModelDescr
  * `headVariables[i]` is exported as `head.tensors[i]`. Causal LM has no head variables: its head is the
  * (frozen) lm_head or tied embedding, trained only with trainAll.
  */
-export class DecoderModel implements BuiltModel {
+export class DecoderModel implements BuiltModel, CachedDecoder {
   readonly headVariables: tf.Variable[]
   readonly head: { created: boolean; tensors: string[] }
   private readonly activate: (x: tf.Tensor) => tf.Tensor
@@ -158,6 +159,50 @@ export class DecoderModel implements BuiltModel {
     }
     hidden = rmsNorm(hidden, finalNorm, eps) as tf.Tensor3D
     return this.taskHead.logits(hidden, mask)
+  }
+
+  /** Rotary positions have no table to run out of; transformers sets no hard limit either. */
+  readonly maxPositions = Infinity
+
+  /**
+   * Incremental decoding (causal LM, one sequence, no dropout): `ids` at positions cache.length…, q and k
+   * rotated at those absolute positions, keys and values appended to the cache's (all of them kept: Mistral's
+   * window is a mask here, as in transformers' DynamicCache), the last one's logits. Equals forward() over
+   * the whole sequence at its last position.
+   */
+  forwardCached(ids: readonly number[], cache?: KvCache): CachedStep {
+    const { tokens, layers, finalNorm } = this.decoder
+    const settings = this.settings
+    const start = cache?.length ?? 0
+    const { length } = checkTokenInputs({ batchSize: 1, inputIds: Int32Array.from(ids) }, tokens.shape[0], Infinity, settings.family)
+    const eps = settings.rmsNormEps
+    const attentionOptions = {
+      heads: settings.numHeads,
+      kvHeads: settings.numKvHeads,
+      headSize: settings.headDim,
+      start,
+      ...(settings.slidingWindow !== undefined && { window: settings.slidingWindow })
+    }
+    return tf.tidy(() => {
+      let hidden = embed(tokens, tf.tensor2d([...ids], [1, length], 'int32'), false) as tf.Tensor3D
+      const keys: tf.Tensor3D[] = []
+      const values: tf.Tensor3D[] = []
+      layers.forEach((layer, i) => {
+        const normed = rmsNorm(hidden, layer.inputNorm, eps)
+        const q = this.rotary.apply(applyLinear(layer.query, normed) as tf.Tensor3D, settings.numHeads, start)
+        const k = this.rotary.apply(applyLinear(layer.key, normed) as tf.Tensor3D, settings.numKvHeads, start)
+        const all = extendCache(cache, i, k, applyLinear(layer.value, normed) as tf.Tensor3D)
+        keys.push(all.keys)
+        values.push(all.values)
+        hidden = tf.add(hidden, applyLinear(layer.output, cachedAttention(q, all.keys, all.values, attentionOptions)))
+        const mlpIn = rmsNorm(hidden, layer.postNorm, eps)
+        hidden = tf.add(hidden, applyLinear(layer.down, tf.mul(this.activate(applyLinear(layer.gate, mlpIn)), applyLinear(layer.up, mlpIn))))
+      })
+      const last = tf.slice(hidden, [0, length - 1, 0], [1, 1, hidden.shape[2]])
+      const logits = this.taskHead.logits(rmsNorm(last, finalNorm, eps) as tf.Tensor3D, undefined)
+      if (logits.rank !== 3) throw new Error(`${settings.family}: generation needs the causal-lm model (this one was built for classification or regression)`)
+      return { logits: logits.reshape([-1]) as tf.Tensor1D, cache: { keys, values, length: start + length } }
+    })
   }
 
   dispose(): void {

@@ -39,15 +39,19 @@ export function inverseFrequencies(settings: Pick<DecoderSettings, 'headDim' | '
   return inv
 }
 
-/** cos and sin tables [length, head_dim] for positions 0..length−1 (both halves hold the same angles, as torch.cat((freqs, freqs))). */
-export function rotaryTables(inv: Float32Array, length: number): { cos: Float32Array; sin: Float32Array } {
+/**
+ * cos and sin tables [length, head_dim] for positions start..start+length−1 (both halves hold the same angles,
+ * as torch.cat((freqs, freqs))). `start` is where cached decoding continues: the angle is still one float32
+ * product of the absolute position, as transformers takes it from cache_position.
+ */
+export function rotaryTables(inv: Float32Array, length: number, start = 0): { cos: Float32Array; sin: Float32Array } {
   const half = inv.length
   const dim = 2 * half
   const cos = new Float32Array(length * dim)
   const sin = new Float32Array(length * dim)
   for (let p = 0; p < length; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = f(p * inv[i]!)
+      const angle = f((start + p) * inv[i]!)
       const c = Math.cos(angle)
       const s = Math.sin(angle)
       cos[p * dim + i] = c
@@ -73,8 +77,9 @@ export class RotaryEmbedding {
     this.inv = inverseFrequencies(settings)
   }
 
-  private table(length: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
-    let found = this.tables.get(length)
+  private table(length: number, start: number): { cos: tf.Tensor3D; sin: tf.Tensor3D } {
+    // Cached decoding asks for one new position at a time: those tables are tiny and never asked for twice.
+    let found = start === 0 ? this.tables.get(length) : rotaryTables(this.inv, length, start)
     if (!found) {
       if (this.tables.size >= RotaryEmbedding.cacheLimit) this.tables.clear()
       found = rotaryTables(this.inv, length)
@@ -86,13 +91,14 @@ export class RotaryEmbedding {
 
   /**
    * x [batch, length, heads·head_dim] rotated: x·cos + rotate_half(x)·sin per head, where rotate_half(x) is
-   * (−x₂, x₁) for the halves x₁, x₂ of each head (transformers' apply_rotary_pos_emb).
+   * (−x₂, x₁) for the halves x₁, x₂ of each head (transformers' apply_rotary_pos_emb). The rows are at
+   * positions start, start + 1, … (start > 0 when decoding continues from a key/value cache).
    */
-  apply(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+  apply(x: tf.Tensor3D, heads: number, start = 0): tf.Tensor3D {
     const [batch, length, width] = x.shape
     const dim = width / heads
     const half = dim / 2
-    const { cos, sin } = this.table(length)
+    const { cos, sin } = this.table(length, start)
     const perHead = x.reshape([batch, length, heads, dim]) as tf.Tensor4D
     const first = tf.slice(perHead, [0, 0, 0, 0], [batch, length, heads, half])
     const second = tf.slice(perHead, [0, 0, 0, half], [batch, length, heads, half])
