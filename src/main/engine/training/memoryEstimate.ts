@@ -13,12 +13,12 @@ import type { MemoryEstimate } from '../../../shared/training'
  *   entry of (m + n)·k), and while decomposing, each worker's float64 copy of the matrix and its workspace;
  * - activations: what the backward pass keeps per layer at the run's batch × token limit (about 30 hidden
  *   widths and 10 MLP widths per token, 13 copies of the attention scores), and for a causal LM about 28
- *   copies of the logits over the vocabulary (the loss and its gradient);
+ *   copies of the logits over the vocabulary (the LM head's output, the shift, the loss and their gradients);
  * - optimizer: AdamW's two moments and the gradient of every trainable value.
  *
  * It is an estimate (at or above what tfjs allocates at its peak and within 3× of it, on the fixtures'
  * shapes), meant to catch the run that cannot fit before it spends minutes on SVDs. It also says where a
- * large vocabulary costs: the causal-LM loss keeps ~28 vocabulary-wide copies per token, so Qwen2's 151,936
+ * large vocabulary costs: the LM head and its loss keep ~28 vocabulary-wide copies per token, so Qwen2's 151,936
  * entries at batch 8 × 512 tokens are about 70 GB by themselves.
  */
 export interface MemoryFacts {
