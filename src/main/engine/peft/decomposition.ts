@@ -1,3 +1,4 @@
+import { columns } from './lowRank'
 import type { Decomposition } from './types'
 
 /**
@@ -12,7 +13,5 @@ export function bandVectorsOf(svd: Decomposition, m: number, n: number, band: re
   const width = held1 - held0
   if (svd.u.length !== m * width || svd.vt.length !== width * n) throw new Error(`${what}: its vectors do not fit a ${m}×${n} weight with ${width} of them`)
   const offset = start - held0
-  const ub = new Float64Array(m * k)
-  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) ub[i * k + j] = svd.u[i * width + offset + j]!
-  return { ub, vtb: svd.vt.slice(offset * n, (offset + k) * n) }
+  return { ub: columns(svd.u, m, width, offset, offset + k), vtb: svd.vt.slice(offset * n, (offset + k) * n) }
 }
