@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { selectBackend } from '../../../src/main/engine/backend'
 import { openCheckpoint } from '../../../src/main/engine/io'
 import { gpt2Family } from '../../../src/main/engine/models/gpt2'
-import { taskLoss } from '../../../src/main/engine/models/loss'
+import { lossOf } from '../../../src/main/engine/models/loss'
 import type { ModelInputs } from '../../../src/main/engine/models/types'
 import { adaptTargets, methodNamed, selectTargets } from '../../../src/main/engine/peft'
 import { AdamW, clipToNorm, globalNorm } from '../../../src/main/engine/training/optimizer'
@@ -66,7 +66,7 @@ describe('webgpu: no tensor or GPU buffer outlives a SiVA step', () => {
     // pass uploads the weights (tfjs-webgpu keeps a tensor's values on the CPU until a kernel reads it), so
     // the bytes on the GPU are compared from the second pass on.
     const pass = async (): Promise<GpuMemory> => {
-      const { value, grads } = tf.variableGrads(() => taskLoss('causal-lm', model.forward(inputs), labels), trained)
+      const { value, grads } = tf.variableGrads(() => lossOf('causal-lm', model, inputs, labels), trained)
       expect(Number.isFinite((await value.data())[0]!)).toBe(true)
       tf.dispose([value, ...Object.values(grads)])
       return await gpuMemory()
@@ -81,7 +81,7 @@ describe('webgpu: no tensor or GPU buffer outlives a SiVA step', () => {
     // Training steps as the loop takes them; the optimiser's moments are made up front, so nothing may grow.
     const optimizer = new AdamW([{ name: 'all', variables: trained, lr: 1e-2, weightDecay: 0.01 }])
     const step = async (): Promise<number> => {
-      const { value: loss, grads: g } = tf.variableGrads(() => taskLoss('causal-lm', model.forward(inputs), labels), trained)
+      const { value: loss, grads: g } = tf.variableGrads(() => lossOf('causal-lm', model, inputs, labels), trained)
       const gradients = trained.map((v) => g[v.name]!)
       const norm = globalNorm(gradients)
       const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()])

@@ -145,10 +145,14 @@ beforeAll(async () => {
   const methodTargets = qwen2Family.targets(qwen.config!, qwen.tensors).filter((t) => t.name === 'model.layers.0.self_attn.v_proj' || t.name === 'model.layers.1.mlp.up_proj')
   for (const method of adapterMethods) {
     const adapters = await methodAdapters(qwen, methodTargets, method, join(scratch, `${method}.safetensors`))
-    await addCase(method, qwen2Family, qwen, qwenDir, qwenBatch, { task: 'causal-lm' }, adapters.job, adapters)
+    // The LM head's loss cut into chunks of 7 positions (uneven: the rows' positions are not a multiple of 7).
+    await addCase(method, qwen2Family, qwen, qwenDir, qwenBatch, { task: 'causal-lm', lossChunkTokens: 7 }, adapters.job, adapters)
   }
   // Full fine-tuning: gradients of the norms, a grouped k_proj and the untied lm_head.
-  await addCase('full', llamaFamily, llama, llamaDir, llamaBatch, { task: 'causal-lm', trainAll: true }, { param_grads: ['model.norm.weight', 'model.layers.1.self_attn.k_proj.weight', 'model.layers.0.input_layernorm.weight', 'lm_head.weight'] })
+  // The loss in chunks of 5 positions: lm_head's gradient is summed over the chunks.
+  await addCase('full', llamaFamily, llama, llamaDir, llamaBatch, { task: 'causal-lm', trainAll: true, lossChunkTokens: 5 }, { param_grads: ['model.norm.weight', 'model.layers.1.self_attn.k_proj.weight', 'model.layers.0.input_layernorm.weight', 'lm_head.weight'] })
+  // Qwen2 ties lm_head to embed_tokens: the table's gradient is the embedding's plus the chunked head's.
+  await addCase('full-tied', qwen2Family, qwen, qwenDir, qwenBatch, { task: 'causal-lm', trainAll: true, lossChunkTokens: 4 }, { param_grads: ['model.embed_tokens.weight', 'model.norm.weight'] })
 
   // A bare LlamaModel checkpoint: llama-lm's decoder without the model. prefix (and without its lm_head).
   const bareDir = await rewriteCheckpoint(llamaDir, 'llama-bare', (name) => (name === 'lm_head.weight' ? undefined : name.replace(/^model\./, '')))
@@ -274,6 +278,11 @@ describe('Llama-style decoders: numerics against transformers', () => {
   it('full fine-tuning: gradients of RMSNorm weights, a grouped k_proj and the untied lm_head', () => {
     cases.compare('full', { logits: 1e-4, loss: 1e-5 })
     cases.compareGradients('full', { tensors: ['model.norm.weight', 'model.layers.1.self_attn.k_proj.weight', 'model.layers.0.input_layernorm.weight', 'lm_head.weight'], loss: 1e-5 })
+  })
+
+  it("full fine-tuning of Qwen2's tied embeddings: the table's gradient from the embedding and the chunked LM head together", () => {
+    cases.compare('full-tied', { logits: 1e-4, loss: 1e-5 })
+    cases.compareGradients('full-tied', { tensors: ['model.embed_tokens.weight', 'model.norm.weight'], loss: 1e-5 })
   })
 
   it('a bare LlamaModel checkpoint (no model. prefix) classifies as transformers does with the same new head', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { causalLmLoss, type OutputEmbedding } from './lmLoss'
 import { matMul, seededNormal } from './ops'
 import type { BuildOptions, ModelInputs, ModelTask } from './types'
 import { variableOf, type CheckpointWeights } from './weights'
@@ -45,6 +46,11 @@ export function checkTokenInputs(inputs: ModelInputs, vocab: number, maxPosition
 export interface DecoderHead {
   /** hidden: [batch, length, hidden] after ln_f; mask: [batch·length] of 1/0 (absent: all real). */
   logits(hidden: tf.Tensor3D, mask: Int32Array | undefined): tf.Tensor
+  /**
+   * The task's loss from the same hidden states, where the head computes it without its full logits (the LM
+   * head: chunked, see lmLoss.ts). Absent: the loss is taken from logits().
+   */
+  loss?(hidden: tf.Tensor3D, labels: tf.Tensor): tf.Scalar
   variables: tf.Variable[]
   tensors: string[]
   created: boolean
@@ -72,7 +78,7 @@ export interface HeadSettings {
 }
 
 /** The LM head: logits [batch, length, vocab] from the tied (or the checkpoint's own) output embedding. */
-export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: HeadSettings): Promise<DecoderHead> {
+export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddings: tf.Tensor2D, tieWordEmbeddings: boolean, settings: HeadSettings, lossChunkTokens?: number): Promise<DecoderHead> {
   const [vocab] = tokenEmbeddings.shape
   let output = tokenEmbeddings
   // Tied, transformers overwrites any stored lm_head.weight with wte; untied, the stored one is the head.
@@ -84,11 +90,15 @@ export async function languageModelHead(weights: CheckpointWeights, tokenEmbeddi
   }
   // Frozen (the usual case, also with SiVA), the output embedding is laid out transposed once; a variable
   // (full fine-tuning) is transposed as it runs, so its gradient reaches it.
-  const project = weights.trainAll ? (x: tf.Tensor2D) => matMul(x, tf.transpose(output)) : frozenProjection(output, weights.keep(tf.transpose(output)))
+  const outputEmbedding: OutputEmbedding = weights.trainAll ? { weight: output, trainable: true } : { weight: output, weightT: weights.keep(tf.transpose(output)), trainable: false }
+  const project = outputEmbedding.weightT ? frozenProjection(output, outputEmbedding.weightT) : (x: tf.Tensor2D) => matMul(x, tf.transpose(output))
   return {
     logits(hidden) {
       const [batch, length, size] = hidden.shape
       return project(hidden.reshape([batch * length, size]) as tf.Tensor2D).reshape([batch, length, vocab])
+    },
+    loss(hidden, labels) {
+      return causalLmLoss(hidden, labels, outputEmbedding, lossChunkTokens)
     },
     variables: [],
     tensors: [],

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { crossEntropy, meanSquaredError } from './ops'
-import type { ModelTask } from './types'
+import type { BuiltModel, ModelInputs, ModelTask } from './types'
 
 /**
  * The loss transformers computes for each task head: cross-entropy over classes, mean squared error for
@@ -25,4 +25,12 @@ export function taskLoss(task: ModelTask, logits: tf.Tensor, labels: tf.Tensor):
       return crossEntropy(shiftedLogits, shiftedLabels)
     }
   }
+}
+
+/**
+ * The training and validation loss of one batch: the model's own where it has one (a causal LM's chunked
+ * loss, which never holds the [tokens, vocab] logits), else taskLoss of its logits. Both are the same number.
+ */
+export function lossOf(task: ModelTask, model: Pick<BuiltModel, 'forward' | 'loss'>, inputs: ModelInputs, labels: tf.Tensor): tf.Scalar {
+  return model.loss ? model.loss(inputs, labels) : taskLoss(task, model.forward(inputs), labels)
 }

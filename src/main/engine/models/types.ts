@@ -68,6 +68,11 @@ export interface BuildOptions {
   trainAll?: boolean
   /** Seed for a new head's initialisation (normal(0, initializer_range), zero bias, as transformers does). */
   seed?: number
+  /**
+   * Causal LM: positions per chunk of the LM head's loss (default: as many as keep 16 M logits at once; see
+   * models/lmLoss.ts). Tests set it small to cut uneven chunks.
+   */
+  lossChunkTokens?: number
 }
 
 /** A model ready to run: its forward pass and which of its tensors train. */
@@ -77,6 +82,12 @@ export interface BuiltModel {
    * for causal LM. Call inside tf.tidy or a gradient function.
    */
   forward(inputs: ModelInputs): tf.Tensor
+  /**
+   * The task's loss against `labels` (as loss.ts's taskLoss takes them), where the model computes it
+   * without materialising forward()'s logits (a causal LM's [batch, length, vocab]). Absent: taskLoss of
+   * forward(). Call through lossOf, inside tf.tidy or a gradient function.
+   */
+  loss?(inputs: ModelInputs, labels: tf.Tensor): tf.Scalar
   /** The task head's variables (always trainable) — a new head or the checkpoint's own — in the checkpoint's layout. */
   headVariables: tf.Variable[]
   /** With `trainAll`: every other weight as a variable; otherwise empty. Kept in the checkpoint's layout. */

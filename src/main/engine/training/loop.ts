@@ -3,7 +3,7 @@ import { selectBackend, type BackendChoice } from '../backend'
 import { checkWebGpuFits } from '../backend/webgpu/limits'
 import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
-import { taskLoss } from '../models/loss'
+import { lossOf, taskLoss } from '../models/loss'
 import type { BuiltModel, ModelTask } from '../models/types'
 import { checkpointHeadLr, defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
@@ -497,7 +497,7 @@ function stepGradients(session: Session, batch: TrainBatch, dropoutSeed: number 
   return tf.tidy(() => {
     const labels = batchLabels(batch)
     const inputs = dropoutSeed === undefined ? batch.inputs : { ...batch.inputs, dropoutSeed }
-    const { value, grads } = tf.variableGrads(() => taskLoss(session.task, session.model.forward(inputs), labels), session.variables)
+    const { value, grads } = tf.variableGrads(() => lossOf(session.task, session.model, inputs, labels), session.variables)
     const ordered = session.variables.map((v) => {
       const g = grads[v.name]
       if (!g) throw new Error(`no gradient reached ${v.name}`)
@@ -556,6 +556,8 @@ async function validationMetrics(session: Session, source: BatchSource, batchSiz
   for await (const batch of source.batches(order, batchSize)) {
     // Computed in a tidy, read after it (an asynchronous read cannot sit inside one), loss and predictions together.
     const [loss, predictions] = tf.tidy(() => {
+      // A causal LM needs only the loss, which its model computes without the full logits.
+      if (session.task === 'causal-lm') return [lossOf(session.task, session.model, batch.inputs, batchLabels(batch))]
       const logits = session.model.forward(batch.inputs)
       const loss = taskLoss(session.task, logits, batchLabels(batch))
       if (classifies) return [loss, tf.argMax(logits, 1)]

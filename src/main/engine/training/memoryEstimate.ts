@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os'
 import type { ModelDescription, TensorInfo } from '../io'
+import { lossChunkTokens } from '../models/lmLoss'
 import type { AdaptableLinear } from '../models/types'
 import type { MemoryEstimate } from '../../../shared/training'
 
@@ -11,15 +12,15 @@ import type { MemoryEstimate } from '../../../shared/training'
  *   and the output embedding a second time, laid out transposed for the LM head;
  * - SVD bands: per target, U_b and V_b in float32 for the pass and float64 for the export (12 bytes per
  *   entry of (m + n)·k), and while decomposing, each worker's float64 copy of the matrix and its workspace;
- * - activations: what the backward pass keeps per layer at the run's batch × token limit (about 30 hidden
- *   widths and 10 MLP widths per token, 13 copies of the attention scores), and for a causal LM about 28
- *   copies of the logits over the vocabulary (the LM head's output, the shift, the loss and their gradients);
+ * - activations: what tfjs holds per layer at the run's batch × token limit — every intermediate of the
+ *   forward pass stays alive until the loss is computed (about 110 hidden widths and 45 MLP widths per token
+ *   with SiVA on every projection, 16 copies of the attention scores) — and for a causal LM a few
+ *   vocabulary-wide rows per position of one loss chunk (models/lmLoss.ts computes the LM head and its loss a
+ *   chunk of positions at a time, never the [tokens, vocab] logits);
  * - optimizer: AdamW's two moments and the gradient of every trainable value.
  *
  * It is an estimate (at or above what tfjs allocates at its peak and within 3× of it, on the fixtures'
- * shapes), meant to catch the run that cannot fit before it spends minutes on SVDs. It also says where a
- * large vocabulary costs: the LM head and its loss keep ~28 vocabulary-wide copies per token, so Qwen2's 151,936
- * entries at batch 8 × 512 tokens are about 70 GB by themselves.
+ * shapes), meant to catch the run that cannot fit before it spends minutes on SVDs.
  */
 export interface MemoryFacts {
   config: ModelDescription | undefined
@@ -64,12 +65,13 @@ export function estimateMemory(facts: MemoryFacts): MemoryEstimate {
   const layers = c?.numLayers ?? 0
   const heads = c?.numHeads ?? 0
   const inner = c?.intermediateSize ?? 4 * hidden
-  // Copies tfjs's tape keeps per layer, measured with tf.profile on the wasm backend (tests/unit/training/
-  // memoryEstimate.test.ts): ~13 of the attention scores (scale, masks, softmax, dropout, and their
-  // gradients), and for a causal LM ~28 of the logits per token (the LM head's output, the shift,
-  // log-softmax, the one-hot labels cross-entropy multiplies with, and the gradients of each).
-  const perLayer = tokens * (30 * hidden + 10 * inner) + 13 * facts.batchSize * heads * facts.length * facts.length
-  const logits = facts.causalLm ? 28 * tokens * vocab : 0
+  // Fitted to tf.profile's peak on the wasm backend at two widths (hidden 32 and 128, tests/unit/training/
+  // memoryEstimate.test.ts; the peak is at the loss, after the whole forward pass). tf.profile counts a
+  // reshape or a saved copy that shares its data as a tensor of its own, so these constants err high. For a
+  // causal LM the loss holds about 4 chunk-sized copies of the logits at once (logits, softmax, one-hot and
+  // their difference; tests/unit/models/lmLoss.test.ts), whatever the batch.
+  const perLayer = tokens * (110 * hidden + 45 * inner) + 16 * facts.batchSize * heads * facts.length * facts.length
+  const logits = facts.causalLm ? 4 * Math.min(tokens, lossChunkTokens(vocab)) * vocab : 0
   const activations = (layers * perLayer + logits) * f32
   const optimizer = 3 * facts.trainable * f32
 

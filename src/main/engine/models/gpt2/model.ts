@@ -96,7 +96,7 @@ export async function buildGpt2Model(source: TensorSource, config: ModelDescript
   try {
     const transformer = await loadTransformer(weights, settings, prefix, options)
     if (task === 'causal-lm') {
-      head = await languageModelHead(weights, transformer.tokens, config.tieWordEmbeddings, headSettings)
+      head = await languageModelHead(weights, transformer.tokens, config.tieWordEmbeddings, headSettings, options.lossChunkTokens)
     } else {
       const numLabels = labelCount(task, options, config.numLabels, weights.shapeOf('score.weight')?.[0])
       head = await sequenceClassificationHead(weights, numLabels, headSettings, options)
@@ -127,6 +127,8 @@ export class Gpt2Model implements BuiltModel, CachedDecoder {
   ) {
     this.headVariables = taskHead.variables
     this.head = { created: taskHead.created, tensors: taskHead.tensors }
+    const headLoss = taskHead.loss
+    if (headLoss) this.loss = (inputs, labels) => headLoss(this.hiddenStates(inputs).hidden, labels)
     this.activate = activation(settings.activation)
   }
 
@@ -139,6 +141,15 @@ export class Gpt2Model implements BuiltModel, CachedDecoder {
   }
 
   forward(inputs: ModelInputs): tf.Tensor {
+    const { hidden, mask } = this.hiddenStates(inputs)
+    return this.taskHead.logits(hidden, mask)
+  }
+
+  /** The causal-LM loss without the full logits (the LM head computes it in chunks); undefined for the other heads. */
+  readonly loss?: (inputs: ModelInputs, labels: tf.Tensor) => tf.Scalar
+
+  /** The final norm's output [batch, length, hidden], what the task head reads, and the attention mask. */
+  private hiddenStates(inputs: ModelInputs): { hidden: tf.Tensor3D; mask: Int32Array | undefined } {
     const { tokens, positions, blocks, finalNorm } = this.transformer
     const { batch, length, ids, mask } = checkTokenInputs(inputs, tokens.shape[0], positions.shape[0], 'gpt2')
     const trainAll = this.weights.trainAll
@@ -162,7 +173,7 @@ export class Gpt2Model implements BuiltModel, CachedDecoder {
       hidden = tf.add(hidden, dropout.apply(applyLinear(block.mlpOut, inner), residDrop))
     }
     hidden = layerNorm(hidden, finalNorm[0], finalNorm[1], eps) as tf.Tensor3D
-    return this.taskHead.logits(hidden, mask)
+    return { hidden, mask }
   }
 
   get maxPositions(): number {

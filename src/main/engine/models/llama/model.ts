@@ -84,7 +84,7 @@ export async function buildDecoderModel(source: TensorSource, config: ModelDescr
   try {
     const decoder = await loadDecoder(weights, settings, prefix, options)
     if (task === 'causal-lm') {
-      head = await languageModelHead(weights, decoder.tokens, settings.tieWordEmbeddings, headSettings)
+      head = await languageModelHead(weights, decoder.tokens, settings.tieWordEmbeddings, headSettings, options.lossChunkTokens)
     } else {
       const numLabels = labelCount(task, options, config.numLabels, weights.shapeOf('score.weight')?.[0], settings.family)
       head = await sequenceClassificationHead(weights, numLabels, headSettings, options)
@@ -116,6 +116,8 @@ export class DecoderModel implements BuiltModel, CachedDecoder {
   ) {
     this.headVariables = taskHead.variables
     this.head = { created: taskHead.created, tensors: taskHead.tensors }
+    const headLoss = taskHead.loss
+    if (headLoss) this.loss = (inputs, labels) => headLoss(this.hiddenStates(inputs).hidden, labels)
     this.activate = activation(settings.activation)
     this.rotary = new RotaryEmbedding(settings)
   }
@@ -129,6 +131,15 @@ export class DecoderModel implements BuiltModel, CachedDecoder {
   }
 
   forward(inputs: ModelInputs): tf.Tensor {
+    const { hidden, mask } = this.hiddenStates(inputs)
+    return this.taskHead.logits(hidden, mask)
+  }
+
+  /** The causal-LM loss without the full logits (the LM head computes it in chunks); undefined for the other heads. */
+  readonly loss?: (inputs: ModelInputs, labels: tf.Tensor) => tf.Scalar
+
+  /** The final norm's output [batch, length, hidden], what the task head reads, and the attention mask. */
+  private hiddenStates(inputs: ModelInputs): { hidden: tf.Tensor3D; mask: Int32Array | undefined } {
     const { tokens, layers, finalNorm } = this.decoder
     const settings = this.settings
     const { batch, length, ids, mask } = checkTokenInputs(inputs, tokens.shape[0], Infinity, settings.family)
@@ -158,7 +169,7 @@ export class DecoderModel implements BuiltModel, CachedDecoder {
       hidden = tf.add(hidden, applyLinear(layer.down, inner))
     }
     hidden = rmsNorm(hidden, finalNorm, eps) as tf.Tensor3D
-    return this.taskHead.logits(hidden, mask)
+    return { hidden, mask }
   }
 
   /** Rotary positions have no table to run out of; transformers sets no hard limit either. */
