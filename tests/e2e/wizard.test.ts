@@ -1,10 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chatmlTemplate, withChatTemplate } from '../helpers/chatTemplates'
 import { startFakeHub, type FakeHub } from '../helpers/fakeHub'
+import { hfReference } from '../helpers/hfref'
 import { commitOf } from '../helpers/hubCacheLayout'
 import { repoRoot, tempDir } from '../helpers/paths'
 import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
@@ -305,6 +307,80 @@ describe.skipIf(!existsSync(chromiumPath))('the wizard in Chromium against siva 
     expect(weights.at(-1)!.range).toMatch(/^bytes=[1-9]\d*-/)
     await expect.poll(() => page.getByTestId('model-cached').textContent()).toContain('acme/tiny-bert')
   })
+
+  it('trains a Qwen2 on chat data, the taught text marked, and previews base against adapted generations', async () => {
+    // hfref's qwen2-lm (the real Qwen2ForCausalLM.save_pretrained) with a ChatML template, and a JSONL of conversations.
+    const chatModel = withChatTemplate('qwen2-lm', root, 'qwen2-chat', chatmlTemplate)
+    const conversations = [
+      [{ role: 'user', content: 'What is the capital of France?' }, { role: 'assistant', content: 'Paris.' }],
+      [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Bye' }, { role: 'assistant', content: 'Goodbye.' }],
+      [{ role: 'user', content: 'Two plus two?' }, { role: 'assistant', content: 'Four.' }],
+      [{ role: 'user', content: 'Name a fruit.' }, { role: 'assistant', content: 'An apple.' }]
+    ]
+    const chatData = join(root, 'chat.jsonl')
+    writeFileSync(chatData, conversations.map((messages) => JSON.stringify({ messages })).join('\n') + '\n')
+    // transformers' own rendering and assistant-only mask (tests/reference/hf_chat.py), as chat-data-check compares.
+    const rendered = hfReference<{ ids: number[]; mask: number[] }[]>('hf_chat.py', [], { cases: conversations.map((messages) => ({ checkpoint: chatModel, messages })) })
+    const kept = rendered.reduce((sum, r) => sum + r.ids.length, 0)
+    const taught = rendered.map((r) => r.mask.reduce((a, b) => a + b, 0))
+
+    await startOver()
+    await page.getByTestId('model-path').fill(chatModel)
+    await page.getByTestId('model-open').click()
+    await expect.poll(() => page.getByTestId('model-summary').textContent(), { timeout: 30_000 }).toMatch(/qwen2/i)
+
+    await page.getByTestId('nav-data').click()
+    await page.getByTestId('data-path').fill(chatData)
+    await page.getByTestId('data-task').selectOption('causal-lm')
+    await page.getByTestId('data-column-messages').fill('messages')
+    await page.getByTestId('data-check').click()
+    await expect.poll(() => page.getByTestId('data-status').textContent(), { timeout: 60_000 }).toMatch(/4 rows .*ready to train/)
+    const note = page.getByTestId('data-chat-note')
+    expect(await note.textContent()).toContain(`${taught.reduce((a, b) => a + b, 0)} of ${kept} tokens get loss`)
+    // The marked text is each assistant turn with its <|im_end|>, and only that.
+    const chats = page.getByTestId('data-preview-chat')
+    expect(await chats.count()).toBe(conversations.length)
+    const marked = await Promise.all((await chats.all()).map((cell) => cell.locator('mark.taught').allTextContents()))
+    expect(marked).toEqual(conversations.map((messages) => messages.filter((m) => m.role === 'assistant').map((m) => `${m.content}<|im_end|>`)))
+    expect(await chats.first().textContent()).toContain('<|im_start|>user\nWhat is the capital of France?<|im_end|>')
+    await shot('12-chat-data')
+
+    await page.getByTestId('nav-layers').click()
+    await expect.poll(() => page.getByTestId('layers-table').locator('tbody tr').count(), { timeout: 60_000 }).toBeGreaterThan(0)
+    await expect.poll(() => page.getByTestId('param-count-adapter').textContent(), { timeout: 60_000 }).toMatch(/^\s*[1-9][\d,]*\s*$/)
+
+    await page.getByTestId('nav-train').click()
+    for (const [field, value] of [['epochs', '1'], ['maxSteps', '2'], ['batchSize', '2'], ['evalEvery', '0'], ['spectraEvery', '0'], ['lr', '0.05']] as const) await page.getByTestId(`train-${field}`).fill(value)
+    await page.getByTestId('train-start').click()
+    await expect.poll(() => page.getByTestId('train-status').getAttribute('data-status'), { timeout: 120_000 }).toBe('finished')
+
+    // The base model's greedy continuation, against transformers' generate(do_sample=False) on the same checkpoint
+    // (tests/reference/hf_generate.py), stopping where the preview stops: eos and the chat end-of-turn token.
+    const prompt = 'What is the capital of France?'
+    const maxNewTokens = 6
+    const added = (JSON.parse(readFileSync(join(chatModel, 'tokenizer.json'), 'utf8')) as { added_tokens: { id: number; content: string }[] }).added_tokens
+    const stops = added.filter((t) => t.content === '<|endoftext|>' || t.content === '<|im_end|>').map((t) => t.id)
+    const [expected] = hfReference<{ results: { ids: number[]; text: string }[] }>('hf_generate.py', [], { jobs: [{ model: chatModel, prompt, max_new_tokens: maxNewTokens, eos_token_id: stops }] }).results
+    const preview = page.getByTestId('generation-preview')
+    await preview.waitFor({ timeout: 30_000 })
+    await page.getByTestId('generation-prompt').fill(prompt)
+    await page.getByTestId('generation-max-tokens').fill(String(maxNewTokens))
+    await page.getByTestId('generation-generate').click()
+    await expect.poll(() => page.getByTestId('generation-adapted-note').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/tokens? · (stopped at end of text|reached the token limit)/)
+    expect(await page.getByTestId('generation-error').count()).toBe(0)
+    expect(await page.getByTestId('generation-base-text').textContent()).toBe(prompt + expected!.text)
+    expect(await page.getByTestId('generation-base-note').textContent()).toMatch(new RegExp(`^${expected!.ids.length} tokens? · ${expected!.ids.length < maxNewTokens ? 'stopped at end of text' : 'reached the token limit'}`))
+    expect(await page.getByTestId('generation-adapted-text').textContent()).toMatch(new RegExp(`^${prompt.replace(/[?.]/g, '\\$&')}`))
+    expect(await page.getByTestId('generation-adapted').textContent()).toMatch(/Adapted \(checkpoint step 2\)/)
+    await shot('13-generation-train')
+
+    await page.getByTestId('nav-export').click()
+    await page.getByTestId('generation-preview').waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('generation-unavailable').count()).toBe(0)
+    await page.getByTestId('generation-prompt').fill(prompt)
+    expect(await page.getByTestId('generation-generate').isEnabled()).toBe(true)
+    await shot('14-generation-export')
+  }, 240_000)
 })
 
 /**
