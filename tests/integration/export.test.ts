@@ -112,8 +112,12 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
     await exportAll({ runDir, checkpoint: 'last', outputs: { adapter: out.compact }, compact: true })
   }, 120_000)
 
+  /** numpy's reading of the merged, adapter and PEFT folders: one run of check_export.py, read by the merge and the PEFT cases. */
+  let checkedOnce: Checked | undefined
+  const numpyChecked = (): Checked => (checkedOnce ??= numpyCheck({ base: model, merged: out.merged, adapter: out.adapter, peft: out.peft }))
+
   it('merged: same layout, untouched tensors byte-identical, ΔW of rank ≤ k orthogonal to the other directions, rounded once (numpy)', () => {
-    const checked = numpyCheck({ base: model, merged: out.merged, adapter: out.adapter, peft: out.peft })
+    const checked = numpyChecked()
     expectSivaMerge(checked, { head: true })
     expect(checked.targets.map((t) => [t.name, t.k])).toEqual([
       ['bert.encoder.layer.0.attention.self.query', 3],
@@ -154,7 +158,7 @@ describe('export of a SiVA run on tiny-bert (F32, a new 2-class head)', () => {
   }, 60_000)
 
   it('PEFT LoRA: lora_B·lora_A is ΔW to 1e-6, PEFT key names and config, the head as modules_to_save', () => {
-    const checked = numpyCheck({ base: model, merged: out.merged, adapter: out.adapter, peft: out.peft })
+    const checked = numpyChecked()
     const peft = checked.peft!
     expect(peft.modules).toHaveLength(4)
     for (const m of peft.modules) {

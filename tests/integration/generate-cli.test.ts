@@ -56,37 +56,54 @@ beforeAll(() => {
   expect(exported.status, exported.stderr).toBe(0)
 }, 300_000)
 
+/**
+ * The two `siva generate --json` runs compared with transformers, and transformers' continuations for both,
+ * asked of hf_generate.py in one call (one Python start, torch and transformers loaded once for the three
+ * jobs). Made when first asked for; each job is given the stop ids that its run reported.
+ */
+let compared: { gpt2: Preview; run: Preview; expected: { gpt2: HfGeneration; base: HfGeneration; adapted: HfGeneration } } | undefined
+function comparedWithTransformers(): NonNullable<typeof compared> {
+  if (!compared) {
+    const gpt2Model = hfFixture('gpt2-lm')
+    const gpt2Run = siva(['generate', '--model', gpt2Model, '--prompt', 'The cat sat on', '--max-new-tokens', '12', '--json', '--quiet'])
+    expect(gpt2Run.status, gpt2Run.stderr).toBe(0)
+    const runRun = siva(['generate', '--run', runDir, '--checkpoint', 'last', '--prompt', prompt, '--max-new-tokens', '10', '--json', '--quiet', '--svd-cache', svdCache])
+    expect(runRun.status, runRun.stderr).toBe(0)
+    const gpt2 = JSON.parse(gpt2Run.stdout) as Preview
+    const run = JSON.parse(runRun.stdout) as Preview
+    const jobs = [
+      { model: gpt2Model, prompt: 'The cat sat on', max_new_tokens: 12, eos_token_id: gpt2.stopIds },
+      ...[qwen, merged].map((model) => ({ model, prompt, max_new_tokens: 10, eos_token_id: run.stopIds }))
+    ]
+    const [gpt2Expected, base, adapted] = hfReference<{ results: HfGeneration[] }>('hf_generate.py', [], { jobs }).results
+    compared = { gpt2, run, expected: { gpt2: gpt2Expected!, base: base!, adapted: adapted! } }
+  }
+  return compared
+}
+
 describe('siva generate', () => {
   it('continues a prompt with the base model as transformers generate does (GPT-2, stopping on eos)', () => {
-    const gpt2 = hfFixture('gpt2-lm')
-    const run = siva(['generate', '--model', gpt2, '--prompt', 'The cat sat on', '--max-new-tokens', '12', '--json', '--quiet'])
-    expect(run.status, run.stderr).toBe(0)
-    const result = JSON.parse(run.stdout) as Preview
+    const { gpt2: result, expected: { gpt2: expected } } = comparedWithTransformers()
     expect(result.stopIds).toEqual([0]) // <|endoftext|>, eos in tokenizer and generation_config.json alike
     expect(result.adapted).toBeUndefined()
-    const [expected] = hfReference<{ results: HfGeneration[] }>('hf_generate.py', [], { jobs: [{ model: gpt2, prompt: 'The cat sat on', max_new_tokens: 12, eos_token_id: result.stopIds }] }).results
-    expect(result.base.promptIds).toEqual(expected!.prompt_ids)
-    expect(result.base.ids).toEqual(expected!.ids)
-    expect(result.base.text).toBe(expected!.text)
-    expect(result.base.stoppedBy).toBe(expected!.ids.length < 12 ? 'eos' : 'length')
-  }, 120_000)
+    expect(result.base.promptIds).toEqual(expected.prompt_ids)
+    expect(result.base.ids).toEqual(expected.ids)
+    expect(result.base.text).toBe(expected.text)
+    expect(result.base.stoppedBy).toBe(expected.ids.length < 12 ? 'eos' : 'length')
+  }, 180_000)
 
   it('puts a run’s adapted continuation beside the base one; the adapted one is transformers’ on the merged export', () => {
-    const run = siva(['generate', '--run', runDir, '--checkpoint', 'last', '--prompt', prompt, '--max-new-tokens', '10', '--json', '--quiet', '--svd-cache', svdCache])
-    expect(run.status, run.stderr).toBe(0)
-    const result = JSON.parse(run.stdout) as Preview
+    const { run: result, expected: { base, adapted } } = comparedWithTransformers()
     expect(result.model).toBe(qwen)
     // Qwen2's eos <|endoftext|> (1062) and its chat end-of-turn <|im_end|>.
     expect(result.stopIds).toHaveLength(2)
     expect(result.stopIds).toContain(1062)
     expect(result.adapted!.checkpoint.step).toBe(8)
-    const jobs = [qwen, merged].map((model) => ({ model, prompt, max_new_tokens: 10, eos_token_id: result.stopIds }))
-    const [base, adapted] = hfReference<{ results: HfGeneration[] }>('hf_generate.py', [], { jobs }).results
-    expect(result.base.promptIds).toEqual(base!.prompt_ids)
-    expect(result.base.ids).toEqual(base!.ids)
-    expect(result.base.text).toBe(base!.text)
-    expect(result.adapted!.ids).toEqual(adapted!.ids)
-    expect(result.adapted!.text).toBe(adapted!.text)
+    expect(result.base.promptIds).toEqual(base.prompt_ids)
+    expect(result.base.ids).toEqual(base.ids)
+    expect(result.base.text).toBe(base.text)
+    expect(result.adapted!.ids).toEqual(adapted.ids)
+    expect(result.adapted!.text).toBe(adapted.text)
     // The comparison means something: training changed the continuation.
     expect(result.adapted!.ids).not.toEqual(result.base.ids)
   }, 180_000)

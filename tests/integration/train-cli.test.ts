@@ -28,10 +28,22 @@ function siva(args: string[]): { status: number | null; stdout: string; stderr: 
   return { status: run.status, stdout: run.stdout, stderr: run.stderr }
 }
 
+/**
+ * One plain run of trainArgs, made when first asked for: the summary test reads what it printed, and the
+ * SIGKILL test takes it as the run that was never stopped (the same command, so there is no need to train it twice).
+ */
+let plainRun: { out: string; status: number | null; stdout: string; stderr: string } | undefined
+function plain(): NonNullable<typeof plainRun> {
+  if (!plainRun) {
+    const out = join(tempDir('train-cli-run'), 'run')
+    plainRun = { out, ...siva([...trainArgs(out), '--quiet']) }
+  }
+  return plainRun
+}
+
 describe('siva train', () => {
   it('trains, prints a summary, and says where the run is', () => {
-    const out = join(tempDir('train-cli-run'), 'run')
-    const run = siva([...trainArgs(out), '--quiet'])
+    const { out, ...run } = plain()
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
     expect(run.stdout).toContain(`run: ${out}`)
@@ -40,8 +52,8 @@ describe('siva train', () => {
   }, 120_000)
 
   it('a run killed with SIGKILL and resumed ends with the same δ as one never stopped', async () => {
-    const straight = join(tempDir('train-cli-straight'), 'run')
-    expect(siva([...trainArgs(straight), '--quiet']).status).toBe(0)
+    const { out: straight, status } = plain()
+    expect(status).toBe(0)
 
     const killed = join(tempDir('train-cli-killed'), 'run')
     const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), ...trainArgs(killed), '--json-events', '--quiet'], { cwd: repoRoot })

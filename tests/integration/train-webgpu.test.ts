@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -10,18 +10,27 @@ import { sentimentCsv, tinyBertWithTokenizer } from '../helpers/tinyModels'
 
 // `siva train --backend webgpu` for real: Dawn in the training worker, on SwiftShader (Chromium's Vulkan on
 // the CPU), because this machine and CI have no GPU. The same run on wasm is the reference: a SiVA run is
-// deterministic given its seed, so both must end at the same δ and head up to float32 round-off.
-function train(backend: string, dir: string, model: string, data: string, extra: string[] = ['--task', 'classify', '--max-steps', '4', '--batch-size', '8']): { events: TrainEvent[]; stderr: string } {
+// deterministic given its seed, so both must end at the same δ and head up to float32 round-off. The two
+// runs are independent processes, started together (the short wasm run then hides inside the long
+// SwiftShader one); each has its own SVD cache, so that neither reads a basis the other is still writing.
+function train(backend: string, dir: string, model: string, data: string, extra: string[] = ['--task', 'classify', '--max-steps', '4', '--batch-size', '8']): Promise<{ events: TrainEvent[]; stderr: string }> {
   const out = join(dir, `run-${backend}`)
-  const run = spawnSync(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'train', '--model', model, '--data', data, ...extra, '--out', out, '--lr', '0.05', '--svd-cache', join(dir, 'cache'), '--backend', backend], {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/siva.mjs'), 'train', '--model', model, '--data', data, ...extra, '--out', out, '--lr', '0.05', '--svd-cache', join(dir, `cache-${backend}`), '--backend', backend], {
     cwd: repoRoot,
-    encoding: 'utf8',
     timeout: 300_000,
     env: { ...process.env, ...softwareVulkanEnv() }
   })
-  expect(run.status, run.stderr).toBe(0)
-  const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainEvent)
-  return { events, stderr: run.stderr }
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  child.stdout.resume()
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (status) => {
+      if (status !== 0) return reject(new Error(`siva train --backend ${backend} exited with ${status}: ${stderr}`))
+      const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainEvent)
+      resolve({ events, stderr })
+    })
+  })
 }
 
 const losses = (run: { events: TrainEvent[] }): number[] => run.events.filter((e): e is Extract<TrainEvent, { type: 'step' }> => e.type === 'step').map((e) => e.loss)
@@ -31,8 +40,7 @@ describe('a SiVA run on webgpu (SwiftShader)', () => {
     const dir = tempDir('train-webgpu')
     const model = tinyBertWithTokenizer(join(dir, 'tiny-bert'))
     const data = sentimentCsv(join(dir, 'sentiment.csv'), 32)
-    const gpu = train('webgpu', dir, model, data)
-    const cpu = train('wasm', dir, model, data)
+    const [gpu, cpu] = await Promise.all([train('webgpu', dir, model, data), train('wasm', dir, model, data)])
     const started = gpu.events.find((e): e is Extract<TrainEvent, { type: 'started' }> => e.type === 'started')!
     expect(started.backend).toMatchObject({ name: 'webgpu', adapter: { vendor: 'google', architecture: 'swiftshader', fallback: true, host: 'dawn' } })
     expect(gpu.stderr).toMatch(/siva train: backend webgpu on google swiftshader \(SwiftShader driver [\d.]+\), a software adapter: slow, for testing/)
@@ -57,8 +65,7 @@ describe('a SiVA run on webgpu (SwiftShader)', () => {
     const dir = tempDir('train-webgpu-lm')
     const extra = ['--task', 'causal-lm', '--max-steps', '3', '--batch-size', '4', '--max-length', '32', '--seed', '6', '--no-dropout']
     const data = join(repoRoot, 'tests/fixtures/samples/brown-continuation.jsonl')
-    const gpu = train('webgpu', dir, tinyGpt2, data, extra)
-    const cpu = train('wasm', dir, tinyGpt2, data, extra)
+    const [gpu, cpu] = await Promise.all([train('webgpu', dir, tinyGpt2, data, extra), train('wasm', dir, tinyGpt2, data, extra)])
     expect(losses(gpu)).toHaveLength(3)
     losses(gpu).forEach((loss, i) => expect(Math.abs(loss - losses(cpu)[i]!), `step ${i + 1}`).toBeLessThan(1e-4 * Math.abs(losses(cpu)[i]!)))
     const a = (await readCheckpoint(join(dir, 'run-webgpu')))!
