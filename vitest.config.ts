@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /**
- * The files that take longest (seconds in a clean-clone `.ci/run` here, 2026-12-03, both workers busy),
+ * The files that take longest (seconds in a clean-clone `.ci/run` here, 2026-12-03, both workers busy; ~ after
+ * this session's changes, measured alone),
  * longest first. On a clean clone vitest has no durations cached and starts the largest files first; the
  * demo test is a short file that runs for two minutes, so it started last and ran alone for the final 70 s.
  * Starting these first lets the two workers finish together. A stale entry only changes the order, never a
@@ -14,17 +15,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
 const slowest = [
   'tests/integration/demo.test.ts', // 145
   'tests/e2e/gpu-host-chromium.test.ts', // 133
-  'tests/integration/train-webgpu.test.ts', // 113
-  'tests/integration/train-cli.test.ts', // 78
+  'tests/integration/train-webgpu.test.ts', // ~100
+  'tests/e2e/wizard.test.ts', // ~80 (with the chat step)
+  'tests/integration/train-cli.test.ts', // ~75
   'tests/integration/hf-exports.test.ts', // 78
   'tests/integration/export-docs.test.ts', // 59
-  'tests/integration/hub-cache-cli.test.ts', // 56
-  'tests/e2e/wizard.test.ts', // 55
   'tests/unit/backend/webgpuFamilies.test.ts', // 53
-  'tests/integration/generate-cli.test.ts', // 52
+  'tests/integration/generate-cli.test.ts', // ~50
   'tests/integration/export.test.ts', // 51
-  'tests/integration/inspect-cli.test.ts', // 47
-  'tests/integration/data-check-cli.test.ts', // 37
+  'tests/integration/data-check-cli.test.ts', // ~30
+  'tests/integration/hub-cache-cli.test.ts', // ~31
   'tests/integration/gpu-bench-bundle.test.ts', // 30
   'tests/unit/backend/fastMatMul.test.ts', // 29
   'tests/unit/generate/greedy.test.ts', // 29
@@ -35,6 +35,7 @@ const slowest = [
   'tests/unit/data/encodePool.test.ts', // 24
   'tests/integration/run-lifecycle.test.ts', // 23
   'tests/unit/data/chatTemplate.test.ts', // 23
+  'tests/integration/inspect-cli.test.ts', // ~22
   'tests/unit/generate/previewStream.test.ts' // 22
 ]
 
