@@ -10,6 +10,8 @@ export interface StageProgress {
   done: number
   total: number
   detail?: string
+  /** Seconds the stage has left, where the engine can tell (the SVDs: by their flops so far). */
+  etaSeconds?: number
 }
 
 export interface StageWords {
@@ -21,6 +23,8 @@ export interface StageWords {
   fraction?: number
   /** Which part: the layer being decomposed, the data being encoded, the step evaluated. */
   detail?: string
+  /** Seconds left in this stage, when the engine estimates it (each side formats it as its step ETA). */
+  etaSeconds?: number
 }
 
 const titles: Record<TrainStage, string> = {
@@ -62,6 +66,7 @@ export function stageWords(s: StageProgress): StageWords {
     if (words.count !== undefined) words.fraction = fraction!
   }
   if (s.detail) words.detail = s.detail
+  if (s.etaSeconds !== undefined && Number.isFinite(s.etaSeconds) && s.etaSeconds >= 0) words.etaSeconds = s.etaSeconds
   return words
 }
 

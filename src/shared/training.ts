@@ -147,7 +147,7 @@ export type TrainEvent = EventBase &
   (
     | { type: 'started'; config: TrainConfig; backend: BackendSummary; resumedFrom?: number }
     | { type: 'prepared'; parameters: ParameterCounts; targets: TargetSummary[]; data: { train: number; validation: number; labels?: string[] }; totalSteps: number; spectraBefore: { name: string; before: number[]; band: [number, number] }[]; warnings?: string[]; memory?: MemoryEstimate }
-    | { type: 'stage'; stage: TrainStage; done: number; total: number; detail?: string }
+    | { type: 'stage'; stage: TrainStage; done: number; total: number; detail?: string; etaSeconds?: number }
     | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSecond: number; stepsPerSecond: number; etaSeconds: number }
     | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number>; best: boolean }
     | { type: 'spectra'; step: number; layers: LayerSpectrumNow[] }

@@ -1,4 +1,4 @@
-import { stageSentence, type StageProgress } from '../../shared/runStage'
+import { stageSentence, stageWords, type StageProgress } from '../../shared/runStage'
 
 /**
  * Progress on stderr: one line rewritten in place on a terminal, at most a line a second otherwise
@@ -51,6 +51,18 @@ export class ProgressLine {
  */
 export function stageLine(stage: StageProgress, command = 'siva train'): string {
   const sentence = stageSentence(stage)
+  const eta = stageWords(stage).etaSeconds
   // "SVDs" keeps its capitals; only the first word is lowered.
-  return `${command}: ${sentence.charAt(0).toLowerCase()}${sentence.slice(1)}`
+  return `${command}: ${sentence.charAt(0).toLowerCase()}${sentence.slice(1)}${eta !== undefined ? ` · ETA ${formatDuration(eta)}` : ''}`
 }
+
+/** 65 → "1:05", 3725 → "1:02:05": the CLI's durations (progress ETAs, run times). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?'
+  const s = Math.round(seconds)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const rest = s % 60
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(rest).padStart(2, '0')}` : `${m}:${String(rest).padStart(2, '0')}`
+}
+

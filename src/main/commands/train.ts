@@ -9,7 +9,9 @@ import { commonFlags, parseCommandArgs, plural, printedHelp, svdCacheFolder } fr
 import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
 import { modelPath } from './modelArgument'
-import { ProgressLine, stageLine } from './progress'
+import { formatDuration, ProgressLine, stageLine } from './progress'
+
+export { formatDuration }
 import pkg from '../../../package.json' with { type: 'json' }
 
 /** 'siva (default) | svdiff | …' and '1e-2 siva, svdiff, topk; 5e-4 lora; …', from the method catalogue. */
@@ -314,11 +316,3 @@ export class ProgressView {
   }
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?'
-  const s = Math.round(seconds)
-  const h = Math.floor(s / 3600)
-  const m = Math.floor((s % 3600) / 60)
-  const rest = s % 60
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(rest).padStart(2, '0')}` : `${m}:${String(rest).padStart(2, '0')}`
-}

@@ -22,6 +22,12 @@ describe('the CLI progress line names each stage of a run', () => {
     expect(stageLine(stage)).toBe(line)
   })
 
+  it("appends the SVDs' estimate of time left when the engine gives one", () => {
+    expect(stageLine({ stage: 'svd', done: 3, total: 168, detail: 'model.layers.0.mlp.up_proj', etaSeconds: 3725 })).toBe('siva train: computing SVDs 3/168 layers (model.layers.0.mlp.up_proj) · ETA 1:02:05')
+    // A negative or infinite estimate (a clock that went back) is left out rather than printed.
+    expect(stageLine({ stage: 'svd', done: 3, total: 168, etaSeconds: -1 })).toBe('siva train: computing SVDs 3/168 layers')
+  })
+
   it('keeps an unknown stage of a newer log readable', () => {
     expect(stageLine({ stage: 'exporting' as never, done: 1, total: 3 }, 'siva demo')).toBe('siva demo: exporting 1/3')
   })

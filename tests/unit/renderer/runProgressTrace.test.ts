@@ -25,6 +25,7 @@ describe('the trace and progress text of a run', () => {
       { type: 'started', config, backend: { name: 'cpu', skipped: [] } },
       { type: 'stage', stage: 'data', done: 250, total: 1000, detail: 'encoding' },
       { type: 'stage', stage: 'svd', done: 1, total: 4, detail: 'bert.encoder.layer.0.attention.self.value' },
+      { type: 'stage', stage: 'svd', done: 2, total: 4, detail: 'bert.encoder.layer.1.attention.self.query', etaSeconds: 75 },
       { type: 'stage', stage: 'model', done: 0, total: 0 }
     ])
     folder.fold(events[0]!)
@@ -35,7 +36,12 @@ describe('the trace and progress text of a run', () => {
     expect(text()).toMatchObject({ phase: 'data', headline: 'Preparing data 25 %', stage: { fraction: 0.25, detail: 'encoding' } })
     folder.fold(events[2]!)
     expect(text()).toMatchObject({ phase: 'svd', headline: 'Computing SVDs 1/4 layers', stage: { fraction: 0.25, detail: 'bert.encoder.layer.0.attention.self.value' } })
+    expect(text().eta).toBeUndefined()
+    // With the engine's estimate, the SVD stage has an ETA of its own (the run has no step count yet).
     folder.fold(events[3]!)
+    expect(text()).toMatchObject({ phase: 'svd', headline: 'Computing SVDs 2/4 layers', eta: 'ETA 1 min 15 s for the SVDs' })
+    folder.fold(events[4]!)
+    expect(text().eta).toBeUndefined()
     expect(text().headline).toBe('Building the model')
     expect(text().stage?.fraction).toBeUndefined()
   })

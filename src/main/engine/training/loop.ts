@@ -4,7 +4,7 @@ import { checkWebGpuFits } from '../backend/webgpu/limits'
 import { epochOrder } from '../data'
 import { openCheckpoint, type TensorSource } from '../io'
 import { lossOf, taskLoss } from '../models/loss'
-import type { BuiltModel, ModelTask } from '../models/types'
+import type { AdaptableLinear, BuiltModel, ModelTask } from '../models/types'
 import { checkpointHeadLr, defaultHeadLr } from '../models/registry'
 import { adaptTargets, countTrainable, selectTargets, type Adapter, type Decompose } from '../peft'
 import { effectiveRank } from '../spectra/metrics'
@@ -188,7 +188,16 @@ async function* trainLocked(config: TrainConfig, info: RunInfo | undefined, runD
     const { spectral, kind } = methodInfo(config.method)
     const adapting: TrainStage = spectral ? 'svd' : 'model'
     const firstAdapt = kind === 'adapter' && targets.length > 0 ? { stage: adapting, done: 0, total: targets.length, detail: targets[0]!.name } : undefined
-    const { adapters, linears } = yield* withStages(log, firstAdapt, (stage) => adaptTargets(source, targets, method, { ...options, onProgress: (done, total, target) => stage({ stage: adapting, done, total, detail: targets[done]?.name ?? target }) }))
+    const svdLeft = spectral ? svdTimeLeft(targets) : undefined
+    const { adapters, linears } = yield* withStages(log, firstAdapt, (stage) =>
+      adaptTargets(source, targets, method, {
+        ...options,
+        onProgress: (done, total, target) => {
+          const etaSeconds = done < total ? svdLeft?.(done) : undefined
+          stage({ stage: adapting, done, total, detail: targets[done]?.name ?? target, ...(etaSeconds !== undefined && { etaSeconds }) })
+        }
+      })
+    )
     taken.push(() => adapters.forEach((a) => a.dispose()))
     basis?.checkBands(adapters)
     if (recorder) await writeRunBasis(runDir, adapters, recorder.taken, { ...(host.versions?.['siva-studio'] && { computedBy: `siva-studio ${host.versions['siva-studio']}` }) })
@@ -434,7 +443,7 @@ async function checkFinite(tensors: CheckpointTensors, names: readonly string[],
   }
 }
 
-type StageReport = { stage: TrainStage; done: number; total: number; detail?: string }
+type StageReport = { stage: TrainStage; done: number; total: number; detail?: string; etaSeconds?: number }
 
 /** How often a stage's progress is logged at most while its work runs (every event is kept in events.jsonl). */
 const stageInterval = 250
@@ -614,4 +623,22 @@ function memoryOf(config: TrainConfig, plan: ReturnType<typeof planRun>, source:
     svdWorkers: 2,
     backend
   })
+}
+
+/**
+ * The SVD stage's time left after `done` of the targets, in order: the seconds so far scaled by the flops
+ * left over the flops done (an SVD of m × n costs about m·n·min(m, n)). Matrices read from the cache take
+ * no time and make the first estimates low; it settles as real decompositions finish. Undefined until one
+ * has taken measurable time.
+ */
+export function svdTimeLeft(targets: readonly AdaptableLinear[], now: () => number = () => performance.now()): (done: number) => number | undefined {
+  const start = now()
+  const cost = targets.map((t) => t.outFeatures * t.inFeatures * Math.min(t.outFeatures, t.inFeatures))
+  const all = cost.reduce((a, b) => a + b, 0)
+  return (done) => {
+    const seconds = (now() - start) / 1000
+    const spent = cost.slice(0, done).reduce((a, b) => a + b, 0)
+    if (done <= 0 || spent <= 0 || seconds < 0.05) return undefined
+    return (seconds * (all - spent)) / spent
+  }
 }

@@ -84,6 +84,9 @@ export function runProgressText(t: ProgressInput): RunProgressText {
 function etaText(t: ProgressInput, phase: RunPhase, trained: boolean): string | undefined {
   if (phase === 'paused') return 'ETA paused'
   if (phase === 'cancelling') return 'ETA stopping'
+  // Before training, the SVDs' own estimate (the engine's, by the flops of the matrices done so far).
+  const stageEta = t.stage && stageWords(t.stage).etaSeconds
+  if (stageEta !== undefined && !stopped[t.status]) return `ETA ${formatDuration(stageEta)} for the SVDs`
   if (stopped[t.status] || t.status === 'queued' || trained || t.totalSteps === undefined) return undefined
   if (t.etaSeconds === undefined) return t.step === 0 ? 'ETA after the first step' : undefined
   return `ETA ${formatDuration(t.etaSeconds)}`

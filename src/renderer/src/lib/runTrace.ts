@@ -38,7 +38,7 @@ export interface RunTrace {
   step: number
   epoch: number
   /** What the run is busy with, from its latest 'stage' event; cleared when the work ends (a step, eval or checkpoint follows). */
-  stage?: { stage: TrainStage; done: number; total: number; detail?: string }
+  stage?: { stage: TrainStage; done: number; total: number; detail?: string; etaSeconds?: number }
   /** Cancel was asked for and the run has not stopped yet: it stops after the current step. */
   cancelling?: boolean
   stepsPerSecond?: number
@@ -137,7 +137,7 @@ export class RunFolder {
         }
         break
       case 'stage':
-        t.stage = { stage: event.stage, done: event.done, total: event.total, ...(event.detail !== undefined && { detail: event.detail }) }
+        t.stage = { stage: event.stage, done: event.done, total: event.total, ...(event.detail !== undefined && { detail: event.detail }), ...(event.etaSeconds !== undefined && { etaSeconds: event.etaSeconds }) }
         break
       case 'step':
         this.foldStep(event)
