@@ -57,7 +57,8 @@ export function causalLmLoss(hidden: tf.Tensor3D, labels: tf.Tensor, output: Out
 
   // tf.gradients disposes what the forward pass made once it returns, except what a kernel saved: what the
   // backward pass reads goes through `save` — but not the weight, which outlives the step (a variable, or a
-  // tensor the model keeps) and which saving would copy (the wasm backend's Identity copies: 544 MB for Qwen2).
+  // tensor the model keeps); saved, tfjs's own wasm Identity would copy it (544 MB for Qwen2; ours shares
+  // the data, backend/wasmKernels.ts, but other backends need not).
   const run = (x: tf.Tensor2D, weight: tf.Tensor2D, save: tf.GradSaveFunc): { value: tf.Scalar; gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => tf.Tensor[] } => {
     const kept = tf.notEqual(targets, -100)
     const keep = tf.cast(kept, 'float32') as tf.Tensor1D
