@@ -11,8 +11,8 @@ import { AnalysisPool } from '../workers/analysisPool'
 import { TrainingSession } from '../workers/trainingSession'
 import { commonFlags, jsonFlag, parseCommandArgs, printedHelp, svdCacheFolder } from './args'
 import { CliUsageError } from './errors'
-import { ProgressLine } from './progress'
-import { formatDuration, ProgressView } from './train'
+import { formatDuration, ProgressLine } from './progress'
+import { ProgressView } from './train'
 import pkg from '../../../package.json' with { type: 'json' }
 
 const help = `usage: siva demo [--out DIR] [--epochs N] [--json] [--quiet]

@@ -10,8 +10,6 @@ import { backendNotice } from './backendNotice'
 import { CliUsageError } from './errors'
 import { modelPath } from './modelArgument'
 import { formatDuration, ProgressLine, stageLine } from './progress'
-
-export { formatDuration }
 import pkg from '../../../package.json' with { type: 'json' }
 
 /** 'siva (default) | svdiff | …' and '1e-2 siva, svdiff, topk; 5e-4 lora; …', from the method catalogue. */

@@ -31,8 +31,6 @@ afterAll(async () => {
   await wide.close()
 })
 
-const qwenSource = (): TensorSource => source
-
 describe('memory estimate', () => {
   it.each([
     ['qwen2-lm', 2, 16],
@@ -43,10 +41,10 @@ describe('memory estimate', () => {
     ['hidden 128', 4, 128],
     ['hidden 128', 1, 256]
   ])('%s, batch %i × %i tokens: within [1, 3]× of the peak tfjs measures for a SiVA step', async (which, batchSize, length) => {
-    const source = which === 'qwen2-lm' ? qwenSource() : wide
-    const targets = qwen2Family.targets(source.config!, source.tensors)
-    const { adapters, linears } = await adaptTargets(source, targets, methods.siva, { perc: 0.25, seed: 1, decompose: inProcessDecompose })
-    const model = await qwen2Family.build(source, source.config!, { task: 'causal-lm', linears })
+    const checkpoint = which === 'qwen2-lm' ? source : wide
+    const targets = qwen2Family.targets(checkpoint.config!, checkpoint.tensors)
+    const { adapters, linears } = await adaptTargets(checkpoint, targets, methods.siva, { perc: 0.25, seed: 1, decompose: inProcessDecompose })
+    const model = await qwen2Family.build(checkpoint, checkpoint.config!, { task: 'causal-lm', linears })
     const ids = Int32Array.from({ length: batchSize * length }, (_, i) => 5 + ((i * 37) % 1000))
     const profile = await tf.profile(() => {
       const { value, grads } = tf.variableGrads(() => lossOf('causal-lm', model, { batchSize, length, inputIds: ids }, tf.tensor2d(ids, [batchSize, length], 'int32')), adapters.map((a) => a.variables[0]!))
@@ -55,8 +53,8 @@ describe('memory estimate', () => {
     // peakBytes counts every tensor alive at the worst moment, the weights and adapters included.
     const measured = profile.peakBytes
     const estimate = estimateMemory({
-      config: source.config,
-      tensors: source.tensors,
+      config: checkpoint.config,
+      tensors: checkpoint.tensors,
       targets,
       bandOf: (t) => countTrainable('siva', [t], { perc: 0.25 }),
       trainable: 0,
